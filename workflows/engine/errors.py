@@ -11,6 +11,7 @@ from typing import ClassVar
 
 __all__ = [
     "ALL",
+    "PREDEFINED_ERRORS",
     "BranchFailed",
     "DataLimitExceeded",
     "ExceedToleratedFailureThreshold",
@@ -18,7 +19,6 @@ __all__ = [
     "IntrinsicFailure",
     "ItemReaderFailed",
     "NoChoiceMatched",
-    "PREDEFINED_ERRORS",
     "QueryEvaluationError",
     "ResultPathMatchFailure",
     "ResultWriterFailed",
@@ -49,7 +49,7 @@ class StatesError(Exception):
         return f"{self.error}: {self.cause}" if self.cause else str(self.error)
 
 
-class RuntimeError_(StatesError):  # noqa: N801 - States.Runtime, without shadowing the builtin
+class RuntimeError_(StatesError):
     name = "States.Runtime"
 
 

@@ -403,8 +403,7 @@ class _FilterParser:
             sub = compile_path("$" + value[1:]) if current else compile_path(value)
 
             def resolve(n: Any, r: Any) -> Any:
-                result = sub.find(n if current else r)
-                return result
+                return sub.find(n if current else r)
 
             return resolve
         if kind == "op" and value == "[":
@@ -423,7 +422,7 @@ def _comparison(op: str, left: _Operand, right: _Operand) -> Callable[[Any, Any]
             return _json_equal(a, b)
         if op == "!=":
             return not _json_equal(a, b)
-        if _is_number(a) and _is_number(b) or isinstance(a, str) and isinstance(b, str):
+        if (_is_number(a) and _is_number(b)) or (isinstance(a, str) and isinstance(b, str)):
             if op == "<":
                 return bool(a < b)
             if op == "<=":

@@ -1,0 +1,187 @@
+"""Measure the engine on the shared workloads and check the targets of issue #2.
+
+    python -m bench                       # every workload
+    python -m bench order_flow map_fanout # some of them
+    python -m bench --scale 10000         # concurrency workloads with 10,000 executions
+
+Each workload runs inside one event loop (as a server would run it). Sequential
+workloads report time per execution and state transitions per second; concurrent
+ones start all executions at once on the real clock and report wall time and the
+memory each waiting execution costs. Targets are reported, never asserted in tests.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import gc
+import json
+import os
+import resource
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from workflows.engine import StateMachine
+from workflows.engine.lambdas import HandlerMode
+
+WORKLOADS = Path(
+    os.environ.get(
+        "WORKFLOWS_BENCH_DIR",
+        Path(__file__).resolve().parents[1].parent / "shared" / "bench-workloads",
+    )
+)
+EXTRA = Path(__file__).with_name("workloads")
+
+# target per workload: (metric, limit, direction)
+TARGETS: dict[str, tuple[str, float, str]] = {
+    "pass_chain": ("transitions_per_s", 150_000, ">="),
+    "order_flow": ("ms_per_execution", 0.15, "<="),
+    "map_fanout": ("ms_per_execution", 25.0, "<="),
+    "concurrency": ("wall_s", 1.1, "<="),
+}
+MEMORY_TARGETS = {"concurrency": 10.0}  # KB per waiting execution
+
+
+def rss_mb() -> float:
+    with open("/proc/self/statm") as f:
+        pages = int(f.read().split()[1])
+    return pages * os.sysconf("SC_PAGE_SIZE") / 1e6
+
+
+def peak_rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1e3
+
+
+def handlers(task_results: dict[str, Any]) -> dict[str, Callable[[Any, Any], Any]]:
+    def make(result: Any) -> Callable[[Any, Any], Any]:
+        def handler(event: Any, context: Any) -> Any:
+            return result
+
+        return handler
+
+    return {name: make(result) for name, result in task_results.items()}
+
+
+def strip(value: Any, keys: list[str]) -> Any:
+    if isinstance(value, dict):
+        return {k: strip(v, keys) for k, v in value.items() if k not in keys}
+    return value
+
+
+async def sequential(sm: StateMachine, spec: dict[str, Any], mode: HandlerMode) -> dict[str, Any]:
+    lambdas = handlers(spec.get("task_results", {}))
+    defaults = spec["defaults"]
+    n, warmup, budget = defaults["n"], defaults["warmup"], defaults["max_seconds"]
+    for _ in range(warmup):
+        await sm.execute(spec["input"], lambdas=lambdas, handler_mode=mode)
+    runs = 0
+    start = time.perf_counter()
+    result = None
+    while runs < n and time.perf_counter() - start < budget:
+        result = await sm.execute(spec["input"], lambdas=lambdas, handler_mode=mode)
+        runs += 1
+    elapsed = time.perf_counter() - start
+    assert result is not None
+    check(spec, result.status, result.output)
+    return {
+        "executions": runs,
+        "ms_per_execution": elapsed / runs * 1e3,
+        "executions_per_s": runs / elapsed,
+        "transitions_per_s": runs * spec["transitions_per_execution"] / elapsed,
+    }
+
+
+async def concurrent(sm: StateMachine, spec: dict[str, Any], count: int) -> dict[str, Any]:
+    gc.collect()
+    before = rss_mb()
+    start = time.perf_counter()
+    tasks = [asyncio.ensure_future(sm.execute(spec["input"])) for _ in range(count)]
+    await asyncio.sleep(0.05)  # every execution has started and is waiting now
+    during = rss_mb()
+    results = await asyncio.gather(*tasks)
+    elapsed = time.perf_counter() - start
+    for result in results:
+        check(spec, result.status, result.output)
+    return {
+        "executions": count,
+        "wall_s": elapsed,
+        "executions_per_s": count / elapsed,
+        "transitions_per_s": count * spec["transitions_per_execution"] / elapsed,
+        "kb_per_waiting_execution": max(0.0, during - before) * 1e3 / count,
+    }
+
+
+def check(spec: dict[str, Any], status: str, output: Any) -> None:
+    keys = spec.get("nondeterministic_keys", [])
+    if status != "SUCCEEDED" or strip(output, keys) != strip(spec["expected_output"], keys):
+        raise SystemExit(f"{spec['name']}: wrong result {status} {output!r}")
+
+
+def verdict(name: str, figures: dict[str, Any]) -> str:
+    notes = []
+    target = TARGETS.get(name)
+    if target:
+        metric, limit, direction = target
+        value = figures[metric]
+        ok = value >= limit if direction == ">=" else value <= limit
+        notes.append(f"{metric} {direction} {limit:g}: {'PASS' if ok else 'FAIL'}")
+    if name in MEMORY_TARGETS:
+        limit_kb = MEMORY_TARGETS[name]
+        ok = figures["kb_per_waiting_execution"] <= limit_kb
+        notes.append(f"KB/waiting <= {limit_kb:g}: {'PASS' if ok else 'FAIL'}")
+    return "; ".join(notes)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.split("\n")[0])
+    parser.add_argument("names", nargs="*", help="workload names (default: all)")
+    parser.add_argument("--scale", type=int, help="executions for concurrent workloads")
+    parser.add_argument(
+        "--handler-mode",
+        choices=["thread", "inline"],
+        default="thread",
+        help="run synchronous Lambda handlers in the thread pool (default) or on the loop",
+    )
+    parser.add_argument("--json", action="store_true", help="print one JSON object per workload")
+    args = parser.parse_args(argv)
+    files = sorted(WORKLOADS.glob("*.json")) + sorted(EXTRA.glob("*.json"))
+    if not files:
+        print(f"no workloads found in {WORKLOADS}", file=sys.stderr)
+        return 2
+    for file in files:
+        spec = json.loads(file.read_text())
+        name = spec["name"]
+        if args.names and name not in args.names:
+            continue
+        start = time.perf_counter()
+        sm = StateMachine(spec["definition"], name=name)
+        parse_ms = (time.perf_counter() - start) * 1e3
+        if spec["mode"] == "concurrent":
+            count = args.scale or spec["concurrent_executions"]
+            figures = asyncio.run(concurrent(sm, spec, count))
+        else:
+            figures = asyncio.run(sequential(sm, spec, args.handler_mode))
+        figures.update(name=name, parse_ms=parse_ms, peak_rss_mb=peak_rss_mb())
+        if args.json:
+            print(json.dumps(figures))
+            continue
+        line = (
+            f"{name:<16} {figures['executions']:>6} exec  "
+            f"{figures['executions_per_s']:>10.1f} exec/s  "
+            f"{figures['transitions_per_s']:>10.0f} transitions/s  "
+        )
+        if "ms_per_execution" in figures:
+            line += f"{figures['ms_per_execution']:>8.3f} ms/exec  "
+        else:
+            line += f"{figures['wall_s']:>6.3f} s wall  "
+            line += f"{figures['kb_per_waiting_execution']:.2f} KB/waiting  "
+        line += f"peak RSS {figures['peak_rss_mb']:.0f} MB  {verdict(name, figures)}"
+        print(line, flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,99 @@
+"""Loading and judging the AWS-recorded ASL cases of ../shared/asl-conformance."""
+
+from __future__ import annotations
+
+import json
+import os
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from workflows.engine import StateMachine, VirtualClock
+from workflows.engine.machine import ExecutionResult
+
+REPO = Path(__file__).resolve().parents[2]
+CASES_DIR = Path(
+    os.environ.get("WORKFLOWS_CONFORMANCE_DIR", REPO.parent / "shared" / "asl-conformance")
+)
+KNOWN_FAILURES = Path(__file__).with_name("known_failures.json")
+
+
+@dataclass(frozen=True)
+class Case:
+    id: str
+    group: str
+    query_language: str
+    definition: dict[str, Any]
+    input: Any
+    expected: dict[str, Any]
+    compare: str | None
+
+    @property
+    def key(self) -> str:
+        return f"{self.group}/{self.query_language}"
+
+
+def load_cases() -> list[Case]:
+    path = CASES_DIR / "cases.jsonl"
+    if not path.exists():
+        return []
+    cases = []
+    for line in path.read_text().splitlines():
+        if line.strip():
+            raw = json.loads(line)
+            cases.append(
+                Case(
+                    raw["id"],
+                    raw["group"],
+                    raw["query_language"],
+                    raw["definition"],
+                    raw["input"],
+                    raw["expected"],
+                    raw.get("compare"),
+                )
+            )
+    return cases
+
+
+def known_failures() -> dict[str, str]:
+    data: dict[str, str] = json.loads(KNOWN_FAILURES.read_text())
+    return data
+
+
+def same_json(a: Any, b: Any) -> bool:
+    """Equal as JSON values, types included (1 is not 1.0, True is not 1); key order free."""
+    if type(a) is not type(b):
+        return False
+    if isinstance(a, dict):
+        return a.keys() == b.keys() and all(same_json(a[k], b[k]) for k in a)
+    if isinstance(a, list):
+        return len(a) == len(b) and all(same_json(x, y) for x, y in zip(a, b, strict=True))
+    return bool(a == b)
+
+
+def run_case(case: Case) -> ExecutionResult:
+    machine = StateMachine(case.definition, name="StateMachine")
+    return machine.run(case.input, clock=VirtualClock())
+
+
+def mismatch(case: Case, result: ExecutionResult) -> str | None:
+    """None when the result is what AWS recorded, else what differs."""
+    expected = case.expected
+    got: dict[str, Any] = {"status": result.status}
+    if result.status == "SUCCEEDED":
+        got["output"] = result.output
+    else:
+        got["error"], got["cause"] = result.error, result.cause
+    if got["status"] != expected["status"]:
+        return f"status {got} != expected {expected}"
+    if case.compare == "status_and_error":
+        ok = result.status == "SUCCEEDED" or result.error == expected.get("error")
+    elif result.status == "SUCCEEDED":
+        ok = same_json(result.output, expected.get("output"))
+    else:
+        ok = result.error == expected.get("error") and result.cause == expected.get("cause")
+    return None if ok else f"got {got}\nexpected {expected}"
+
+
+TALLY: Counter[tuple[str, bool]] = Counter()

@@ -1,0 +1,128 @@
+"""What waiting means: real time, or virtual time that tests can skip.
+
+Every wait in the engine (Wait states, Retry back-off, TimeoutSeconds,
+HeartbeatSeconds) goes through a ``Clock``. ``RealClock`` sleeps. ``VirtualClock``
+keeps a timeline of its own: a sleep registers a timer, and when nothing else in
+the event loop can make progress (no ready callback, no handler running in a
+thread) the clock jumps to the earliest timer. A 24-hour approval timeout then
+takes no real time, while history timestamps and ``$$`` advance as if it had.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import heapq
+import itertools
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from typing import Protocol, runtime_checkable
+
+__all__ = ["Clock", "RealClock", "VirtualClock"]
+
+
+@runtime_checkable
+class Clock(Protocol):
+    def now(self) -> float:
+        """Seconds since the epoch, as the execution sees them."""
+        ...
+
+    async def sleep(self, seconds: float) -> None: ...
+
+    @contextmanager
+    def busy(self) -> Iterator[None]:
+        """Marks work outside the event loop (a handler in a thread) as in progress."""
+        ...
+
+
+class RealClock:
+    """Wall-clock time; ``sleep`` really sleeps."""
+
+    def now(self) -> float:
+        return time.time()
+
+    async def sleep(self, seconds: float) -> None:
+        await asyncio.sleep(max(0.0, seconds))
+
+    @contextmanager
+    def busy(self) -> Iterator[None]:
+        yield
+
+
+class VirtualClock:
+    """Time that moves only when everything is waiting for it.
+
+    ``start`` fixes where the timeline begins (default: now). With ``auto_advance``
+    (the default) the clock skips ahead by itself whenever the event loop is idle;
+    without it, time moves only through ``advance``.
+    """
+
+    def __init__(self, start: datetime | float | None = None, *, auto_advance: bool = True) -> None:
+        if isinstance(start, datetime):
+            start = start.replace(tzinfo=start.tzinfo or UTC).timestamp()
+        self._now = time.time() if start is None else float(start)
+        self._timers: list[tuple[float, int, asyncio.Future[None]]] = []
+        self._sequence = itertools.count()
+        self._busy = 0
+        self._auto = auto_advance
+        self._driver: asyncio.Task[None] | None = None
+        self._not_busy: asyncio.Event | None = None
+
+    def now(self) -> float:
+        return self._now
+
+    async def sleep(self, seconds: float) -> None:
+        loop = asyncio.get_running_loop()
+        if seconds <= 0:
+            await asyncio.sleep(0)
+            return
+        future: asyncio.Future[None] = loop.create_future()
+        heapq.heappush(self._timers, (self._now + seconds, next(self._sequence), future))
+        if self._auto and (self._driver is None or self._driver.done()):
+            self._driver = loop.create_task(self._drive())
+        await future
+
+    async def advance(self, seconds: float) -> None:
+        """Move time forward by ``seconds``, firing every timer due on the way."""
+        target = self._now + seconds
+        while self._timers and self._timers[0][0] <= target:
+            await self._fire_next()
+        self._now = max(self._now, target)
+        await asyncio.sleep(0)
+
+    @contextmanager
+    def busy(self) -> Iterator[None]:
+        self._busy += 1
+        try:
+            yield
+        finally:
+            self._busy -= 1
+            if not self._busy and self._not_busy is not None:
+                self._not_busy.set()
+
+    async def _fire_next(self) -> None:
+        deadline, _, future = heapq.heappop(self._timers)
+        self._now = max(self._now, deadline)
+        if not future.done():
+            future.set_result(None)
+        # let the woken coroutine run before the next timer fires
+        await asyncio.sleep(0)
+
+    async def _drive(self) -> None:
+        loop = asyncio.get_running_loop()
+        ready = getattr(loop, "_ready", None)  # CPython's run queue: the cheapest idleness test
+        while self._timers:
+            if self._busy:
+                self._not_busy = self._not_busy or asyncio.Event()
+                self._not_busy.clear()
+                await self._not_busy.wait()
+                continue
+            await asyncio.sleep(0)
+            if self._busy or (ready is not None and len(ready) > 0):
+                continue
+            if self._timers and self._timers[0][2].cancelled():
+                heapq.heappop(self._timers)
+                continue
+            if self._timers:
+                await self._fire_next()

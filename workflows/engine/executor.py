@@ -1,0 +1,68 @@
+"""The loop that walks a compiled machine from StartAt to its end.
+
+Two versions of one loop: ``run_machine`` (async, for machines with states that
+wait) and ``run_machine_sync`` (for branches made only of Pass, Choice, Succeed
+and Fail, which Map and Parallel then run without creating a task per branch).
+Both record StateEntered/StateExited, check the payload limit and follow Next.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Final
+
+from workflows.engine.errors import StatesError
+from workflows.engine.frame import Frame
+from workflows.engine.lambdas import to_json_bytes
+from workflows.engine.states import Caught, Machine, State
+
+__all__ = ["PAYLOAD_LIMIT_BYTES", "run_machine", "run_machine_sync"]
+
+PAYLOAD_LIMIT_BYTES: Final = 256 * 1024
+
+
+def _check_size(state: State, output: Any) -> None:
+    # Scalars and small containers cannot reach the limit; skip the encode for them.
+    if isinstance(output, dict | list) and len(output) > 0:
+        size = len(to_json_bytes(output))
+        if size > PAYLOAD_LIMIT_BYTES:
+            raise StatesError(
+                "States.DataLimitExceeded",
+                f"The state/task '{state.name}' returned a result with a size exceeding "
+                f"the maximum number of bytes service limit.",
+            )
+
+
+async def run_machine(machine: Machine, data: Any, frame: Frame) -> Any:
+    states = machine.states
+    state = states[machine.start_at]
+    while True:
+        frame.enter(state.name, state.entered_type, data)
+        if state.sync:
+            output, target = state.step(data, frame)
+        else:
+            outcome = await state.astep(data, frame)
+            if type(outcome) is Caught:
+                data = outcome.output
+                state = states[outcome.next]
+                continue
+            output, target = outcome  # type: ignore[misc]
+        _check_size(state, output)
+        frame.record(state.exited_type, {"name": state.name, "output": output})
+        if target is None:
+            return output
+        data = output
+        state = states[target]
+
+
+def run_machine_sync(machine: Machine, data: Any, frame: Frame) -> Any:
+    states = machine.states
+    state = states[machine.start_at]
+    while True:
+        frame.enter(state.name, state.entered_type, data)
+        output, target = state.step(data, frame)
+        _check_size(state, output)
+        frame.record(state.exited_type, {"name": state.name, "output": output})
+        if target is None:
+            return output
+        data = output
+        state = states[target]

@@ -1,0 +1,165 @@
+"""One running execution, and the frame of each branch that runs within it.
+
+``Execution`` holds what every state of one run shares (history, clock, ids, the
+way Task resources are invoked). A ``Frame`` is one line of control inside it: the
+top level, a Parallel branch or a Map iteration. It remembers the previous event
+id of its own line (AWS chains ``previousEventId`` per branch), the Map item it
+works on, its variables, and the state being executed (for error texts and ``$$``).
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+from workflows.engine.clock import Clock
+from workflows.engine.errors import RuntimeError_, StatesError
+from workflows.engine.history import History
+
+if TYPE_CHECKING:
+    from workflows.engine.tasks import TaskRunner
+
+__all__ = ["Execution", "Frame", "iso_timestamp"]
+
+
+def iso_timestamp(epoch: float) -> str:
+    """The timestamp format of ``$$`` fields: millisecond precision, Z suffix."""
+    moment = datetime.fromtimestamp(epoch, UTC)
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+
+
+class Execution:
+    __slots__ = (
+        "_context_execution",
+        "arn",
+        "clock",
+        "history",
+        "input",
+        "name",
+        "role_arn",
+        "start_time",
+        "state_machine_arn",
+        "state_machine_name",
+        "tasks",
+    )
+
+    def __init__(
+        self,
+        *,
+        name: str,
+        arn: str,
+        state_machine_name: str,
+        state_machine_arn: str,
+        role_arn: str,
+        input: Any,
+        clock: Clock,
+        tasks: TaskRunner,
+        history: History | None = None,
+    ) -> None:
+        self.name = name
+        self.arn = arn
+        self.state_machine_name = state_machine_name
+        self.state_machine_arn = state_machine_arn
+        self.role_arn = role_arn
+        self.input = input
+        self.clock = clock
+        self.tasks = tasks
+        self.history = history if history is not None else History()
+        self.start_time = clock.now()
+        self._context_execution: dict[str, Any] | None = None
+
+    def context_execution(self) -> dict[str, Any]:
+        if self._context_execution is None:
+            self._context_execution = {
+                "Id": self.arn,
+                "Input": self.input,
+                "StartTime": iso_timestamp(self.start_time),
+                "Name": self.name,
+                "RoleArn": self.role_arn,
+                "RedriveCount": 0,
+            }
+        return self._context_execution
+
+
+class Frame:
+    __slots__ = (
+        "entered_id",
+        "entered_time",
+        "execution",
+        "map_item",
+        "prev",
+        "retry_count",
+        "state_name",
+        "task_token",
+        "variables",
+    )
+
+    def __init__(
+        self,
+        execution: Execution,
+        prev: int = 0,
+        map_item: dict[str, Any] | None = None,
+        variables: dict[str, Any] | None = None,
+    ) -> None:
+        self.execution = execution
+        self.prev = prev
+        self.map_item = map_item
+        self.variables = variables
+        self.state_name = ""
+        self.entered_id = 0
+        self.entered_time = 0.0
+        self.retry_count = 0
+        self.task_token: str | None = None
+
+    def child(self, map_item: dict[str, Any] | None = None) -> Frame:
+        """A frame for a branch or iteration that starts after this frame's last event."""
+        return Frame(self.execution, self.prev, map_item, self.variables)
+
+    def record(self, event_type: str, details: dict[str, Any] | None = None) -> int:
+        execution = self.execution
+        self.prev = execution.history.add(event_type, execution.clock.now(), self.prev, details)
+        return self.prev
+
+    def enter(self, state_name: str, event_type: str, data: Any) -> None:
+        self.state_name = state_name
+        self.retry_count = 0
+        self.task_token = None
+        self.entered_time = self.execution.clock.now()
+        self.entered_id = self.record(event_type, {"name": state_name, "input": data})
+
+    def context(self) -> dict[str, Any]:
+        """The context object ``$$`` as the current state sees it."""
+        execution = self.execution
+        context: dict[str, Any] = {
+            "Execution": execution.context_execution(),
+            "State": {
+                "EnteredTime": iso_timestamp(self.entered_time),
+                "Name": self.state_name,
+                "RetryCount": self.retry_count,
+            },
+            "StateMachine": {
+                "Id": execution.state_machine_arn,
+                "Name": execution.state_machine_name,
+            },
+        }
+        if self.task_token is not None:
+            context["Task"] = {"Token": self.task_token}
+        if self.map_item is not None:
+            context["Map"] = {"Item": self.map_item}
+        return context
+
+    def error_prefix(self) -> str:
+        return (
+            f"An error occurred while executing the state '{self.state_name}' "
+            f"(entered at the event id #{self.entered_id}). "
+        )
+
+    def runtime_error(self, message: str) -> StatesError:
+        return RuntimeError_.of(self.error_prefix() + message)
+
+    def in_state(self, error: StatesError) -> StatesError:
+        """Adds AWS's 'An error occurred while executing the state ...' prefix to a cause."""
+        cause = error.cause or ""
+        if cause.startswith("An error occurred while executing the state"):
+            return error
+        return type(error)(error.error, self.error_prefix() + cause)

@@ -1,0 +1,111 @@
+"""Execution history in the exact shape of GetExecutionHistory.
+
+Recording is on the hot path (two events per state), so an event is stored as a
+small tuple holding references to the (never mutated) JSON values; the JSON text
+that AWS puts in ``input``/``output``/``parameters`` is only produced when the
+history is read.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
+from typing import Any, Final
+
+__all__ = ["History", "dumps"]
+
+# Fields whose value AWS delivers as JSON text, each followed by a "<field>Details".
+_JSON_FIELDS: Final = ("input", "output")
+_JSON_NO_DETAILS: Final = ("parameters",)
+
+
+def dumps(value: Any) -> str:
+    """JSON text as Step Functions writes it: compact, UTF-8, key order preserved."""
+    return json.dumps(value, separators=(",", ":"), ensure_ascii=False, default=_default)
+
+
+def _default(value: Any) -> Any:
+    from decimal import Decimal
+
+    if isinstance(value, Decimal):
+        return int(value) if value == value.to_integral_value() else float(value)
+    raise TypeError(f"Object of type {type(value).__name__} is not JSON serializable")
+
+
+# Each event type's details key, as AWS names it.
+_DETAILS_KEY: Final[dict[str, str]] = {}
+
+
+def _details_key(event_type: str) -> str:
+    key = _DETAILS_KEY.get(event_type)
+    if key is None:
+        if event_type.endswith("StateEntered"):
+            key = "stateEnteredEventDetails"
+        elif event_type.endswith("StateExited"):
+            key = "stateExitedEventDetails"
+        else:
+            key = event_type[0].lower() + event_type[1:] + "EventDetails"
+        _DETAILS_KEY[event_type] = key
+    return key
+
+
+class History:
+    """The events of one execution, shared by all of its branches."""
+
+    __slots__ = ("_events", "_listeners")
+
+    def __init__(self) -> None:
+        # (type, timestamp, previousEventId, details or None)
+        self._events: list[tuple[str, float, int, dict[str, Any] | None]] = []
+        self._listeners: list[Callable[[dict[str, Any]], None]] = []
+
+    def __len__(self) -> int:
+        return len(self._events)
+
+    def add(
+        self, event_type: str, timestamp: float, previous: int, details: dict[str, Any] | None
+    ) -> int:
+        """Append an event and return its id (ids start at 1)."""
+        self._events.append((event_type, timestamp, previous, details))
+        event_id = len(self._events)
+        if self._listeners:
+            event = _materialize(event_id, self._events[-1])
+            for listener in self._listeners:
+                listener(event)
+        return event_id
+
+    def subscribe(self, listener: Callable[[dict[str, Any]], None]) -> None:
+        """Call ``listener`` with each new event as it is recorded (for stores, consoles)."""
+        self._listeners.append(listener)
+
+    def events(self) -> list[dict[str, Any]]:
+        return list(self)
+
+    def __iter__(self) -> Iterator[dict[str, Any]]:
+        for index, raw in enumerate(self._events):
+            yield _materialize(index + 1, raw)
+
+
+def _materialize(
+    event_id: int, raw: tuple[str, float, int, dict[str, Any] | None]
+) -> dict[str, Any]:
+    event_type, timestamp, previous, details = raw
+    event: dict[str, Any] = {
+        "timestamp": datetime.fromtimestamp(timestamp, UTC),
+        "type": event_type,
+        "id": event_id,
+        "previousEventId": previous,
+    }
+    if details is not None:
+        shaped: dict[str, Any] = {}
+        for key, value in details.items():
+            if key in _JSON_FIELDS:
+                shaped[key] = dumps(value)
+                shaped[key + "Details"] = {"truncated": False}
+            elif key in _JSON_NO_DETAILS:
+                shaped[key] = dumps(value)
+            else:
+                shaped[key] = value
+        event[_details_key(event_type)] = shaped
+    return event

@@ -1,0 +1,251 @@
+"""``StateMachine``: parse and validate a definition once, run it many times."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import re
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from workflows.engine.clock import Clock, RealClock
+from workflows.engine.diagnostics import DefinitionError, Diagnostic
+from workflows.engine.errors import StatesError
+from workflows.engine.executor import run_machine
+from workflows.engine.frame import Execution, Frame
+from workflows.engine.history import History
+from workflows.engine.lambdas import (
+    DEFAULT_ACCOUNT,
+    DEFAULT_REGION,
+    Handler,
+    HandlerMode,
+    InProcessLambdas,
+    json_copy,
+)
+from workflows.engine.states import Machine, compile_machine
+from workflows.engine.tasks import ServiceIntegration, TaskRunner, TaskTokens
+
+__all__ = ["ExecutionResult", "StateMachine", "Status"]
+
+Status = Literal["RUNNING", "SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED"]
+
+_NAME = re.compile(r"^[^\s<>{}\[\]?*\"#%\\^|~`$&,;:/\x00-\x1f\x7f-\x9f]{1,80}$")
+
+
+@dataclass
+class ExecutionResult:
+    """How an execution ended, and everything it recorded on the way."""
+
+    status: Status
+    execution_arn: str
+    name: str
+    input: Any
+    output: Any = None
+    error: str | None = None
+    cause: str | None = None
+    start_date: float = 0.0
+    stop_date: float = 0.0
+    _history: History = field(default_factory=History, repr=False)
+
+    @property
+    def history(self) -> list[dict[str, Any]]:
+        """Events in the shape of GetExecutionHistory (oldest first)."""
+        return self._history.events()
+
+    @property
+    def succeeded(self) -> bool:
+        return self.status == "SUCCEEDED"
+
+
+class StateMachine:
+    """A parsed, validated, compiled state machine.
+
+    >>> sm = StateMachine({"StartAt": "A", "States": {"A": {"Type": "Pass", "End": True}}})
+    >>> sm.run({"x": 1}).output
+    {'x': 1}
+    """
+
+    def __init__(
+        self,
+        definition: Mapping[str, Any] | str | bytes,
+        *,
+        name: str = "StateMachine",
+        region: str = DEFAULT_REGION,
+        account: str = DEFAULT_ACCOUNT,
+        role_arn: str | None = None,
+    ) -> None:
+        self.definition = _parse(definition)
+        from workflows.engine.validation import validate_definition
+
+        errors = [d for d in validate_definition(self.definition) if d.severity == "ERROR"]
+        if errors:
+            raise DefinitionError(errors)
+        self.name = name
+        self.region = region
+        self.account = account
+        self.arn = f"arn:aws:states:{region}:{account}:stateMachine:{name}"
+        self.role_arn = role_arn or f"arn:aws:iam::{account}:role/StepFunctionsExecutionRole"
+        self.timeout_seconds: int | None = self.definition.get("TimeoutSeconds")
+        self._machine: Machine = compile_machine(
+            self.definition, self.definition.get("QueryLanguage", "JSONPath")
+        )
+
+    def run(
+        self,
+        input: Any = None,
+        *,
+        lambdas: Mapping[str, Handler] | None = None,
+        clock: Clock | None = None,
+        name: str | None = None,
+        integrations: Mapping[str, ServiceIntegration] | None = None,
+        tokens: TaskTokens | None = None,
+        handler_mode: HandlerMode = "thread",
+    ) -> ExecutionResult:
+        """Run one execution to its end, synchronously (starts an event loop)."""
+        try:
+            asyncio.get_running_loop()
+        except RuntimeError:
+            pass
+        else:
+            raise RuntimeError(
+                "StateMachine.run() cannot be called from a running event loop; "
+                "use 'await StateMachine.execute(...)' instead"
+            )
+        return asyncio.run(
+            self.execute(
+                input,
+                lambdas=lambdas,
+                clock=clock,
+                name=name,
+                integrations=integrations,
+                tokens=tokens,
+                handler_mode=handler_mode,
+            )
+        )
+
+    async def execute(
+        self,
+        input: Any = None,
+        *,
+        lambdas: Mapping[str, Handler] | None = None,
+        clock: Clock | None = None,
+        name: str | None = None,
+        integrations: Mapping[str, ServiceIntegration] | None = None,
+        tokens: TaskTokens | None = None,
+        handler_mode: HandlerMode = "thread",
+        runner: TaskRunner | None = None,
+        history: History | None = None,
+    ) -> ExecutionResult:
+        """Run one execution to its end on the current event loop."""
+        if runner is None:
+            runner = TaskRunner(
+                InProcessLambdas(
+                    lambdas or {}, mode=handler_mode, region=self.region, account=self.account
+                ),
+                integrations,
+                tokens,
+            )
+        name = name or str(uuid.uuid4())
+        if not _NAME.match(name):
+            raise ValueError(
+                f"Invalid execution name {name!r}: 1-80 characters, no whitespace "
+                'or any of < > { } [ ] ? * " # % \\ ^ | ~ ` $ & , ; : /'
+            )
+        data = {} if input is None else json_copy(input)
+        execution = Execution(
+            name=name,
+            arn=f"arn:aws:states:{self.region}:{self.account}:execution:{self.name}:{name}",
+            state_machine_name=self.name,
+            state_machine_arn=self.arn,
+            role_arn=self.role_arn,
+            input=data,
+            clock=clock or RealClock(),
+            tasks=runner,
+            history=history,
+        )
+        return await run_execution(self._machine, execution, self.timeout_seconds)
+
+
+async def run_execution(
+    machine: Machine, execution: Execution, timeout_seconds: int | None
+) -> ExecutionResult:
+    frame = Frame(execution)
+    frame.record("ExecutionStarted", {"input": execution.input, "roleArn": execution.role_arn})
+    result = ExecutionResult(
+        status="RUNNING",
+        execution_arn=execution.arn,
+        name=execution.name,
+        input=execution.input,
+        start_date=execution.start_time,
+        _history=execution.history,
+    )
+    try:
+        if timeout_seconds is None:
+            output = await run_machine(machine, execution.input, frame)
+        else:
+            output = await _run_with_deadline(machine, execution, frame, timeout_seconds)
+    except _ExecutionTimedOut:
+        result.status, result.error = "TIMED_OUT", "States.Timeout"
+        frame.record("ExecutionTimedOut", {"error": "States.Timeout"})
+    except StatesError as error:
+        result.status, result.error, result.cause = "FAILED", error.error, error.cause
+        details = {
+            k: v for k, v in (("error", error.error), ("cause", error.cause)) if v is not None
+        }
+        frame.record("ExecutionFailed", details)
+    except asyncio.CancelledError:
+        result.status = "ABORTED"
+        frame.record("ExecutionAborted", {})
+        result.stop_date = execution.clock.now()
+        raise
+    else:
+        result.status, result.output = "SUCCEEDED", output
+        frame.record("ExecutionSucceeded", {"output": output})
+    result.stop_date = execution.clock.now()
+    return result
+
+
+class _ExecutionTimedOut(Exception):
+    pass
+
+
+async def _run_with_deadline(
+    machine: Machine, execution: Execution, frame: Frame, seconds: int
+) -> Any:
+    work = asyncio.ensure_future(run_machine(machine, execution.input, frame))
+    sleeper = asyncio.ensure_future(execution.clock.sleep(seconds))
+    try:
+        await asyncio.wait({work, sleeper}, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        sleeper.cancel()
+    if work.done():
+        return work.result()
+    work.cancel()
+    await asyncio.gather(work, return_exceptions=True)
+    raise _ExecutionTimedOut
+
+
+def _parse(definition: Mapping[str, Any] | str | bytes) -> dict[str, Any]:
+    if isinstance(definition, str | bytes):
+        try:
+            parsed = json.loads(definition)
+        except json.JSONDecodeError as exc:
+            raise DefinitionError(
+                [
+                    Diagnostic(
+                        "INVALID_JSON_DESCRIPTION",
+                        f"The definition is not valid JSON: {exc.msg} "
+                        f"(line {exc.lineno}, column {exc.colno})",
+                        "",
+                    )
+                ]
+            ) from None
+    else:
+        parsed = dict(definition)
+    if not isinstance(parsed, dict):
+        raise DefinitionError(
+            [Diagnostic("SCHEMA_VALIDATION_FAILED", "The definition must be a JSON object", "")]
+        )
+    return parsed

@@ -1,0 +1,123 @@
+"""Payload templates (Parameters, ResultSelector, ItemSelector), compiled once.
+
+A template is a JSON value in which a key ending in ``.$`` takes its value from
+a path (``$``, ``$$``, ``$var``) or an intrinsic function. Compiling turns the
+template into a function of (input, context, variables); subtrees without any
+``.$`` key are returned as they are (values are never mutated, so sharing them
+is safe), and only the dynamic keys are evaluated per call.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from workflows.engine.errors import RuntimeError_, StatesError
+from workflows.engine.history import dumps
+from workflows.engine.paths import ROOT_CONTEXT, PathNotFound, compile_path, resolve
+
+__all__ = ["Template", "compile_template"]
+
+Evaluator = Callable[[Any, Any, "dict[str, Any] | None"], Any]
+
+
+class Template:
+    """A compiled template; ``uses_context`` tells the caller to build ``$$``."""
+
+    __slots__ = ("evaluate", "is_static", "uses_context")
+
+    def __init__(self, evaluate: Evaluator, uses_context: bool, is_static: bool) -> None:
+        self.evaluate = evaluate
+        self.uses_context = uses_context
+        self.is_static = is_static
+
+
+def compile_template(template: Any) -> Template:
+    evaluate, uses_context, static = _compile(template)
+    return Template(evaluate, uses_context, static)
+
+
+def _compile(node: Any) -> tuple[Evaluator, bool, bool]:
+    if isinstance(node, dict):
+        return _compile_object(node)
+    if isinstance(node, list):
+        parts = [_compile(item) for item in node]
+        if all(static for _, _, static in parts):
+            return (lambda data, context, variables: node), False, True
+        evaluators = [evaluate for evaluate, _, _ in parts]
+        uses_context = any(uses for _, uses, _ in parts)
+        return (
+            (lambda data, context, variables: [e(data, context, variables) for e in evaluators]),
+            uses_context,
+            False,
+        )
+    return (lambda data, context, variables: node), False, True
+
+
+def _compile_object(node: dict[str, Any]) -> tuple[Evaluator, bool, bool]:
+    entries: list[tuple[str, Evaluator, bool]] = []  # (key, evaluator, is_dynamic)
+    uses_context = False
+    all_static = True
+    for key, value in node.items():
+        if key.endswith(".$") and isinstance(value, str):
+            out_key = key[:-2]
+            evaluate, uses = _compile_expression(key, value)
+            entries.append((out_key, evaluate, True))
+            uses_context = uses_context or uses
+            all_static = False
+        else:
+            evaluate, uses, static = _compile(value)
+            entries.append((key, evaluate, not static))
+            uses_context = uses_context or uses
+            all_static = all_static and static
+    if all_static:
+        return (lambda data, context, variables: node), False, True
+    static_part = {k: node[k] for k, _, dynamic in entries if not dynamic and k in node}
+    dynamic = [(k, e) for k, e, is_dynamic in entries if is_dynamic]
+    order = [k for k, _, _ in entries]
+    keep_order = list(static_part) + [k for k, _ in dynamic] != order
+
+    def evaluate_object(data: Any, context: Any, variables: dict[str, Any] | None) -> Any:
+        out = dict(static_part)
+        for key, evaluate in dynamic:
+            out[key] = evaluate(data, context, variables)
+        if keep_order:
+            return {k: out[k] for k in order}
+        return out
+
+    return evaluate_object, uses_context, False
+
+
+def _compile_expression(field: str, text: str) -> tuple[Evaluator, bool]:
+    from workflows.engine.intrinsics import compile_intrinsic, is_intrinsic
+
+    if is_intrinsic(text):
+        intrinsic = compile_intrinsic(text)
+        return intrinsic.evaluate, intrinsic.uses_context
+    path = compile_path(text)
+    if path.root == "$" and path.keys is not None:
+        get = path.get
+
+        def evaluate_input_path(data: Any, context: Any, variables: dict[str, Any] | None) -> Any:
+            try:
+                return get(data)
+            except PathNotFound:
+                raise _not_found(text, field, data) from None
+
+        return evaluate_input_path, False
+
+    def evaluate_path(data: Any, context: Any, variables: dict[str, Any] | None) -> Any:
+        try:
+            return resolve(path, data, context, variables)
+        except PathNotFound:
+            source = context if path.root == ROOT_CONTEXT else data
+            raise _not_found(text, field, source) from None
+
+    return evaluate_path, path.root == ROOT_CONTEXT
+
+
+def _not_found(path: str, field: str, data: Any) -> StatesError:
+    return RuntimeError_.of(
+        f"The JSONPath '{path}' specified for the field '{field}' "
+        f"could not be found in the input '{dumps(data)}'"
+    )

@@ -1,0 +1,178 @@
+"""What a Task state's ``Resource`` means, as far as the engine needs to know.
+
+The engine understands resource ARNs and integration patterns (request-response,
+``.sync``, ``.waitForTaskToken``), issues task tokens and waits for them. What a
+service call *does* is plugged in: in-process Lambda handlers (``lambdas.py``) and
+``ServiceIntegration`` callables keyed by ``"service:action"`` (``sqs:sendMessage``)
+that ``workflows.integrations`` provides on top of boto3.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from workflows.engine.clock import Clock
+from workflows.engine.errors import StatesError
+from workflows.engine.lambdas import InProcessLambdas
+
+__all__ = [
+    "Resource",
+    "ServiceIntegration",
+    "TaskRequest",
+    "TaskRunner",
+    "TaskTokens",
+    "parse_resource",
+]
+
+Pattern = Literal["request", "sync", "sync:2", "waitForTaskToken"]
+
+
+@dataclass(frozen=True, slots=True)
+class Resource:
+    """A parsed Task resource ARN."""
+
+    arn: str
+    kind: Literal["lambda", "service", "activity"]
+    service: str  # "lambda", "sqs", "dynamodb", ...
+    action: str  # "invoke", "sendMessage", the function ARN for a legacy Lambda, ...
+    pattern: Pattern
+
+    @property
+    def history_resource(self) -> str:
+        """The ``resource`` field of Task* history events: action plus pattern suffix."""
+        return self.action if self.pattern == "request" else f"{self.action}.{self.pattern}"
+
+
+def parse_resource(arn: str) -> Resource:
+    parts = arn.split(":")
+    if len(parts) >= 7 and parts[2] == "lambda" and parts[5] == "function":
+        return Resource(arn, "lambda", "lambda", arn, "request")
+    if len(parts) >= 7 and parts[2] == "states" and parts[5] == "activity":
+        return Resource(arn, "activity", "activity", parts[6], "request")
+    if len(parts) >= 6 and parts[2] == "states" and parts[3] == "" and parts[4] == "":
+        service = parts[5]
+        action_pattern = ":".join(parts[6:])
+        pattern: Pattern = "request"
+        action = action_pattern
+        suffixes: tuple[Pattern, ...] = ("waitForTaskToken", "sync:2", "sync")
+        for suffix in suffixes:
+            if action_pattern.endswith("." + suffix):
+                action = action_pattern[: -len(suffix) - 1]
+                pattern = suffix
+                break
+        return Resource(arn, "service", service, action, pattern)
+    raise ValueError(f"Resource {arn!r} is not a Lambda, activity or service integration ARN")
+
+
+@dataclass(frozen=True, slots=True)
+class TaskRequest:
+    """Everything an integration gets to perform one Task attempt."""
+
+    resource: Resource
+    parameters: Any
+    state_name: str
+    execution_arn: str
+    task_token: str | None
+    clock: Clock
+    region: str
+    account: str
+
+
+ServiceIntegration = Callable[[TaskRequest], Awaitable[Any]]
+
+
+class TaskTokens:
+    """Outstanding ``.waitForTaskToken`` tokens: SendTaskSuccess/Failure/Heartbeat land here."""
+
+    def __init__(self) -> None:
+        self._pending: dict[str, asyncio.Future[Any]] = {}
+        self._heartbeats: dict[str, asyncio.Event] = {}
+        self._owners: dict[str, tuple[str, str]] = {}
+
+    def issue(self, execution_arn: str, state_name: str) -> str:
+        token = uuid.uuid4().hex + uuid.uuid4().hex
+        loop = asyncio.get_running_loop()
+        self._pending[token] = loop.create_future()
+        self._heartbeats[token] = asyncio.Event()
+        self._owners[token] = (execution_arn, state_name)
+        return token
+
+    def owner(self, token: str) -> tuple[str, str] | None:
+        return self._owners.get(token)
+
+    def _future(self, token: str) -> asyncio.Future[Any]:
+        future = self._pending.get(token)
+        if future is None or future.done():
+            raise StatesError("TaskDoesNotExist", "Task Timed Out or does not exist")
+        return future
+
+    def succeed(self, token: str, output: Any) -> None:
+        self._future(token).set_result(output)
+
+    def fail(self, token: str, error: str | None, cause: str | None) -> None:
+        self._future(token).set_exception(StatesError(error, cause))
+
+    def heartbeat(self, token: str) -> None:
+        self._future(token)
+        self._heartbeats[token].set()
+
+    def discard(self, token: str) -> None:
+        self._pending.pop(token, None)
+        self._heartbeats.pop(token, None)
+        self._owners.pop(token, None)
+
+    async def wait(self, token: str, clock: Clock, heartbeat: float | None) -> Any:
+        """The output sent for ``token``; raises on failure or a missed heartbeat."""
+        future = self._pending[token]
+        beat = self._heartbeats[token]
+        try:
+            while True:
+                if heartbeat is None:
+                    return await future
+                beat.clear()
+                sleeper = asyncio.ensure_future(clock.sleep(heartbeat))
+                beat_waiter = asyncio.ensure_future(beat.wait())
+                try:
+                    await asyncio.wait(
+                        {future, sleeper, beat_waiter}, return_when=asyncio.FIRST_COMPLETED
+                    )
+                finally:
+                    sleeper.cancel()
+                    beat_waiter.cancel()
+                if future.done():
+                    return future.result()
+                if not beat.is_set():
+                    raise StatesError("States.HeartbeatTimeout", None)
+        finally:
+            self.discard(token)
+
+
+class TaskRunner:
+    """Performs Task attempts for every execution of an engine instance."""
+
+    def __init__(
+        self,
+        lambdas: InProcessLambdas,
+        integrations: Mapping[str, ServiceIntegration] | None = None,
+        tokens: TaskTokens | None = None,
+    ) -> None:
+        self.lambdas = lambdas
+        self.integrations = dict(integrations or {})
+        self.tokens = tokens or TaskTokens()
+
+    @property
+    def region(self) -> str:
+        return self.lambdas.region
+
+    @property
+    def account(self) -> str:
+        return self.lambdas.account
+
+    def integration_for(self, resource: Resource) -> ServiceIntegration | None:
+        return self.integrations.get(f"{resource.service}:{resource.action}") or (
+            self.integrations.get(resource.service)
+        )
