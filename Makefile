@@ -17,7 +17,7 @@ $(STAMP): pyproject.toml
 setup: $(STAMP)
 
 demo: $(STAMP)
-	$(BIN)/workflows run hello_order --input @examples/hello_order.json
+	$(BIN)/workflows run order_quote --input @examples/order_quote.json
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

@@ -1,0 +1,209 @@
+"""``workflows``: run and validate state machines from the command line.
+
+workflows run order_quote --input @examples/order_quote.json
+workflows run state_machines/x.asl.json --input '{"a": 1}' --lambdas tasks.local
+workflows validate state_machines/*.asl.json
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+import inspect
+import json
+import re
+import sys
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any
+
+import click
+
+from workflows.engine import DefinitionError, StateMachine, VirtualClock
+from workflows.engine.diagnostics import Diagnostic
+from workflows.timeline import render_timeline
+
+__all__ = ["main"]
+
+_PLACEHOLDER = re.compile(r"\$\{([A-Za-z0-9_.:-]+)\}")
+
+
+def find_definition(reference: str) -> Path:
+    """A path to a definition, or a name looked up in ./state_machines/NAME.asl.json."""
+    path = Path(reference)
+    if path.is_file():
+        return path
+    for candidate in (
+        Path("state_machines") / f"{reference}.asl.json",
+        Path("state_machines") / f"{reference}.json",
+    ):
+        if candidate.is_file():
+            return candidate
+    known = sorted(
+        p.name.removesuffix(".asl.json") for p in Path("state_machines").glob("*.asl.json")
+    )
+    hint = f"; known names: {', '.join(known)}" if known else ""
+    raise click.BadParameter(
+        f"no file {reference!r} and no state_machines/{reference}.asl.json{hint}"
+    )
+
+
+def read_json_option(value: str, what: str) -> Any:
+    """JSON text, or @path to a file holding JSON."""
+    text = value
+    if value.startswith("@"):
+        file = Path(value[1:])
+        if not file.is_file():
+            raise click.BadParameter(f"{what} file {file} does not exist")
+        text = file.read_text()
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise click.BadParameter(
+            f"{what} is not valid JSON: {exc.msg} at line {exc.lineno}, column {exc.colno}"
+        ) from None
+
+
+def substitute(text: str, values: Mapping[str, str]) -> str:
+    """Fill ``${Name}`` placeholders as SAM DefinitionSubstitutions would."""
+    missing = sorted({m for m in _PLACEHOLDER.findall(text) if m not in values})
+    if missing:
+        raise click.UsageError(
+            "the definition has placeholders without a value: "
+            + ", ".join(missing)
+            + " (give them with --sub Name=value)"
+        )
+    return _PLACEHOLDER.sub(lambda m: values[m.group(1)], text)
+
+
+def load_lambdas(reference: str) -> dict[str, Callable[..., Any]]:
+    """Handlers from a module (dotted name or .py path), optionally ``module:ATTRIBUTE``.
+
+    The attribute (default ``LAMBDAS``) maps function names to handlers; without it,
+    every public function of the module taking (event, context) is a handler.
+    """
+    module_ref, _, attribute = reference.partition(":")
+    if module_ref.endswith(".py"):
+        spec = importlib.util.spec_from_file_location(Path(module_ref).stem, module_ref)
+        if spec is None or spec.loader is None:
+            raise click.BadParameter(f"cannot load {module_ref}")
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+    else:
+        sys.path.insert(0, str(Path.cwd()))
+        try:
+            module = importlib.import_module(module_ref)
+        except ImportError as exc:
+            raise click.BadParameter(f"cannot import {module_ref}: {exc}") from None
+    table = getattr(module, attribute or "LAMBDAS", None)
+    if table is not None:
+        return dict(table)
+    return {
+        name: fn
+        for name, fn in vars(module).items()
+        if inspect.isfunction(fn)
+        and not name.startswith("_")
+        and fn.__module__ == module.__name__
+        and len(inspect.signature(fn).parameters) == 2
+    }
+
+
+@click.group()
+@click.version_option(package_name="workflows")
+def main() -> None:
+    """Run AWS Step Functions workflows locally, exactly as AWS runs them."""
+
+
+@main.command()
+@click.argument("definition")
+@click.option("--input", "input_", default="{}", help="Execution input: JSON text or @file.")
+@click.option("--lambdas", "lambdas_ref", help="Module with the Lambda handlers (see docs).")
+@click.option("--sub", "subs", multiple=True, help="Fill a ${Name} placeholder: Name=value.")
+@click.option("--name", help="Execution name (default: a UUID).")
+@click.option(
+    "--virtual-time/--real-time",
+    default=True,
+    show_default=True,
+    help="Skip waits, retries' back-off and timeouts instantly (virtual clock).",
+)
+@click.option("--history", "show_history", is_flag=True, help="Print every history event as JSON.")
+def run(
+    definition: str,
+    input_: str,
+    lambdas_ref: str | None,
+    subs: tuple[str, ...],
+    name: str | None,
+    virtual_time: bool,
+    show_history: bool,
+) -> None:
+    """Run DEFINITION (a path or a name in state_machines/) and print its timeline."""
+    path = find_definition(definition)
+    values = dict(s.split("=", 1) for s in subs if "=" in s)
+    text = substitute(path.read_text(), values)
+    data = read_json_option(input_, "--input")
+    lambdas = load_lambdas(lambdas_ref) if lambdas_ref else {}
+    try:
+        machine = StateMachine(text, name=path.name.split(".")[0])
+    except DefinitionError as error:
+        _print_diagnostics(path, error.diagnostics)
+        raise SystemExit(2) from None
+    result = machine.run(
+        data, lambdas=lambdas, clock=VirtualClock() if virtual_time else None, name=name
+    )
+    events = result.history
+    if show_history:
+        click.echo(json.dumps(events, indent=2, default=str))
+    click.echo(f"Execution {result.execution_arn}")
+    click.echo(render_timeline(events))
+    if result.status == "SUCCEEDED":
+        click.echo("Output:")
+        click.echo(json.dumps(result.output, indent=2, ensure_ascii=False))
+    else:
+        click.echo(f"{result.status}: {result.error}", err=True)
+        if result.cause:
+            click.echo(f"Cause: {result.cause}", err=True)
+        raise SystemExit(1)
+
+
+@main.command()
+@click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False))
+def validate(paths: tuple[str, ...]) -> None:
+    """Check definitions as AWS would; print every problem with its JSON pointer."""
+    failed = 0
+    for raw in paths:
+        path = Path(raw)
+        text = _PLACEHOLDER.sub(lambda m: _placeholder_value(m.group(1)), path.read_text())
+        try:
+            StateMachine(text)
+        except DefinitionError as error:
+            failed += 1
+            _print_diagnostics(path, error.diagnostics)
+        else:
+            click.echo(f"{path}: valid")
+    if failed:
+        raise SystemExit(1)
+
+
+def _placeholder_value(name: str) -> str:
+    """A stand-in with the right shape, so validation sees a plausible ARN or name."""
+    lowered = name.lower()
+    if lowered.endswith("functionarn"):
+        return f"arn:aws:lambda:us-east-1:123456789012:function:{name[: -len('Arn')]}"
+    if lowered.endswith("statemachinearn"):
+        return f"arn:aws:states:us-east-1:123456789012:stateMachine:{name}"
+    if lowered.endswith("url"):
+        return f"https://sqs.us-east-1.amazonaws.com/123456789012/{name}"
+    if lowered.endswith("arn"):
+        return f"arn:aws:sns:us-east-1:123456789012:{name}"
+    if lowered.endswith(("threshold", "seconds", "count")):
+        return "1"
+    return name
+
+
+def _print_diagnostics(path: Path, diagnostics: list[Diagnostic]) -> None:
+    for d in diagnostics:
+        click.echo(f"{path}:{d.location or '/'}: {d.severity} {d.code}: {d.message}", err=True)
+
+
+if __name__ == "__main__":
+    main()
