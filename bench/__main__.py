@@ -18,6 +18,7 @@ import gc
 import json
 import os
 import resource
+import subprocess
 import sys
 import time
 from collections.abc import Callable
@@ -135,17 +136,47 @@ def verdict(name: str, figures: dict[str, Any]) -> str:
     return "; ".join(notes)
 
 
+def measure(spec: dict[str, Any], scale: int | None, mode: HandlerMode) -> dict[str, Any]:
+    start = time.perf_counter()
+    sm = StateMachine(spec["definition"], name=spec["name"])
+    parse_ms = (time.perf_counter() - start) * 1e3
+    if spec["mode"] == "concurrent":
+        count = scale or spec["concurrent_executions"]
+        figures = asyncio.run(concurrent(sm, spec, count))
+    else:
+        figures = asyncio.run(sequential(sm, spec, mode))
+    figures.update(name=spec["name"], mode=mode, parse_ms=parse_ms, peak_rss_mb=peak_rss_mb())
+    return figures
+
+
+def render(figures: dict[str, Any]) -> str:
+    name = figures["name"]
+    label = name if not figures.get("with_tasks") else f"{name} [{figures['mode']}]"
+    line = (
+        f"{label:<26} {figures['executions']:>6} exec  "
+        f"{figures['executions_per_s']:>10.1f} exec/s  "
+        f"{figures['transitions_per_s']:>10.0f} transitions/s  "
+    )
+    if "ms_per_execution" in figures:
+        line += f"{figures['ms_per_execution']:>8.3f} ms/exec  "
+    else:
+        line += f"{figures['wall_s']:>6.3f} s wall  "
+        line += f"{figures['kb_per_waiting_execution']:.2f} KB/waiting  "
+    return line + f"peak RSS {figures['peak_rss_mb']:.0f} MB  {verdict(name, figures)}"
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.split("\n")[0])
     parser.add_argument("names", nargs="*", help="workload names (default: all)")
     parser.add_argument("--scale", type=int, help="executions for concurrent workloads")
     parser.add_argument(
         "--handler-mode",
-        choices=["thread", "inline"],
-        default="thread",
-        help="run synchronous Lambda handlers in the thread pool (default) or on the loop",
+        choices=["thread", "inline", "both"],
+        default="both",
+        help="how plain Lambda handlers run: thread pool, on the loop, or both (default)",
     )
-    parser.add_argument("--json", action="store_true", help="print one JSON object per workload")
+    parser.add_argument("--json", action="store_true", help="print one JSON object per run")
+    parser.add_argument("--in-process", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     files = sorted(WORKLOADS.glob("*.json")) + sorted(EXTRA.glob("*.json"))
     if not files:
@@ -153,34 +184,41 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     for file in files:
         spec = json.loads(file.read_text())
-        name = spec["name"]
-        if args.names and name not in args.names:
+        if args.names and spec["name"] not in args.names:
             continue
-        start = time.perf_counter()
-        sm = StateMachine(spec["definition"], name=name)
-        parse_ms = (time.perf_counter() - start) * 1e3
-        if spec["mode"] == "concurrent":
-            count = args.scale or spec["concurrent_executions"]
-            figures = asyncio.run(concurrent(sm, spec, count))
-        else:
-            figures = asyncio.run(sequential(sm, spec, args.handler_mode))
-        figures.update(name=name, parse_ms=parse_ms, peak_rss_mb=peak_rss_mb())
-        if args.json:
-            print(json.dumps(figures))
-            continue
-        line = (
-            f"{name:<16} {figures['executions']:>6} exec  "
-            f"{figures['executions_per_s']:>10.1f} exec/s  "
-            f"{figures['transitions_per_s']:>10.0f} transitions/s  "
-        )
-        if "ms_per_execution" in figures:
-            line += f"{figures['ms_per_execution']:>8.3f} ms/exec  "
-        else:
-            line += f"{figures['wall_s']:>6.3f} s wall  "
-            line += f"{figures['kb_per_waiting_execution']:.2f} KB/waiting  "
-        line += f"peak RSS {figures['peak_rss_mb']:.0f} MB  {verdict(name, figures)}"
-        print(line, flush=True)
+        with_tasks = bool(spec.get("task_results"))
+        modes: list[HandlerMode] = ["thread"]
+        if with_tasks:
+            modes = ["thread", "inline"] if args.handler_mode == "both" else [args.handler_mode]  # type: ignore[list-item]
+        for mode in modes:
+            if args.in_process:
+                figures = measure(spec, args.scale, mode)
+            else:
+                figures = _in_subprocess(spec["name"], args.scale, mode)
+            figures["with_tasks"] = with_tasks
+            print(json.dumps(figures) if args.json else render(figures), flush=True)
     return 0
+
+
+def _in_subprocess(name: str, scale: int | None, mode: str) -> dict[str, Any]:
+    """One workload in a fresh interpreter, so its peak RSS is its own."""
+    command = [
+        sys.executable,
+        "-m",
+        "bench",
+        name,
+        "--in-process",
+        "--json",
+        "--handler-mode",
+        mode,
+    ]
+    if scale:
+        command += ["--scale", str(scale)]
+    done = subprocess.run(command, capture_output=True, text=True, check=False)
+    if done.returncode != 0:
+        raise SystemExit(f"{name}: {done.stderr.strip() or done.stdout.strip()}")
+    result: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
+    return result
 
 
 if __name__ == "__main__":

@@ -1,0 +1,1 @@
+"""workflows.console: see ../shared/DESIGN.md (not built yet)."""

@@ -1,0 +1,1 @@
+"""workflows.local: see ../shared/DESIGN.md (not built yet)."""

@@ -1,0 +1,1 @@
+"""workflows.testing: see ../shared/DESIGN.md (not built yet)."""
