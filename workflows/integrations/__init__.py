@@ -1,0 +1,62 @@
+"""What a Task resource means: AWS service integrations on top of boto3.
+
+    from workflows.engine import StateMachine, TaskTokens, VirtualClock
+    from workflows.integrations import aws_integrations
+
+    result = StateMachine(definition).run(
+        input, integrations=aws_integrations(), clock=VirtualClock(), tokens=TaskTokens()
+    )
+
+``aws_integrations`` returns the registry the engine looks resources up in
+(``"service:action"`` first, then ``"service"``):
+
+- ``dynamodb:getItem|putItem|updateItem|deleteItem``, ``sqs:sendMessage``,
+  ``sns:publish``, ``events:putEvents`` (optimized integrations, ``optimized.py``)
+- ``states:startExecution`` (request, ``.sync``, ``.sync:2``; ``stepfunctions.py``)
+- ``aws-sdk``: every ``arn:aws:states:::aws-sdk:<service>:<action>`` (``sdk.py``)
+
+``.waitForTaskToken`` needs nothing here: the integration sends the request (the token
+travels in its parameters) and the engine waits for SendTaskSuccess/Failure.
+
+Clients come from one ``boto3.Session`` (``session_factory()``, default
+``boto3.Session()``), created lazily once per service, region ``us-east-1`` unless the
+session has one. Endpoints follow boto3's own settings (``AWS_ENDPOINT_URL``,
+``AWS_ENDPOINT_URL_<SERVICE>``), so locally they reach the local services and in tests
+moto. See ``docs/integrations.md`` for result shapes and error names.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from workflows.engine.tasks import ServiceIntegration
+from workflows.integrations._boto import ClientPool
+from workflows.integrations.optimized import optimized_integrations
+from workflows.integrations.sdk import AwsSdkIntegration
+from workflows.integrations.stepfunctions import StartExecution, StartExecutionFn
+
+__all__ = ["StartExecutionFn", "aws_integrations"]
+
+
+def aws_integrations(
+    session_factory: Callable[[], Any] | None = None,
+    *,
+    start_execution: StartExecutionFn | None = None,
+    poll_interval: float = 1.0,
+) -> dict[str, ServiceIntegration]:
+    """The AWS service integrations, keyed for ``StateMachine.run(integrations=...)``.
+
+    ``session_factory`` returns the ``boto3.Session`` clients are made from (called
+    once, on first use). ``start_execution`` lets the local runtime run nested
+    executions itself; without it ``states:startExecution`` calls Step Functions
+    through boto3 and ``.sync`` polls DescribeExecution every ``poll_interval``
+    seconds (doubling up to 5 s) of the execution's clock.
+    """
+    pool = ClientPool(session_factory)
+    registry: dict[str, ServiceIntegration] = dict(optimized_integrations(pool))
+    registry["states:startExecution"] = StartExecution(
+        pool, start_execution, poll_interval=poll_interval
+    )
+    registry["aws-sdk"] = AwsSdkIntegration(pool)
+    return registry

@@ -1,0 +1,299 @@
+"""The boto3 layer every integration shares: clients, calls, JSON and error shapes.
+
+Clients are created lazily, once per service, from one ``boto3.Session``. Endpoints
+come from boto3's own configuration (``AWS_ENDPOINT_URL``,
+``AWS_ENDPOINT_URL_<SERVICE>``, profiles), retries from botocore's ``standard``
+retry mode: throttling and 5xx answers are retried there, never by hand here.
+
+A call runs in a worker thread (``asyncio.to_thread``) inside ``clock.busy()``, so a
+``VirtualClock`` does not skip ahead while a request is in flight.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import json
+import re
+import threading
+import uuid
+from collections.abc import Callable, Mapping
+from datetime import UTC, datetime
+from email.utils import formatdate
+from typing import Any, Literal
+
+import boto3
+from botocore.config import Config
+from botocore.exceptions import (
+    BotoCoreError,
+    ClientError,
+    ParamValidationError,
+)
+from botocore.response import StreamingBody
+
+from workflows.engine.errors import StatesError
+from workflows.engine.tasks import TaskRequest
+
+__all__ = [
+    "DEFAULT_REGION",
+    "ClientPool",
+    "OptimizedService",
+    "call",
+    "compact_json",
+    "java_pascal_case",
+    "jsonable",
+    "optimized_error",
+    "runtime_error",
+    "sdk_error",
+    "sdk_metadata",
+    "synthetic_sdk_metadata",
+]
+
+DEFAULT_REGION = "us-east-1"
+
+SessionFactory = Callable[[], Any]  # returns a boto3.Session
+
+_RETRIES = Config(retries={"mode": "standard"})
+
+
+class ClientPool:
+    """One botocore client per service, created on first use (thread-safe)."""
+
+    def __init__(self, session_factory: SessionFactory | None = None) -> None:
+        self._factory: SessionFactory = session_factory or boto3.Session
+        self._session: Any = None
+        self._clients: dict[str, Any] = {}
+        self._lock = threading.Lock()
+
+    @property
+    def session(self) -> Any:
+        with self._lock:
+            return self._session_locked()
+
+    def _session_locked(self) -> Any:
+        if self._session is None:
+            self._session = self._factory()
+        return self._session
+
+    def client(self, service: str) -> Any:
+        client = self._clients.get(service)
+        if client is not None:
+            return client
+        with self._lock:
+            client = self._clients.get(service)
+            if client is None:
+                session = self._session_locked()
+                region = session.region_name or DEFAULT_REGION
+                client = session.client(service, region_name=region, config=_RETRIES)
+                self._clients[service] = client
+            return client
+
+    def available_services(self) -> list[str]:
+        return list(self.session.get_available_services())
+
+
+async def call(
+    request: TaskRequest, pool: ClientPool, service: str, method: str, params: Mapping[str, Any]
+) -> dict[str, Any]:
+    """``client.<method>(**params)`` in a thread, the clock held busy meanwhile."""
+
+    def work() -> dict[str, Any]:
+        client = pool.client(service)
+        response: dict[str, Any] = getattr(client, method)(**params)
+        return response
+
+    with request.clock.busy():
+        return await asyncio.to_thread(work)
+
+
+# --------------------------------------------------------------------------- JSON
+
+
+def compact_json(value: Any) -> str:
+    """JSON text the way Step Functions (Jackson) writes it: no insignificant spaces."""
+    return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+
+
+def epoch_millis(value: datetime) -> int:
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=UTC)
+    return round(value.timestamp() * 1000)
+
+
+def iso_timestamp(value: datetime) -> str:
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=UTC)
+    value = value.astimezone(UTC)
+    text = value.strftime("%Y-%m-%dT%H:%M:%S")
+    if value.microsecond:
+        text += f".{value.microsecond // 1000:03d}"
+    return text + "Z"
+
+
+DateStyle = Literal["millis", "iso"]
+
+
+def jsonable(value: Any, dates: DateStyle = "iso") -> Any:
+    """A boto3 response value as JSON: datetimes, bytes and streams converted."""
+    if isinstance(value, dict):
+        return {str(k): jsonable(v, dates) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [jsonable(v, dates) for v in value]
+    if isinstance(value, datetime):
+        return epoch_millis(value) if dates == "millis" else iso_timestamp(value)
+    if isinstance(value, StreamingBody):
+        body = value.read()
+        try:
+            return body.decode("utf-8")
+        except UnicodeDecodeError:
+            return _b64(body)
+    if isinstance(value, bytes | bytearray):
+        return _b64(value)
+    if isinstance(value, set | frozenset):
+        return [jsonable(v, dates) for v in sorted(value, key=repr)]
+    return value
+
+
+def _b64(value: bytes | bytearray) -> str:
+    return base64.b64encode(bytes(value)).decode("ascii")
+
+
+# ------------------------------------------------------- SdkHttpMetadata (SDK v1)
+
+_HEADER_CASE = {
+    "connection": "Connection",
+    "content-length": "Content-Length",
+    "content-type": "Content-Type",
+    "date": "Date",
+    "server": "Server",
+    "x-amzn-requestid": "x-amzn-RequestId",
+    "x-amz-crc32": "x-amz-crc32",
+    "x-amz-request-id": "x-amz-request-id",
+    "x-amz-id-2": "x-amz-id-2",
+}
+
+
+def sdk_metadata(response: Mapping[str, Any]) -> dict[str, Any]:
+    """``SdkHttpMetadata`` and ``SdkResponseMetadata`` as optimized integrations add them."""
+    meta = response.get("ResponseMetadata") or {}
+    headers = {
+        _HEADER_CASE.get(name.lower(), name): str(value)
+        for name, value in (meta.get("HTTPHeaders") or {}).items()
+        if name.lower() != "status"
+    }
+    request_id = meta.get("RequestId") or headers.get("x-amzn-RequestId") or str(uuid.uuid4())
+    return _metadata(headers, int(meta.get("HTTPStatusCode", 200)), request_id)
+
+
+def synthetic_sdk_metadata(request_id: str | None = None) -> dict[str, Any]:
+    """The same metadata for a call that did not go over HTTP (an injected runtime)."""
+    request_id = request_id or str(uuid.uuid4())
+    headers = {
+        "Content-Type": "application/x-amz-json-1.0",
+        "Date": formatdate(usegmt=True),
+        "x-amzn-RequestId": request_id,
+    }
+    return _metadata(headers, 200, request_id)
+
+
+def _metadata(headers: dict[str, str], status: int, request_id: str) -> dict[str, Any]:
+    return {
+        "SdkHttpMetadata": {
+            "AllHttpHeaders": {name: [value] for name, value in headers.items()},
+            "HttpHeaders": dict(sorted(headers.items(), key=lambda kv: kv[0].lower())),
+            "HttpStatusCode": status,
+        },
+        "SdkResponseMetadata": {"RequestId": request_id},
+    }
+
+
+# ------------------------------------------------------------------------- errors
+
+
+def runtime_error(cause: str) -> StatesError:
+    return StatesError("States.Runtime", cause)
+
+
+class OptimizedService:
+    """How an optimized integration names its errors (AWS SDK for Java v1 style).
+
+    ``<prefix>.<ExceptionClass>``: the modeled exception of the service, else the
+    service's base exception class; the cause is the SDK's message with its
+    ``(Service: ...; Status Code: ...; Error Code: ...; Request ID: ...; Proxy: null)``
+    trailer.
+    """
+
+    def __init__(self, prefix: str, sdk_name: str, base_exception: str) -> None:
+        self.prefix = prefix
+        self.sdk_name = sdk_name
+        self.base_exception = base_exception
+
+
+def optimized_error(service: OptimizedService, exc: Exception) -> StatesError:
+    if isinstance(exc, ClientError):
+        error = exc.response.get("Error") or {}
+        meta = exc.response.get("ResponseMetadata") or {}
+        code = str(error.get("Code") or "Unknown")
+        modeled = type(exc) is not ClientError
+        name = _exception_name(type(exc).__name__) if modeled else service.base_exception
+        message = str(error.get("Message") or error.get("message") or "")
+        details = [
+            f"Service: {service.sdk_name}",
+            f"Status Code: {meta.get('HTTPStatusCode', 400)}",
+            f"Error Code: {code}",
+            f"Request ID: {meta.get('RequestId') or 'null'}",
+            "Proxy: null",
+        ]
+        return StatesError(f"{service.prefix}.{name}", f"{message} ({'; '.join(details)})")
+    if isinstance(exc, ParamValidationError):
+        return StatesError(f"{service.prefix}.{service.base_exception}", _botocore_message(exc))
+    if isinstance(exc, BotoCoreError):
+        return StatesError(f"{service.prefix}.SdkClientException", _botocore_message(exc))
+    return StatesError(f"{service.prefix}.SdkClientException", f"{type(exc).__name__}: {exc}")
+
+
+def sdk_error(service_name: str, exc: Exception) -> StatesError:
+    """``<ServiceName>.<Exception>`` as AWS SDK integrations (SDK for Java v2) name it."""
+    if isinstance(exc, ClientError):
+        error = exc.response.get("Error") or {}
+        meta = exc.response.get("ResponseMetadata") or {}
+        modeled = type(exc) is not ClientError
+        name = _exception_name(type(exc).__name__) if modeled else f"{service_name}Exception"
+        message = str(error.get("Message") or error.get("message") or "")
+        details = [
+            f"Service: {service_name}",
+            f"Status Code: {meta.get('HTTPStatusCode', 400)}",
+            f"Request ID: {meta.get('RequestId') or 'null'}",
+        ]
+        if meta.get("HostId"):
+            details.append(f"Extended Request ID: {meta['HostId']}")
+        return StatesError(f"{service_name}.{name}", f"{message} ({', '.join(details)})")
+    if isinstance(exc, ParamValidationError):
+        return StatesError(f"{service_name}.{service_name}Exception", _botocore_message(exc))
+    if isinstance(exc, BotoCoreError):
+        return StatesError(f"{service_name}.SdkClientException", _botocore_message(exc))
+    return StatesError(f"{service_name}.SdkClientException", f"{type(exc).__name__}: {exc}")
+
+
+def _exception_name(name: str) -> str:
+    return name if name.endswith("Exception") else name + "Exception"
+
+
+def _botocore_message(exc: Exception) -> str:
+    return " ".join(str(exc).split())
+
+
+# ------------------------------------------------------------------------ naming
+
+_VERSION = re.compile(r"(?<=[A-Za-z])v(\d)")  # SESv2 -> SES V2
+_WORDS = re.compile(r"[A-Z]+(?=[A-Z][a-z])|[A-Z]?[a-z]+|[A-Z]+|\d+")
+
+
+def java_pascal_case(text: str) -> str:
+    """A name the way the AWS SDK for Java v2 capitalises it.
+
+    ``DynamoDB`` -> ``DynamoDb``, ``SFN`` -> ``Sfn``, ``SESv2`` -> ``SesV2``,
+    ``ACM PCA`` -> ``AcmPca``, ``CloudWatch Logs`` -> ``CloudWatchLogs``.
+    """
+    words = _WORDS.findall(_VERSION.sub(r" V\1", text))
+    return "".join(word[:1].upper() + word[1:].lower() for word in words)
