@@ -114,6 +114,9 @@ def main() -> None:
     """Run AWS Step Functions workflows locally, exactly as AWS runs them."""
 
 
+DEFAULT_TEMPLATE = Path("infra/sam/template.yaml")
+
+
 @main.command()
 @click.argument("definition")
 @click.option("--input", "input_", default="{}", help="Execution input: JSON text or @file.")
@@ -127,6 +130,21 @@ def main() -> None:
     help="Skip waits, retries' back-off and timeouts instantly (virtual clock).",
 )
 @click.option("--history", "show_history", is_flag=True, help="Print every history event as JSON.")
+@click.option(
+    "--template",
+    "template_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=DEFAULT_TEMPLATE,
+    show_default=True,
+    help="SAM template whose state machines run with their functions and local AWS services.",
+)
+@click.option(
+    "--logs/--no-logs",
+    "show_logs",
+    default=False,
+    show_default=True,
+    help="Show the functions' own log lines and metrics (Powertools JSON).",
+)
 def run(
     definition: str,
     input_: str,
@@ -135,8 +153,39 @@ def run(
     name: str | None,
     virtual_time: bool,
     show_history: bool,
+    template_path: Path,
+    show_logs: bool,
 ) -> None:
-    """Run DEFINITION (a path or a name in state_machines/) and print its timeline."""
+    """Run DEFINITION (a path or a name in state_machines/) and print its timeline.
+
+    A state machine declared in the SAM template runs as part of the application:
+    its Lambdas are the template's functions, its service calls reach local
+    stand-ins of DynamoDB, SQS, SNS, SES and EventBridge (moto, in this process),
+    and the executions its events start (EventBridge rules) run too.
+    """
+    if lambdas_ref is None and not subs and template_path.is_file():
+        from workflows.local.run import run_from_template
+        from workflows.local.template import TemplateError, load_template
+
+        template = load_template(template_path)
+        try:
+            template.state_machine(definition)
+        except TemplateError:
+            pass
+        else:
+            data = read_json_option(input_, "--input")
+            clock = VirtualClock(real_time_passes=True) if virtual_time else None
+            ok = run_from_template(
+                template,
+                definition,
+                data,
+                name=name,
+                clock=clock,
+                show_history=show_history,
+                show_logs=show_logs,
+                echo=click.echo,
+            )
+            raise SystemExit(0 if ok else 1)
     path = find_definition(definition)
     values = dict(s.split("=", 1) for s in subs if "=" in s)
     text = substitute(path.read_text(), values)
@@ -147,9 +196,8 @@ def run(
     except DefinitionError as error:
         _print_diagnostics(path, error.diagnostics)
         raise SystemExit(2) from None
-    result = machine.run(
-        data, lambdas=lambdas, clock=VirtualClock() if virtual_time else None, name=name
-    )
+    clock = VirtualClock(real_time_passes=True) if virtual_time else None
+    result = machine.run(data, lambdas=lambdas, clock=clock, name=name)
     events = result.history
     if show_history:
         click.echo(json.dumps(events, indent=2, default=str))

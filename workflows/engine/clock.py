@@ -55,13 +55,23 @@ class VirtualClock:
 
     ``start`` fixes where the timeline begins (default: now). With ``auto_advance``
     (the default) the clock skips ahead by itself whenever the event loop is idle;
-    without it, time moves only through ``advance``.
+    without it, time moves only through ``advance``. With ``real_time_passes`` the
+    clock also moves with the wall clock in between (a handler that works for 40 ms
+    takes 40 ms), while waits are still skipped: what ``workflows run`` shows.
     """
 
-    def __init__(self, start: datetime | float | None = None, *, auto_advance: bool = True) -> None:
+    def __init__(
+        self,
+        start: datetime | float | None = None,
+        *,
+        auto_advance: bool = True,
+        real_time_passes: bool = False,
+    ) -> None:
         if isinstance(start, datetime):
             start = start.replace(tzinfo=start.tzinfo or UTC).timestamp()
-        self._now = time.time() if start is None else float(start)
+        self._real = real_time_passes
+        self._origin = time.time()
+        self._now = self._origin if start is None else float(start)
         self._timers: list[tuple[float, int, asyncio.Future[None]]] = []
         self._sequence = itertools.count()
         self._busy = 0
@@ -70,7 +80,13 @@ class VirtualClock:
         self._not_busy: asyncio.Event | None = None
 
     def now(self) -> float:
+        if self._real:
+            return self._now + (time.time() - self._origin)
         return self._now
+
+    def _jump_to(self, moment: float) -> None:
+        """Skip ahead so that ``now()`` is at least ``moment``."""
+        self._now += max(0.0, moment - self.now())
 
     async def sleep(self, seconds: float) -> None:
         loop = asyncio.get_running_loop()
@@ -78,17 +94,17 @@ class VirtualClock:
             await asyncio.sleep(0)
             return
         future: asyncio.Future[None] = loop.create_future()
-        heapq.heappush(self._timers, (self._now + seconds, next(self._sequence), future))
+        heapq.heappush(self._timers, (self.now() + seconds, next(self._sequence), future))
         if self._auto and (self._driver is None or self._driver.done()):
             self._driver = loop.create_task(self._drive())
         await future
 
     async def advance(self, seconds: float) -> None:
         """Move time forward by ``seconds``, firing every timer due on the way."""
-        target = self._now + seconds
+        target = self.now() + seconds
         while self._timers and self._timers[0][0] <= target:
             await self._fire_next()
-        self._now = max(self._now, target)
+        self._jump_to(target)
         await asyncio.sleep(0)
 
     @contextmanager
@@ -103,7 +119,7 @@ class VirtualClock:
 
     async def _fire_next(self) -> None:
         deadline, _, future = heapq.heappop(self._timers)
-        self._now = max(self._now, deadline)
+        self._jump_to(deadline)
         if not future.done():
             future.set_result(None)
         # let the woken coroutine run before the next timer fires

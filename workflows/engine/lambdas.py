@@ -11,15 +11,17 @@ execution), the result is encoded the way the Python runtime encodes it
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import inspect
 import json
+import os
 import time
 import traceback
 import uuid
 from collections.abc import Awaitable, Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from decimal import Decimal
-from typing import Any, Literal
+from typing import Any, Final, Literal
 
 import orjson
 
@@ -82,7 +84,13 @@ def to_json_bytes(value: Any) -> bytes:
 
 
 def json_copy(value: Any) -> Any:
-    return orjson.loads(to_json_bytes(value))
+    """A fresh decoded copy of ``value``, as it would arrive after crossing a JSON boundary."""
+    try:
+        return orjson.loads(orjson.dumps(value, default=_encode_default))
+    except TypeError:
+        # integers beyond 64 bits: orjson can neither encode them nor decode them exactly
+        # (it decodes them as floats), so both halves go through the standard library
+        return json.loads(json.dumps(value, default=_encode_default, separators=(",", ":")))
 
 
 class InProcessLambdas:
@@ -158,13 +166,33 @@ class InProcessLambdas:
             ) from exc
 
 
+# Frames of the machinery that calls a handler (this module, the thread pool, the
+# event loop); the Lambda runtime likewise drops its own bootstrap frames.
+_CALLER_FILES: Final = (
+    os.path.abspath(__file__),
+    os.path.dirname(os.path.abspath(concurrent.futures.__file__)) + os.sep,
+    os.path.dirname(os.path.abspath(asyncio.__file__)) + os.sep,
+)
+
+
+def _handler_frames(tb: Any) -> list[tuple[str, int, str, str | None]]:
+    """The traceback from the handler's frame on, as 4-tuples (like awslambdaric)."""
+    frames = [(f.filename, f.lineno or 0, f.name, f.line) for f in traceback.extract_tb(tb)]
+    for index, (filename, *_rest) in enumerate(frames):
+        path = os.path.abspath(filename)
+        if path != _CALLER_FILES[0] and not path.startswith(_CALLER_FILES[1:]):
+            return frames[index:]
+    return []
+
+
 def _lambda_error(exc: BaseException, request_id: str) -> StatesError:
     error_type = type(exc).__name__
-    stack = traceback.format_list(traceback.extract_tb(exc.__traceback__)[1:])
     cause = {
         "errorMessage": str(exc),
         "errorType": error_type,
         "requestId": request_id,
-        "stackTrace": [line.rstrip("\n") for line in stack],
+        # the Python runtime's shape: traceback.format_list over (file, line, name, code)
+        # tuples, so one "  File ..., line N, in name\n    code\n" string per frame
+        "stackTrace": traceback.format_list(_handler_frames(exc.__traceback__)),
     }
     return StatesError(error_type, json.dumps(cause))

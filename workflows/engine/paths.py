@@ -292,6 +292,7 @@ _FILTER_TOKEN = re.compile(
         (?P<num>-?\d+(?:\.\d+)?(?:[eE][+-]?\d+)?)
       | (?P<str>'(?:[^'\\]|\\.)*'|"(?:[^"\\]|\\.)*")
       | (?P<regex>/(?:[^/\\]|\\.)*/[a-z]*)
+      | (?P<list>\[(?:[^\[\]'"]|'(?:[^'\\]|\\.)*'|"(?:[^"\\]|\\.)*")*\])
       | (?P<path>[@$][^\s=!<>&|)]*)
       | (?P<op>==|!=|<=|>=|=~|<|>|&&|\|\||!|\(|\))
       | (?P<word>true|false|null|in|nin|subsetof|anyof|noneof|size|empty)
@@ -385,6 +386,18 @@ class _FilterParser:
 
     def parse_operand(self) -> _Operand:
         kind, value = self.take()
+        if kind == "list":
+            items = []
+            for match in _FILTER_TOKEN.finditer(value[1:-1]):
+                item_kind = match.lastgroup
+                text = match.group(item_kind or "")
+                if item_kind == "num":
+                    items.append(float(text) if any(c in text for c in ".eE") else int(text))
+                elif item_kind == "str":
+                    items.append(re.sub(r"\\(.)", r"\1", text[1:-1]))
+                elif item_kind == "word" and text in ("true", "false", "null"):
+                    items.append({"true": True, "false": False, "null": None}[text])
+            return lambda n, r: items
         if kind == "num":
             num: Any = float(value) if any(c in value for c in ".eE") else int(value)
             return lambda n, r: num
@@ -482,10 +495,12 @@ def _apply(step: _Step, nodes: list[Any]) -> list[Any]:
 
 
 def _walk(node: Any) -> list[Any]:
-    found = [node]
+    """Every container under ``node`` (itself first), depth-first in document order."""
+    found = []
     stack = [node]
     while stack:
         current = stack.pop()
+        found.append(current)
         children = (
             current.values()
             if isinstance(current, dict)
@@ -493,10 +508,7 @@ def _walk(node: Any) -> list[Any]:
             if isinstance(current, list)
             else ()
         )
-        for child in children:
-            if isinstance(child, dict | list):
-                found.append(child)
-                stack.append(child)
+        stack.extend(reversed([c for c in children if isinstance(c, dict | list)]))
     return found
 
 

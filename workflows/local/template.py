@@ -124,6 +124,8 @@ class Template:
     parameters: dict[str, str]
     functions: dict[str, FunctionSpec]
     state_machines: dict[str, StateMachineSpec]
+    physical_names: dict[str, str]  # what !Ref gives for each resource
+    seeds: list[tuple[str, list[Any]]]  # Metadata/Workflows::Local/Seed: (handler, arguments)
 
     def of_type(self, kind: str) -> dict[str, dict[str, Any]]:
         return {k: v for k, v in self.resources.items() if v.get("Type") == kind}
@@ -298,4 +300,10 @@ def load_template(path: Path | str, overrides: dict[str, str] | None = None) -> 
             machines[logical_id] = StateMachineSpec(
                 logical_id, (base / uri).resolve(), subs, rules, schedules
             )
-    return Template(path, resources, parameters, functions, machines)
+    physical = {logical_id: resolver.physical(logical_id) for logical_id in resources}
+    local = ((raw.get("Metadata") or {}).get("Workflows::Local")) or {}
+    seeds = [
+        (str(seed["Handler"]), list(resolver.value(seed.get("Arguments") or [], "Seed")))
+        for seed in local.get("Seed") or []
+    ]
+    return Template(path, resources, parameters, functions, machines, physical, seeds)

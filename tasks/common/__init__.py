@@ -1,0 +1,1 @@
+"""Models, repositories, settings and observability shared by every task Lambda."""

@@ -1,0 +1,79 @@
+"""Powertools Idempotency, applied inside the handler path.
+
+The persistence layer builds a boto3 client when constructed, so it cannot be
+created at import time (the house rule); ``run_idempotently`` wraps the task's
+logic per invocation with a persistence layer built from settings, or the one a
+test injects. A duplicate invocation (same key) returns the stored result without
+running the logic again.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from aws_lambda_powertools.utilities.idempotency import (
+    DynamoDBPersistenceLayer,
+    IdempotencyConfig,
+    idempotent_function,
+)
+from aws_lambda_powertools.utilities.idempotency.exceptions import (
+    IdempotencyAlreadyInProgressError,
+    IdempotencyPersistenceLayerError,
+)
+from aws_lambda_powertools.utilities.idempotency.persistence.base import BasePersistenceLayer
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+__all__ = ["BasePersistenceLayer", "dynamodb_persistence", "run_idempotently"]
+
+Payload = dict[str, Any]
+
+
+def dynamodb_persistence(table_name: str) -> BasePersistenceLayer:
+    """The production store: the Powertools table named by ``IDEMPOTENCY_TABLE``."""
+    return DynamoDBPersistenceLayer(table_name=table_name)
+
+
+def run_idempotently(
+    logic: Callable[[Payload], Payload],
+    payload: Payload,
+    *,
+    name: str,
+    key_expression: str,
+    persistence: BasePersistenceLayer,
+    context: LambdaContext | None,
+    transient_error: Callable[[str], Exception],
+    validation_expression: str | None = None,
+    expires_after_seconds: int = 3600,
+) -> Payload:
+    """Run ``logic(payload)`` at most once per key (a JMESPath over ``payload``).
+
+    A duplicate arriving while the first is still running, or an unreachable
+    idempotency store, is raised as ``transient_error`` (a domain error the state
+    machine retries) rather than as a Powertools class name.
+    """
+    config = IdempotencyConfig(
+        event_key_jmespath=key_expression,
+        payload_validation_jmespath=validation_expression or "",
+        raise_on_no_idempotency_key=True,
+        expires_after_seconds=expires_after_seconds,
+    )
+    if context is not None:
+        config.register_lambda_context(context)
+
+    def guarded_logic(payload: Payload) -> Payload:
+        return logic(payload)
+
+    guarded = idempotent_function(
+        data_keyword_argument="payload",
+        persistence_store=persistence,
+        config=config,
+        key_prefix=name,
+    )(guarded_logic)
+    try:
+        result: Payload = guarded(payload=payload)
+    except IdempotencyAlreadyInProgressError as err:
+        raise transient_error(f"a duplicate {name} request is still in progress") from err
+    except IdempotencyPersistenceLayerError as err:
+        raise transient_error(f"the idempotency store is unavailable: {err}") from err
+    return result

@@ -1,0 +1,610 @@
+"""Ports (small Protocols) for what the tasks need from storage, and DynamoDB adapters.
+
+Everything lives in one table (``ORDERS_TABLE``); the key design and access
+patterns are written down in ``docs/data-model.md``. Adapters translate throttling
+and transaction conflicts into ``StoreUnavailable`` (transient) and stock
+shortages into ``InsufficientStock``; the task logic maps those to the domain
+errors the state machines match on.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from typing import Any, Protocol
+
+from boto3.dynamodb.conditions import Key
+
+from tasks.common.aws import ClientError, dynamodb_table, error_code
+from tasks.common.models import (
+    CustomerPreferences,
+    Delivery,
+    OrderRecord,
+    OrderStatus,
+    PaymentRecord,
+    PaymentStatus,
+    Product,
+    Reservation,
+    ReservationStatus,
+)
+
+__all__ = [
+    "ACTIVE_STATUSES",
+    "GSI1_NAME",
+    "CatalogRepository",
+    "DeliveryRepository",
+    "DynamoCatalogRepository",
+    "DynamoDeliveryRepository",
+    "DynamoInventoryRepository",
+    "DynamoOrderRepository",
+    "DynamoPaymentRepository",
+    "DynamoPreferencesRepository",
+    "InsufficientStock",
+    "InventoryRepository",
+    "OrderAlreadyExists",
+    "OrderRepository",
+    "PaymentRepository",
+    "PreferencesRepository",
+    "StoreUnavailable",
+    "customer_key",
+    "order_key",
+    "product_key",
+]
+
+GSI1_NAME = "GSI1"
+ACTIVE_STATUSES: tuple[OrderStatus, ...] = (OrderStatus.PENDING, OrderStatus.AWAITING_APPROVAL)
+
+_TRANSIENT_CODES = frozenset(
+    {
+        "ProvisionedThroughputExceededException",
+        "ThrottlingException",
+        "RequestLimitExceeded",
+        "InternalServerError",
+        "ServiceUnavailable",
+        "TransactionConflictException",
+        "TransactionInProgressException",
+    }
+)
+
+
+class StoreUnavailable(RuntimeError):
+    """DynamoDB throttled, conflicted or failed internally: try again later."""
+
+
+class InsufficientStock(Exception):
+    def __init__(self, product_id: str, requested: int) -> None:
+        super().__init__(f"not enough stock of {product_id!r} for {requested}")
+        self.product_id = product_id
+        self.requested = requested
+
+
+class OrderAlreadyExists(Exception):
+    def __init__(self, existing: OrderRecord) -> None:
+        super().__init__(f"order {existing.order_id!r} already exists")
+        self.existing = existing
+
+
+# ---------------------------------------------------------------------------- keys
+
+
+def order_key(order_id: str) -> dict[str, str]:
+    return {"PK": f"ORDER#{order_id}", "SK": "ORDER"}
+
+
+def product_key(product_id: str) -> dict[str, str]:
+    return {"PK": f"PRODUCT#{product_id}", "SK": "PRODUCT"}
+
+
+def customer_key(customer_id: str) -> dict[str, str]:
+    return {"PK": f"CUSTOMER#{customer_id}", "SK": "PREFERENCES"}
+
+
+def _reservation_key(order_id: str, product_id: str) -> dict[str, str]:
+    return {"PK": f"ORDER#{order_id}", "SK": f"RESERVATION#{product_id}"}
+
+
+def _payment_key(order_id: str) -> dict[str, str]:
+    return {"PK": f"ORDER#{order_id}", "SK": "PAYMENT"}
+
+
+def _delivery_key(order_id: str, event_type: str, channel: str) -> dict[str, str]:
+    return {"PK": f"ORDER#{order_id}", "SK": f"NOTIFICATION#{event_type}#{channel}"}
+
+
+def _to_item(model: Any, key: Mapping[str, str], **extra: str) -> dict[str, Any]:
+    body: dict[str, Any] = model.model_dump(mode="python", exclude_none=True)
+    return {**body, **extra, **key}
+
+
+def _strip_keys(item: Mapping[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in item.items() if k not in {"PK", "SK", "GSI1PK", "GSI1SK"}}
+
+
+@contextmanager
+def _translated() -> Iterator[None]:
+    try:
+        yield
+    except ClientError as err:
+        if error_code(err) in _TRANSIENT_CODES:
+            raise StoreUnavailable(f"DynamoDB is unavailable: {error_code(err)}") from err
+        raise
+
+
+def _is_condition_failure(err: ClientError) -> bool:
+    return error_code(err) == "ConditionalCheckFailedException"
+
+
+# ------------------------------------------------------------------------- ports
+
+
+class OrderRepository(Protocol):
+    def get(self, order_id: str) -> OrderRecord | None: ...
+
+    def create(self, order: OrderRecord) -> OrderRecord:
+        """Store a new order; ``OrderAlreadyExists`` (with the stored one) if the id is taken."""
+        ...
+
+    def mark_awaiting_approval(
+        self, order_id: str, task_token: str, now: str
+    ) -> OrderRecord | None:
+        """PENDING/AWAITING_APPROVAL -> AWAITING_APPROVAL with the token; None otherwise."""
+        ...
+
+    def mark_rejected(
+        self, order_id: str, reason: str, now: str, *, execution_arn: str | None = None
+    ) -> OrderRecord | None:
+        """An active order -> REJECTED; None if the order is missing or already settled.
+
+        With ``execution_arn``, only an order created by that execution is touched, so
+        a duplicate submission's rejection never rejects the original order.
+        """
+        ...
+
+    def mark_cancelled(self, order_id: str, reason: str, now: str) -> OrderRecord | None:
+        """An active order -> CANCELLED; None if the order is missing or already settled."""
+        ...
+
+    def find_by_status(
+        self, status: OrderStatus, created_before: str, limit: int
+    ) -> list[OrderRecord]: ...
+
+
+class CatalogRepository(Protocol):
+    def get_products(self, product_ids: Sequence[str]) -> dict[str, Product]: ...
+
+    def put_product(self, product: Product) -> None: ...
+
+
+class InventoryRepository(Protocol):
+    def reserve(
+        self, order_id: str, lines: Sequence[tuple[str, int]], now: str
+    ) -> list[Reservation]:
+        """Reserve every line atomically, or none (``InsufficientStock``).
+
+        Idempotent: if the order's reservations already exist, returns them.
+        """
+        ...
+
+    def release(self, order_id: str, now: str) -> list[Reservation]:
+        """Return reserved stock; only reservations still RESERVED. Idempotent."""
+        ...
+
+    def reservations(self, order_id: str) -> list[Reservation]: ...
+
+
+class PaymentRepository(Protocol):
+    def get(self, order_id: str) -> PaymentRecord | None: ...
+
+    def save_captured(self, record: PaymentRecord) -> PaymentRecord:
+        """Store a captured payment unless one exists; returns the stored one."""
+        ...
+
+    def mark_refunded(self, order_id: str, refund_id: str, now: str) -> PaymentRecord | None:
+        """CAPTURED -> REFUNDED; None if it was not CAPTURED."""
+        ...
+
+
+class PreferencesRepository(Protocol):
+    def get(self, customer_id: str) -> CustomerPreferences | None: ...
+
+    def put(self, preferences: CustomerPreferences) -> None: ...
+
+
+class DeliveryRepository(Protocol):
+    def record(self, deliveries: Sequence[Delivery]) -> None: ...
+
+
+# ----------------------------------------------------------------------- adapters
+
+
+class DynamoOrderRepository:
+    def __init__(self, table: Any) -> None:
+        self._table = table
+
+    @classmethod
+    def for_table(cls, table_name: str) -> DynamoOrderRepository:
+        return cls(dynamodb_table(table_name))
+
+    def get(self, order_id: str) -> OrderRecord | None:
+        with _translated():
+            item = self._table.get_item(Key=order_key(order_id), ConsistentRead=True).get("Item")
+        return None if item is None else OrderRecord.model_validate(_strip_keys(item))
+
+    def create(self, order: OrderRecord) -> OrderRecord:
+        item = _to_item(
+            order,
+            order_key(order.order_id),
+            GSI1PK=f"STATUS#{order.status}",
+            GSI1SK=order.created_at,
+        )
+        try:
+            with _translated():
+                self._table.put_item(Item=item, ConditionExpression="attribute_not_exists(PK)")
+        except ClientError as err:
+            if not _is_condition_failure(err):
+                raise
+            existing = self.get(order.order_id)
+            if existing is None:  # deleted in between: extremely unlikely, retryable
+                raise StoreUnavailable("order vanished while being created") from err
+            raise OrderAlreadyExists(existing) from err
+        return order
+
+    def _transition(
+        self,
+        order_id: str,
+        to: OrderStatus,
+        now: str,
+        *,
+        allowed_from: Sequence[OrderStatus],
+        set_fields: Mapping[str, str] | None = None,
+        remove_fields: Sequence[str] = (),
+        execution_arn: str | None = None,
+    ) -> OrderRecord | None:
+        names = {"#status": "status"}
+        values: dict[str, Any] = {
+            ":to": str(to),
+            ":gsi1pk": f"STATUS#{to}",
+            ":now": now,
+        }
+        sets = ["#status = :to", "GSI1PK = :gsi1pk", "updatedAt = :now"]
+        for i, (field, value) in enumerate((set_fields or {}).items()):
+            names[f"#f{i}"] = field
+            values[f":f{i}"] = value
+            sets.append(f"#f{i} = :f{i}")
+        allowed = []
+        for i, status in enumerate(allowed_from):
+            values[f":from{i}"] = str(status)
+            allowed.append(f":from{i}")
+        condition = f"attribute_exists(PK) AND #status IN ({', '.join(allowed)})"
+        if execution_arn is not None:
+            values[":arn"] = execution_arn
+            condition += " AND (attribute_not_exists(executionArn) OR executionArn = :arn)"
+        expression = "SET " + ", ".join(sets)
+        if remove_fields:
+            expression += " REMOVE " + ", ".join(remove_fields)
+        try:
+            with _translated():
+                response = self._table.update_item(
+                    Key=order_key(order_id),
+                    UpdateExpression=expression,
+                    ConditionExpression=condition,
+                    ExpressionAttributeNames=names,
+                    ExpressionAttributeValues=values,
+                    ReturnValues="ALL_NEW",
+                )
+        except ClientError as err:
+            if _is_condition_failure(err):
+                return None
+            raise
+        return OrderRecord.model_validate(_strip_keys(response["Attributes"]))
+
+    def mark_awaiting_approval(
+        self, order_id: str, task_token: str, now: str
+    ) -> OrderRecord | None:
+        return self._transition(
+            order_id,
+            OrderStatus.AWAITING_APPROVAL,
+            now,
+            allowed_from=ACTIVE_STATUSES,
+            set_fields={"approvalTaskToken": task_token},
+        )
+
+    def mark_rejected(
+        self, order_id: str, reason: str, now: str, *, execution_arn: str | None = None
+    ) -> OrderRecord | None:
+        return self._transition(
+            order_id,
+            OrderStatus.REJECTED,
+            now,
+            allowed_from=ACTIVE_STATUSES,
+            execution_arn=execution_arn,
+            set_fields={"rejectionReason": reason},
+            remove_fields=("approvalTaskToken",),
+        )
+
+    def mark_cancelled(self, order_id: str, reason: str, now: str) -> OrderRecord | None:
+        return self._transition(
+            order_id,
+            OrderStatus.CANCELLED,
+            now,
+            allowed_from=ACTIVE_STATUSES,
+            set_fields={"rejectionReason": reason},
+            remove_fields=("approvalTaskToken",),
+        )
+
+    def find_by_status(
+        self, status: OrderStatus, created_before: str, limit: int
+    ) -> list[OrderRecord]:
+        found: list[OrderRecord] = []
+        kwargs: dict[str, Any] = {
+            "IndexName": GSI1_NAME,
+            "KeyConditionExpression": Key("GSI1PK").eq(f"STATUS#{status}")
+            & Key("GSI1SK").lt(created_before),
+        }
+        while len(found) < limit:
+            with _translated():
+                page = self._table.query(Limit=limit - len(found), **kwargs)
+            found.extend(OrderRecord.model_validate(_strip_keys(i)) for i in page["Items"])
+            if "LastEvaluatedKey" not in page:
+                break
+            kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+        return found[:limit]
+
+
+class DynamoCatalogRepository:
+    def __init__(self, table: Any) -> None:
+        self._table = table
+
+    @classmethod
+    def for_table(cls, table_name: str) -> DynamoCatalogRepository:
+        return cls(dynamodb_table(table_name))
+
+    def get_products(self, product_ids: Sequence[str]) -> dict[str, Product]:
+        wanted = list(dict.fromkeys(product_ids))
+        products: dict[str, Product] = {}
+        resource = self._table.meta.client
+        for start in range(0, len(wanted), 100):
+            request: dict[str, Any] = {
+                self._table.name: {
+                    "Keys": [product_key(p) for p in wanted[start : start + 100]],
+                    "ConsistentRead": True,
+                }
+            }
+            while request:
+                with _translated():
+                    response = resource.batch_get_item(RequestItems=request)
+                for item in response["Responses"].get(self._table.name, []):
+                    product = Product.model_validate(_strip_keys(item))
+                    products[product.product_id] = product
+                request = response.get("UnprocessedKeys") or {}
+        return products
+
+    def put_product(self, product: Product) -> None:
+        with _translated():
+            self._table.put_item(Item=_to_item(product, product_key(product.product_id)))
+
+
+class DynamoInventoryRepository:
+    """Stock lives on the product item (``available``); a reservation item per line."""
+
+    def __init__(self, table: Any) -> None:
+        self._table = table
+
+    @classmethod
+    def for_table(cls, table_name: str) -> DynamoInventoryRepository:
+        return cls(dynamodb_table(table_name))
+
+    def reserve(
+        self, order_id: str, lines: Sequence[tuple[str, int]], now: str
+    ) -> list[Reservation]:
+        reservations = [
+            Reservation(
+                order_id=order_id,
+                product_id=product_id,
+                quantity=quantity,
+                status=ReservationStatus.RESERVED,
+                reserved_at=now,
+            )
+            for product_id, quantity in lines
+        ]
+        actions: list[dict[str, Any]] = []
+        for reservation in reservations:
+            # Two actions per line: take the stock, write the reservation. One
+            # transaction (<= 100 actions; orders have <= 50 lines) so that an order
+            # reserves everything or nothing.
+            actions.append(
+                {
+                    "Update": {
+                        "TableName": self._table.name,
+                        "Key": product_key(reservation.product_id),
+                        "UpdateExpression": "SET available = available - :q",
+                        "ConditionExpression": "attribute_exists(PK) AND available >= :q",
+                        "ExpressionAttributeValues": {":q": reservation.quantity},
+                    }
+                }
+            )
+            actions.append(
+                {
+                    "Put": {
+                        "TableName": self._table.name,
+                        "Item": _to_item(
+                            reservation,
+                            _reservation_key(order_id, reservation.product_id),
+                        ),
+                        "ConditionExpression": "attribute_not_exists(PK)",
+                    }
+                }
+            )
+        try:
+            with _translated():
+                self._table.meta.client.transact_write_items(TransactItems=actions)
+        except ClientError as err:
+            if error_code(err) != "TransactionCanceledException":
+                raise
+            reasons = [r.get("Code", "None") for r in err.response.get("CancellationReasons", [])]
+            if any(code == "TransactionConflict" for code in reasons):
+                raise StoreUnavailable("inventory transaction conflicted") from err
+            for index, code in enumerate(reasons):
+                if code != "ConditionalCheckFailed":
+                    continue
+                line = reservations[index // 2]
+                if index % 2 == 1:  # the reservation exists: an earlier attempt committed
+                    stored = {r.product_id: r for r in self.reservations(order_id)}
+                    return [stored[r.product_id] for r in reservations if r.product_id in stored]
+                raise InsufficientStock(line.product_id, line.quantity) from err
+            raise StoreUnavailable(f"inventory transaction cancelled: {reasons}") from err
+        return reservations
+
+    def reservations(self, order_id: str) -> list[Reservation]:
+        items: list[dict[str, Any]] = []
+        kwargs: dict[str, Any] = {
+            "KeyConditionExpression": Key("PK").eq(f"ORDER#{order_id}")
+            & Key("SK").begins_with("RESERVATION#"),
+            "ConsistentRead": True,
+        }
+        while True:
+            with _translated():
+                page = self._table.query(**kwargs)
+            items.extend(page["Items"])
+            if "LastEvaluatedKey" not in page:
+                break
+            kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+        return [Reservation.model_validate(_strip_keys(i)) for i in items]
+
+    def release(self, order_id: str, now: str) -> list[Reservation]:
+        released: list[Reservation] = []
+        for reservation in self.reservations(order_id):
+            if reservation.status is not ReservationStatus.RESERVED:
+                continue
+            try:
+                with _translated():
+                    self._table.meta.client.transact_write_items(
+                        TransactItems=[
+                            {
+                                "Update": {
+                                    "TableName": self._table.name,
+                                    "Key": _reservation_key(order_id, reservation.product_id),
+                                    "UpdateExpression": "SET #s = :released, releasedAt = :now",
+                                    "ConditionExpression": "#s = :reserved",
+                                    "ExpressionAttributeNames": {"#s": "status"},
+                                    "ExpressionAttributeValues": {
+                                        ":released": str(ReservationStatus.RELEASED),
+                                        ":reserved": str(ReservationStatus.RESERVED),
+                                        ":now": now,
+                                    },
+                                }
+                            },
+                            {
+                                "Update": {
+                                    "TableName": self._table.name,
+                                    "Key": product_key(reservation.product_id),
+                                    "UpdateExpression": "ADD available :q",
+                                    "ExpressionAttributeValues": {":q": reservation.quantity},
+                                }
+                            },
+                        ]
+                    )
+            except ClientError as err:
+                if error_code(err) != "TransactionCanceledException":
+                    raise
+                reasons = [
+                    r.get("Code", "None") for r in err.response.get("CancellationReasons", [])
+                ]
+                if reasons and reasons[0] == "ConditionalCheckFailed":
+                    continue  # released concurrently: nothing to give back
+                raise StoreUnavailable(f"release transaction cancelled: {reasons}") from err
+            released.append(
+                reservation.model_copy(
+                    update={"status": ReservationStatus.RELEASED, "released_at": now}
+                )
+            )
+        return released
+
+
+class DynamoPaymentRepository:
+    def __init__(self, table: Any) -> None:
+        self._table = table
+
+    @classmethod
+    def for_table(cls, table_name: str) -> DynamoPaymentRepository:
+        return cls(dynamodb_table(table_name))
+
+    def get(self, order_id: str) -> PaymentRecord | None:
+        with _translated():
+            item = self._table.get_item(Key=_payment_key(order_id), ConsistentRead=True).get("Item")
+        return None if item is None else PaymentRecord.model_validate(_strip_keys(item))
+
+    def save_captured(self, record: PaymentRecord) -> PaymentRecord:
+        try:
+            with _translated():
+                self._table.put_item(
+                    Item=_to_item(record, _payment_key(record.order_id)),
+                    ConditionExpression="attribute_not_exists(PK)",
+                )
+        except ClientError as err:
+            if not _is_condition_failure(err):
+                raise
+            existing = self.get(record.order_id)
+            if existing is None:
+                raise StoreUnavailable("payment vanished while being saved") from err
+            return existing
+        return record
+
+    def mark_refunded(self, order_id: str, refund_id: str, now: str) -> PaymentRecord | None:
+        try:
+            with _translated():
+                response = self._table.update_item(
+                    Key=_payment_key(order_id),
+                    UpdateExpression="SET #s = :refunded, refundId = :rid, refundedAt = :now",
+                    ConditionExpression="#s = :captured",
+                    ExpressionAttributeNames={"#s": "status"},
+                    ExpressionAttributeValues={
+                        ":refunded": str(PaymentStatus.REFUNDED),
+                        ":captured": str(PaymentStatus.CAPTURED),
+                        ":rid": refund_id,
+                        ":now": now,
+                    },
+                    ReturnValues="ALL_NEW",
+                )
+        except ClientError as err:
+            if _is_condition_failure(err):
+                return None
+            raise
+        return PaymentRecord.model_validate(_strip_keys(response["Attributes"]))
+
+
+class DynamoPreferencesRepository:
+    def __init__(self, table: Any) -> None:
+        self._table = table
+
+    @classmethod
+    def for_table(cls, table_name: str) -> DynamoPreferencesRepository:
+        return cls(dynamodb_table(table_name))
+
+    def get(self, customer_id: str) -> CustomerPreferences | None:
+        with _translated():
+            item = self._table.get_item(Key=customer_key(customer_id)).get("Item")
+        return None if item is None else CustomerPreferences.model_validate(_strip_keys(item))
+
+    def put(self, preferences: CustomerPreferences) -> None:
+        with _translated():
+            self._table.put_item(Item=_to_item(preferences, customer_key(preferences.customer_id)))
+
+
+class DynamoDeliveryRepository:
+    def __init__(self, table: Any) -> None:
+        self._table = table
+
+    @classmethod
+    def for_table(cls, table_name: str) -> DynamoDeliveryRepository:
+        return cls(dynamodb_table(table_name))
+
+    def record(self, deliveries: Sequence[Delivery]) -> None:
+        with _translated(), self._table.batch_writer(overwrite_by_pkeys=["PK", "SK"]) as batch:
+            for delivery in deliveries:
+                batch.put_item(
+                    Item=_to_item(
+                        delivery,
+                        _delivery_key(delivery.order_id, delivery.event_type, delivery.channel),
+                    )
+                )

@@ -1,0 +1,1 @@
+"""Task Lambdas of the notification state machine."""

@@ -1,0 +1,67 @@
+"""Task ``SendPush``: one push notification through SNS mobile push.
+
+The customer's ``pushToken`` is the device token; it is registered (idempotently)
+as an endpoint of the platform application ``PUSH_PLATFORM_APPLICATION_ARN`` and
+the message is published to that endpoint with per-platform payloads.
+
+Input: one Map iteration ``{eventId, eventType, orderId, message}``. Output:
+``{channel: "push", status: "SENT", messageId}``. Raises
+``NotificationProviderUnavailable`` (transient: retried) or ``DeliveryRejected``
+(also when push is not configured).
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from tasks.common.aws import ClientError
+from tasks.common.observability import logger, metrics, tracer
+from tasks.notifications.deps import NotificationDeps, SendRequest
+from tasks.notifications.errors import DeliveryRejected
+from tasks.notifications.sending import provider_error, send_once
+
+__all__ = ["handler", "send_push"]
+
+
+def send_push(request: SendRequest, deps: NotificationDeps) -> str:
+    platform_arn = deps.settings.push_platform_application_arn
+    if not platform_arn:
+        raise DeliveryRejected("push is not configured: PUSH_PLATFORM_APPLICATION_ARN is unset")
+    message = request.message
+    title = message.subject or request.event_type
+    payload = {
+        "default": message.body,
+        "GCM": json.dumps({"notification": {"title": title, "body": message.body}}),
+        "APNS": json.dumps({"aps": {"alert": {"title": title, "body": message.body}}}),
+    }
+    try:
+        endpoint = deps.sns.create_platform_endpoint(
+            PlatformApplicationArn=platform_arn, Token=message.recipient
+        )
+        response = deps.sns.publish(
+            TargetArn=endpoint["EndpointArn"],
+            Message=json.dumps(payload),
+            MessageStructure="json",
+        )
+    except ClientError as err:
+        raise provider_error(err, "SNS") from err
+    return str(response["MessageId"])
+
+
+@logger.inject_lambda_context(log_event=False)
+@tracer.capture_lambda_handler
+@metrics.log_metrics
+def handler(
+    event: dict[str, Any], context: LambdaContext, deps: NotificationDeps | None = None
+) -> dict[str, Any]:
+    return send_once(
+        event,
+        context,
+        deps or NotificationDeps.from_settings(),
+        channel="push",
+        task_name="SendPush",
+        send=send_push,
+    )

@@ -1,0 +1,1 @@
+"""Task Lambdas of the order-processing saga and the stuck-order sweep."""

@@ -1,0 +1,85 @@
+"""What the order tasks need, with production defaults built from settings.
+
+Handlers take ``deps: OrderTaskDeps | None``; a test passes its own (fake
+gateway, fixed clock, a moto-backed table) instead of patching anything.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, TypeVar
+
+from pydantic import BaseModel, ValidationError
+
+from tasks.common.aws import dynamodb_table
+from tasks.common.idempotency import BasePersistenceLayer, dynamodb_persistence
+from tasks.common.models import CamelModel, Identifier, utc_now
+from tasks.common.repositories import (
+    CatalogRepository,
+    DynamoCatalogRepository,
+    DynamoInventoryRepository,
+    DynamoOrderRepository,
+    DynamoPaymentRepository,
+    InventoryRepository,
+    OrderRepository,
+    PaymentRepository,
+)
+from tasks.common.settings import OrdersSettings, load_settings
+from tasks.orders.errors import InvalidOrder
+from tasks.orders.payments import PaymentGateway, shared_fake_gateway
+
+__all__ = ["OrderRef", "OrderTaskDeps", "describe_validation_error", "parse_or_invalid"]
+
+M = TypeVar("M", bound=BaseModel)
+
+
+@dataclass(frozen=True)
+class OrderTaskDeps:
+    settings: OrdersSettings
+    orders: OrderRepository
+    catalog: CatalogRepository
+    inventory: InventoryRepository
+    payments: PaymentRepository
+    gateway: PaymentGateway
+    idempotency: BasePersistenceLayer
+    clock: Callable[[], datetime] = field(default=utc_now)
+
+    @classmethod
+    def from_settings(cls, settings: OrdersSettings | None = None) -> OrderTaskDeps:
+        settings = settings or load_settings(OrdersSettings)
+        table = dynamodb_table(settings.orders_table)
+        return cls(
+            settings=settings,
+            orders=DynamoOrderRepository(table),
+            catalog=DynamoCatalogRepository(table),
+            inventory=DynamoInventoryRepository(table),
+            payments=DynamoPaymentRepository(table),
+            gateway=shared_fake_gateway(settings.fake_payment_flaky_failures),
+            idempotency=dynamodb_persistence(settings.idempotency_table),
+        )
+
+
+class OrderRef(CamelModel):
+    """The one field every post-validation order task needs from the state."""
+
+    order_id: Identifier
+
+
+def describe_validation_error(err: ValidationError) -> list[str]:
+    """``["items.0.quantity: Input should be greater than or equal to 1", ...]``."""
+    problems = []
+    for e in err.errors(include_url=False):
+        where = ".".join(str(p) for p in e["loc"]) or "input"
+        problems.append(f"{where}: {e['msg']}")
+    return problems
+
+
+def parse_or_invalid(model: type[M], event: Mapping[str, Any] | Any, what: str) -> M:
+    """Validate ``event`` into ``model`` or raise ``InvalidOrder`` listing every problem."""
+    try:
+        return model.model_validate(event)
+    except ValidationError as err:
+        problems = describe_validation_error(err)
+        raise InvalidOrder(f"invalid {what}: " + "; ".join(problems), problems) from None

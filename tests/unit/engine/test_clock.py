@@ -1,0 +1,186 @@
+"""VirtualClock: time that moves only when everything waits for it."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from datetime import UTC, datetime
+
+import pytest
+
+from workflows.engine import Clock, RealClock, VirtualClock
+
+
+def test_both_clocks_satisfy_the_clock_protocol() -> None:
+    assert isinstance(VirtualClock(), Clock)
+    assert isinstance(RealClock(), Clock)
+
+
+def test_virtual_clock_starts_where_it_is_told() -> None:
+    assert VirtualClock(1000.0).now() == 1000.0
+    start = datetime(2024, 5, 1, 12, tzinfo=UTC)
+    assert VirtualClock(start).now() == start.timestamp()
+    # a naive datetime is read as UTC
+    assert VirtualClock(datetime(2024, 5, 1, 12)).now() == start.timestamp()
+
+
+async def test_concurrent_sleeps_wake_in_deadline_order_at_their_deadlines() -> None:
+    clock = VirtualClock(0)
+    woke: list[tuple[str, float]] = []
+
+    async def sleeper(name: str, seconds: float) -> None:
+        await clock.sleep(seconds)
+        woke.append((name, clock.now()))
+
+    await asyncio.gather(
+        sleeper("c", 30), sleeper("a", 10), sleeper("b", 20), sleeper("a2", 10), sleeper("z", 0)
+    )
+    assert woke == [("z", 0), ("a", 10), ("a2", 10), ("b", 20), ("c", 30)]
+    assert clock.now() == 30
+
+
+async def test_sleeps_chained_after_waking_accumulate() -> None:
+    clock = VirtualClock(0)
+
+    async def chain() -> list[float]:
+        seen = []
+        for seconds in (5, 5, 90):
+            await clock.sleep(seconds)
+            seen.append(clock.now())
+        return seen
+
+    first, second = await asyncio.gather(chain(), chain())
+    assert first == second == [5, 10, 100]
+
+
+async def test_a_long_sleep_is_instant_in_real_time() -> None:
+    clock = VirtualClock(0)
+    loop = asyncio.get_running_loop()
+    began = loop.time()
+    await clock.sleep(10 * 365 * 86_400)
+    assert clock.now() == 10 * 365 * 86_400
+    assert loop.time() - began < 30
+
+
+async def test_time_does_not_jump_while_other_coroutines_can_run() -> None:
+    clock = VirtualClock(0)
+    steps: list[float] = []
+
+    async def busy_coroutine() -> None:
+        for _ in range(50):
+            steps.append(clock.now())
+            await asyncio.sleep(0)
+
+    await asyncio.gather(clock.sleep(100), busy_coroutine())
+    assert steps == [0] * 50
+    assert clock.now() == 100
+
+
+async def test_a_cancelled_sleep_does_not_move_time() -> None:
+    clock = VirtualClock(0)
+    long = asyncio.ensure_future(clock.sleep(1000))
+    await asyncio.sleep(0)
+    long.cancel()
+    await asyncio.gather(long, return_exceptions=True)
+    await clock.sleep(5)
+    assert clock.now() == 5
+
+
+async def test_manual_mode_moves_only_with_advance() -> None:
+    clock = VirtualClock(0, auto_advance=False)
+    woke: list[float] = []
+
+    async def sleeper(seconds: float) -> None:
+        await clock.sleep(seconds)
+        woke.append(clock.now())
+
+    tasks = [asyncio.ensure_future(sleeper(s)) for s in (5, 15)]
+    for _ in range(20):
+        await asyncio.sleep(0)
+    assert clock.now() == 0
+    assert woke == []
+
+    await clock.advance(3)
+    assert clock.now() == 3
+    assert woke == []
+
+    await clock.advance(2)
+    assert woke == [5]
+    assert clock.now() == 5
+
+    await clock.advance(100)
+    assert woke == [5, 15]
+    assert clock.now() == 105
+    await asyncio.gather(*tasks)
+
+
+async def test_advance_fires_timers_created_on_the_way() -> None:
+    clock = VirtualClock(0, auto_advance=False)
+    woke: list[float] = []
+
+    async def two_sleeps() -> None:
+        await clock.sleep(5)
+        woke.append(clock.now())
+        await clock.sleep(3)
+        woke.append(clock.now())
+
+    task = asyncio.ensure_future(two_sleeps())
+    await asyncio.sleep(0)
+    await clock.advance(10)
+    assert woke == [5, 8]
+    assert clock.now() == 10
+    await task
+
+
+async def test_busy_holds_time_while_a_thread_runs() -> None:
+    clock = VirtualClock(0)
+    release = threading.Event()
+    seen_in_thread: list[float] = []
+
+    def work() -> None:
+        release.wait(30)
+        seen_in_thread.append(clock.now())
+
+    sleeper = asyncio.ensure_future(clock.sleep(10))
+    loop = asyncio.get_running_loop()
+    with clock.busy():
+        in_thread = loop.run_in_executor(None, work)
+        for _ in range(200):  # every chance for the clock to (wrongly) jump
+            await asyncio.sleep(0)
+        assert clock.now() == 0
+        assert not sleeper.done()
+        release.set()
+        await in_thread
+    await sleeper
+    assert seen_in_thread == [0]
+    assert clock.now() == 10
+
+
+async def test_nested_busy_sections_hold_time_until_the_last_ends() -> None:
+    clock = VirtualClock(0)
+    sleeper = asyncio.ensure_future(clock.sleep(1))
+    with clock.busy():
+        with clock.busy():
+            await asyncio.sleep(0)
+        for _ in range(50):
+            await asyncio.sleep(0)
+        assert not sleeper.done()
+    await sleeper
+    assert clock.now() == 1
+
+
+async def test_real_clock_sleeps_for_real_and_reports_wall_time() -> None:
+    clock = RealClock()
+    before = clock.now()
+    await clock.sleep(0)
+    await clock.sleep(-1)  # a negative wait is no wait
+    assert clock.now() >= before
+    with clock.busy():
+        pass
+
+
+@pytest.mark.parametrize("seconds", [0, -5])
+async def test_a_non_positive_sleep_returns_at_once(seconds: float) -> None:
+    clock = VirtualClock(7)
+    await clock.sleep(seconds)
+    assert clock.now() == 7
