@@ -1,5 +1,5 @@
 # Two commands a newcomer needs (see README):
-#   make demo    set everything up, then run a sample workflow locally and print its timeline
+#   make demo    set everything up, then place an order and carry it through its workflows locally
 #   make check   set everything up, then lint, type-check, check layering and run every test
 PYTHON ?= python3
 VENV := .venv
@@ -17,7 +17,7 @@ $(STAMP): pyproject.toml
 setup: $(STAMP)
 
 demo: $(STAMP)
-	$(BIN)/workflows run order_quote --input @examples/order_quote.json
+	$(BIN)/workflows run order_processing --input @examples/order.json
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
