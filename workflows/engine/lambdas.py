@@ -105,9 +105,20 @@ class InProcessLambdas:
         account: str = DEFAULT_ACCOUNT,
         timeout_seconds: float = 900.0,
         executor: ThreadPoolExecutor | None = None,
+        one_at_a_time: bool = False,
     ) -> None:
+        """``one_at_a_time`` runs plain handlers strictly one after another.
+
+        On AWS every concurrent invocation has a sandbox (a process) of its own. In one
+        process, handlers share module-level state: Powertools' Logger keys and Metrics
+        dimensions of one invocation would leak into another running at the same time.
+        A local application of many functions therefore runs handler bodies one at a
+        time, while executions, waits and service calls stay concurrent.
+        """
         self._handlers = {function_name_of(k): v for k, v in handlers.items()}
         self._mode = mode
+        self._one_at_a_time = one_at_a_time
+        self._turn: asyncio.Lock | None = None
         self.region = region
         self.account = account
         self._timeout = timeout_seconds
@@ -145,7 +156,16 @@ class InProcessLambdas:
             else:
                 loop = asyncio.get_running_loop()
                 with clock.busy():
-                    result = await loop.run_in_executor(self._executor, handler, payload, context)
+                    if self._one_at_a_time:
+                        self._turn = self._turn or asyncio.Lock()
+                        async with self._turn:
+                            result = await loop.run_in_executor(
+                                self._executor, handler, payload, context
+                            )
+                    else:
+                        result = await loop.run_in_executor(
+                            self._executor, handler, payload, context
+                        )
         except StatesError:
             raise
         except Exception as exc:

@@ -387,7 +387,7 @@ class _FilterParser:
     def parse_operand(self) -> _Operand:
         kind, value = self.take()
         if kind == "list":
-            items = []
+            items: list[Any] = []
             for match in _FILTER_TOKEN.finditer(value[1:-1]):
                 item_kind = match.lastgroup
                 text = match.group(item_kind or "")

@@ -92,6 +92,7 @@ class LocalApp:
             mode=handler_mode,
             region=REGION,
             account=ACCOUNT,
+            one_at_a_time=True,
         )
         integrations: dict[str, ServiceIntegration] = aws_integrations(
             self._session_factory, start_execution=self._start_execution_task
