@@ -145,3 +145,32 @@ async def test_approval_timeout_rejects_after_24_virtual_hours(app: LocalApp) ->
     waited = result.history[-1]["timestamp"] - result.history[0]["timestamp"]
     assert waited.total_seconds() >= 86400
     assert order_item(order["orderId"])["status"] == "REJECTED"
+
+
+async def test_failure_after_charging_refunds_then_releases(app: LocalApp) -> None:
+    """DynamoDB keeps throttling the confirmation: the captured payment is refunded."""
+    from workflows.engine import StatesError
+    from workflows.engine.tasks import TaskRequest
+
+    attempts = 0
+
+    async def throttled(request: TaskRequest) -> Any:
+        nonlocal attempts
+        attempts += 1
+        raise StatesError(
+            "DynamoDB.ProvisionedThroughputExceededException", "Rate of requests exceeds"
+        )
+
+    app.runner.integrations["dynamodb:updateItem"] = throttled
+    order = example_order()
+    beans = stock("SKU-BEANS-03")
+    gateway = shared_fake_gateway(2)
+    refunds = len(gateway.refunds)
+    result = await place(app, order)
+    assert result.status == "FAILED"
+    assert attempts == 5, "the first try and its 4 retries"
+    entered = states_entered(result)
+    assert entered.index("RefundPayment") < entered.index("ReleaseInventory")
+    assert len(gateway.refunds) == refunds + 1, "no captured payment is left behind"
+    assert stock("SKU-BEANS-03") == beans, "no reserved stock is left behind"
+    assert order_item(order["orderId"])["status"] == "REJECTED"
