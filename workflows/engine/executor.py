@@ -20,9 +20,15 @@ __all__ = ["PAYLOAD_LIMIT_BYTES", "run_machine", "run_machine_sync"]
 PAYLOAD_LIMIT_BYTES: Final = 256 * 1024
 
 
+# A JSON-encoded character takes at most 6 bytes (\u0000), so a shorter string fits.
+_SAFE_STRING_LENGTH: Final = PAYLOAD_LIMIT_BYTES // 6
+
+
 def _check_size(state: State, output: Any) -> None:
-    # Scalars and small containers cannot reach the limit; skip the encode for them.
-    if isinstance(output, dict | list) and len(output) > 0:
+    # Numbers, booleans, null and short strings cannot reach the limit: no encode for them.
+    if (isinstance(output, dict | list) and len(output) > 0) or (
+        isinstance(output, str) and len(output) > _SAFE_STRING_LENGTH
+    ):
         size = len(to_json_bytes(output))
         if size > PAYLOAD_LIMIT_BYTES:
             raise StatesError(

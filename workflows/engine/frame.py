@@ -92,6 +92,7 @@ class Frame:
         "state_name",
         "task_token",
         "variables",
+        "variables_bytes",
     )
 
     def __init__(
@@ -105,6 +106,7 @@ class Frame:
         self.prev = prev
         self.map_item = map_item
         self.variables = variables
+        self.variables_bytes = 0  # an upper bound of the size of ``variables``
         self.state_name = ""
         self.entered_id = 0
         self.entered_time = 0.0
@@ -113,12 +115,23 @@ class Frame:
 
     def child(self, map_item: dict[str, Any] | None = None) -> Frame:
         """A frame for a branch or iteration that starts after this frame's last event."""
-        return Frame(self.execution, self.prev, map_item, self.variables)
+        child = Frame(self.execution, self.prev, map_item, self.variables)
+        child.variables_bytes = self.variables_bytes
+        return child
 
     def record(self, event_type: str, details: dict[str, Any] | None = None) -> int:
         execution = self.execution
         self.prev = execution.history.add(event_type, execution.clock.now(), self.prev, details)
         return self.prev
+
+    def record_evaluation_failed(self, error: StatesError, location: str | None) -> None:
+        """AWS's EvaluationFailed event for a JSONata failure (it has no previous event)."""
+        details: dict[str, Any] = {"cause": error.cause, "error": error.error}
+        if location:
+            details["location"] = location
+        details["state"] = self.state_name
+        execution = self.execution
+        self.prev = execution.history.add("EvaluationFailed", execution.clock.now(), 0, details)
 
     def enter(self, state_name: str, event_type: str, data: Any) -> None:
         self.state_name = state_name
@@ -128,7 +141,7 @@ class Frame:
         self.entered_id = self.record(event_type, {"name": state_name, "input": data})
 
     def context(self) -> dict[str, Any]:
-        """The context object ``$$`` as the current state sees it."""
+        """The context object (``$$``, ``$states.context``) as the current state sees it."""
         execution = self.execution
         context: dict[str, Any] = {
             "Execution": execution.context_execution(),

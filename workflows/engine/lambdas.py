@@ -40,12 +40,19 @@ DEFAULT_ACCOUNT = "123456789012"
 class LambdaContext:
     """What a handler's ``context`` argument offers on AWS Lambda."""
 
-    def __init__(self, function_name: str, arn: str, timeout_seconds: float, clock: Clock) -> None:
+    def __init__(
+        self,
+        function_name: str,
+        arn: str,
+        timeout_seconds: float,
+        clock: Clock,
+        request_id: str | None = None,
+    ) -> None:
         self.function_name = function_name
         self.function_version = "$LATEST"
         self.invoked_function_arn = arn
         self.memory_limit_in_mb = 128
-        self.aws_request_id = str(uuid.uuid4())
+        self.aws_request_id = request_id or str(uuid.uuid4())
         self.log_group_name = f"/aws/lambda/{function_name}"
         self.log_stream_name = time.strftime("%Y/%m/%d/[$LATEST]") + uuid.uuid4().hex
         self.identity = None
@@ -133,8 +140,13 @@ class InProcessLambdas:
     def __contains__(self, reference: str) -> bool:
         return function_name_of(reference) in self._handlers
 
-    async def invoke(self, reference: str, event: Any, clock: Clock) -> Any:
-        """Run the handler; returns its JSON result or raises StatesError as Lambda reports it."""
+    async def invoke(
+        self, reference: str, event: Any, clock: Clock, request_id: str | None = None
+    ) -> Any:
+        """Run the handler; returns its JSON result or raises StatesError as Lambda reports it.
+
+        ``request_id`` becomes the invocation's ``context.aws_request_id`` (default: new).
+        """
         name = function_name_of(reference)
         handler = self._handlers.get(name)
         arn = self.arn_of(reference)
@@ -144,7 +156,7 @@ class InProcessLambdas:
                 f"Function not found: {arn} (Service: AWSLambda; Status Code: 404; "
                 f"Error Code: ResourceNotFoundException; Request ID: {uuid.uuid4()}; Proxy: null)",
             )
-        context = LambdaContext(name, arn, self._timeout, clock)
+        context = LambdaContext(name, arn, self._timeout, clock, request_id)
         payload = json_copy(event)
         try:
             if inspect.iscoroutinefunction(handler):

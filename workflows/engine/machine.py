@@ -147,7 +147,7 @@ class StateMachine:
                 integrations,
                 tokens,
             )
-        name = name or str(uuid.uuid4())
+        name = str(uuid.uuid4()) if name is None else name
         if not _NAME.match(name):
             raise ValueError(
                 f"Invalid execution name {name!r}: 1-80 characters, no whitespace "

@@ -1589,4 +1589,11 @@ def validate_definition(definition: Any) -> list[Diagnostic]:
     """
     validator = _Validator()
     validator.run(definition)
-    return validator.diagnostics
+    diagnostics = validator.diagnostics
+    if isinstance(definition, dict):
+        # JSONata expressions and variable references (jsonata_validation.py)
+        from workflows.engine.jsonata_validation import validate_jsonata
+
+        seen = {(d.code, d.location) for d in diagnostics}
+        diagnostics += [d for d in validate_jsonata(definition) if (d.code, d.location) not in seen]
+    return diagnostics

@@ -85,14 +85,7 @@ def test_a_definition_error_from_text_matches_the_one_from_the_dict() -> None:
 @pytest.mark.parametrize(
     "name",
     [
-        pytest.param(
-            "",
-            marks=pytest.mark.xfail(
-                strict=True,
-                reason="engine bug (machine.py): name='' is taken as 'no name' and a UUID is "
-                "used; StartExecution refuses an empty name (1-80 characters)",
-            ),
-        ),
+        "",
         " ",
         "has space",
         "x" * 81,

@@ -480,11 +480,6 @@ def test_lambda_invoke_result_selector_and_output_path_pick_the_payload() -> Non
     assert result.output == {"in": True, "r": {"value": 1, "status": 200}}
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="engine bug: SdkResponseMetadata.RequestId is the execution name, not the Lambda "
-    "invocation's request id (the handler's context.aws_request_id)",
-)
 def test_lambda_invoke_request_id_is_the_invocations_request_id() -> None:
     seen: list[str] = []
 
@@ -1035,11 +1030,6 @@ def test_parameters_that_build_an_oversized_payload_fail_with_data_limit_exceede
     assert result.error == "States.DataLimitExceeded"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="engine bug: executor._check_size skips scalars, so a string result over 256 KiB "
-    "passes; AWS fails the state with States.DataLimitExceeded",
-)
 def test_an_oversized_string_result_fails_with_data_limit_exceeded() -> None:
     big = "x" * LIMIT  # JSON text: LIMIT + 2 bytes with the quotes
     result = run(

@@ -1,0 +1,215 @@
+"""The Task state: invoke a resource (an in-process Lambda or a service integration)."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import Awaitable
+from typing import Any, Final
+
+from workflows.engine.errors import StatesError
+from workflows.engine.frame import Frame
+from workflows.engine.history import dumps
+from workflows.engine.paths import JsonPath, PathNotFound, resolve
+from workflows.engine.states.common import (
+    Caught,
+    ResultState,
+    StepResult,
+    evaluate_payload,
+    jayway,
+    number_or_expression,
+    optional_path,
+)
+from workflows.engine.tasks import Resource, TaskRequest, parse_resource
+
+__all__ = ["TaskState", "failure_details", "with_timeout"]
+
+_LAMBDA_INVOKE: Final = "arn:aws:states:::lambda:invoke"
+
+
+class TaskState(ResultState):
+    type_name = "Task"
+    sync = False
+
+    def __init__(self, name: str, definition: dict[str, Any], language: str = "JSONPath") -> None:
+        super().__init__(name, definition, language)
+        self.resource: Resource = parse_resource(definition["Resource"])
+        self.timeout = number_or_expression(definition, "TimeoutSeconds")
+        self.timeout_path = optional_path(definition.get("TimeoutSecondsPath"))
+        self.heartbeat = number_or_expression(definition, "HeartbeatSeconds")
+        self.heartbeat_path = optional_path(definition.get("HeartbeatSecondsPath"))
+        self.credentials = definition.get("Credentials")
+
+    async def astep(self, data: Any, frame: Frame) -> StepResult | Caught:
+        return await self.recover(data, frame, lambda: self._attempt(data, frame), True)
+
+    def _seconds(
+        self, value: Any, path: JsonPath | None, field: str, data: Any, frame: Frame
+    ) -> Any:
+        if path is None:
+            if value is None or type(value) is int:
+                return value
+            return self.number_field(value, field[: -len("Path")], data, frame)
+        try:
+            found = resolve(path, data, frame.context(), frame.variables)
+        except PathNotFound:
+            raise frame.runtime_error(
+                f"Invalid path '{path.text}' : No results for path: {jayway(path)}"
+            ) from None
+        if isinstance(found, bool) or not isinstance(found, int) or found <= 0:
+            raise frame.runtime_error(
+                f"The {field} field refers to value {dumps(found)} which is not a valid "
+                f"positive integer: {path.text}"
+            )
+        return found
+
+    async def _attempt(self, data: Any, frame: Frame) -> Any:
+        execution = frame.execution
+        runner = execution.tasks
+        resource = self.resource
+        timeout = self._seconds(self.timeout, self.timeout_path, "TimeoutSecondsPath", data, frame)
+        heartbeat = self._seconds(
+            self.heartbeat, self.heartbeat_path, "HeartbeatSecondsPath", data, frame
+        )
+        token = None
+        if resource.pattern == "waitForTaskToken":
+            token = runner.tokens.issue(execution.arn, self.name)
+            frame.task_token = token
+        if self.jsonata:
+            effective = data
+            payload = self.effective_input(data, frame)
+        else:
+            effective = data if self.input_path is None else self.input_path.select(data, frame)
+            payload = (
+                effective
+                if self.parameters is None
+                else evaluate_payload(self.parameters, effective, frame)
+            )
+
+        if resource.kind == "lambda":
+            details: dict[str, Any] = {"resource": resource.arn, "input": payload}
+            if timeout is not None:
+                details["timeoutInSeconds"] = timeout
+            frame.record("LambdaFunctionScheduled", details)
+            frame.record("LambdaFunctionStarted")
+            try:
+                result = await with_timeout(
+                    runner.lambdas.invoke(resource.arn, payload, execution.clock),
+                    timeout,
+                    execution.clock,
+                )
+            except StatesError as error:
+                kind = "LambdaFunctionTimedOut" if error.error == "States.Timeout" else None
+                frame.record(kind or "LambdaFunctionFailed", failure_details(error))
+                raise
+            frame.record("LambdaFunctionSucceeded", {"output": result})
+            return result
+
+        base = {"resourceType": resource.service, "resource": resource.history_resource}
+        scheduled: dict[str, Any] = {**base, "region": runner.region, "parameters": payload}
+        if timeout is not None:
+            scheduled["timeoutInSeconds"] = timeout
+        if heartbeat is not None:
+            scheduled["heartbeatInSeconds"] = heartbeat
+        frame.record("TaskScheduled", scheduled)
+        frame.record("TaskStarted", base)
+        try:
+            result = await with_timeout(
+                self._perform(payload, effective, token, heartbeat, frame, base),
+                timeout,
+                execution.clock,
+            )
+        except StatesError as error:
+            timed_out = error.error in ("States.Timeout", "States.HeartbeatTimeout")
+            frame.record(
+                "TaskTimedOut" if timed_out else "TaskFailed", {**base, **failure_details(error)}
+            )
+            raise
+        finally:
+            if token is not None:
+                runner.tokens.discard(token)
+        frame.record("TaskSucceeded", {**base, "output": result})
+        return result
+
+    async def _perform(
+        self,
+        payload: Any,
+        effective: Any,
+        token: str | None,
+        heartbeat: int | None,
+        frame: Frame,
+        base: dict[str, Any],
+    ) -> Any:
+        execution = frame.execution
+        runner = execution.tasks
+        resource = self.resource
+        if resource.service == "lambda" and resource.action == "invoke":
+            if not isinstance(payload, dict) or "FunctionName" not in payload:
+                raise frame.runtime_error(
+                    "The field 'FunctionName' is required by arn:aws:states:::lambda:invoke"
+                )
+            function = str(payload["FunctionName"])
+            event = payload.get("Payload", effective)
+            request_id = str(uuid.uuid4())
+            response_payload = await runner.lambdas.invoke(
+                function, event, execution.clock, request_id
+            )
+            result: Any = {
+                "ExecutedVersion": "$LATEST",
+                "Payload": response_payload,
+                "SdkHttpMetadata": {
+                    "HttpHeaders": {"Content-Type": "application/json"},
+                    "HttpStatusCode": 200,
+                },
+                "SdkResponseMetadata": {"RequestId": request_id},
+                "StatusCode": 200,
+            }
+        else:
+            integration = runner.integration_for(resource)
+            if integration is None:
+                raise frame.runtime_error(
+                    f"The resource '{resource.arn}' has no local integration; "
+                    f"register one for '{resource.service}:{resource.action}'"
+                )
+            request = TaskRequest(
+                resource=resource,
+                parameters=payload,
+                state_name=self.name,
+                execution_arn=execution.arn,
+                task_token=token,
+                clock=execution.clock,
+                region=runner.region,
+                account=runner.account,
+            )
+            result = await integration(request)
+        if token is not None:
+            frame.record("TaskSubmitted", {**base, "output": result})
+            result = await runner.tokens.wait(token, execution.clock, heartbeat)
+        return result
+
+
+def failure_details(error: StatesError) -> dict[str, Any]:
+    details: dict[str, Any] = {}
+    if error.error is not None:
+        details["error"] = error.error
+    if error.cause is not None:
+        details["cause"] = error.cause
+    return details
+
+
+async def with_timeout(awaitable: Awaitable[Any], seconds: float | None, clock: Any) -> Any:
+    if seconds is None:
+        return await awaitable
+    work = asyncio.ensure_future(awaitable)
+    sleeper = asyncio.ensure_future(clock.sleep(float(seconds)))
+    try:
+        await asyncio.wait({work, sleeper}, return_when=asyncio.FIRST_COMPLETED)
+    except asyncio.CancelledError:
+        work.cancel()
+        raise
+    finally:
+        sleeper.cancel()
+    if work.done():
+        return work.result()
+    work.cancel()
+    raise StatesError("States.Timeout", None)
