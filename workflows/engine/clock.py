@@ -101,9 +101,11 @@ class VirtualClock:
 
     async def advance(self, seconds: float) -> None:
         """Move time forward by ``seconds``, firing every timer due on the way."""
+        await self._settle()
         target = self.now() + seconds
         while self._timers and self._timers[0][0] <= target:
             await self._fire_next()
+            await self._settle()
         self._jump_to(target)
         await asyncio.sleep(0)
 
@@ -116,6 +118,14 @@ class VirtualClock:
             self._busy -= 1
             if not self._busy and self._not_busy is not None:
                 self._not_busy.set()
+
+    async def _settle(self, limit: int = 100) -> None:
+        """Let everything that is ready run (and register its timers) before time moves."""
+        ready = getattr(asyncio.get_running_loop(), "_ready", None)
+        for _ in range(limit):
+            await asyncio.sleep(0)
+            if ready is None or not ready:
+                return
 
     async def _fire_next(self) -> None:
         deadline, _, future = heapq.heappop(self._timers)
