@@ -13,6 +13,7 @@ from workflows.engine.diagnostics import DefinitionError, Diagnostic
 from workflows.engine.errors import StatesError
 from workflows.engine.lambdas import LambdaContext
 from workflows.engine.machine import ExecutionResult, StateMachine
+from workflows.engine.mocks import MockConfigError, MockPlan, Return, Throw
 from workflows.engine.tasks import ServiceIntegration, TaskRequest, TaskTokens
 
 __all__ = [
@@ -21,11 +22,15 @@ __all__ = [
     "Diagnostic",
     "ExecutionResult",
     "LambdaContext",
+    "MockConfigError",
+    "MockPlan",
     "RealClock",
+    "Return",
     "ServiceIntegration",
     "StateMachine",
     "StatesError",
     "TaskRequest",
     "TaskTokens",
+    "Throw",
     "VirtualClock",
 ]

@@ -17,6 +17,7 @@ from workflows.engine.errors import RuntimeError_, StatesError
 from workflows.engine.history import History
 
 if TYPE_CHECKING:
+    from workflows.engine.mocks import MockSession
     from workflows.engine.tasks import TaskRunner
 
 __all__ = ["Execution", "Frame", "iso_timestamp"]
@@ -35,6 +36,7 @@ class Execution:
         "clock",
         "history",
         "input",
+        "mocks",
         "name",
         "role_arn",
         "start_time",
@@ -55,8 +57,10 @@ class Execution:
         clock: Clock,
         tasks: TaskRunner,
         history: History | None = None,
+        mocks: MockSession | None = None,
     ) -> None:
         self.name = name
+        self.mocks = mocks  # Task states answered by a test's mock plan, per invocation
         self.arn = arn
         self.state_machine_name = state_machine_name
         self.state_machine_arn = state_machine_arn

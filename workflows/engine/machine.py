@@ -24,6 +24,7 @@ from workflows.engine.lambdas import (
     InProcessLambdas,
     json_copy,
 )
+from workflows.engine.mocks import MockPlan, MockSpec
 from workflows.engine.states import Machine, compile_machine
 from workflows.engine.tasks import ServiceIntegration, TaskRunner, TaskTokens
 
@@ -102,6 +103,7 @@ class StateMachine:
         integrations: Mapping[str, ServiceIntegration] | None = None,
         tokens: TaskTokens | None = None,
         handler_mode: HandlerMode = "thread",
+        mocks: MockPlan | Mapping[str, MockSpec] | None = None,
     ) -> ExecutionResult:
         """Run one execution to its end, synchronously (starts an event loop)."""
         try:
@@ -122,6 +124,7 @@ class StateMachine:
                 integrations=integrations,
                 tokens=tokens,
                 handler_mode=handler_mode,
+                mocks=mocks,
             )
         )
 
@@ -137,8 +140,14 @@ class StateMachine:
         handler_mode: HandlerMode = "thread",
         runner: TaskRunner | None = None,
         history: History | None = None,
+        mocks: MockPlan | Mapping[str, MockSpec] | None = None,
     ) -> ExecutionResult:
-        """Run one execution to its end on the current event loop."""
+        """Run one execution to its end on the current event loop.
+
+        ``mocks`` answers Task states by name without calling their resources: a
+        ``MockPlan`` (e.g. from an AWS Step Functions Local mock config) or
+        ``{"State": Return(...) | Throw(...) | [answers in turn]}``.
+        """
         if runner is None:
             runner = TaskRunner(
                 InProcessLambdas(
@@ -164,6 +173,7 @@ class StateMachine:
             clock=clock or RealClock(),
             tasks=runner,
             history=history,
+            mocks=None if mocks is None else _plan(mocks).session(),
         )
         return await run_execution(self._machine, execution, self.timeout_seconds)
 
@@ -249,3 +259,7 @@ def _parse(definition: Mapping[str, Any] | str | bytes) -> dict[str, Any]:
             [Diagnostic("SCHEMA_VALIDATION_FAILED", "The definition must be a JSON object", "")]
         )
     return parsed
+
+
+def _plan(mocks: MockPlan | Mapping[str, MockSpec]) -> MockPlan:
+    return mocks if isinstance(mocks, MockPlan) else MockPlan.of(mocks)

@@ -10,6 +10,7 @@ from typing import Any, Final
 from workflows.engine.errors import StatesError
 from workflows.engine.frame import Frame
 from workflows.engine.history import dumps
+from workflows.engine.mocks import Return, Throw
 from workflows.engine.paths import JsonPath, PathNotFound, resolve
 from workflows.engine.states.common import (
     Caught,
@@ -86,6 +87,7 @@ class TaskState(ResultState):
                 else evaluate_payload(self.parameters, effective, frame)
             )
 
+        mock = execution.mocks.next(self.name) if execution.mocks is not None else None
         if resource.kind == "lambda":
             details: dict[str, Any] = {"resource": resource.arn, "input": payload}
             if timeout is not None:
@@ -94,7 +96,9 @@ class TaskState(ResultState):
             frame.record("LambdaFunctionStarted")
             try:
                 result = await with_timeout(
-                    runner.lambdas.invoke(resource.arn, payload, execution.clock),
+                    runner.lambdas.invoke(resource.arn, payload, execution.clock)
+                    if mock is None
+                    else _mocked(mock),
                     timeout,
                     execution.clock,
                 )
@@ -115,7 +119,9 @@ class TaskState(ResultState):
         frame.record("TaskStarted", base)
         try:
             result = await with_timeout(
-                self._perform(payload, effective, token, heartbeat, frame, base),
+                self._perform(payload, effective, token, heartbeat, frame, base)
+                if mock is None
+                else _mocked(mock),
                 timeout,
                 execution.clock,
             )
@@ -186,6 +192,13 @@ class TaskState(ResultState):
             frame.record("TaskSubmitted", {**base, "output": result})
             result = await runner.tokens.wait(token, execution.clock, heartbeat)
         return result
+
+
+async def _mocked(answer: Return | Throw) -> Any:
+    """What a mocked resource answers (workflows.engine.mocks)."""
+    if isinstance(answer, Throw):
+        raise StatesError(answer.error, answer.cause)
+    return answer.value
 
 
 def failure_details(error: StatesError) -> dict[str, Any]:
