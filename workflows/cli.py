@@ -11,7 +11,6 @@ import importlib
 import importlib.util
 import inspect
 import json
-import re
 import sys
 from collections.abc import Callable, Mapping
 from pathlib import Path
@@ -19,33 +18,19 @@ from typing import Any
 
 import click
 
+from workflows import definitions
 from workflows.engine import DefinitionError, StateMachine, VirtualClock
 from workflows.engine.diagnostics import Diagnostic
 from workflows.timeline import render_timeline
 
 __all__ = ["main"]
 
-_PLACEHOLDER = re.compile(r"\$\{([A-Za-z0-9_.:-]+)\}")
-
 
 def find_definition(reference: str) -> Path:
-    """A path to a definition, or a name looked up in ./state_machines/NAME.asl.json."""
-    path = Path(reference)
-    if path.is_file():
-        return path
-    for candidate in (
-        Path("state_machines") / f"{reference}.asl.json",
-        Path("state_machines") / f"{reference}.json",
-    ):
-        if candidate.is_file():
-            return candidate
-    known = sorted(
-        p.name.removesuffix(".asl.json") for p in Path("state_machines").glob("*.asl.json")
-    )
-    hint = f"; known names: {', '.join(known)}" if known else ""
-    raise click.BadParameter(
-        f"no file {reference!r} and no state_machines/{reference}.asl.json{hint}"
-    )
+    try:
+        return definitions.find_definition(reference)
+    except definitions.DefinitionNotFound as error:
+        raise click.BadParameter(str(error)) from None
 
 
 def read_json_option(value: str, what: str) -> Any:
@@ -66,14 +51,10 @@ def read_json_option(value: str, what: str) -> Any:
 
 def substitute(text: str, values: Mapping[str, str]) -> str:
     """Fill ``${Name}`` placeholders as SAM DefinitionSubstitutions would."""
-    missing = sorted({m for m in _PLACEHOLDER.findall(text) if m not in values})
-    if missing:
-        raise click.UsageError(
-            "the definition has placeholders without a value: "
-            + ", ".join(missing)
-            + " (give them with --sub Name=value)"
-        )
-    return _PLACEHOLDER.sub(lambda m: values[m.group(1)], text)
+    try:
+        return definitions.substitute(text, values)
+    except definitions.MissingSubstitutions as error:
+        raise click.UsageError(f"{error} (give them with --sub Name=value)") from None
 
 
 def load_lambdas(reference: str) -> dict[str, Callable[..., Any]]:
@@ -220,7 +201,7 @@ def validate(paths: tuple[str, ...]) -> None:
     failed = 0
     for raw in paths:
         path = Path(raw)
-        text = _PLACEHOLDER.sub(lambda m: _placeholder_value(m.group(1)), path.read_text())
+        text = definitions.substitute(path.read_text(), {}, stand_ins=True)
         try:
             StateMachine(text)
         except DefinitionError as error:
@@ -230,22 +211,6 @@ def validate(paths: tuple[str, ...]) -> None:
             click.echo(f"{path}: valid")
     if failed:
         raise SystemExit(1)
-
-
-def _placeholder_value(name: str) -> str:
-    """A stand-in with the right shape, so validation sees a plausible ARN or name."""
-    lowered = name.lower()
-    if lowered.endswith("functionarn"):
-        return f"arn:aws:lambda:us-east-1:123456789012:function:{name[: -len('Arn')]}"
-    if lowered.endswith("statemachinearn"):
-        return f"arn:aws:states:us-east-1:123456789012:stateMachine:{name}"
-    if lowered.endswith("url"):
-        return f"https://sqs.us-east-1.amazonaws.com/123456789012/{name}"
-    if lowered.endswith("arn"):
-        return f"arn:aws:sns:us-east-1:123456789012:{name}"
-    if lowered.endswith(("threshold", "seconds", "count")):
-        return "1"
-    return name
 
 
 def _print_diagnostics(path: Path, diagnostics: list[Diagnostic]) -> None:
