@@ -17,6 +17,7 @@ from typing import Any
 import yaml
 
 __all__ = [
+    "ApiEvent",
     "EventRule",
     "FunctionSpec",
     "Schedule",
@@ -66,12 +67,22 @@ class SqsSource:
 
 
 @dataclass(frozen=True)
+class ApiEvent:
+    """An ``Api`` event of a function: one method on one resource of the REST API."""
+
+    name: str  # the event's key under Events
+    path: str  # resource path template: /orders/{orderId}, /{proxy+}
+    method: str  # upper case: GET, POST, ..., or ANY
+
+
+@dataclass(frozen=True)
 class FunctionSpec:
     logical_id: str
     handler: str  # module.path.function
     environment: dict[str, str]
     timeout: int
     sqs_sources: list[SqsSource] = field(default_factory=list)
+    api_events: list[ApiEvent] = field(default_factory=list)  # REST API (Type: Api) only
 
     @property
     def arn(self) -> str:
@@ -245,8 +256,17 @@ def load_template(path: Path | str, overrides: dict[str, str] | None = None) -> 
                 k: str(resolver.value(v, f"{where}/Environment/{k}")) for k, v in env_raw.items()
             }
             sources = []
-            for event in (props.get("Events") or {}).values():
-                if event.get("Type") == "SQS":
+            api_events = []
+            for event_id, event in (props.get("Events") or {}).items():
+                if event.get("Type") == "Api":
+                    ev = resolver.value(event.get("Properties") or {}, f"{where}/Events/{event_id}")
+                    api_path, method = ev.get("Path"), ev.get("Method")
+                    if not isinstance(api_path, str) or not isinstance(method, str):
+                        raise TemplateError(
+                            f"{where}/Events/{event_id}: an Api event needs Path and Method"
+                        )
+                    api_events.append(ApiEvent(event_id, api_path, method.upper()))
+                elif event.get("Type") == "SQS":
                     ev = event.get("Properties") or {}
                     queue = ev.get("Queue")
                     queue_id = (
@@ -271,6 +291,7 @@ def load_template(path: Path | str, overrides: dict[str, str] | None = None) -> 
                 env,
                 int(props.get("Timeout", globals_fn.get("Timeout", 3))),
                 sources,
+                api_events,
             )
         elif kind == "AWS::Serverless::StateMachine":
             uri = props.get("DefinitionUri")
