@@ -213,6 +213,17 @@ def validate(paths: tuple[str, ...]) -> None:
         raise SystemExit(1)
 
 
+@main.command()
+@click.option("--sub", "subject", default="CUST-1001", show_default=True, help="The caller (sub).")
+@click.option("--role", "roles", multiple=True, help="A role claim, e.g. approver (repeatable).")
+@click.option("--minutes", default=60, show_default=True, help="How long the token is valid.")
+def token(subject: str, roles: tuple[str, ...], minutes: int) -> None:
+    """Print a JWT that the local API (`workflows up`) accepts, signed by the local key."""
+    from workflows.local.local_auth import mint_token
+
+    click.echo(mint_token(subject, roles=roles, minutes=minutes))
+
+
 def _print_diagnostics(path: Path, diagnostics: list[Diagnostic]) -> None:
     for d in diagnostics:
         click.echo(f"{path}:{d.location or '/'}: {d.severity} {d.code}: {d.message}", err=True)

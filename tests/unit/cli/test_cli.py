@@ -118,3 +118,21 @@ def test_validate_accepts_the_project_definitions(in_repo: None) -> None:
     code, out, err = invoke("validate", *paths)
     assert code == 0, err
     assert out.count(": valid") == len(paths)
+
+
+def test_token_is_accepted_by_the_local_issuers_key(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import jwt
+
+    from workflows.local.local_auth import LocalIssuer
+
+    monkeypatch.chdir(tmp_path)
+    code, out, _ = invoke("token", "--sub", "CUST-7", "--role", "approver", "--minutes", "5")
+    assert code == 0
+    issuer = LocalIssuer.from_key_file(tmp_path / ".workflows" / "jwt-key.pem")
+    public_key = jwt.PyJWK(issuer.public_jwk()).key
+    claims = jwt.decode(out.strip(), public_key, algorithms=["RS256"], audience="orders-api")
+    assert claims["sub"] == "CUST-7"
+    assert claims["roles"] == ["approver"]
+    assert claims["exp"] - claims["iat"] == 300
