@@ -21,6 +21,7 @@ from pydantic import (
     PlainSerializer,
     StrictInt,
     StringConstraints,
+    ValidationError,
 )
 from pydantic.alias_generators import to_camel
 
@@ -47,6 +48,7 @@ __all__ = [
     "Reservation",
     "ReservationStatus",
     "ShippingAddress",
+    "describe_validation_error",
     "format_timestamp",
     "quantize_money",
     "utc_now",
@@ -89,6 +91,15 @@ Channel = Literal["email", "sms", "push"]
 
 def utc_now() -> datetime:
     return datetime.now(UTC)
+
+
+def describe_validation_error(err: ValidationError) -> list[str]:
+    """``["items.0.quantity: Input should be greater than or equal to 1", ...]``."""
+    problems = []
+    for e in err.errors(include_url=False):
+        where = ".".join(str(p) for p in e["loc"]) or "input"
+        problems.append(f"{where}: {e['msg']}")
+    return problems
 
 
 def format_timestamp(moment: datetime) -> str:

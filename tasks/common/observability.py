@@ -1,8 +1,11 @@
 """The one place that sets up Powertools Logger, Tracer and Metrics for every task.
 
-Handlers import ``logger``, ``tracer`` and ``metrics`` from here and call
-``bind_order(order_id)`` as soon as they know the order, which makes the order id
-the correlation id of every log line (and an X-Ray annotation).
+Every handler is declared with ``@task_handler(Deps.from_settings)``, which applies
+the Logger, Tracer and Metrics decorators and builds the task's collaborators
+when a test did not pass its own. Task code imports ``logger``, ``tracer`` and
+``metrics`` from here and calls ``bind_order(order_id)`` as soon as it knows the
+order, which makes the order id the correlation id of every log line (and an
+X-Ray annotation).
 
 The service name and metrics namespace come from the usual Powertools variables
 (``POWERTOOLS_SERVICE_NAME``, ``POWERTOOLS_METRICS_NAMESPACE``) with project
@@ -13,18 +16,31 @@ gets a no-op provider instead of failing at import.
 from __future__ import annotations
 
 import contextlib
+import functools
 import importlib.util
 import numbers
 import traceback
-from collections.abc import AsyncGenerator, Generator, Sequence
-from typing import Any
+from collections.abc import AsyncGenerator, Callable, Generator, Sequence
+from typing import Any, Protocol, TypeVar
 
 from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.tracing.base import BaseProvider, BaseSegment
+from aws_lambda_powertools.utilities.typing import LambdaContext
 
-__all__ = ["DEFAULT_NAMESPACE", "bind_order", "logger", "metrics", "tracer"]
+__all__ = [
+    "DEFAULT_NAMESPACE",
+    "TaskHandler",
+    "bind_order",
+    "logger",
+    "metrics",
+    "task_handler",
+    "tracer",
+]
 
 DEFAULT_NAMESPACE = "Workflows"
+
+D = TypeVar("D")
+D_contra = TypeVar("D_contra", contravariant=True)
 
 
 class _NoOpSegment(BaseSegment):
@@ -100,3 +116,37 @@ def bind_order(order_id: str | None) -> None:
     logger.set_correlation_id(order_id)
     logger.append_keys(order_id=order_id)
     tracer.put_annotation(key="OrderId", value=order_id)
+
+
+class TaskHandler(Protocol[D_contra]):
+    """A task's Lambda entry point; a test passes ``deps``, Lambda does not."""
+
+    def __call__(
+        self, event: dict[str, Any], context: LambdaContext, deps: D_contra | None = None
+    ) -> dict[str, Any]: ...
+
+
+TaskBody = Callable[[dict[str, Any], LambdaContext, D], dict[str, Any]]
+
+
+def task_handler(build_deps: Callable[[], D]) -> Callable[[TaskBody[D]], TaskHandler[D]]:
+    """Make ``body(event, context, deps)`` the entry point ``handler(event, context, deps=None)``.
+
+    Applies, outermost first, the Logger's Lambda context (the event is never
+    logged), the Tracer's handler segment and the Metrics flush; ``deps`` is built
+    with ``build_deps()`` inside them, only when the caller passed none.
+    """
+
+    def decorate(body: TaskBody[D]) -> TaskHandler[D]:
+        @logger.inject_lambda_context(log_event=False)
+        @tracer.capture_lambda_handler
+        @metrics.log_metrics
+        @functools.wraps(body)
+        def handler(
+            event: dict[str, Any], context: LambdaContext, deps: D | None = None
+        ) -> dict[str, Any]:
+            return body(event, context, build_deps() if deps is None else deps)
+
+        return handler
+
+    return decorate

@@ -9,9 +9,9 @@ errors the state machines match on.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from typing import Any, Protocol
+from typing import Any, Protocol, Self
 
 from boto3.dynamodb.conditions import Key
 
@@ -49,6 +49,7 @@ __all__ = [
     "customer_key",
     "order_key",
     "product_key",
+    "unavailable_as",
 ]
 
 GSI1_NAME = "GSI1"
@@ -69,6 +70,15 @@ _TRANSIENT_CODES = frozenset(
 
 class StoreUnavailable(RuntimeError):
     """DynamoDB throttled, conflicted or failed internally: try again later."""
+
+
+@contextmanager
+def unavailable_as(error: Callable[[str], Exception]) -> Iterator[None]:
+    """Re-raise ``StoreUnavailable`` as ``error``, the task's transient domain error."""
+    try:
+        yield
+    except StoreUnavailable as err:
+        raise error(str(err)) from err
 
 
 class InsufficientStock(Exception):
@@ -217,14 +227,18 @@ class DeliveryRepository(Protocol):
 # ----------------------------------------------------------------------- adapters
 
 
-class DynamoOrderRepository:
+class _DynamoRepository:
+    """An adapter over the one table (``ORDERS_TABLE``)."""
+
     def __init__(self, table: Any) -> None:
         self._table = table
 
     @classmethod
-    def for_table(cls, table_name: str) -> DynamoOrderRepository:
+    def for_table(cls, table_name: str) -> Self:
         return cls(dynamodb_table(table_name))
 
+
+class DynamoOrderRepository(_DynamoRepository):
     def get(self, order_id: str) -> OrderRecord | None:
         with _translated():
             item = self._table.get_item(Key=order_key(order_id), ConsistentRead=True).get("Item")
@@ -351,14 +365,7 @@ class DynamoOrderRepository:
         return found[:limit]
 
 
-class DynamoCatalogRepository:
-    def __init__(self, table: Any) -> None:
-        self._table = table
-
-    @classmethod
-    def for_table(cls, table_name: str) -> DynamoCatalogRepository:
-        return cls(dynamodb_table(table_name))
-
+class DynamoCatalogRepository(_DynamoRepository):
     def get_products(self, product_ids: Sequence[str]) -> dict[str, Product]:
         wanted = list(dict.fromkeys(product_ids))
         products: dict[str, Product] = {}
@@ -384,15 +391,8 @@ class DynamoCatalogRepository:
             self._table.put_item(Item=_to_item(product, product_key(product.product_id)))
 
 
-class DynamoInventoryRepository:
+class DynamoInventoryRepository(_DynamoRepository):
     """Stock lives on the product item (``available``); a reservation item per line."""
-
-    def __init__(self, table: Any) -> None:
-        self._table = table
-
-    @classmethod
-    def for_table(cls, table_name: str) -> DynamoInventoryRepository:
-        return cls(dynamodb_table(table_name))
 
     def reserve(
         self, order_id: str, lines: Sequence[tuple[str, int]], now: str
@@ -521,14 +521,7 @@ class DynamoInventoryRepository:
         return released
 
 
-class DynamoPaymentRepository:
-    def __init__(self, table: Any) -> None:
-        self._table = table
-
-    @classmethod
-    def for_table(cls, table_name: str) -> DynamoPaymentRepository:
-        return cls(dynamodb_table(table_name))
-
+class DynamoPaymentRepository(_DynamoRepository):
     def get(self, order_id: str) -> PaymentRecord | None:
         with _translated():
             item = self._table.get_item(Key=_payment_key(order_id), ConsistentRead=True).get("Item")
@@ -573,14 +566,7 @@ class DynamoPaymentRepository:
         return PaymentRecord.model_validate(_strip_keys(response["Attributes"]))
 
 
-class DynamoPreferencesRepository:
-    def __init__(self, table: Any) -> None:
-        self._table = table
-
-    @classmethod
-    def for_table(cls, table_name: str) -> DynamoPreferencesRepository:
-        return cls(dynamodb_table(table_name))
-
+class DynamoPreferencesRepository(_DynamoRepository):
     def get(self, customer_id: str) -> CustomerPreferences | None:
         with _translated():
             item = self._table.get_item(Key=customer_key(customer_id)).get("Item")
@@ -591,14 +577,7 @@ class DynamoPreferencesRepository:
             self._table.put_item(Item=_to_item(preferences, customer_key(preferences.customer_id)))
 
 
-class DynamoDeliveryRepository:
-    def __init__(self, table: Any) -> None:
-        self._table = table
-
-    @classmethod
-    def for_table(cls, table_name: str) -> DynamoDeliveryRepository:
-        return cls(dynamodb_table(table_name))
-
+class DynamoDeliveryRepository(_DynamoRepository):
     def record(self, deliveries: Sequence[Delivery]) -> None:
         with _translated(), self._table.batch_writer(overwrite_by_pkeys=["PK", "SK"]) as batch:
             for delivery in deliveries:

@@ -18,6 +18,7 @@ from tasks.common.models import (
     Channel,
     DeliveryStatus,
     NonEmptyStr,
+    describe_validation_error,
     utc_now,
 )
 from tasks.common.repositories import (
@@ -130,8 +131,5 @@ def parse_or_invalid(model: type[M], event: Mapping[str, Any] | Any, what: str) 
     try:
         return model.model_validate(event)
     except ValidationError as err:
-        problems = "; ".join(
-            f"{'.'.join(str(p) for p in e['loc']) or 'input'}: {e['msg']}"
-            for e in err.errors(include_url=False)
-        )
+        problems = "; ".join(describe_validation_error(err))
         raise InvalidNotificationEvent(f"invalid {what}: {problems}") from None

@@ -13,8 +13,8 @@ from typing import Any
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from tasks.common.models import CustomerPreferences
-from tasks.common.observability import bind_order, logger, metrics, tracer
-from tasks.common.repositories import StoreUnavailable
+from tasks.common.observability import bind_order, logger, task_handler
+from tasks.common.repositories import unavailable_as
 from tasks.notifications.deps import NotificationDeps, NotificationEvent, parse_or_invalid
 from tasks.notifications.errors import NotificationProviderUnavailable
 
@@ -28,21 +28,17 @@ def load_preferences(event: dict[str, Any], deps: NotificationDeps) -> CustomerP
     if not customer_id:
         logger.info("event names no customer; nobody to notify")
         return CustomerPreferences(customer_id="")
-    try:
+    with unavailable_as(NotificationProviderUnavailable):
         preferences = deps.preferences.get(customer_id)
-    except StoreUnavailable as err:
-        raise NotificationProviderUnavailable(str(err)) from err
     if preferences is None:
         logger.info("customer has no stored preferences; nobody to notify")
         return CustomerPreferences(customer_id=customer_id)
     return preferences
 
 
-@logger.inject_lambda_context(log_event=False)
-@tracer.capture_lambda_handler
-@metrics.log_metrics
+@task_handler(NotificationDeps.from_settings)
 def handler(
-    event: dict[str, Any], context: LambdaContext, deps: NotificationDeps | None = None
+    event: dict[str, Any], context: LambdaContext, deps: NotificationDeps
 ) -> dict[str, Any]:
-    preferences = load_preferences(event, deps or NotificationDeps.from_settings())
+    preferences = load_preferences(event, deps)
     return preferences.model_dump(mode="json")

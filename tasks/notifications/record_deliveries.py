@@ -13,8 +13,8 @@ from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from tasks.common.models import CamelModel, Delivery, DeliveryStatus, format_timestamp
-from tasks.common.observability import bind_order, logger, metrics, tracer
-from tasks.common.repositories import StoreUnavailable
+from tasks.common.observability import bind_order, logger, metrics, task_handler
+from tasks.common.repositories import unavailable_as
 from tasks.notifications.deps import (
     DeliveryResult,
     NotificationDeps,
@@ -52,19 +52,15 @@ def record_deliveries(event: dict[str, Any], deps: NotificationDeps) -> dict[str
             )
             for r in results
         ]
-        try:
+        with unavailable_as(NotificationProviderUnavailable):
             deps.deliveries.record(deliveries)
-        except StoreUnavailable as err:
-            raise NotificationProviderUnavailable(str(err)) from err
     logger.info("deliveries recorded", extra={"sent": sent, "failed": failed})
     metrics.add_metric(name="NotificationsFailed", unit=MetricUnit.Count, value=failed)
     return {"orderId": order_id, "sent": sent, "failed": failed}
 
 
-@logger.inject_lambda_context(log_event=False)
-@tracer.capture_lambda_handler
-@metrics.log_metrics
+@task_handler(NotificationDeps.from_settings)
 def handler(
-    event: dict[str, Any], context: LambdaContext, deps: NotificationDeps | None = None
+    event: dict[str, Any], context: LambdaContext, deps: NotificationDeps
 ) -> dict[str, Any]:
-    return record_deliveries(event, deps or NotificationDeps.from_settings())
+    return record_deliveries(event, deps)

@@ -14,7 +14,7 @@ from typing import Any
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from tasks.common.models import CamelModel, CustomerPreferences
-from tasks.common.observability import bind_order, logger, metrics, tracer
+from tasks.common.observability import bind_order, logger, task_handler
 from tasks.notifications.deps import (
     NotificationDeps,
     NotificationEvent,
@@ -99,11 +99,9 @@ def render_messages(event: dict[str, Any], deps: NotificationDeps) -> list[Outbo
     return messages
 
 
-@logger.inject_lambda_context(log_event=False)
-@tracer.capture_lambda_handler
-@metrics.log_metrics
+@task_handler(NotificationDeps.from_settings)
 def handler(
-    event: dict[str, Any], context: LambdaContext, deps: NotificationDeps | None = None
+    event: dict[str, Any], context: LambdaContext, deps: NotificationDeps
 ) -> dict[str, Any]:
-    messages = render_messages(event, deps or NotificationDeps.from_settings())
+    messages = render_messages(event, deps)
     return {"messages": [m.model_dump(mode="json") for m in messages]}

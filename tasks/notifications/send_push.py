@@ -13,15 +13,11 @@ Input: one Map iteration ``{eventId, eventType, orderId, message}``. Output:
 from __future__ import annotations
 
 import json
-from typing import Any
-
-from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from tasks.common.aws import ClientError
-from tasks.common.observability import logger, metrics, tracer
 from tasks.notifications.deps import NotificationDeps, SendRequest
 from tasks.notifications.errors import DeliveryRejected
-from tasks.notifications.sending import provider_error, send_once
+from tasks.notifications.sending import provider_error, send_task
 
 __all__ = ["handler", "send_push"]
 
@@ -51,17 +47,4 @@ def send_push(request: SendRequest, deps: NotificationDeps) -> str:
     return str(response["MessageId"])
 
 
-@logger.inject_lambda_context(log_event=False)
-@tracer.capture_lambda_handler
-@metrics.log_metrics
-def handler(
-    event: dict[str, Any], context: LambdaContext, deps: NotificationDeps | None = None
-) -> dict[str, Any]:
-    return send_once(
-        event,
-        context,
-        deps or NotificationDeps.from_settings(),
-        channel="push",
-        task_name="SendPush",
-        send=send_push,
-    )
+handler = send_task(channel="push", task_name="SendPush", send=send_push)

@@ -7,14 +7,9 @@ Input: one Map iteration ``{eventId, eventType, orderId, message}``. Output:
 
 from __future__ import annotations
 
-from typing import Any
-
-from aws_lambda_powertools.utilities.typing import LambdaContext
-
 from tasks.common.aws import ClientError
-from tasks.common.observability import logger, metrics, tracer
 from tasks.notifications.deps import NotificationDeps, SendRequest
-from tasks.notifications.sending import provider_error, send_once
+from tasks.notifications.sending import provider_error, send_task
 
 __all__ = ["handler", "send_sms"]
 
@@ -37,17 +32,4 @@ def send_sms(request: SendRequest, deps: NotificationDeps) -> str:
     return str(response["MessageId"])
 
 
-@logger.inject_lambda_context(log_event=False)
-@tracer.capture_lambda_handler
-@metrics.log_metrics
-def handler(
-    event: dict[str, Any], context: LambdaContext, deps: NotificationDeps | None = None
-) -> dict[str, Any]:
-    return send_once(
-        event,
-        context,
-        deps or NotificationDeps.from_settings(),
-        channel="sms",
-        task_name="SendSms",
-        send=send_sms,
-    )
+handler = send_task(channel="sms", task_name="SendSms", send=send_sms)

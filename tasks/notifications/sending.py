@@ -11,7 +11,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from tasks.common.aws import ClientError, error_code
 from tasks.common.idempotency import run_idempotently
 from tasks.common.models import Channel, DeliveryStatus
-from tasks.common.observability import bind_order, logger, metrics
+from tasks.common.observability import TaskHandler, bind_order, logger, metrics, task_handler
 from tasks.notifications.deps import DeliveryResult, NotificationDeps, SendRequest, parse_or_invalid
 from tasks.notifications.errors import (
     DeliveryRejected,
@@ -19,7 +19,7 @@ from tasks.notifications.errors import (
     NotificationProviderUnavailable,
 )
 
-__all__ = ["provider_error", "send_once"]
+__all__ = ["provider_error", "send_once", "send_task"]
 
 _TRANSIENT_CODES = frozenset(
     {
@@ -82,3 +82,17 @@ def send_once(
     metrics.add_dimension(name="Channel", value=channel)
     metrics.add_metric(name="NotificationsSent", unit=MetricUnit.Count, value=1)
     return result
+
+
+def send_task(
+    *, channel: Channel, task_name: str, send: Callable[[SendRequest, NotificationDeps], str]
+) -> TaskHandler[NotificationDeps]:
+    """The Lambda entry point of a send task: ``send_once`` with this channel and ``send``."""
+
+    @task_handler(NotificationDeps.from_settings)
+    def handler(
+        event: dict[str, Any], context: LambdaContext, deps: NotificationDeps
+    ) -> dict[str, Any]:
+        return send_once(event, context, deps, channel=channel, task_name=task_name, send=send)
+
+    return handler

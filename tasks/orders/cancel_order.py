@@ -16,8 +16,8 @@ from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from tasks.common.models import format_timestamp
-from tasks.common.observability import bind_order, logger, metrics, tracer
-from tasks.common.repositories import StoreUnavailable
+from tasks.common.observability import bind_order, logger, metrics, task_handler
+from tasks.common.repositories import unavailable_as
 from tasks.orders.deps import OrderRef, OrderTaskDeps, parse_or_invalid
 from tasks.orders.errors import InventoryUnavailable
 
@@ -29,13 +29,11 @@ CANCEL_REASON = "the order was stuck past its deadline and was cancelled by the 
 def cancel_order(event: dict[str, Any], deps: OrderTaskDeps) -> dict[str, Any]:
     ref = parse_or_invalid(OrderRef, event, "cancel request")
     bind_order(ref.order_id)
-    try:
+    with unavailable_as(InventoryUnavailable):
         before = deps.orders.get(ref.order_id)
         record = deps.orders.mark_cancelled(
             ref.order_id, CANCEL_REASON, format_timestamp(deps.clock())
         )
-    except StoreUnavailable as err:
-        raise InventoryUnavailable(str(err)) from err
     cancelled = record is not None
     logger.info("stuck order checked", extra={"cancelled": cancelled})
     return {
@@ -47,13 +45,9 @@ def cancel_order(event: dict[str, Any], deps: OrderTaskDeps) -> dict[str, Any]:
     }
 
 
-@logger.inject_lambda_context(log_event=False)
-@tracer.capture_lambda_handler
-@metrics.log_metrics
-def handler(
-    event: dict[str, Any], context: LambdaContext, deps: OrderTaskDeps | None = None
-) -> dict[str, Any]:
-    result = cancel_order(event, deps or OrderTaskDeps.from_settings())
+@task_handler(OrderTaskDeps.from_settings)
+def handler(event: dict[str, Any], context: LambdaContext, deps: OrderTaskDeps) -> dict[str, Any]:
+    result = cancel_order(event, deps)
     if result["cancelled"]:
         metrics.add_metric(name="StuckOrdersCancelled", unit=MetricUnit.Count, value=1)
     return result

@@ -26,8 +26,8 @@ from tasks.common.models import (
     PaymentStatus,
     format_timestamp,
 )
-from tasks.common.observability import bind_order, logger, metrics, tracer
-from tasks.common.repositories import ACTIVE_STATUSES, StoreUnavailable
+from tasks.common.observability import bind_order, logger, metrics, task_handler
+from tasks.common.repositories import ACTIVE_STATUSES, unavailable_as
 from tasks.orders.deps import OrderTaskDeps, parse_or_invalid
 from tasks.orders.errors import InvalidOrder, PaymentDeclined, PaymentProviderUnavailable
 
@@ -48,11 +48,9 @@ def _result(record: PaymentRecord) -> dict[str, Any]:
 def charge_payment(event: dict[str, Any], deps: OrderTaskDeps) -> dict[str, Any]:
     request = parse_or_invalid(ChargeRequest, event, "charge request")
     bind_order(request.order_id)
-    try:
+    with unavailable_as(PaymentProviderUnavailable):
         order = deps.orders.get(request.order_id)
         existing = deps.payments.get(request.order_id)
-    except StoreUnavailable as err:
-        raise PaymentProviderUnavailable(str(err)) from err
     if order is None:
         raise InvalidOrder(f"order {request.order_id!r} does not exist")
     if existing is not None:
@@ -70,7 +68,8 @@ def charge_payment(event: dict[str, Any], deps: OrderTaskDeps) -> dict[str, Any]
         currency=order.currency,
         idempotency_key=idempotency_key,
     )
-    try:
+    # The provider deduplicates the key, so retrying re-reads the same charge.
+    with unavailable_as(PaymentProviderUnavailable):
         record = deps.payments.save_captured(
             PaymentRecord(
                 order_id=order.order_id,
@@ -82,20 +81,12 @@ def charge_payment(event: dict[str, Any], deps: OrderTaskDeps) -> dict[str, Any]
                 charged_at=format_timestamp(deps.clock()),
             )
         )
-    except StoreUnavailable as err:
-        # The provider deduplicates the key, so retrying re-reads the same charge.
-        raise PaymentProviderUnavailable(str(err)) from err
     logger.info("payment captured", extra={"charge_id": record.charge_id})
     return _result(record)
 
 
-@logger.inject_lambda_context(log_event=False)
-@tracer.capture_lambda_handler
-@metrics.log_metrics
-def handler(
-    event: dict[str, Any], context: LambdaContext, deps: OrderTaskDeps | None = None
-) -> dict[str, Any]:
-    deps = deps or OrderTaskDeps.from_settings()
+@task_handler(OrderTaskDeps.from_settings)
+def handler(event: dict[str, Any], context: LambdaContext, deps: OrderTaskDeps) -> dict[str, Any]:
     parse_or_invalid(ChargeRequest, event, "charge request")
     try:
         result = run_idempotently(

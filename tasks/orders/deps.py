@@ -15,7 +15,7 @@ from pydantic import BaseModel, ValidationError
 
 from tasks.common.aws import dynamodb_table
 from tasks.common.idempotency import BasePersistenceLayer, dynamodb_persistence
-from tasks.common.models import CamelModel, Identifier, utc_now
+from tasks.common.models import CamelModel, Identifier, describe_validation_error, utc_now
 from tasks.common.repositories import (
     CatalogRepository,
     DynamoCatalogRepository,
@@ -65,15 +65,6 @@ class OrderRef(CamelModel):
     """The one field every post-validation order task needs from the state."""
 
     order_id: Identifier
-
-
-def describe_validation_error(err: ValidationError) -> list[str]:
-    """``["items.0.quantity: Input should be greater than or equal to 1", ...]``."""
-    problems = []
-    for e in err.errors(include_url=False):
-        where = ".".join(str(p) for p in e["loc"]) or "input"
-        problems.append(f"{where}: {e['msg']}")
-    return problems
 
 
 def parse_or_invalid(model: type[M], event: Mapping[str, Any] | Any, what: str) -> M:

@@ -15,8 +15,8 @@ from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from tasks.common.models import OrderRecord, OrderStatus, format_timestamp
-from tasks.common.observability import logger, metrics, tracer
-from tasks.common.repositories import StoreUnavailable
+from tasks.common.observability import logger, metrics, task_handler
+from tasks.common.repositories import unavailable_as
 from tasks.orders.deps import OrderTaskDeps
 from tasks.orders.errors import InventoryUnavailable
 
@@ -35,14 +35,12 @@ def find_stuck_orders(event: dict[str, Any], deps: OrderTaskDeps) -> dict[str, A
         (OrderStatus.AWAITING_APPROVAL, timedelta(hours=settings.stuck_approval_hours)),
     )
     found: list[OrderRecord] = []
-    try:
+    with unavailable_as(InventoryUnavailable):
         for status, age in deadlines:
             if len(found) >= limit:
                 break
             cutoff = format_timestamp(now - age)
             found.extend(deps.orders.find_by_status(status, cutoff, limit - len(found)))
-    except StoreUnavailable as err:
-        raise InventoryUnavailable(str(err)) from err
     logger.info("stuck orders found", extra={"count": len(found)})
     return {
         "orders": [
@@ -59,12 +57,8 @@ def find_stuck_orders(event: dict[str, Any], deps: OrderTaskDeps) -> dict[str, A
     }
 
 
-@logger.inject_lambda_context(log_event=False)
-@tracer.capture_lambda_handler
-@metrics.log_metrics
-def handler(
-    event: dict[str, Any], context: LambdaContext, deps: OrderTaskDeps | None = None
-) -> dict[str, Any]:
-    result = find_stuck_orders(event, deps or OrderTaskDeps.from_settings())
+@task_handler(OrderTaskDeps.from_settings)
+def handler(event: dict[str, Any], context: LambdaContext, deps: OrderTaskDeps) -> dict[str, Any]:
+    result = find_stuck_orders(event, deps)
     metrics.add_metric(name="StuckOrdersFound", unit=MetricUnit.Count, value=result["count"])
     return result

@@ -17,8 +17,8 @@ from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from tasks.common.models import CaughtError, format_timestamp
-from tasks.common.observability import bind_order, logger, metrics, tracer
-from tasks.common.repositories import StoreUnavailable
+from tasks.common.observability import bind_order, logger, metrics, task_handler
+from tasks.common.repositories import unavailable_as
 from tasks.orders.deps import OrderTaskDeps
 from tasks.orders.errors import InventoryUnavailable
 
@@ -77,11 +77,9 @@ def mark_order_rejected(event: dict[str, Any], deps: OrderTaskDeps) -> dict[str,
     name, reason = describe_failure(error)
 
     if order_id is not None:
-        try:
+        with unavailable_as(InventoryUnavailable):
             now = format_timestamp(deps.clock())
             record = deps.orders.mark_rejected(order_id, reason, now, execution_arn=execution_arn)
-        except StoreUnavailable as err:
-            raise InventoryUnavailable(str(err)) from err
         if record is None:
             logger.info("order not stored or already settled; not marked rejected")
         else:
@@ -96,13 +94,9 @@ def mark_order_rejected(event: dict[str, Any], deps: OrderTaskDeps) -> dict[str,
     }
 
 
-@logger.inject_lambda_context(log_event=False)
-@tracer.capture_lambda_handler
-@metrics.log_metrics
-def handler(
-    event: dict[str, Any], context: LambdaContext, deps: OrderTaskDeps | None = None
-) -> dict[str, Any]:
-    result = mark_order_rejected(event, deps or OrderTaskDeps.from_settings())
+@task_handler(OrderTaskDeps.from_settings)
+def handler(event: dict[str, Any], context: LambdaContext, deps: OrderTaskDeps) -> dict[str, Any]:
+    result = mark_order_rejected(event, deps)
     metrics.add_dimension(name="Reason", value=result["error"])
     metrics.add_metric(name="OrdersRejected", unit=MetricUnit.Count, value=1)
     return result

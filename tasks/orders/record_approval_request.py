@@ -25,7 +25,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import Field
 
 from tasks.common.models import Amount, CamelModel, Currency, Identifier, format_timestamp
-from tasks.common.observability import bind_order, logger, metrics, tracer
+from tasks.common.observability import bind_order, logger, metrics, task_handler
 from tasks.orders.deps import OrderTaskDeps
 
 __all__ = ["ApprovalRequestMessage", "OrderNotFound", "handler", "record_approval_request"]
@@ -64,13 +64,8 @@ def record_approval_request(record: SQSRecord, deps: OrderTaskDeps) -> None:
     )
 
 
-@logger.inject_lambda_context(log_event=False)
-@tracer.capture_lambda_handler
-@metrics.log_metrics
-def handler(
-    event: dict[str, Any], context: LambdaContext, deps: OrderTaskDeps | None = None
-) -> dict[str, Any]:
-    deps = deps or OrderTaskDeps.from_settings()
+@task_handler(OrderTaskDeps.from_settings)
+def handler(event: dict[str, Any], context: LambdaContext, deps: OrderTaskDeps) -> dict[str, Any]:
     response = process_partial_response(
         event=event,
         record_handler=functools.partial(record_approval_request, deps=deps),

@@ -14,8 +14,8 @@ from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from tasks.common.models import PaymentStatus, format_timestamp
-from tasks.common.observability import bind_order, logger, metrics, tracer
-from tasks.common.repositories import StoreUnavailable
+from tasks.common.observability import bind_order, logger, metrics, task_handler
+from tasks.common.repositories import unavailable_as
 from tasks.orders.deps import OrderRef, OrderTaskDeps, parse_or_invalid
 from tasks.orders.errors import PaymentProviderUnavailable
 
@@ -25,7 +25,7 @@ __all__ = ["handler", "refund_payment"]
 def refund_payment(event: dict[str, Any], deps: OrderTaskDeps) -> dict[str, Any]:
     ref = parse_or_invalid(OrderRef, event, "refund request")
     bind_order(ref.order_id)
-    try:
+    with unavailable_as(PaymentProviderUnavailable):
         payment = deps.payments.get(ref.order_id)
         if payment is None:
             logger.info("no payment captured; nothing to refund")
@@ -41,8 +41,6 @@ def refund_payment(event: dict[str, Any], deps: OrderTaskDeps) -> dict[str, Any]
             )
             payment = updated or deps.payments.get(ref.order_id) or payment
             metrics.add_metric(name="PaymentsRefunded", unit=MetricUnit.Count, value=1)
-    except StoreUnavailable as err:
-        raise PaymentProviderUnavailable(str(err)) from err
     logger.info("payment refunded", extra={"charge_id": payment.charge_id})
     return {
         "orderId": ref.order_id,
@@ -52,10 +50,6 @@ def refund_payment(event: dict[str, Any], deps: OrderTaskDeps) -> dict[str, Any]
     }
 
 
-@logger.inject_lambda_context(log_event=False)
-@tracer.capture_lambda_handler
-@metrics.log_metrics
-def handler(
-    event: dict[str, Any], context: LambdaContext, deps: OrderTaskDeps | None = None
-) -> dict[str, Any]:
-    return refund_payment(event, deps or OrderTaskDeps.from_settings())
+@task_handler(OrderTaskDeps.from_settings)
+def handler(event: dict[str, Any], context: LambdaContext, deps: OrderTaskDeps) -> dict[str, Any]:
+    return refund_payment(event, deps)

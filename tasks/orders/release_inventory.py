@@ -14,8 +14,8 @@ from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from tasks.common.models import format_timestamp
-from tasks.common.observability import bind_order, logger, metrics, tracer
-from tasks.common.repositories import StoreUnavailable
+from tasks.common.observability import bind_order, logger, metrics, task_handler
+from tasks.common.repositories import unavailable_as
 from tasks.orders.deps import OrderRef, OrderTaskDeps, parse_or_invalid
 from tasks.orders.errors import InventoryUnavailable
 
@@ -25,10 +25,8 @@ __all__ = ["handler", "release_inventory"]
 def release_inventory(event: dict[str, Any], deps: OrderTaskDeps) -> dict[str, Any]:
     ref = parse_or_invalid(OrderRef, event, "release request")
     bind_order(ref.order_id)
-    try:
+    with unavailable_as(InventoryUnavailable):
         released = deps.inventory.release(ref.order_id, format_timestamp(deps.clock()))
-    except StoreUnavailable as err:
-        raise InventoryUnavailable(str(err)) from err
     logger.info("inventory released", extra={"lines": len(released)})
     return {
         "orderId": ref.order_id,
@@ -36,12 +34,8 @@ def release_inventory(event: dict[str, Any], deps: OrderTaskDeps) -> dict[str, A
     }
 
 
-@logger.inject_lambda_context(log_event=False)
-@tracer.capture_lambda_handler
-@metrics.log_metrics
-def handler(
-    event: dict[str, Any], context: LambdaContext, deps: OrderTaskDeps | None = None
-) -> dict[str, Any]:
-    result = release_inventory(event, deps or OrderTaskDeps.from_settings())
+@task_handler(OrderTaskDeps.from_settings)
+def handler(event: dict[str, Any], context: LambdaContext, deps: OrderTaskDeps) -> dict[str, Any]:
+    result = release_inventory(event, deps)
     metrics.add_metric(name="InventoryReleased", unit=MetricUnit.Count, value=1)
     return result

@@ -15,7 +15,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from tasks.common.idempotency import run_idempotently
 from tasks.common.models import format_timestamp
-from tasks.common.observability import bind_order, logger, metrics, tracer
+from tasks.common.observability import bind_order, logger, metrics, task_handler
 from tasks.common.repositories import ACTIVE_STATUSES, InsufficientStock, StoreUnavailable
 from tasks.orders.deps import OrderRef, OrderTaskDeps, parse_or_invalid
 from tasks.orders.errors import InvalidOrder, InventoryUnavailable, OutOfStock
@@ -48,13 +48,8 @@ def reserve_inventory(event: dict[str, Any], deps: OrderTaskDeps) -> dict[str, A
     }
 
 
-@logger.inject_lambda_context(log_event=False)
-@tracer.capture_lambda_handler
-@metrics.log_metrics
-def handler(
-    event: dict[str, Any], context: LambdaContext, deps: OrderTaskDeps | None = None
-) -> dict[str, Any]:
-    deps = deps or OrderTaskDeps.from_settings()
+@task_handler(OrderTaskDeps.from_settings)
+def handler(event: dict[str, Any], context: LambdaContext, deps: OrderTaskDeps) -> dict[str, Any]:
     parse_or_invalid(OrderRef, event, "reservation request")
     try:
         result = run_idempotently(

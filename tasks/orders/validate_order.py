@@ -23,8 +23,13 @@ from tasks.common.models import (
     format_timestamp,
     quantize_money,
 )
-from tasks.common.observability import bind_order, logger, metrics, tracer
-from tasks.common.repositories import ACTIVE_STATUSES, OrderAlreadyExists, StoreUnavailable
+from tasks.common.observability import bind_order, logger, metrics, task_handler
+from tasks.common.repositories import (
+    ACTIVE_STATUSES,
+    OrderAlreadyExists,
+    StoreUnavailable,
+    unavailable_as,
+)
 from tasks.orders.deps import OrderTaskDeps, parse_or_invalid
 from tasks.orders.errors import InvalidOrder, InventoryUnavailable
 
@@ -54,10 +59,8 @@ def validate_order(event: dict[str, Any], deps: OrderTaskDeps) -> OrderRecord:
     execution_arn = _State.model_validate(event).workflow.execution_arn
 
     quantities = _merge_lines(request)
-    try:
+    with unavailable_as(InventoryUnavailable):
         products = deps.catalog.get_products(list(quantities))
-    except StoreUnavailable as err:
-        raise InventoryUnavailable(str(err)) from err
 
     problems: list[str] = []
     lines: list[PricedLine] = []
@@ -117,13 +120,8 @@ def _replayed(existing: OrderRecord, attempted: OrderRecord) -> OrderRecord:
     )
 
 
-@logger.inject_lambda_context(log_event=False)
-@tracer.capture_lambda_handler
-@metrics.log_metrics
-def handler(
-    event: dict[str, Any], context: LambdaContext, deps: OrderTaskDeps | None = None
-) -> dict[str, Any]:
-    deps = deps or OrderTaskDeps.from_settings()
+@task_handler(OrderTaskDeps.from_settings)
+def handler(event: dict[str, Any], context: LambdaContext, deps: OrderTaskDeps) -> dict[str, Any]:
     try:
         order = validate_order(event, deps)
     except InvalidOrder:

@@ -88,23 +88,23 @@ class Unprocessable(ApiError):
     code = "validation_error"
 
 
-class Throttled(ApiError):
+class _RetryLater(ApiError):
+    """An answer telling the caller when to try again (the ``Retry-After`` header)."""
+
+    def __init__(self, message: str, *, retry_after: int, details: Any = None) -> None:
+        super().__init__(message, details=details, headers={"Retry-After": str(retry_after)})
+        self.retry_after = retry_after
+
+
+class Throttled(_RetryLater):
     """429: a downstream AWS service throttled us; the caller should retry later."""
 
     status = 429
     code = "throttled"
 
-    def __init__(self, message: str, *, retry_after: int, details: Any = None) -> None:
-        super().__init__(message, details=details, headers={"Retry-After": str(retry_after)})
-        self.retry_after = retry_after
 
-
-class Unavailable(ApiError):
+class Unavailable(_RetryLater):
     """503: a downstream service is unavailable or timed out; the caller should retry later."""
 
     status = 503
     code = "service_unavailable"
-
-    def __init__(self, message: str, *, retry_after: int, details: Any = None) -> None:
-        super().__init__(message, details=details, headers={"Retry-After": str(retry_after)})
-        self.retry_after = retry_after

@@ -265,13 +265,7 @@ def get_order(services: Services, principal: Principal, order_id: str) -> OrderV
         if not _may_see(principal, item.get("customerId")):
             raise not_found
         return _view_from_item(order_id, item, _workflow_or_none(services, arn))
-    try:
-        described = services.workflows.describe(arn)
-    except ExecutionNotFound:
-        raise not_found
-    started_with = _json_object(described.get("input")) or {}
-    if not _may_see(principal, started_with.get("customerId")):
-        raise not_found
+    described, started_with = _visible_execution(services, principal, arn, not_found)
     workflow = _workflow_view(services, arn, described)
     return OrderView(
         order_id=order_id,
@@ -290,6 +284,20 @@ def get_order(services: Services, principal: Principal, order_id: str) -> OrderV
 
 def _may_see(principal: Principal, owner: Any) -> bool:
     return principal.is_approver or (isinstance(owner, str) and owner == principal.subject)
+
+
+def _visible_execution(
+    services: Services, principal: Principal, arn: str, not_found: NotFound
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The described execution and its input, or ``not_found`` if ``principal`` may not see it."""
+    try:
+        described = services.workflows.describe(arn)
+    except ExecutionNotFound:
+        raise not_found
+    started_with = _json_object(described.get("input")) or {}
+    if not _may_see(principal, started_with.get("customerId")):
+        raise not_found
+    return described, started_with
 
 
 def _view_from_item(
@@ -413,13 +421,7 @@ def execution_history(
     if not belongs_to(arn, services.settings.order_state_machine_arn):
         raise not_found
     if not principal.is_approver:
-        try:
-            described = services.workflows.describe(arn)
-        except ExecutionNotFound:
-            raise not_found
-        started_with = _json_object(described.get("input")) or {}
-        if started_with.get("customerId") != principal.subject:
-            raise not_found
+        _visible_execution(services, principal, arn, not_found)
     try:
         page = services.workflows.history(arn, limit=limit, next_token=next_token, reverse=reverse)
     except ExecutionNotFound:

@@ -20,8 +20,8 @@ them, not the first), each with the JSON pointer of the offending field:
   expression (``"TimeoutSeconds": "10"``, ``"Items": 3``, ``"Condition": "yes"``).
 
 Some of these overlap ``validation.validate_definition`` (the language-mismatch
-and not-allowed checks use the same codes and locations), so a caller merging
-both lists can drop duplicates by ``(code, location)``.
+and not-allowed checks use the same codes, imported from it, and locations), so a
+caller merging both lists can drop duplicates by ``(code, location)``.
 """
 
 from __future__ import annotations
@@ -39,6 +39,14 @@ from workflows.engine.jsonata_expr import (
     is_expression,
     referenced_variables,
 )
+from workflows.engine.validation import (
+    FIELD_NOT_ALLOWED,
+    INVALID_TYPE,
+    JSONATA,
+    JSONPATH,
+    QUERY_LANGUAGE_MISMATCH,
+    json_kind,
+)
 
 __all__ = ["validate_jsonata"]
 
@@ -46,12 +54,7 @@ INVALID_JSONATA: Final = "INVALID_JSONATA"
 ILLEGAL_JSONATA_REFERENCE: Final = "ILLEGAL_JSONATA_REFERENCE"
 UNDEFINED_VARIABLE: Final = "UNDEFINED_VARIABLE"
 INVALID_VARIABLE_NAME: Final = "INVALID_VARIABLE_NAME"
-QUERY_LANGUAGE_MISMATCH: Final = "QUERY_LANGUAGE_MISMATCH"
-FIELD_NOT_ALLOWED: Final = "FIELD_NOT_ALLOWED"
-INVALID_TYPE: Final = "INVALID_TYPE"
 
-JSONATA: Final = "JSONata"
-JSONPATH: Final = "JSONPath"
 MAX_VARIABLE_NAME: Final = 80
 
 _VARIABLE_NAME: Final = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
@@ -255,7 +258,7 @@ class _Checker:
                     self.error(
                         INVALID_TYPE,
                         f'{key} must be a number or a JSONata expression "{{% ... %}}", '
-                        f"not {_describe(value)}",
+                        f"not {json_kind(value)}",
                         (*at, key),
                     )
         if "Items" in spec:
@@ -268,7 +271,7 @@ class _Checker:
                 self.error(
                     INVALID_TYPE,
                     f'Items must be an array or a JSONata expression "{{% ... %}}", '
-                    f"not {_describe(value)}",
+                    f"not {json_kind(value)}",
                     (*at, "Items"),
                 )
         for key in ("Timestamp", "Error", "Cause"):
@@ -279,7 +282,7 @@ class _Checker:
                 elif not isinstance(value, str):
                     self.error(
                         INVALID_TYPE,
-                        f"{key} must be a string or a JSONata expression, not {_describe(value)}",
+                        f"{key} must be a string or a JSONata expression, not {json_kind(value)}",
                         (*at, key),
                     )
 
@@ -307,7 +310,7 @@ class _Checker:
             self.error(
                 INVALID_TYPE,
                 f"Assign must be an object mapping variable names to values, "
-                f"not {_describe(assign)}",
+                f"not {json_kind(assign)}",
                 at,
             )
             return
@@ -384,7 +387,7 @@ class _Checker:
                     self.error(
                         INVALID_TYPE,
                         'Condition must be a boolean or a JSONata expression "{% ... %}", '
-                        f"not {_describe(condition)}",
+                        f"not {json_kind(condition)}",
                         (*at, "Condition"),
                     )
             if "Output" in rule:
@@ -536,22 +539,6 @@ def _has_root(node: Any) -> bool:
     if kind in ("function", "partial"):
         return any(_has_root(item) for item in (node.arguments or []))
     return False
-
-
-def _describe(value: Any) -> str:
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "a boolean"
-    if isinstance(value, int | float):
-        return f"the number {value!r}"
-    if isinstance(value, str):
-        return f"the string {value!r}" if len(value) <= 40 else "a string"
-    if isinstance(value, list):
-        return "an array"
-    if isinstance(value, dict):
-        return "an object"
-    return type(value).__name__
 
 
 def validate_jsonata(definition: Any) -> list[Diagnostic]:

@@ -37,7 +37,7 @@ import difflib
 import json
 import re
 from collections import deque
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any, Final
 
@@ -267,7 +267,8 @@ def _is_jsonata(value: Any) -> bool:
     return isinstance(value, str) and value.startswith("{%") and value.endswith("%}")
 
 
-def _json_type(value: Any) -> str:
+def json_kind(value: Any) -> str:
+    """How a message names a JSON value: ``null``, ``a boolean``, ``the string 'x'``, ..."""
     if value is None:
         return "null"
     if isinstance(value, bool):
@@ -292,6 +293,12 @@ def _looks_like_expression(value: Any) -> bool:
         or value.startswith(("$.", "$[", "$$"))
         or _INTRINSIC_CALL.match(value) is not None
     )
+
+
+def _did_you_mean(word: str, options: Iterable[str]) -> str:
+    """`` (did you mean 'x'?)`` naming the option closest to ``word``, or ``""``."""
+    close = difflib.get_close_matches(word, list(options), n=1)
+    return f" (did you mean '{close[0]}'?)" if close else ""
 
 
 def _quoted(names: Iterable[str]) -> str:
@@ -394,7 +401,7 @@ class _Validator:
         if not isinstance(definition, dict):
             self.error(
                 INVALID_TYPE,
-                f"a state machine definition must be a JSON object, not {_json_type(definition)}",
+                f"a state machine definition must be a JSON object, not {json_kind(definition)}",
                 (),
             )
             return
@@ -441,12 +448,12 @@ class _Validator:
                 )
             elif key == "Comment" and not isinstance(value, str):
                 self.error(
-                    INVALID_TYPE, f"Comment must be a string, not {_json_type(value)}", (*at, key)
+                    INVALID_TYPE, f"Comment must be a string, not {json_kind(value)}", (*at, key)
                 )
         if "Version" in machine and not isinstance(machine["Version"], str):
             self.error(
                 INVALID_TYPE,
-                f'Version must be a string such as "1.0", not {_json_type(machine["Version"])}',
+                f'Version must be a string such as "1.0", not {json_kind(machine["Version"])}',
                 (*at, "Version"),
             )
         if "TimeoutSeconds" in machine:
@@ -454,7 +461,7 @@ class _Validator:
             if not _is_int(value):
                 self.error(
                     INVALID_TYPE,
-                    f"TimeoutSeconds must be an integer number of seconds, not {_json_type(value)}",
+                    f"TimeoutSeconds must be an integer number of seconds, not {json_kind(value)}",
                     (*at, "TimeoutSeconds"),
                 )
             elif value < 0:
@@ -472,7 +479,7 @@ class _Validator:
         elif not isinstance(start, str):
             self.error(
                 INVALID_TYPE,
-                f"StartAt must be a state name, not {_json_type(start)}",
+                f"StartAt must be a state name, not {json_kind(start)}",
                 (*at, "StartAt"),
             )
             start = None
@@ -482,7 +489,7 @@ class _Validator:
         if not isinstance(states, dict):
             self.error(
                 INVALID_TYPE,
-                f"States must be an object mapping state names to states, not {_json_type(states)}",
+                f"States must be an object mapping state names to states, not {json_kind(states)}",
                 (*at, "States"),
             )
             return
@@ -513,7 +520,7 @@ class _Validator:
         if declared not in _LANGUAGES:
             self.error(
                 INVALID_QUERY_LANGUAGE,
-                f'QueryLanguage must be "JSONPath" or "JSONata", not {_json_type(declared)}',
+                f'QueryLanguage must be "JSONPath" or "JSONata", not {json_kind(declared)}',
                 (*at, "QueryLanguage"),
             )
             return inherited
@@ -575,16 +582,14 @@ class _Validator:
                 "leave or enter a Parallel branch or a Map item processor)"
             )
         else:
-            close = difflib.get_close_matches(target, list(scope), n=1)
-            if close:
-                message += f" (did you mean '{close[0]}'?)"
+            message += _did_you_mean(target, scope)
         message += f"; states are: {_quoted(scope)}"
         self.error(MISSING_TRANSITION_TARGET, message, at)
 
     def target(self, field: str, value: Any, s: _State, at: Parts) -> None:
         """A transition target (Next, Default, a rule's or catcher's Next) in the state's scope."""
         if not isinstance(value, str):
-            self.error(INVALID_TYPE, f"{field} must be a state name, not {_json_type(value)}", at)
+            self.error(INVALID_TYPE, f"{field} must be a state name, not {json_kind(value)}", at)
         elif value not in s.scope:
             self.unknown_target(field, value, s.scope, s.at[:-1], at)
 
@@ -611,7 +616,7 @@ class _Validator:
             )
         if not isinstance(body, dict):
             self.error(
-                INVALID_TYPE, f"state '{name}' must be a JSON object, not {_json_type(body)}", at
+                INVALID_TYPE, f"state '{name}' must be a JSON object, not {json_kind(body)}", at
             )
             return
         type_ = body.get("Type")
@@ -623,14 +628,10 @@ class _Validator:
             )
             return
         if not isinstance(type_, str) or type_ not in _STATE_FIELDS:
-            hint = ""
-            if isinstance(type_, str):
-                close = difflib.get_close_matches(type_, _STATE_TYPES, n=1)
-                if close:
-                    hint = f" (did you mean '{close[0]}'?)"
+            hint = _did_you_mean(type_, _STATE_TYPES) if isinstance(type_, str) else ""
             self.error(
                 INVALID_STATE_TYPE,
-                f"state '{name}' has Type {_json_type(type_)}{hint}; "
+                f"state '{name}' has Type {json_kind(type_)}{hint}; "
                 f"the state types are {', '.join(_STATE_TYPES)}",
                 (*at, "Type"),
             )
@@ -642,7 +643,7 @@ class _Validator:
         if "Comment" in body and not isinstance(body["Comment"], str):
             self.error(
                 INVALID_TYPE,
-                f"Comment must be a string, not {_json_type(body['Comment'])}",
+                f"Comment must be a string, not {json_kind(body['Comment'])}",
                 (*at, "Comment"),
             )
         self.io(s)
@@ -670,11 +671,10 @@ class _Validator:
                         (*s.at, key),
                     )
                 else:
-                    close = difflib.get_close_matches(key, sorted(allowed), n=1)
-                    hint = f" (did you mean '{close[0]}'?)" if close else ""
                     self.error(
                         UNKNOWN_FIELD,
-                        f"'{key}' is not a field of a {s.type} state{hint}",
+                        f"'{key}' is not a field of a {s.type} state"
+                        f"{_did_you_mean(key, sorted(allowed))}",
                         (*s.at, key),
                     )
             elif s.language == JSONATA and key in _JSONPATH_ONLY:
@@ -718,7 +718,7 @@ class _Validator:
                 self.error(
                     INVALID_TYPE,
                     'Arguments must be an object or a JSONata expression "{% ... %}", '
-                    f"not {_json_type(value)}",
+                    f"not {json_kind(value)}",
                     (*at, "Arguments"),
                 )
 
@@ -727,7 +727,7 @@ class _Validator:
             self.error(
                 INVALID_TYPE,
                 "Assign must be an object mapping variable names to values, "
-                f"not {_json_type(value)}",
+                f"not {json_kind(value)}",
                 at,
             )
         elif language == JSONPATH:
@@ -736,7 +736,7 @@ class _Validator:
     def template(self, value: Any, at: Parts, field: str) -> None:
         """A payload template: an object whose ``name.$`` fields hold a path or intrinsic."""
         if not isinstance(value, dict):
-            self.error(INVALID_TYPE, f"{field} must be a JSON object, not {_json_type(value)}", at)
+            self.error(INVALID_TYPE, f"{field} must be a JSON object, not {json_kind(value)}", at)
             return
         self.template_value(value, at)
 
@@ -753,7 +753,7 @@ class _Validator:
                     self.error(
                         INVALID_TYPE,
                         f"'{key}' ends in .$, so its value must be a path or an intrinsic "
-                        f"function string, not {_json_type(item)}",
+                        f"function string, not {json_kind(item)}",
                         (*at, key),
                     )
                 else:
@@ -773,7 +773,7 @@ class _Validator:
     def path(self, value: Any, at: Parts, field: str) -> bool:
         if not isinstance(value, str):
             self.error(
-                INVALID_TYPE, f"{field} must be a JSONPath string, not {_json_type(value)}", at
+                INVALID_TYPE, f"{field} must be a JSONPath string, not {json_kind(value)}", at
             )
             return False
         try:
@@ -787,7 +787,7 @@ class _Validator:
         if not isinstance(value, str):
             self.error(
                 INVALID_TYPE,
-                f"{field} must be a reference path string or null, not {_json_type(value)}",
+                f"{field} must be a reference path string or null, not {json_kind(value)}",
                 at,
             )
             return
@@ -835,7 +835,7 @@ class _Validator:
         end = body.get("End")
         if "End" in body and type(end) is not bool:
             self.error(
-                INVALID_TYPE, f"End must be true or false, not {_json_type(end)}", (*at, "End")
+                INVALID_TYPE, f"End must be true or false, not {json_kind(end)}", (*at, "End")
             )
         if has_next:
             self.target("Next", body["Next"], s, (*at, "Next"))
@@ -882,7 +882,7 @@ class _Validator:
                 if not isinstance(value, str):
                     self.error(
                         INVALID_TYPE,
-                        f"{field} must be a string, not {_json_type(value)}",
+                        f"{field} must be a string, not {json_kind(value)}",
                         (*s.at, field),
                     )
                 elif s.language == JSONPATH and _looks_like_expression(value):
@@ -898,7 +898,7 @@ class _Validator:
                     self.error(
                         INVALID_TYPE,
                         f"{path} must be a path or intrinsic function string, "
-                        f"not {_json_type(value)}",
+                        f"not {json_kind(value)}",
                         (*s.at, path),
                     )
                 else:
@@ -928,7 +928,7 @@ class _Validator:
             if s.language == JSONATA and _is_jsonata(value):
                 pass
             elif not isinstance(value, str):
-                self.error(INVALID_TYPE, f"Timestamp must be a string, not {_json_type(value)}", at)
+                self.error(INVALID_TYPE, f"Timestamp must be a string, not {json_kind(value)}", at)
             elif not _is_timestamp(value):
                 self.error(
                     INVALID_TIMESTAMP,
@@ -954,7 +954,7 @@ class _Validator:
             if not isinstance(resource, str):
                 self.error(
                     INVALID_RESOURCE,
-                    f"Resource must be an ARN string, not {_json_type(resource)}",
+                    f"Resource must be an ARN string, not {json_kind(resource)}",
                     (*at, "Resource"),
                 )
             elif _ARN.fullmatch(resource) is None:
@@ -982,7 +982,7 @@ class _Validator:
                 self.error(
                     INVALID_TYPE,
                     "Credentials must be an object with RoleArn or RoleArnPath, "
-                    f"not {_json_type(credentials)}",
+                    f"not {json_kind(credentials)}",
                     (*at, "Credentials"),
                 )
             elif "RoleArn" in credentials and "RoleArnPath" in credentials:
@@ -1021,7 +1021,7 @@ class _Validator:
             alternative = ' or a JSONata expression "{% ... %}"' if s.language == JSONATA else ""
             self.error(
                 INVALID_TYPE,
-                f"{field} must be an integer{alternative}, not {_json_type(value)}",
+                f"{field} must be an integer{alternative}, not {json_kind(value)}",
                 at,
             )
             return None
@@ -1046,7 +1046,7 @@ class _Validator:
         if not isinstance(choices, list):
             self.error(
                 INVALID_TYPE,
-                f"Choices must be an array of rules, not {_json_type(choices)}",
+                f"Choices must be an array of rules, not {json_kind(choices)}",
                 (*at, "Choices"),
             )
             return
@@ -1061,7 +1061,7 @@ class _Validator:
 
     def choice_rule(self, s: _State, rule: Any, at: Parts) -> None:
         if not isinstance(rule, dict):
-            self.error(INVALID_TYPE, f"a Choice rule must be an object, not {_json_type(rule)}", at)
+            self.error(INVALID_TYPE, f"a Choice rule must be an object, not {json_kind(rule)}", at)
             return
         if "Next" not in rule:
             self.error(MISSING_FIELD, "this Choice rule has no Next naming the state to go to", at)
@@ -1124,7 +1124,7 @@ class _Validator:
             self.error(
                 INVALID_TYPE,
                 'Condition must be a JSONata expression "{% ... %}" or a boolean, '
-                f"not {_json_type(condition)}",
+                f"not {json_kind(condition)}",
                 (*at, "Condition"),
             )
 
@@ -1137,7 +1137,7 @@ class _Validator:
         if not isinstance(branches, list):
             self.error(
                 INVALID_TYPE,
-                f"Branches must be an array of state machines, not {_json_type(branches)}",
+                f"Branches must be an array of state machines, not {json_kind(branches)}",
                 at,
             )
             return
@@ -1150,7 +1150,7 @@ class _Validator:
                 self.error(
                     INVALID_TYPE,
                     "a branch must be a state machine object with StartAt and States, "
-                    f"not {_json_type(branch)}",
+                    f"not {json_kind(branch)}",
                     (*at, i),
                 )
                 continue
@@ -1188,7 +1188,7 @@ class _Validator:
             elif not isinstance(value, dict):
                 self.error(
                     INVALID_TYPE,
-                    f"ItemSelector must be a JSON object, not {_json_type(value)}",
+                    f"ItemSelector must be a JSON object, not {json_kind(value)}",
                     (*at, "ItemSelector"),
                 )
         if self.has(s, "ItemsPath"):
@@ -1199,7 +1199,7 @@ class _Validator:
                 self.error(
                     INVALID_TYPE,
                     f'Items must be an array or a JSONata expression "{{% ... %}}", '
-                    f"not {_json_type(value)}",
+                    f"not {json_kind(value)}",
                     (*at, "Items"),
                 )
         for field, minimum in (("MaxConcurrency", 0), ("ToleratedFailureCount", 0)):
@@ -1209,7 +1209,7 @@ class _Validator:
             if key in body and not isinstance(body[key], dict):
                 self.error(
                     INVALID_TYPE,
-                    f"{key} must be a JSON object, not {_json_type(body[key])}",
+                    f"{key} must be a JSON object, not {json_kind(body[key])}",
                     (*at, key),
                 )
         if "Label" in body:
@@ -1244,7 +1244,7 @@ class _Validator:
             elif not _is_number(value):
                 self.error(
                     INVALID_TYPE,
-                    f"{field} must be a number from 0 to 100, not {_json_type(value)}",
+                    f"{field} must be a number from 0 to 100, not {json_kind(value)}",
                     at,
                 )
             elif not 0 <= value <= 100:
@@ -1257,7 +1257,7 @@ class _Validator:
             self.error(
                 INVALID_TYPE,
                 f"{at[-1]} must be a state machine object with StartAt and States, "
-                f"not {_json_type(processor)}",
+                f"not {json_kind(processor)}",
                 at,
             )
             return
@@ -1267,7 +1267,7 @@ class _Validator:
             if not isinstance(config, dict):
                 self.error(
                     INVALID_TYPE,
-                    f"ProcessorConfig must be an object, not {_json_type(config)}",
+                    f"ProcessorConfig must be an object, not {json_kind(config)}",
                     config_at,
                 )
             else:
@@ -1276,7 +1276,7 @@ class _Validator:
                     self.error(
                         INVALID_VALUE,
                         'ProcessorConfig Mode must be "INLINE" or "DISTRIBUTED", '
-                        f"not {_json_type(mode)}",
+                        f"not {json_kind(mode)}",
                         (*config_at, "Mode"),
                     )
                 execution = config.get("ExecutionType")
@@ -1284,14 +1284,14 @@ class _Validator:
                     self.error(
                         INVALID_VALUE,
                         'ProcessorConfig ExecutionType must be "STANDARD" or "EXPRESS", '
-                        f"not {_json_type(execution)}",
+                        f"not {json_kind(execution)}",
                         (*config_at, "ExecutionType"),
                     )
         self.machine(processor, at, _PROCESSOR_FIELDS, s.language, f"Map {at[-1]}")
 
     def label(self, value: Any, at: Parts) -> None:
         if not isinstance(value, str):
-            self.error(INVALID_LABEL_NAME, f"Label must be a string, not {_json_type(value)}", at)
+            self.error(INVALID_LABEL_NAME, f"Label must be a string, not {json_kind(value)}", at)
             return
         if not value or len(value) > MAX_LABEL:
             self.error(
@@ -1318,31 +1318,43 @@ class _Validator:
 
     # ------------------------------------------------------------ retry, catch
 
-    def retry(self, s: _State) -> None:
-        if "Retry" not in s.body:
+    def handlers(
+        self, s: _State, field: str, what: str
+    ) -> Iterator[tuple[dict[str, Any], Parts, bool]]:
+        """Each object in ``s.body[field]`` (Retry or Catch), its location and if it is the last.
+
+        A field that is not an array, and an item that is not an object, are reported here.
+        """
+        if field not in s.body:
             return
-        retriers = s.body["Retry"]
-        at = (*s.at, "Retry")
-        if not isinstance(retriers, list):
+        items = s.body[field]
+        at = (*s.at, field)
+        if not isinstance(items, list):
             self.error(
-                INVALID_TYPE, f"Retry must be an array of retriers, not {_json_type(retriers)}", at
+                INVALID_TYPE, f"{field} must be an array of {what}s, not {json_kind(items)}", at
             )
             return
-        for i, retrier in enumerate(retriers):
-            rat = (*at, i)
-            if not isinstance(retrier, dict):
+        for i, item in enumerate(items):
+            if not isinstance(item, dict):
                 self.error(
-                    INVALID_TYPE, f"a retrier must be an object, not {_json_type(retrier)}", rat
+                    INVALID_TYPE, f"a {what} must be an object, not {json_kind(item)}", (*at, i)
                 )
                 continue
+            yield item, (*at, i), i == len(items) - 1
+
+    def unknown_handler_field(self, key: str, fields: frozenset[str], what: str, at: Parts) -> None:
+        self.error(
+            UNKNOWN_FIELD,
+            f"'{key}' is not a field of a {what}{_did_you_mean(key, sorted(fields))}",
+            (*at, key),
+        )
+
+    def retry(self, s: _State) -> None:
+        for retrier, rat, last in self.handlers(s, "Retry", "retrier"):
             for key in retrier:
                 if key not in _RETRIER_FIELDS:
-                    close = difflib.get_close_matches(key, sorted(_RETRIER_FIELDS), n=1)
-                    hint = f" (did you mean '{close[0]}'?)" if close else ""
-                    self.error(
-                        UNKNOWN_FIELD, f"'{key}' is not a field of a retrier{hint}", (*rat, key)
-                    )
-            self.error_equals(retrier, rat, last=i == len(retriers) - 1, what="retrier")
+                    self.unknown_handler_field(key, _RETRIER_FIELDS, "retrier", rat)
+            self.error_equals(retrier, rat, last=last, what="retrier")
             self.retrier_int(retrier, rat, "IntervalSeconds", 1, _MAX_INTERVAL)
             self.retrier_int(retrier, rat, "MaxAttempts", 0, _MAX_ATTEMPTS)
             self.retrier_int(retrier, rat, "MaxDelaySeconds", 1, _MAX_DELAY)
@@ -1351,7 +1363,7 @@ class _Validator:
                 if not _is_number(rate):
                     self.error(
                         INVALID_TYPE,
-                        f"BackoffRate must be a number, not {_json_type(rate)}",
+                        f"BackoffRate must be a number, not {json_kind(rate)}",
                         (*rat, "BackoffRate"),
                     )
                 elif rate < 1.0:
@@ -1364,7 +1376,7 @@ class _Validator:
                 self.error(
                     INVALID_VALUE,
                     'JitterStrategy must be "FULL" or "NONE", '
-                    f"not {_json_type(retrier['JitterStrategy'])}",
+                    f"not {json_kind(retrier['JitterStrategy'])}",
                     (*rat, "JitterStrategy"),
                 )
             if "Comment" in retrier and not isinstance(retrier["Comment"], str):
@@ -1378,7 +1390,7 @@ class _Validator:
         value = retrier[field]
         if not _is_int(value):
             self.error(
-                INVALID_TYPE, f"{field} must be an integer, not {_json_type(value)}", (*at, field)
+                INVALID_TYPE, f"{field} must be an integer, not {json_kind(value)}", (*at, field)
             )
         elif not low <= value <= high:
             self.error(
@@ -1386,31 +1398,12 @@ class _Validator:
             )
 
     def catch(self, s: _State) -> None:
-        if "Catch" not in s.body:
-            return
-        catchers = s.body["Catch"]
-        at = (*s.at, "Catch")
-        if not isinstance(catchers, list):
-            self.error(
-                INVALID_TYPE, f"Catch must be an array of catchers, not {_json_type(catchers)}", at
-            )
-            return
-        for i, catcher in enumerate(catchers):
-            cat = (*at, i)
-            if not isinstance(catcher, dict):
-                self.error(
-                    INVALID_TYPE, f"a catcher must be an object, not {_json_type(catcher)}", cat
-                )
-                continue
+        for catcher, cat, last in self.handlers(s, "Catch", "catcher"):
             skip: set[str] = set()
             for key in catcher:
                 if key not in _CATCHER_FIELDS:
                     skip.add(key)
-                    close = difflib.get_close_matches(key, sorted(_CATCHER_FIELDS), n=1)
-                    hint = f" (did you mean '{close[0]}'?)" if close else ""
-                    self.error(
-                        UNKNOWN_FIELD, f"'{key}' is not a field of a catcher{hint}", (*cat, key)
-                    )
+                    self.unknown_handler_field(key, _CATCHER_FIELDS, "catcher", cat)
                 elif s.language == JSONATA and key == "ResultPath":
                     skip.add(key)
                     self.error(
@@ -1427,7 +1420,7 @@ class _Validator:
                         "use ResultPath",
                         (*cat, key),
                     )
-            self.error_equals(catcher, cat, last=i == len(catchers) - 1, what="catcher")
+            self.error_equals(catcher, cat, last=last, what="catcher")
             if "Next" not in catcher:
                 self.error(MISSING_FIELD, "this catcher has no Next naming the state to go to", cat)
             else:
@@ -1457,7 +1450,7 @@ class _Validator:
         if not isinstance(errors, list):
             self.error(
                 INVALID_TYPE,
-                f"ErrorEquals must be an array of error names, not {_json_type(errors)}",
+                f"ErrorEquals must be an array of error names, not {json_kind(errors)}",
                 eat,
             )
             return
@@ -1468,7 +1461,7 @@ class _Validator:
             if not isinstance(name, str):
                 self.error(
                     INVALID_TYPE,
-                    f"an error name must be a string, not {_json_type(name)}",
+                    f"an error name must be a string, not {json_kind(name)}",
                     (*eat, j),
                 )
         if STATES_ALL in errors:
