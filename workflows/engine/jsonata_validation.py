@@ -211,15 +211,15 @@ class _Checker:
             self.jsonata_state(name, spec, at, scope)
         else:
             self.jsonpath_state(name, spec, at, scope)
-        for i, catcher in enumerate(spec.get("Catch") or ()):
+        for i, catcher in enumerate(_list(spec.get("Catch"))):
             if isinstance(catcher, dict):
                 self.catcher(catcher, (*at, "Catch", i), jsonata, scope)
         if kind == "Choice":
-            for i, rule in enumerate(spec.get("Choices") or ()):
+            for i, rule in enumerate(_list(spec.get("Choices"))):
                 if isinstance(rule, dict):
                     self.choice_rule(name, rule, (*at, "Choices", i), jsonata, scope, True)
         if kind == "Parallel":
-            for i, branch in enumerate(spec.get("Branches") or ()):
+            for i, branch in enumerate(_list(spec.get("Branches"))):
                 self.machine(branch, (*at, "Branches", i), language, scope)
         if kind == "Map":
             key = "ItemProcessor" if "ItemProcessor" in spec else "Iterator"
@@ -549,3 +549,8 @@ def validate_jsonata(definition: Any) -> list[Diagnostic]:
     language = definition.get("QueryLanguage", JSONPATH)
     checker.machine(definition, (), language if language in (JSONATA, JSONPATH) else JSONPATH, None)
     return checker.diagnostics
+
+
+def _list(value: Any) -> list[Any]:
+    """A field that should be an array; the shape checks of validation.py report it if not."""
+    return value if isinstance(value, list) else []
