@@ -214,6 +214,42 @@ def validate(paths: tuple[str, ...]) -> None:
 
 
 @main.command()
+@click.option(
+    "--template",
+    "template_path",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    default=DEFAULT_TEMPLATE,
+    show_default=True,
+)
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--api-port", default=3000, show_default=True)
+@click.option("--stepfunctions-port", default=8083, show_default=True)
+@click.option("--aws-port", default=4566, show_default=True, help="Local AWS services (moto).")
+def up(
+    template_path: Path, host: str, api_port: int, stepfunctions_port: int, aws_port: int
+) -> None:
+    """Bring the whole application up locally: API, Step Functions, AWS services, schedules."""
+    import asyncio
+
+    from workflows.local.runtime import LocalRuntime, Ports
+
+    runtime = LocalRuntime(template_path, ports=Ports(host, api_port, stepfunctions_port, aws_port))
+
+    async def serve() -> None:
+        await runtime.start()
+        click.echo(runtime.banner())
+        try:
+            await asyncio.Event().wait()
+        finally:
+            await runtime.stop()
+
+    try:
+        asyncio.run(serve())
+    except KeyboardInterrupt:
+        click.echo("stopped")
+
+
+@main.command()
 @click.option("--sub", "subject", default="CUST-1001", show_default=True, help="The caller (sub).")
 @click.option("--role", "roles", multiple=True, help="A role claim, e.g. approver (repeatable).")
 @click.option("--minutes", default=60, show_default=True, help="How long the token is valid.")

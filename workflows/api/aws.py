@@ -5,7 +5,7 @@
 * :class:`OrderStore` reads order items from the single orders table through a boto3
   DynamoDB ``Table`` resource (or a fake with ``get_item``).
 
-boto3 honours ``AWS_ENDPOINT_URL_STEPFUNCTIONS`` / ``AWS_ENDPOINT_URL`` itself, so the
+boto3 honours ``AWS_ENDPOINT_URL_SFN`` / ``AWS_ENDPOINT_URL`` itself, so the
 default clients work against AWS and against the local endpoints alike.
 """
 

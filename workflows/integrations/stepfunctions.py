@@ -2,7 +2,7 @@
 
 Nested executions are started by an injected ``start_execution`` callable when the
 local runtime provides one, else through boto3 ``stepfunctions`` (which honours
-``AWS_ENDPOINT_URL_STEPFUNCTIONS``), polling ``DescribeExecution`` on the execution's
+``AWS_ENDPOINT_URL_SFN``), polling ``DescribeExecution`` on the execution's
 clock for ``.sync``.
 
 Results, as Step Functions returns them:

@@ -27,6 +27,7 @@ import boto3
 from workflows.engine import StateMachine, TaskTokens
 from workflows.engine.clock import Clock, RealClock
 from workflows.engine.frame import iso_timestamp
+from workflows.engine.history import History
 from workflows.engine.lambdas import HandlerMode, InProcessLambdas
 from workflows.engine.machine import ExecutionResult
 from workflows.engine.tasks import ServiceIntegration, TaskRequest, TaskRunner
@@ -34,7 +35,7 @@ from workflows.integrations import aws_integrations
 from workflows.local.event_patterns import matches
 from workflows.local.template import ACCOUNT, REGION, FunctionSpec, StateMachineSpec, Template
 
-__all__ = ["ExecutionRecord", "LocalApp"]
+__all__ = ["ExecutionListener", "ExecutionRecord", "ExecutionStarting", "LocalApp"]
 
 
 class _LazyHandler:
@@ -58,6 +59,25 @@ class ExecutionRecord:
     state_machine: str
     started_by: str
     result: ExecutionResult
+
+
+@dataclass(frozen=True)
+class ExecutionStarting:
+    """An execution about to record its first event, as execution listeners see it.
+
+    ``task`` runs the execution; cancelling it stops the execution (ABORTED).
+    """
+
+    state_machine_arn: str
+    execution_arn: str
+    name: str
+    input: Any
+    history: History
+    started_by: str
+    task: asyncio.Task[ExecutionResult]
+
+
+ExecutionListener = Callable[[ExecutionStarting], None]
 
 
 @dataclass
@@ -84,6 +104,9 @@ class LocalApp:
         self.clock = clock or RealClock()
         self.tokens = TaskTokens()
         self.records: list[ExecutionRecord] = []
+        # told of every execution the app runs (the Step Functions endpoint registers them);
+        # a listener may raise to refuse the start (e.g. ExecutionAlreadyExists)
+        self.execution_listeners: list[ExecutionListener] = []
         self._session_factory = session_factory or (lambda: boto3.Session(region_name=REGION))
         self._background = _Background()
         self._machines: dict[str, StateMachine] = {}
@@ -102,6 +125,10 @@ class LocalApp:
         self.runner = TaskRunner(self.lambdas, integrations, self.tokens)
 
     # ------------------------------------------------------------------ resources
+
+    def session(self) -> Any:
+        """A boto3 session for the application's AWS services (local ones here)."""
+        return self._session_factory()
 
     def environment(self) -> dict[str, str]:
         """The functions' environment variables (the union; the template keeps them equal)."""
@@ -160,15 +187,91 @@ class LocalApp:
         return machine
 
     async def execute(
-        self, reference: str, input: Any, *, name: str | None = None, started_by: str = "you"
+        self,
+        reference: str,
+        input: Any,
+        *,
+        name: str | None = None,
+        started_by: str = "you",
+        history: History | None = None,
     ) -> ExecutionResult:
         """Run one execution of a template state machine to its end."""
         spec = self.template.state_machine(reference)
-        result = await self.machine(spec).execute(
-            input, clock=self.clock, name=name, runner=self.runner
+        return await self.execute_machine(
+            self.machine(spec),
+            input,
+            name=name,
+            started_by=started_by,
+            history=history,
+            label=spec.logical_id,
         )
-        self.records.append(ExecutionRecord(spec.logical_id, started_by, result))
+
+    async def execute_machine(
+        self,
+        machine: StateMachine,
+        input: Any,
+        *,
+        name: str | None = None,
+        started_by: str = "you",
+        history: History | None = None,
+        label: str | None = None,
+    ) -> ExecutionResult:
+        """Run one execution of ``machine`` (from the template or not) on the app's runner.
+
+        With execution listeners the execution runs as a task of its own, announced to
+        each listener before it starts; if that task is cancelled (StopExecution) while
+        the caller is not, the result is ABORTED instead of a ``CancelledError``.
+        """
+        if not self.execution_listeners:
+            result = await machine.execute(
+                input, clock=self.clock, name=name, runner=self.runner, history=history
+            )
+        else:
+            result = await self._announced(machine, input, name, started_by, history)
+        self.records.append(ExecutionRecord(label or machine.name, started_by, result))
         return result
+
+    async def _announced(
+        self,
+        machine: StateMachine,
+        input: Any,
+        name: str | None,
+        started_by: str,
+        history: History | None,
+    ) -> ExecutionResult:
+        name = str(uuid.uuid4()) if name is None else name
+        history = History() if history is None else history
+        run: asyncio.Task[ExecutionResult] = asyncio.ensure_future(
+            machine.execute(input, clock=self.clock, name=name, runner=self.runner, history=history)
+        )
+        execution_arn = (
+            f"arn:aws:states:{machine.region}:{machine.account}:execution:{machine.name}:{name}"
+        )
+        starting = ExecutionStarting(
+            machine.arn, execution_arn, name, input, history, started_by, run
+        )
+        try:
+            for listener in self.execution_listeners:
+                listener(starting)
+        except BaseException:
+            run.cancel()  # not started yet: nothing is recorded
+            raise
+        try:
+            return await run
+        except asyncio.CancelledError:
+            current = asyncio.current_task()
+            if not run.cancelled() or (current is not None and current.cancelling()):
+                raise
+            events = history.events()
+            return ExecutionResult(
+                status="ABORTED",
+                execution_arn=execution_arn,
+                name=name,
+                input=input,
+                start_date=events[0]["timestamp"].timestamp() if events else self.clock.now(),
+                stop_date=self.clock.now(),
+                _history=history,
+            )
 
     async def drain(self) -> None:
         """Wait until every delivery and every execution started along the way has ended."""

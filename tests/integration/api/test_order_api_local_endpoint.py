@@ -1,5 +1,6 @@
-"""The API's production boto3 clients honour AWS_ENDPOINT_URL_STEPFUNCTIONS and
-AWS_ENDPOINT_URL: the same handler runs against a local AWS endpoint.
+"""The API's production boto3 clients honour the per-service endpoint variables
+(AWS_ENDPOINT_URL_SFN, botocore's name for Step Functions', and AWS_ENDPOINT_URL_DYNAMODB):
+the same handler runs against local AWS endpoints.
 
 A small HTTP server stands in for the local Step Functions and DynamoDB endpoints
 (AWS JSON 1.0 protocol) and records what it receives.
@@ -79,8 +80,9 @@ def local_aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[LocalAws]:
     thread.start()
     endpoint = f"http://127.0.0.1:{server.server_address[1]}"
     environment = {
-        "AWS_ENDPOINT_URL_STEPFUNCTIONS": endpoint,
-        "AWS_ENDPOINT_URL": endpoint,
+        # per-service variables only: a client that ignored them would go to AWS and fail
+        "AWS_ENDPOINT_URL_SFN": endpoint,
+        "AWS_ENDPOINT_URL_DYNAMODB": endpoint,
         "AWS_ACCESS_KEY_ID": "local",
         "AWS_SECRET_ACCESS_KEY": "local",
         "AWS_DEFAULT_REGION": "eu-west-1",
@@ -92,7 +94,7 @@ def local_aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[LocalAws]:
     }
     for name, value in environment.items():
         monkeypatch.setenv(name, value)
-    for name in ("AWS_SESSION_TOKEN", "AWS_PROFILE", "JWT_JWKS_URL"):
+    for name in ("AWS_SESSION_TOKEN", "AWS_PROFILE", "JWT_JWKS_URL", "AWS_ENDPOINT_URL"):
         monkeypatch.delenv(name, raising=False)
     reset_default_services()
     try:

@@ -58,7 +58,7 @@ def moto_endpoint(monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
     }
     for name, value in fake.items():
         monkeypatch.setenv(name, value)
-    for name in ("AWS_PROFILE", "AWS_ENDPOINT_URL_STEPFUNCTIONS", "AWS_ENDPOINT_URL_DYNAMODB"):
+    for name in ("AWS_PROFILE", "AWS_ENDPOINT_URL_SFN", "AWS_ENDPOINT_URL_DYNAMODB"):
         monkeypatch.delenv(name, raising=False)
     try:
         yield endpoint

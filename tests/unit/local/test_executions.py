@@ -1,0 +1,305 @@
+"""ExecutionService over a LocalApp, without HTTP and without AWS.
+
+Ad-hoc machines (CreateStateMachine) made of Pass/Wait/Fail states, and a stand-in
+``sqs:sendMessage`` integration that hands out the task token, cover the service's
+own logic; the HTTP endpoint and the template's machines are covered by
+tests/integration/local/test_sfn_api.py.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from workflows.engine import StateMachine, VirtualClock
+from workflows.engine.clock import RealClock
+from workflows.engine.errors import StatesError
+from workflows.engine.tasks import TaskRequest
+from workflows.local.app import LocalApp
+from workflows.local.executions import ExecutionService, ServiceError
+from workflows.local.store import ExecutionStore
+from workflows.local.template import load_template
+
+REPO = Path(__file__).resolve().parents[3]
+ROLE = "arn:aws:iam::123456789012:role/StepFunctionsExecutionRole"
+PREFIX = "arn:aws:states:us-east-1:123456789012"
+
+PASS = {"StartAt": "Echo", "States": {"Echo": {"Type": "Pass", "End": True}}}
+WAIT = {"StartAt": "Hold", "States": {"Hold": {"Type": "Wait", "Seconds": 3600, "End": True}}}
+FAIL = {"StartAt": "No", "States": {"No": {"Type": "Fail", "Error": "Nope", "Cause": "because"}}}
+ASK = {
+    "StartAt": "Ask",
+    "States": {
+        "Ask": {
+            "Type": "Task",
+            "Resource": "arn:aws:states:::sqs:sendMessage.waitForTaskToken",
+            "Parameters": {"QueueUrl": "q", "MessageBody": {"token.$": "$$.Task.Token"}},
+            "End": True,
+        }
+    },
+}
+
+
+class Tokens:
+    """A stand-in for SQS: remembers the task tokens it was given."""
+
+    def __init__(self) -> None:
+        self.issued: asyncio.Queue[str] = asyncio.Queue()
+
+    async def __call__(self, request: TaskRequest) -> Any:
+        assert request.task_token is not None
+        self.issued.put_nowait(request.task_token)
+        return {"MessageId": "m-1"}
+
+
+@pytest.fixture
+def app() -> LocalApp:
+    return LocalApp(load_template(REPO / "infra" / "sam" / "template.yaml"), clock=RealClock())
+
+
+@pytest.fixture
+def service(app: LocalApp) -> Iterator[ExecutionService]:
+    service = ExecutionService(app, ExecutionStore(":memory:"))
+    yield service
+    service.close()
+
+
+def create(service: ExecutionService, definition: dict[str, Any], name: str) -> str:
+    arn: str = service.create_state_machine(name, json.dumps(definition), ROLE)["stateMachineArn"]
+    return arn
+
+
+def code_of(call: Any) -> str:
+    with pytest.raises(ServiceError) as caught:
+        call()
+    return caught.value.code
+
+
+async def test_start_returns_at_once_and_the_execution_runs(service: ExecutionService) -> None:
+    arn = create(service, PASS, "echo")
+    started = service.start_execution(arn, '{"x": 1}', "first")
+    execution = started["executionArn"]
+    assert execution == f"{PREFIX}:execution:echo:first"
+    assert service.describe_execution(execution)["status"] == "RUNNING"
+    done = await service.wait(execution)
+    assert done["status"] == "SUCCEEDED"
+    assert json.loads(done["output"]) == {"x": 1}
+    assert done["startDate"] == started["startDate"]
+    history = service.get_execution_history(execution)["events"]
+    assert [e["type"] for e in history] == [
+        "ExecutionStarted",
+        "PassStateEntered",
+        "PassStateExited",
+        "ExecutionSucceeded",
+    ]
+    assert isinstance(history[0]["timestamp"], float)
+
+
+async def test_executions_the_app_runs_itself_are_registered(
+    app: LocalApp, service: ExecutionService
+) -> None:
+    machine = StateMachine(json.dumps(FAIL), name="Failing")
+    result = await app.execute_machine(machine, {"from": "a rule"}, name="by-rule")
+    assert result.status == "FAILED"
+    described = service.describe_execution(f"{PREFIX}:execution:Failing:by-rule")
+    assert (described["status"], described["error"], described["cause"]) == (
+        "FAILED",
+        "Nope",
+        "because",
+    )
+    assert json.loads(described["input"]) == {"from": "a rule"}
+    with pytest.raises(StatesError) as again:  # the name is taken, as on AWS
+        await app.execute_machine(machine, {}, name="by-rule")
+    assert again.value.error == "StepFunctions.ExecutionAlreadyExistsException"
+
+
+async def test_idempotent_start_only_while_running(service: ExecutionService) -> None:
+    arn = create(service, WAIT, "holding")
+    first = service.start_execution(arn, '{"a": 1}', "same")
+    assert service.start_execution(arn, '{"a": 1}', "same") == first
+    assert code_of(lambda: service.start_execution(arn, '{"a": 2}', "same")) == (
+        "ExecutionAlreadyExists"
+    )
+    await service.stop_execution(first["executionArn"])
+    assert code_of(lambda: service.start_execution(arn, '{"a": 1}', "same")) == (
+        "ExecutionAlreadyExists"
+    )
+
+
+async def test_stop_right_after_start_aborts(service: ExecutionService) -> None:
+    arn = create(service, WAIT, "holding")
+    execution = service.start_execution(arn)["executionArn"]
+    stopped = await service.stop_execution(execution, error="E", cause="C")  # never ran a step
+    described = service.describe_execution(execution)
+    assert (described["status"], described["error"], described["cause"]) == ("ABORTED", "E", "C")
+    assert described["stopDate"] == stopped["stopDate"]
+
+
+async def test_a_stopped_execution_returns_aborted_to_whoever_awaits_it(
+    app: LocalApp, service: ExecutionService
+) -> None:
+    machine = StateMachine(json.dumps(WAIT), name="Direct")
+    run = asyncio.ensure_future(app.execute_machine(machine, {}, name="direct"))
+    execution = f"{PREFIX}:execution:Direct:direct"
+
+    async def waiting() -> None:
+        while not _exists(service, execution) or (
+            len(service.get_execution_history(execution)["events"]) < 2
+        ):
+            await asyncio.sleep(0.005)
+
+    await asyncio.wait_for(waiting(), 5)
+    await service.stop_execution(execution, cause="enough")
+    result = await run
+    assert result.status == "ABORTED"
+    assert service.describe_execution(execution)["cause"] == "enough"
+    assert app.records[-1].result is result
+
+
+def _exists(service: ExecutionService, arn: str) -> bool:
+    try:
+        service.describe_execution(arn)
+    except ServiceError:
+        return False
+    return True
+
+
+async def test_task_tokens_succeed_fail_and_expire(
+    app: LocalApp, service: ExecutionService
+) -> None:
+    tokens = Tokens()
+    app.runner.integrations["sqs:sendMessage"] = tokens
+    arn = create(service, ASK, "asking")
+
+    yes = service.start_execution(arn, "{}", "yes")["executionArn"]
+    token = await asyncio.wait_for(tokens.issued.get(), 5)
+    assert code_of(lambda: service.send_task_success(token, "{nope")) == "InvalidOutput"
+    service.send_task_heartbeat(token)
+    service.send_task_success(token, '{"ok": true}')
+    assert json.loads((await service.wait(yes))["output"]) == {"ok": True}
+    assert code_of(lambda: service.send_task_success(token, "{}")) == "TaskDoesNotExist"
+
+    no = service.start_execution(arn, "{}", "no")["executionArn"]
+    token = await asyncio.wait_for(tokens.issued.get(), 5)
+    service.send_task_failure(token, error="Denied", cause="by a person")
+    failed = await service.wait(no)
+    assert (failed["status"], failed["error"], failed["cause"]) == (
+        "FAILED",
+        "Denied",
+        "by a person",
+    )
+
+    gone = service.start_execution(arn, "{}", "gone")["executionArn"]
+    token = await asyncio.wait_for(tokens.issued.get(), 5)
+    await service.stop_execution(gone)
+    assert code_of(lambda: service.send_task_heartbeat(token)) == "TaskDoesNotExist"
+    assert code_of(lambda: service.send_task_failure("not-a-token")) == "InvalidToken"
+
+
+async def test_timeouts_on_a_virtual_clock() -> None:
+    app = LocalApp(load_template(REPO / "infra" / "sam" / "template.yaml"), clock=VirtualClock())
+    service = ExecutionService(app)
+    slow = {**WAIT, "TimeoutSeconds": 60}
+    arn = create(service, slow, "slow")
+    execution = service.start_execution(arn)["executionArn"]
+    timed_out = await service.wait(execution)
+    assert (timed_out["status"], timed_out["error"]) == ("TIMED_OUT", "States.Timeout")
+    assert timed_out["stopDate"] - timed_out["startDate"] == pytest.approx(60)
+    service.close()
+
+
+async def test_history_options(service: ExecutionService) -> None:
+    arn = create(service, PASS, "echo")
+    execution = service.start_execution(arn, '{"secret": 1}')["executionArn"]
+    await service.wait(execution)
+    bare = service.get_execution_history(execution, include_execution_data=False)["events"]
+    assert bare[0]["executionStartedEventDetails"] == {
+        "roleArn": "arn:aws:iam::123456789012:role/StepFunctionsExecutionRole"
+    }
+    assert "secret" not in json.dumps(bare)
+    page = service.get_execution_history(execution, max_results=2)
+    assert code_of(
+        lambda: service.get_execution_history(
+            execution, next_token=page["nextToken"], reverse_order=True
+        )
+    ) == ("InvalidToken")
+    other = service.start_execution(arn)["executionArn"]
+    assert (
+        code_of(lambda: service.get_execution_history(other, next_token=page["nextToken"]))
+        == "InvalidToken"
+    )
+
+
+def test_state_machines(service: ExecutionService) -> None:
+    listed = service.list_state_machines(max_results=2)
+    assert len(listed["stateMachines"]) == 2
+    rest = service.list_state_machines(next_token=listed["nextToken"])
+    every = [m["name"] for m in listed["stateMachines"] + rest["stateMachines"]]
+    assert "OrderProcessingStateMachine" in every
+    assert every == sorted(every)
+    orders = f"{PREFIX}:stateMachine:OrderProcessingStateMachine"
+    assert code_of(lambda: service.delete_state_machine(orders)) == "ValidationException"
+    assert code_of(lambda: service.create_state_machine("x", "{}", ROLE, "FAST")) == (
+        "ValidationException"
+    )
+    assert code_of(lambda: service.create_state_machine("x", json.dumps(PASS), "role")) == (
+        "InvalidArn"
+    )
+    assert code_of(
+        lambda: service.create_state_machine("OrderProcessingStateMachine", "{}", ROLE)
+    ) == ("StateMachineAlreadyExists")
+    assert service.delete_state_machine(f"{PREFIX}:stateMachine:never-was") == {}
+
+
+def test_validation_shows_warnings_on_request(service: ExecutionService) -> None:
+    definition = json.dumps({"StartAt": "A", "States": {"A": {"Type": "Pass", "Next": "B"}}})
+    errors = service.validate_state_machine_definition(definition)
+    assert errors["result"] == "FAIL"
+    assert errors["truncated"] is False
+    assert {d["severity"] for d in errors["diagnostics"]} == {"ERROR"}
+    everything = service.validate_state_machine_definition(definition, severity="WARNING")
+    assert len(everything["diagnostics"]) >= len(errors["diagnostics"])
+    invalid = service.validate_state_machine_definition("{not json")
+    assert invalid["diagnostics"][0]["code"] == "INVALID_JSON_DESCRIPTION"
+    assert code_of(
+        lambda: service.validate_state_machine_definition(definition, severity="INFO")
+    ) == ("ValidationException")
+
+
+def test_arns_are_checked_before_lookups(service: ExecutionService) -> None:
+    assert code_of(lambda: service.describe_execution("arn:aws:sqs:x")) == "InvalidArn"
+    assert code_of(lambda: service.describe_execution(f"{PREFIX}:execution:M")) == "InvalidArn"
+    assert code_of(lambda: service.describe_execution(f"{PREFIX}:execution:M:n")) == (
+        "ExecutionDoesNotExist"
+    )
+    assert code_of(lambda: service.list_executions(f"{PREFIX}:stateMachine:M", max_results=-1)) == (
+        "ValidationException"
+    )
+    assert code_of(lambda: service.describe_state_machine_for_execution(f"{PREFIX}:x")) == (
+        "InvalidArn"
+    )
+
+
+async def test_ad_hoc_machines_and_their_executions_survive_a_restart(tmp_path: Path) -> None:
+    path = tmp_path / "executions.sqlite3"
+    template = load_template(REPO / "infra" / "sam" / "template.yaml")
+    first = ExecutionService(LocalApp(template), ExecutionStore(path))
+    arn = create(first, PASS, "kept")
+    execution = first.start_execution(arn, "[1, 2]", "one")["executionArn"]
+    await first.wait(execution)
+    first.close()
+
+    second = ExecutionService(LocalApp(template), ExecutionStore(path))
+    assert second.describe_state_machine(arn)["definition"] == json.dumps(PASS)
+    assert json.loads(second.describe_execution(execution)["output"]) == [1, 2]
+    assert second.describe_state_machine_for_execution(execution)["name"] == "kept"
+    again = second.start_execution(arn, "{}", "two")["executionArn"]
+    assert (await second.wait(again))["status"] == "SUCCEEDED"
+    names = [e["name"] for e in second.list_executions(arn)["executions"]]
+    assert names == ["two", "one"]
+    second.close()

@@ -1,0 +1,737 @@
+"""The Step Functions API of the local runtime, as Python: ``ExecutionService``.
+
+The service answers what AWS Step Functions answers (StartExecution,
+DescribeExecution, GetExecutionHistory, ListExecutions, StopExecution,
+SendTask*, the state machine actions) over a running ``LocalApp``. Results are
+dicts in the shape of the AWS responses (field names as AWS spells them,
+timestamps as epoch seconds); problems are ``ServiceError``s carrying AWS's
+error code. ``workflows.local.sfn_api`` puts this on HTTP.
+
+Every execution the app runs is registered, not only those started here: the
+service listens to ``LocalApp.execution_listeners``, so executions started by
+EventBridge rules, schedules or a parent's ``states:startExecution`` are visible
+too. Their history events go to the ``ExecutionStore`` as they are recorded.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import binascii
+import json
+import logging
+import re
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Final
+
+from workflows.engine import DefinitionError, Diagnostic, StateMachine, StatesError
+from workflows.engine.history import dumps
+from workflows.engine.machine import ExecutionResult
+from workflows.engine.validation import validate_definition
+from workflows.local.app import ExecutionStarting, LocalApp
+from workflows.local.store import ExecutionRow, ExecutionStore, StateMachineRow
+from workflows.local.template import ACCOUNT, REGION
+
+__all__ = ["ExecutionService", "ServiceError"]
+
+log = logging.getLogger("workflows.local")
+
+# AWS's rule for execution and state machine names (1-80 characters, no whitespace,
+# brackets, wildcards or special characters), as the engine applies it too.
+_NAME: Final = re.compile(r"^[^\s<>{}\[\]?*\"#%\\^|~`$&,;:/\x00-\x1f\x7f-\x9f]{1,80}$")
+_TOKEN: Final = re.compile(r"^[0-9a-f]{64}$")  # what TaskTokens.issue hands out
+_MAX_INPUT: Final = 256 * 1024
+_STATUSES: Final = ("RUNNING", "SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED", "PENDING_REDRIVE")
+_TERMINAL: Final = {
+    "ExecutionSucceeded": ("SUCCEEDED", "executionSucceededEventDetails"),
+    "ExecutionFailed": ("FAILED", "executionFailedEventDetails"),
+    "ExecutionTimedOut": ("TIMED_OUT", "executionTimedOutEventDetails"),
+    "ExecutionAborted": ("ABORTED", "executionAbortedEventDetails"),
+}
+_DATA_FIELDS: Final = ("input", "output", "inputDetails", "outputDetails")
+
+
+class ServiceError(Exception):
+    """An error Step Functions would answer with: ``code`` is AWS's ``__type``."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(f"{code}: {message}")
+        self.code = code
+        self.message = message
+
+
+def validation_error(field_name: str, constraint: str, value: Any = None) -> ServiceError:
+    """AWS's ValidationException text for one field."""
+    shown = "null" if value is None else f"'{value}'"
+    return ServiceError(
+        "ValidationException",
+        f"1 validation error detected: Value {shown} at '{field_name}' "
+        f"failed to satisfy constraint: {constraint}",
+    )
+
+
+@dataclass
+class _Machine:
+    arn: str
+    name: str
+    type: str
+    definition: str
+    role_arn: str
+    creation_date: float
+    machine: StateMachine
+    template_id: str | None = None  # logical id for the template's machines
+
+
+@dataclass
+class _Live:
+    """An execution running in this process."""
+
+    arn: str
+    state_machine_arn: str
+    input: str
+    start_date: float
+    task: asyncio.Task[ExecutionResult] | None = None  # the engine's task, once announced
+    outer: asyncio.Task[Any] | None = None  # what start_execution spawned
+    stop: tuple[str | None, str | None] | None = None  # (error, cause) of StopExecution
+    finished: bool = False
+    waiters: list[asyncio.Future[None]] = field(default_factory=list)
+
+
+class ExecutionService:
+    """Step Functions over a ``LocalApp``; use it on the app's event loop."""
+
+    def __init__(
+        self,
+        app: LocalApp,
+        store: ExecutionStore | None = None,
+        *,
+        region: str = REGION,
+        account: str = ACCOUNT,
+    ) -> None:
+        self.app = app
+        self.store = store if store is not None else ExecutionStore(":memory:")
+        self.region = region
+        self.account = account
+        self._machines: dict[str, _Machine] = {}
+        self._live: dict[str, _Live] = {}
+        self._closed = False
+        created = time.time()
+        for spec in app.template.state_machines.values():
+            machine = app.machine(spec)
+            props = app.template.resources.get(spec.logical_id, {}).get("Properties") or {}
+            self._machines[spec.arn] = _Machine(
+                arn=spec.arn,
+                name=spec.name,
+                type=str(props.get("Type", "STANDARD")),
+                definition=spec.definition_text(),
+                role_arn=machine.role_arn,
+                creation_date=created,
+                machine=machine,
+                template_id=spec.logical_id,
+            )
+        for row in self.store.state_machines():
+            try:
+                machine = self._compile(row.definition, row.name, row.role_arn)
+            except DefinitionError:  # pragma: no cover - validated when created
+                log.warning("stored state machine %s no longer validates; skipped", row.arn)
+                continue
+            self._machines.setdefault(
+                row.arn,
+                _Machine(
+                    row.arn,
+                    row.name,
+                    row.type,
+                    row.definition,
+                    row.role_arn,
+                    row.creation_date,
+                    machine,
+                ),
+            )
+        app.execution_listeners.append(self._on_execution)
+
+    # ------------------------------------------------------------ state machines
+
+    def create_state_machine(
+        self,
+        name: str,
+        definition: str,
+        role_arn: str,
+        type: str = "STANDARD",
+    ) -> dict[str, Any]:
+        if not _NAME.match(name):
+            raise ServiceError("InvalidName", f"Invalid Name: '{name}'")
+        if type not in ("STANDARD", "EXPRESS"):
+            raise validation_error(
+                "type", "Member must satisfy enum value set: [EXPRESS, STANDARD]", type
+            )
+        if not role_arn.startswith("arn:"):
+            raise ServiceError("InvalidArn", f"Invalid Arn: 'Invalid ARN prefix: {role_arn}'")
+        arn = f"arn:aws:states:{self.region}:{self.account}:stateMachine:{name}"
+        existing = self._machines.get(arn)
+        if existing is not None:
+            same = (existing.definition, existing.role_arn, existing.type) == (
+                definition,
+                role_arn,
+                type,
+            )
+            if not same or existing.template_id is not None:
+                raise ServiceError(
+                    "StateMachineAlreadyExists", f"State Machine Already Exists: '{arn}'"
+                )
+            return {"stateMachineArn": arn, "creationDate": existing.creation_date}
+        try:
+            machine = self._compile(definition, name, role_arn)
+        except DefinitionError as error:
+            raise ServiceError("InvalidDefinition", _definition_message(error)) from None
+        except Exception as error:  # a validator gap must still answer as AWS would
+            log.exception("validating the definition of %s failed", name)
+            raise ServiceError(
+                "InvalidDefinition", f"Invalid State Machine Definition: '{error}'"
+            ) from None
+        created = time.time()
+        entry = _Machine(arn, name, type, definition, role_arn, created, machine)
+        self._machines[arn] = entry
+        self.store.put_state_machine(
+            StateMachineRow(arn, name, definition, role_arn, type, created)
+        )
+        return {"stateMachineArn": arn, "creationDate": created}
+
+    def delete_state_machine(self, state_machine_arn: str) -> dict[str, Any]:
+        self._check_arn(state_machine_arn, "stateMachine")
+        entry = self._machines.get(state_machine_arn)
+        if entry is None:
+            return {}  # AWS answers success for a machine that is already gone
+        if entry.template_id is not None:
+            raise validation_error(
+                "stateMachineArn",
+                "a state machine of the SAM template cannot be deleted locally "
+                "(remove it from infra/sam/template.yaml)",
+                state_machine_arn,
+            )
+        del self._machines[state_machine_arn]
+        self.store.delete_state_machine(state_machine_arn)
+        return {}
+
+    def describe_state_machine(self, state_machine_arn: str) -> dict[str, Any]:
+        entry = self._state_machine(state_machine_arn)
+        return {
+            "stateMachineArn": entry.arn,
+            "name": entry.name,
+            "status": "ACTIVE",
+            "definition": entry.definition,
+            "roleArn": entry.role_arn,
+            "type": entry.type,
+            "creationDate": entry.creation_date,
+            "loggingConfiguration": {"level": "OFF", "includeExecutionData": False},
+            "tracingConfiguration": {"enabled": False},
+        }
+
+    def list_state_machines(
+        self, *, max_results: int = 0, next_token: str | None = None
+    ) -> dict[str, Any]:
+        limit = _page_size(max_results)
+        entries = sorted(self._machines.values(), key=lambda m: m.name)
+        start = 0
+        if next_token is not None:
+            start = _token_int(_decode_token(next_token, "machines"), next_token, "offset")
+        page = entries[start : start + limit]
+        answer: dict[str, Any] = {
+            "stateMachines": [
+                {
+                    "stateMachineArn": m.arn,
+                    "name": m.name,
+                    "type": m.type,
+                    "creationDate": m.creation_date,
+                }
+                for m in page
+            ]
+        }
+        if start + limit < len(entries):
+            answer["nextToken"] = _encode_token("machines", offset=start + limit)
+        return answer
+
+    def describe_state_machine_for_execution(self, execution_arn: str) -> dict[str, Any]:
+        row = self._execution(execution_arn)
+        entry = self._machines.get(row.state_machine_arn)
+        if entry is None:
+            raise ServiceError(
+                "StateMachineDoesNotExist",
+                f"State Machine Does Not Exist: '{row.state_machine_arn}'",
+            )
+        return {
+            "stateMachineArn": entry.arn,
+            "name": entry.name,
+            "definition": entry.definition,
+            "roleArn": entry.role_arn,
+            "updateDate": entry.creation_date,
+            "loggingConfiguration": {"level": "OFF", "includeExecutionData": False},
+            "tracingConfiguration": {"enabled": False},
+        }
+
+    def validate_state_machine_definition(
+        self,
+        definition: str,
+        *,
+        type: str | None = None,
+        severity: str = "ERROR",
+        max_results: int = 0,
+    ) -> dict[str, Any]:
+        if severity not in ("ERROR", "WARNING"):
+            raise validation_error(
+                "severity", "Member must satisfy enum value set: [ERROR, WARNING]", severity
+            )
+        if type is not None and type not in ("STANDARD", "EXPRESS"):
+            raise validation_error(
+                "type", "Member must satisfy enum value set: [EXPRESS, STANDARD]", type
+            )
+        limit = _page_size(max_results)
+        try:
+            diagnostics = validate_definition(definition)
+        except Exception as error:  # a validator gap: still a diagnostic, never a 500
+            log.exception("validating a definition failed")
+            diagnostics = [
+                Diagnostic(
+                    "SCHEMA_VALIDATION_FAILED", f"the definition cannot be checked: {error}", ""
+                )
+            ]
+        failed = any(d.severity == "ERROR" for d in diagnostics)
+        shown = [d for d in diagnostics if severity == "WARNING" or d.severity == "ERROR"]
+        return {
+            "result": "FAIL" if failed else "OK",
+            "diagnostics": [
+                {
+                    "severity": d.severity,
+                    "code": d.code,
+                    "message": d.message,
+                    "location": d.location,
+                }
+                for d in shown[:limit]
+            ],
+            "truncated": len(shown) > limit,
+        }
+
+    # ---------------------------------------------------------------- executions
+
+    def start_execution(
+        self,
+        state_machine_arn: str,
+        input_text: str | None = None,
+        name: str | None = None,
+        *,
+        started_by: str = "StartExecution",
+    ) -> dict[str, Any]:
+        """Start an execution and return at once (it runs as a task of the app)."""
+        entry = self._state_machine(state_machine_arn)
+        if name is None:
+            name = str(uuid.uuid4())
+        elif not _NAME.match(name):
+            raise ServiceError("InvalidName", f"Invalid Name: '{name}'")
+        text = "{}" if input_text is None else input_text
+        if len(text.encode()) > _MAX_INPUT:
+            raise ServiceError(
+                "InvalidExecutionInput",
+                f"Invalid State Machine Execution Input: 'the input is larger than "
+                f"{_MAX_INPUT} bytes'",
+            )
+        try:
+            value = json.loads(text)
+        except json.JSONDecodeError as error:
+            raise ServiceError(
+                "InvalidExecutionInput",
+                f"Invalid State Machine Execution Input: '{error.msg} "
+                f"(line {error.lineno}, column {error.colno})'",
+            ) from None
+        arn = f"arn:aws:states:{self.region}:{self.account}:execution:{entry.name}:{name}"
+        live = self._live.get(arn)
+        if live is not None and not live.finished and live.input == text:
+            # STANDARD: the same name and input while it runs is the same request
+            return {"executionArn": arn, "startDate": live.start_date}
+        if live is not None or self.store.exists(arn):
+            raise ServiceError("ExecutionAlreadyExists", f"Execution Already Exists: '{arn}'")
+        start = self.app.clock.now()
+        live = _Live(arn, entry.arn, text, start)
+        self._live[arn] = live
+        self.store.insert_execution(
+            ExecutionRow(arn, entry.arn, name, "RUNNING", text, start, started_by=started_by)
+        )
+        if entry.template_id is not None:
+            run = self.app.execute(entry.template_id, value, name=name, started_by=started_by)
+        else:
+            run = self.app.execute_machine(
+                entry.machine, value, name=name, started_by=started_by, label=entry.name
+            )
+        live.outer = self.app._background.spawn(run)
+        live.outer.add_done_callback(lambda task: self._outer_done(live, task))
+        return {"executionArn": arn, "startDate": start}
+
+    def describe_execution(self, execution_arn: str) -> dict[str, Any]:
+        row = self._execution(execution_arn)
+        answer: dict[str, Any] = {
+            "executionArn": row.arn,
+            "stateMachineArn": row.state_machine_arn,
+            "name": row.name,
+            "status": row.status,
+            "startDate": row.start_date,
+        }
+        if row.stop_date is not None and row.status != "RUNNING":
+            answer["stopDate"] = row.stop_date
+        answer["input"] = row.input
+        answer["inputDetails"] = {"included": True}
+        if row.status == "SUCCEEDED":
+            answer["output"] = row.output
+            answer["outputDetails"] = {"included": True}
+        if row.error is not None:
+            answer["error"] = row.error
+        if row.cause is not None:
+            answer["cause"] = row.cause
+        return answer
+
+    def get_execution_history(
+        self,
+        execution_arn: str,
+        *,
+        max_results: int = 0,
+        next_token: str | None = None,
+        reverse_order: bool = False,
+        include_execution_data: bool = True,
+    ) -> dict[str, Any]:
+        limit = _page_size(max_results)
+        self._execution(execution_arn)
+        after = before = None
+        if next_token is not None:
+            token = _decode_token(next_token, "history")
+            if token.get("arn") != execution_arn or token.get("reverse") != reverse_order:
+                raise _invalid_token(next_token)
+            if reverse_order:
+                before = _token_int(token, next_token)
+            else:
+                after = _token_int(token, next_token)
+        events = self.store.events(
+            execution_arn,
+            after_id=after,
+            before_id=before,
+            reverse=reverse_order,
+            limit=limit + 1,
+        )
+        answer: dict[str, Any] = {"events": events[:limit]}
+        if len(events) > limit:
+            answer["nextToken"] = _encode_token(
+                "history", arn=execution_arn, reverse=reverse_order, last=events[limit - 1]["id"]
+            )
+        if not include_execution_data:
+            for event in answer["events"]:
+                for key, details in event.items():
+                    if key.endswith("EventDetails") and isinstance(details, dict):
+                        for data_field in _DATA_FIELDS:
+                            details.pop(data_field, None)
+        return answer
+
+    def list_executions(
+        self,
+        state_machine_arn: str,
+        *,
+        status_filter: str | None = None,
+        max_results: int = 0,
+        next_token: str | None = None,
+    ) -> dict[str, Any]:
+        if status_filter is not None and status_filter not in _STATUSES:
+            raise validation_error(
+                "statusFilter",
+                "Member must satisfy enum value set: [" + ", ".join(_STATUSES) + "]",
+                status_filter,
+            )
+        limit = _page_size(max_results)
+        entry = self._state_machine(state_machine_arn)
+        before = None
+        if next_token is not None:
+            token = _decode_token(next_token, "executions")
+            if token.get("machine") != entry.arn or token.get("status") != status_filter:
+                raise _invalid_token(next_token)
+            before = _token_int(token, next_token)
+        rows = self.store.list_executions(
+            entry.arn, status=status_filter, before_seq=before, limit=limit + 1
+        )
+        items = []
+        for row in rows[:limit]:
+            item: dict[str, Any] = {
+                "executionArn": row.arn,
+                "stateMachineArn": row.state_machine_arn,
+                "name": row.name,
+                "status": row.status,
+                "startDate": row.start_date,
+            }
+            if row.stop_date is not None and row.status != "RUNNING":
+                item["stopDate"] = row.stop_date
+            items.append(item)
+        answer: dict[str, Any] = {"executions": items}
+        if len(rows) > limit:
+            answer["nextToken"] = _encode_token(
+                "executions", machine=entry.arn, status=status_filter, last=rows[limit - 1].seq
+            )
+        return answer
+
+    async def stop_execution(
+        self, execution_arn: str, *, error: str | None = None, cause: str | None = None
+    ) -> dict[str, Any]:
+        """Cancel a running execution (ABORTED, with ``error``/``cause``); waits for its end."""
+        row = self._execution(execution_arn)
+        live = self._live.get(execution_arn)
+        if live is None or live.finished or row.status != "RUNNING":
+            return {"stopDate": row.stop_date if row.stop_date is not None else row.start_date}
+        live.stop = (error, cause)
+        task = live.task if live.task is not None else live.outer
+        if task is not None and not task.done():
+            task.cancel()
+            await asyncio.wait({task}, timeout=5.0)
+        if not live.finished:  # it never started, or did not answer the cancellation
+            self._finish(live, "ABORTED", self.app.clock.now(), None, error, cause)
+        stopped = self._execution(execution_arn).stop_date
+        return {"stopDate": stopped if stopped is not None else self.app.clock.now()}
+
+    # ------------------------------------------------------------------ tokens
+
+    def send_task_success(self, task_token: str, output: str) -> dict[str, Any]:
+        self._check_token(task_token)
+        try:
+            value = json.loads(output)
+        except json.JSONDecodeError as error:
+            raise ServiceError(
+                "InvalidOutput", f"Invalid Output: '{error.msg} (column {error.colno})'"
+            ) from None
+        self._with_token(lambda: self.app.tokens.succeed(task_token, value))
+        return {}
+
+    def send_task_failure(
+        self, task_token: str, *, error: str | None = None, cause: str | None = None
+    ) -> dict[str, Any]:
+        self._check_token(task_token)
+        self._with_token(lambda: self.app.tokens.fail(task_token, error, cause))
+        return {}
+
+    def send_task_heartbeat(self, task_token: str) -> dict[str, Any]:
+        self._check_token(task_token)
+        self._with_token(lambda: self.app.tokens.heartbeat(task_token))
+        return {}
+
+    def _check_token(self, token: str) -> None:
+        if not _TOKEN.match(token):
+            raise ServiceError("InvalidToken", "Invalid Token: 'Invalid token'")
+
+    @staticmethod
+    def _with_token(action: Callable[[], None]) -> None:
+        try:
+            action()
+        except StatesError as error:
+            if error.error == "TaskDoesNotExist":
+                raise ServiceError(
+                    "TaskDoesNotExist", "Task Timed Out: 'Provided task does not exist anymore'"
+                ) from None
+            raise
+
+    # --------------------------------------------------------------- lifecycle
+
+    def close(self) -> None:
+        """Stop recording (executions still running stay RUNNING: the next start aborts them)."""
+        self._closed = True
+        if self._on_execution in self.app.execution_listeners:
+            self.app.execution_listeners.remove(self._on_execution)
+        self.store.close()
+
+    async def wait(self, execution_arn: str) -> dict[str, Any]:
+        """Wait until an execution has ended; returns DescribeExecution's answer."""
+        live = self._live.get(execution_arn)
+        if live is not None and not live.finished:
+            future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+            live.waiters.append(future)
+            await future
+        return self.describe_execution(execution_arn)
+
+    # ------------------------------------------------------------ registration
+
+    def _on_execution(self, starting: ExecutionStarting) -> None:
+        """Every execution the app starts comes here before its first event."""
+        if self._closed:
+            return
+        live = self._live.get(starting.execution_arn)
+        if live is not None and live.task is None and not live.finished:
+            live.task = starting.task  # started by start_execution
+        else:
+            if not _NAME.match(starting.name):
+                return  # the engine refuses the name itself
+            if live is not None or self.store.exists(starting.execution_arn):
+                raise StatesError(
+                    "StepFunctions.ExecutionAlreadyExistsException",
+                    f"Execution Already Exists: '{starting.execution_arn}'",
+                )
+            text = dumps(starting.input if starting.input is not None else {})
+            start = self.app.clock.now()
+            live = _Live(starting.execution_arn, starting.state_machine_arn, text, start)
+            live.task = starting.task
+            self._live[live.arn] = live
+            self.store.insert_execution(
+                ExecutionRow(
+                    live.arn,
+                    live.state_machine_arn,
+                    starting.name,
+                    "RUNNING",
+                    text,
+                    start,
+                    started_by=starting.started_by,
+                )
+            )
+        registered = live
+
+        def record(event: dict[str, Any]) -> None:
+            try:
+                self._on_event(registered, event)
+            except Exception:  # the store must never break an execution
+                log.exception("recording an event of %s failed", registered.arn)
+
+        starting.history.subscribe(record)
+        starting.task.add_done_callback(lambda task: self._task_done(registered, task))
+
+    def _on_event(self, live: _Live, event: dict[str, Any]) -> None:
+        if self._closed:
+            return
+        kind = event["type"]
+        terminal = _TERMINAL.get(kind)
+        if terminal is not None and kind == "ExecutionAborted" and live.stop is not None:
+            error, cause = live.stop
+            details = {k: v for k, v in (("error", error), ("cause", cause)) if v is not None}
+            event = {**event, "executionAbortedEventDetails": details}
+        self.store.add_event(live.arn, event)
+        if terminal is None:
+            return
+        status, details_key = terminal
+        details = event.get(details_key) or {}
+        timestamp = event["timestamp"]
+        stop = timestamp.timestamp() if isinstance(timestamp, datetime) else float(timestamp)
+        self._finish(
+            live,
+            status,
+            stop,
+            details.get("output") if status == "SUCCEEDED" else None,
+            details.get("error"),
+            details.get("cause"),
+        )
+
+    def _finish(
+        self,
+        live: _Live,
+        status: str,
+        stop: float,
+        output: str | None,
+        error: str | None,
+        cause: str | None,
+    ) -> None:
+        if live.finished:
+            return
+        live.finished = True
+        self.store.finish_execution(
+            live.arn, status, stop_date=stop, output=output, error=error, cause=cause
+        )
+        if self._live.get(live.arn) is live:
+            del self._live[live.arn]
+        for waiter in live.waiters:
+            if not waiter.done():
+                waiter.set_result(None)
+
+    def _task_done(self, live: _Live, task: asyncio.Task[Any]) -> None:
+        """The engine's task ended without a terminal event (a bug, or cancelled early)."""
+        if live.finished or self._closed:
+            return
+        if task.cancelled():
+            error, cause = live.stop or (None, None)
+            self._finish(live, "ABORTED", self.app.clock.now(), None, error, cause)
+        else:
+            problem = task.exception()
+            self._finish(
+                live, "FAILED", self.app.clock.now(), None, "States.Runtime", repr(problem)
+            )
+
+    def _outer_done(self, live: _Live, task: asyncio.Task[Any]) -> None:
+        if live.task is None:  # the execution never reached the engine
+            self._task_done(live, task)
+
+    # ------------------------------------------------------------------ lookups
+
+    def _compile(self, definition: str, name: str, role_arn: str) -> StateMachine:
+        return StateMachine(
+            definition, name=name, region=self.region, account=self.account, role_arn=role_arn
+        )
+
+    def _check_arn(self, arn: str, kind: str) -> None:
+        parts = arn.split(":")
+        if len(parts) < 7 or parts[0] != "arn" or parts[2] != "states":
+            raise ServiceError("InvalidArn", f"Invalid Arn: 'Invalid ARN prefix: {arn}'")
+        if parts[5] != kind:
+            raise ServiceError(
+                "InvalidArn", f"Invalid Arn: 'Resource type not valid in this context: {parts[5]}'"
+            )
+        expected = 8 if kind == "execution" else 7
+        if len(parts) != expected or not all(parts[6:]):
+            raise ServiceError("InvalidArn", f"Invalid Arn: '{arn}'")
+
+    def _state_machine(self, arn: str) -> _Machine:
+        self._check_arn(arn, "stateMachine")
+        entry = self._machines.get(arn)
+        if entry is None:
+            raise ServiceError("StateMachineDoesNotExist", f"State Machine Does Not Exist: '{arn}'")
+        return entry
+
+    def _execution(self, arn: str) -> ExecutionRow:
+        self._check_arn(arn, "execution")
+        row = self.store.get_execution(arn)
+        if row is None:
+            raise ServiceError("ExecutionDoesNotExist", f"Execution Does Not Exist: '{arn}'")
+        return row
+
+
+def _definition_message(error: DefinitionError) -> str:
+    first = error.diagnostics[0] if error.diagnostics else None
+    if first is None:
+        return "Invalid State Machine Definition"
+    problems = ", ".join(f"{d.code}: {d.message} at {d.location or '/'}" for d in error.diagnostics)
+    return f"Invalid State Machine Definition: '{problems}'"
+
+
+def _page_size(max_results: int) -> int:
+    if max_results < 0 or max_results > 1000:
+        raise validation_error(
+            "maxResults",
+            "Member must have value less than or equal to 1000"
+            if max_results > 1000
+            else "Member must have value greater than or equal to 0",
+            max_results,
+        )
+    return max_results or 100
+
+
+def _encode_token(kind: str, **fields: Any) -> str:
+    raw = json.dumps({"kind": kind, **fields}, separators=(",", ":")).encode()
+    return base64.urlsafe_b64encode(raw).decode()
+
+
+def _decode_token(token: str, kind: str) -> dict[str, Any]:
+    try:
+        decoded = json.loads(base64.urlsafe_b64decode(token.encode()))
+    except (binascii.Error, ValueError, UnicodeDecodeError):
+        raise _invalid_token(token) from None
+    if not isinstance(decoded, dict) or decoded.get("kind") != kind:
+        raise _invalid_token(token)
+    return decoded
+
+
+def _token_int(token: dict[str, Any], text: str, key: str = "last") -> int:
+    value = token.get(key)
+    if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+        raise _invalid_token(text)
+    return value
+
+
+def _invalid_token(token: str) -> ServiceError:
+    return ServiceError("InvalidToken", f"Invalid Token: '{token}'")
