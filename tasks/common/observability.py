@@ -9,22 +9,17 @@ X-Ray annotation).
 
 The service name and metrics namespace come from the usual Powertools variables
 (``POWERTOOLS_SERVICE_NAME``, ``POWERTOOLS_METRICS_NAMESPACE``) with project
-defaults. When the X-Ray SDK is not installed (local runs, unit tests), the Tracer
-gets a no-op provider instead of failing at import.
+defaults. The Tracer records X-Ray segments on Lambda and switches itself off
+elsewhere (local runs, tests).
 """
 
 from __future__ import annotations
 
-import contextlib
 import functools
-import importlib.util
-import numbers
-import traceback
-from collections.abc import AsyncGenerator, Callable, Generator, Sequence
+from collections.abc import Callable
 from typing import Any, Protocol, TypeVar
 
 from aws_lambda_powertools import Logger, Metrics, Tracer
-from aws_lambda_powertools.tracing.base import BaseProvider, BaseSegment
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 __all__ = [
@@ -43,67 +38,8 @@ D = TypeVar("D")
 D_contra = TypeVar("D_contra", contravariant=True)
 
 
-class _NoOpSegment(BaseSegment):
-    def close(self, end_time: int | None = None) -> None:
-        return None
-
-    def add_subsegment(self, subsegment: Any) -> None:
-        return None
-
-    def remove_subsegment(self, subsegment: Any) -> None:
-        return None
-
-    def put_annotation(self, key: str, value: str | numbers.Number | bool) -> None:
-        return None
-
-    def put_metadata(self, key: str, value: Any, namespace: str = "default") -> None:
-        return None
-
-    def add_exception(
-        self,
-        exception: BaseException,
-        stack: list[traceback.StackSummary],
-        remote: bool = False,
-    ) -> None:
-        return None
-
-
-class _NoOpProvider(BaseProvider):
-    """Stands in for the X-Ray recorder when ``aws_xray_sdk`` is absent."""
-
-    @contextlib.contextmanager
-    def in_subsegment(self, name: Any = None, **kwargs: Any) -> Generator[BaseSegment, None, None]:
-        yield _NoOpSegment()
-
-    @contextlib.asynccontextmanager
-    async def in_subsegment_async(
-        self, name: Any = None, **kwargs: Any
-    ) -> AsyncGenerator[BaseSegment, None]:
-        yield _NoOpSegment()
-
-    def put_annotation(self, key: str, value: str | numbers.Number | bool) -> None:
-        return None
-
-    def put_metadata(self, key: str, value: Any, namespace: str = "default") -> None:
-        return None
-
-    def patch(self, modules: Sequence[str]) -> None:
-        return None
-
-    def patch_all(self) -> None:
-        return None
-
-
-def _make_tracer() -> Tracer:
-    if importlib.util.find_spec("aws_xray_sdk") is None:
-        # `disabled=True` would make Powertools import the X-Ray SDK to switch it off;
-        # the no-op provider already records nothing.
-        return Tracer(disabled=False, auto_patch=False, provider=_NoOpProvider())
-    return Tracer()
-
-
 logger = Logger()
-tracer = _make_tracer()
+tracer = Tracer()  # switches itself off outside Lambda (tests, local runs)
 metrics = Metrics()
 if not metrics.namespace:
     metrics.namespace = DEFAULT_NAMESPACE
