@@ -39,14 +39,13 @@ from workflows.engine.jsonata_expr import (
     is_expression,
     referenced_variables,
 )
-from workflows.engine.validation import (
+from workflows.engine.validation.codes import (
     FIELD_NOT_ALLOWED,
     INVALID_TYPE,
-    JSONATA,
-    JSONPATH,
     QUERY_LANGUAGE_MISMATCH,
-    json_kind,
 )
+from workflows.engine.validation.query_languages import JSONATA, JSONPATH
+from workflows.engine.validation.wording import json_kind
 
 __all__ = ["validate_jsonata"]
 
@@ -552,5 +551,5 @@ def validate_jsonata(definition: Any) -> list[Diagnostic]:
 
 
 def _list(value: Any) -> list[Any]:
-    """A field that should be an array; the shape checks of validation.py report it if not."""
+    """A field that should be an array; the validation package reports other shapes."""
     return value if isinstance(value, list) else []
