@@ -73,6 +73,17 @@ locals {
       actions   = ["sns:Publish"]
       resources = ["*"]
     }
+    # Push: register the device token with a platform application of this account and
+    # region (var.push_platform_application_arn may be empty), then publish to that
+    # endpoint.
+    push_endpoint_create = {
+      actions   = ["sns:CreatePlatformEndpoint"]
+      resources = ["arn:${data.aws_partition.current.partition}:sns:${data.aws_region.current.name}:${data.aws_caller_identity.current.account_id}:app/*"]
+    }
+    push_endpoint_publish = {
+      actions   = ["sns:Publish"]
+      resources = ["arn:${data.aws_partition.current.partition}:sns:${data.aws_region.current.name}:${data.aws_caller_identity.current.account_id}:endpoint/*"]
+    }
     # What SAM grants an SQS event source's function (AWSLambdaSQSQueueExecutionRole),
     # scoped to the queue.
     approval_queue_poll = {
@@ -92,7 +103,8 @@ locals {
   }
 
   # The task functions (every AWS::Serverless::Function but ApiFunction), keyed by the
-  # SAM logical id without "Function"; grants as the SAM function's Policies.
+  # SAM logical id without "Function"; grants as the SAM function's Policies,
+  # environment as its own Environment/Variables (added to local.common_environment).
   functions = {
     ValidateOrder = {
       handler = "tasks.orders.validate_order.handler"
@@ -148,7 +160,10 @@ locals {
     }
     SendPush = {
       handler = "tasks.notifications.send_push.handler"
-      grants  = ["sns_publish", "idempotency_crud"]
+      grants  = ["push_endpoint_create", "push_endpoint_publish", "idempotency_crud"]
+      environment = {
+        PUSH_PLATFORM_APPLICATION_ARN = var.push_platform_application_arn
+      }
     }
     RecordDeliveries = {
       handler = "tasks.notifications.record_deliveries.handler"
@@ -164,10 +179,10 @@ locals {
       actions   = ["states:StartExecution"]
       resources = [module.order_processing.arn]
     }
-    # SAM grants these on "*"; the API only reads OrderProcessing executions.
+    # The API only reads OrderProcessing executions.
     order_executions = {
       actions   = ["states:DescribeExecution", "states:GetExecutionHistory"]
-      resources = ["${replace(module.order_processing.arn, ":stateMachine:", ":execution:")}:*"]
+      resources = ["arn:${data.aws_partition.current.partition}:states:${data.aws_region.current.name}:${data.aws_caller_identity.current.account_id}:execution:${module.order_processing.name}:*"]
     }
     # Task tokens name no resource.
     task_tokens = {
@@ -234,7 +249,7 @@ module "function" {
   package_path       = data.archive_file.code.output_path
   package_hash       = data.archive_file.code.output_base64sha256
   layers             = var.dependency_layer_arns
-  environment        = local.common_environment
+  environment        = merge(local.common_environment, lookup(each.value, "environment", {}))
   policy_statements  = [for grant in each.value.grants : local.grants[grant]]
   log_retention_days = var.log_retention_days
 }
@@ -346,6 +361,11 @@ module "notification" {
         source        = ["orders.workflow"]
         "detail-type" = ["OrderConfirmed", "OrderRejected", "OrderCancelled"]
       }
+      retry_policy = {
+        maximum_retry_attempts       = 20
+        maximum_event_age_in_seconds = 3600
+      }
+      dead_letter_queue_arn = module.messaging.events_dead_letter_queue_arn
     }
   }
   alarm_actions      = var.alarm_actions
@@ -377,6 +397,11 @@ module "stuck_order_sweep" {
     Nightly = {
       expression = "cron(0 3 * * ? *)"
       timezone   = "UTC"
+      retry_policy = {
+        maximum_retry_attempts       = 20
+        maximum_event_age_in_seconds = 3600
+      }
+      dead_letter_queue_arn = module.messaging.events_dead_letter_queue_arn
     }
   }
   alarm_actions      = var.alarm_actions

@@ -35,6 +35,11 @@ output "approval_dead_letter_queue_url" {
   value       = module.messaging.approval_dead_letter_queue_url
 }
 
+output "events_dead_letter_queue_url" {
+  description = "URL of the dead-letter queue of the order events rule and the nightly schedule (events that could not start their state machine)."
+  value       = module.messaging.events_dead_letter_queue_url
+}
+
 output "event_bus_name" {
   description = "Name of the order events bus."
   value       = module.messaging.event_bus_name

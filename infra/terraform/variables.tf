@@ -42,6 +42,23 @@ variable "sender_email" {
   default     = "orders@example.com"
 }
 
+variable "push_platform_application_arn" {
+  description = "SNS platform application (FCM/APNs) push notifications go through (SAM parameter PushPlatformApplicationArn). Empty: push is not configured and SendPush rejects push deliveries."
+  type        = string
+  default     = ""
+}
+
+variable "order_failed_executions_threshold" {
+  description = "Failed OrderProcessing executions per five minutes that raise its alarm (SAM parameter OrderFailedExecutionsThreshold). Business rejections (out of stock, payment declined) end in a Fail state too, so production may want more than 1."
+  type        = number
+  default     = 1
+
+  validation {
+    condition     = var.order_failed_executions_threshold >= 1
+    error_message = "order_failed_executions_threshold must be at least 1."
+  }
+}
+
 # ------------------------------------------------------- production estate only
 
 variable "region" {
@@ -50,12 +67,17 @@ variable "region" {
 }
 
 variable "dependency_layer_arns" {
-  description = "Lambda layers with the third-party packages (aws-lambda-powertools, pydantic, pyjwt[crypto]) built for python3.12 arm64; the repository zip holds only the project's code. See docs/infrastructure.md."
+  description = "Lambda layers with the third-party packages, built for python3.12 arm64 from infra/sam/dependencies/requirements.txt (the file SAM builds its DependenciesLayer from); the repository zip holds only the project's code. See docs/infrastructure.md."
   type        = list(string)
+
+  validation {
+    condition     = length(var.dependency_layer_arns) > 0
+    error_message = "The functions cannot import Powertools, pydantic or PyJWT without the dependency layer: build it from infra/sam/dependencies/requirements.txt (docs/infrastructure.md)."
+  }
 }
 
 variable "alarm_actions" {
-  description = "ARNs notified by the failed-execution and dead-letter alarms (the on-call SNS topic). An empty list creates alarms nobody hears."
+  description = "ARNs notified by the failed-execution, timed-out-execution and dead-letter alarms (the on-call SNS topic; SAM parameter AlarmTopicArn). An empty list creates alarms nobody hears."
   type        = list(string)
 }
 
@@ -69,12 +91,6 @@ variable "state_machine_log_level" {
   description = "Step Functions execution logging level (ALL, ERROR, FATAL, OFF)."
   type        = string
   default     = "ERROR"
-}
-
-variable "order_failed_executions_threshold" {
-  description = "Failed OrderProcessing executions per five minutes that raise its alarm. Business rejections (out of stock, payment declined) end in a Fail state too, so production may want more than 1."
-  type        = number
-  default     = 1
 }
 
 variable "deletion_protection" {

@@ -13,7 +13,12 @@ Both sides are reduced to one vocabulary before they are compared:
 - a table, queue or bus is its SAM logical id (``res:ApprovalQueue``). A Terraform
   resource is linked to it by name: its label is the logical id in snake_case without
   the type suffix (``ApprovalDeadLetterQueue`` -> ``aws_sqs_queue.approval_dead_letter``);
-- a parameter is its SAM name (``param:SenderEmail`` <-> ``var.sender_email``).
+- a parameter is its SAM name (``param:SenderEmail`` <-> ``var.sender_email``);
+- an ARN built from parts is its pattern with the parts named:
+  ``arn:{partition}:states:{region}:{account}:execution:{sm:order_processing}:*`` is
+  ``!Sub arn:${AWS::Partition}:...:execution:${OrderProcessingStateMachine.Name}:*`` in
+  SAM and ``"arn:${data.aws_partition.current.partition}:...:${module.order_processing.name}:*"``
+  in Terraform.
 
 Every check collects all differences and names the resource on both sides, so that one
 run says everything that has to change.
@@ -47,6 +52,17 @@ PLACEHOLDER = re.compile(r"\$\{([^}]*)\}")
 LAMBDA_MODULE = "modules/lambda_function"
 STATE_MACHINE_MODULE = "modules/state_machine"
 API_MODULE = "modules/api"
+MESSAGING_MODULE = "modules/messaging"
+
+# What the ARN parts that name no resource of the application are called in each.
+SAM_PSEUDO = {"AWS::Partition": "partition", "AWS::Region": "region", "AWS::AccountId": "account"}
+TF_PSEUDO = {
+    "data.aws_partition.current.partition": "partition",
+    "data.aws_region.current.name": "region",
+    "data.aws_caller_identity.current.account_id": "account",
+}
+# The alarm actions: one optional topic in SAM, a required list in Terraform.
+SAM_ALARM_ACTIONS, TF_ALARM_ACTIONS = "AlarmTopicArn", "alarm_actions"
 
 # Terraform resource type -> (CloudFormation type, suffix the Terraform label drops).
 KINDS = {
@@ -85,7 +101,7 @@ SAM_POLICY_TEMPLATES: dict[str, tuple[str, tuple[str, ...]]] = {
         ),
     ),
     "SESCrudPolicy": (
-        "IdentityName",
+        "IdentityName",  # on arn:${AWS::Partition}:ses:...:identity/${IdentityName}
         (
             "ses:GetIdentityVerificationAttributes",
             "ses:SendEmail",
@@ -100,6 +116,10 @@ SAM_POLICY_TEMPLATES: dict[str, tuple[str, tuple[str, ...]]] = {
 }
 # What SAM attaches for an SQS event source (AWSLambdaSQSQueueExecutionRole, on "*").
 SQS_POLLER_ACTIONS = ("sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes")
+# Policy templates whose resource is an ARN SAM builds around the parameter.
+SAM_POLICY_TEMPLATE_ARNS = {
+    "SESCrudPolicy": "arn:${AWS::Partition}:ses:${AWS::Region}:${AWS::AccountId}:identity/{}",
+}
 
 Grant = tuple[str, str]  # (IAM action, target)
 
@@ -293,6 +313,8 @@ class Estate:
         """What a value names: functions, state machines, SAM resources, parameters."""
         if not isinstance(value, str) or "${" not in value:
             return {"*"} if value == "*" else {f"literal:{value}"}
+        if value.startswith("arn:"):
+            return {self.arn_pattern(value, where)}
         found: set[str] = set()
         for ref in REFERENCE.finditer(value):
             if ref["call"]:
@@ -302,6 +324,17 @@ class Estate:
             elif ref["kind"] in KINDS:
                 found.add(self.sam.resource_for(ref["kind"], ref["label"]))
         return found
+
+    def arn_pattern(self, value: str, where: str) -> str:
+        """``arn:${data.aws_partition...}:...:${module.x.name}:*`` with its parts named."""
+
+        def part(match: re.Match[str]) -> str:
+            inner = match[1]
+            if inner in TF_PSEUDO:
+                return f"{{{TF_PSEUDO[inner]}}}"
+            return f"{{{self.target('${' + inner + '}', where)}}}"
+
+        return PLACEHOLDER.sub(part, value)
 
     def target(self, value: Any, where: str) -> str:
         found = self.targets(value, where)
@@ -363,11 +396,27 @@ class Estate:
 # ------------------------------------------------------------------------------ SAM
 
 
-class _TagIgnoringLoader(yaml.SafeLoader):
-    """Reads the template's Globals, where no CloudFormation function matters."""
+@dataclass(frozen=True)
+class Tag:
+    """A CloudFormation short-form function as written (``!Ref X`` is Tag("Ref", "X"))."""
+
+    name: str
+    value: Any
 
 
-_TagIgnoringLoader.add_multi_constructor("!", lambda loader, suffix, node: None)
+class _TagKeepingLoader(yaml.SafeLoader):
+    """Reads the template as written (Globals, layer metadata)."""
+
+
+def _tag(loader: yaml.SafeLoader, suffix: str, node: yaml.Node) -> Tag:
+    if isinstance(node, yaml.ScalarNode):
+        return Tag(suffix, loader.construct_scalar(node))
+    if isinstance(node, yaml.SequenceNode):
+        return Tag(suffix, loader.construct_sequence(node, deep=True))
+    return Tag(suffix, loader.construct_mapping(node, deep=True))  # type: ignore[arg-type]
+
+
+_TagKeepingLoader.add_multi_constructor("!", _tag)
 
 
 @dataclass
@@ -377,13 +426,14 @@ class Sam:
     template: Template
     globals: dict[str, Any]
     names: dict[str, str]  # resolved value -> target
+    raw: dict[str, Any] = field(default_factory=dict)  # as written, tags kept
 
     @classmethod
     def load(cls, path: Path) -> Sam:
         parameters = load_template(path).parameters
         template = load_template(path, overrides={p: f"<param:{p}>" for p in parameters})
-        raw = yaml.load(path.read_text(encoding="utf-8"), Loader=_TagIgnoringLoader)
-        sam = cls(template, (raw.get("Globals") or {}).get("Function") or {}, {})
+        raw = yaml.load(path.read_text(encoding="utf-8"), Loader=_TagKeepingLoader)
+        sam = cls(template, (raw.get("Globals") or {}).get("Function") or {}, {}, raw)
         for logical_id, value in template.physical_names.items():
             sam.names.setdefault(value, sam.logical(logical_id))
         for function in template.functions.values():
@@ -416,7 +466,28 @@ class Sam:
             return self.logical(str(value))
         if name == "GetAtt":
             return self.logical(str(value[0] if isinstance(value, list) else value).split(".")[0])
+        if name == "Sub":
+            return self.arn_pattern(value)
         return "*" if node == "*" else f"literal:{node}"
+
+    def arn_pattern(self, value: Any) -> str:
+        """``!Sub arn:${AWS::Partition}:...:${X.Name}:*`` with its parts named."""
+        text, extra = (value, {}) if isinstance(value, str) else (value[0], value[1])
+
+        def part(match: re.Match[str]) -> str:
+            inner = match[1]
+            if inner in SAM_PSEUDO:
+                return f"{{{SAM_PSEUDO[inner]}}}"
+            if inner in extra:
+                return f"{{{self.reference(extra[inner])}}}"
+            return f"{{{self.logical(inner.split('.')[0])}}}"
+
+        return PLACEHOLDER.sub(part, text)
+
+    def event(self, machine: str, name: str) -> dict[str, Any]:
+        """The Properties of a state machine's event, as written."""
+        props = self.template.resources[machine].get("Properties") or {}
+        return ((props.get("Events") or {}).get(name) or {}).get("Properties") or {}
 
     def resource_for(self, kind: str, label: str) -> str:
         cfn_type, suffix = KINDS[kind]
@@ -439,14 +510,19 @@ class Sam:
                         actions = statement["Action"]
                         resources = statement["Resource"]
                         for action in [actions] if isinstance(actions, str) else actions:
-                            for resource in [resources] if resources == "*" else resources:
+                            listed = resources if isinstance(resources, list) else [resources]
+                            for resource in listed:
                                 pairs.add((action, self.reference(resource)))
                     continue
                 assert name in SAM_POLICY_TEMPLATES, (
                     f"{logical_id}: SAM policy template {name} is not translated by this test"
                 )
                 parameter, actions = SAM_POLICY_TEMPLATES[name]
-                pairs |= {(a, self.reference(args[parameter])) for a in actions}
+                target = self.reference(args[parameter])
+                if name in SAM_POLICY_TEMPLATE_ARNS:
+                    arn = SAM_POLICY_TEMPLATE_ARNS[name].replace("{}", "${Parameter}")
+                    target = self.arn_pattern([arn, {"Parameter": args[parameter]}])
+                pairs |= {(a, target) for a in actions}
         function = self.template.functions.get(logical_id)
         for source in function.sqs_sources if function else []:
             pairs |= {(a, f"res:{source.queue}") for a in SQS_POLLER_ACTIONS}
@@ -454,15 +530,14 @@ class Sam:
 
 
 def _grant_problems(owner: str, sam: set[Grant], terraform: set[Grant]) -> list[str]:
-    """Terraform must grant what SAM grants, and may only narrow a ``*`` resource."""
+    """Terraform grants what SAM grants, on the same resources (a ``*`` in one and a
+    resource in the other is a difference: both must be scoped). Terraform may name the
+    one action SAM's template grants with a wildcard (``sqs:SendMessage*``)."""
 
     def covered(action: str, target: str, by: set[Grant], wildcard_side: bool) -> bool:
         for other_action, other_target in by:
             pattern, concrete = (other_action, action) if wildcard_side else (action, other_action)
-            same_target = target == other_target or (
-                other_target == "*" if wildcard_side else target == "*"
-            )
-            if fnmatch.fnmatchcase(concrete, pattern) and same_target:
+            if fnmatch.fnmatchcase(concrete, pattern) and target == other_target:
                 return True
         return False
 
@@ -486,6 +561,7 @@ def _function_problems(sam: Sam, tf: Estate) -> list[str]:
     problems: list[str] = []
     by_handler = {f.handler: f for f in sam.template.functions.values()}
     terraform = {spec["handler"]: (address, call, spec) for address, call, spec in tf.functions()}
+    # spec_tf below: the function's entry in local.functions (for each.value lookups).
     for handler in sorted(by_handler.keys() - terraform.keys()):
         problems.append(
             f"SAM {by_handler[handler].logical_id} ({handler}) has no Terraform function"
@@ -497,7 +573,7 @@ def _function_problems(sam: Sam, tf: Estate) -> list[str]:
     tracing = _blocks(module.resources("aws_lambda_function")["this"], "tracing_config")
     for handler in sorted(by_handler.keys() & terraform.keys()):
         spec = by_handler[handler]
-        address, call, _ = terraform[handler]
+        address, call, spec_tf = terraform[handler]
         props = sam.template.resources[spec.logical_id].get("Properties") or {}
 
         def sam_setting(name: str, props: dict[str, Any] = props) -> Any:
@@ -523,7 +599,7 @@ def _function_problems(sam: Sam, tf: Estate) -> list[str]:
         sam_env = {k: sam.target(v) for k, v in spec.environment.items()}
         tf_env = {
             k: tf.target(v, f"{address} environment {k}")
-            for k, v in _environment(tf, call["environment"]).items()
+            for k, v in _environment(tf, call["environment"], spec_tf).items()
         }
         for name in sorted(sam_env.keys() | tf_env.keys()):
             if sam_env.get(name) != tf_env.get(name):
@@ -534,15 +610,21 @@ def _function_problems(sam: Sam, tf: Estate) -> list[str]:
     return problems
 
 
-def _environment(tf: Estate, value: Any) -> dict[str, Any]:
+def _environment(tf: Estate, value: Any, spec: dict[str, Any]) -> dict[str, Any]:
+    """A function's environment: a map, ``local.x``, ``merge(...)`` of those, or the
+    instance's own variables (``lookup(each.value, "environment", {})``)."""
     if isinstance(value, dict):
         return value
     merged = _call(value, "merge")
     if merged is not None:
         env: dict[str, Any] = {}
         for part in merged:
-            env.update(_environment(tf, part))
+            env.update(_environment(tf, part, spec))
         return env
+    looked_up = _call(value, "lookup")
+    if looked_up is not None:
+        assert looked_up[0] == "${each.value}", f"cannot read environment {value!r}"
+        return dict(spec.get(looked_up[1]) or looked_up[2] or {})
     return dict(tf.local(value))
 
 
@@ -746,7 +828,11 @@ def _bus_problems(sam: Sam, tf: Estate) -> list[str]:
 def _rule_problems(sam: Sam, tf: Estate) -> list[str]:
     problems: list[str] = []
     sam_rules = {
-        (stem, rule.name): (sam.target(rule.bus), rule.pattern)
+        (stem, rule.name): (
+            sam.target(rule.bus),
+            rule.pattern,
+            *_sam_delivery(sam, spec.logical_id, rule.name),
+        )
         for stem, spec, _, _ in _machines(sam, tf)
         for rule in spec.rules
     }
@@ -754,6 +840,7 @@ def _rule_problems(sam: Sam, tf: Estate) -> list[str]:
         (stem, rule_name): (
             tf.target(rule["event_bus_name"], f"module.{name} event_rules.{rule_name}"),
             rule["event_pattern"],
+            *_tf_delivery(tf, rule, f"module.{name} event_rules.{rule_name}"),
         )
         for stem, _, name, call in _machines(sam, tf)
         for rule_name, rule in (call.get("event_rules") or {}).items()
@@ -761,9 +848,10 @@ def _rule_problems(sam: Sam, tf: Estate) -> list[str]:
     for key in sorted(sam_rules.keys() | tf_rules.keys()):
         if sam_rules.get(key) != tf_rules.get(key):
             problems.append(
-                f"{key[0]}: rule {key[1]} (bus, pattern) is {sam_rules.get(key)} in SAM, "
-                f"{tf_rules.get(key)} in Terraform"
+                f"{key[0]}: rule {key[1]} (bus, pattern, retry policy, dead-letter queue) is "
+                f"{sam_rules.get(key)} in SAM, {tf_rules.get(key)} in Terraform"
             )
+    problems += _undelivered_problems("rule", sam_rules)
     module = tf.modules[next(iter(tf.calls_of(STATE_MACHINE_MODULE)))]
     rule = module.resources("aws_cloudwatch_event_rule")["this"]
     target = module.resources("aws_cloudwatch_event_target")["this"]
@@ -776,6 +864,7 @@ def _rule_problems(sam: Sam, tf: Estate) -> list[str]:
         "rule event_bus_name": (rule.get("event_bus_name"), "${each.value.event_bus_name}"),
         "target arn": (target.get("arn"), "${aws_sfn_state_machine.this.arn}"),
         "target rule": (target.get("rule"), "${aws_cloudwatch_event_rule.this[each.key].name}"),
+        **_tf_delivery_wiring(target),
     }
     problems += [
         f"{module.path.name}: {what} is {found!r}, expected {expected!r}"
@@ -788,21 +877,31 @@ def _rule_problems(sam: Sam, tf: Estate) -> list[str]:
 def _schedule_problems(sam: Sam, tf: Estate) -> list[str]:
     problems: list[str] = []
     sam_schedules = {
-        (stem, s.name): (s.expression, s.timezone)
+        (stem, s.name): (
+            s.expression,
+            s.timezone,
+            *_sam_delivery(sam, spec.logical_id, s.name),
+        )
         for stem, spec, _, _ in _machines(sam, tf)
         for s in spec.schedules
     }
     tf_schedules = {
-        (stem, key): (s["expression"], s["timezone"])
-        for stem, _, _, call in _machines(sam, tf)
+        (stem, key): (
+            s["expression"],
+            s["timezone"],
+            *_tf_delivery(tf, s, f"module.{name} schedules.{key}"),
+        )
+        for stem, _, name, call in _machines(sam, tf)
         for key, s in (call.get("schedules") or {}).items()
     }
     for key in sorted(sam_schedules.keys() | tf_schedules.keys()):
         if sam_schedules.get(key) != tf_schedules.get(key):
             problems.append(
-                f"{key[0]}: schedule {key[1]} (expression, time zone) is "
-                f"{sam_schedules.get(key)} in SAM, {tf_schedules.get(key)} in Terraform"
+                f"{key[0]}: schedule {key[1]} (expression, time zone, retry policy, "
+                f"dead-letter queue) is {sam_schedules.get(key)} in SAM, "
+                f"{tf_schedules.get(key)} in Terraform"
             )
+    problems += _undelivered_problems("schedule", sam_schedules)
     module = tf.modules[next(iter(tf.calls_of(STATE_MACHINE_MODULE)))]
     schedule = module.resources("aws_scheduler_schedule")["this"]
     wiring = {
@@ -816,12 +915,183 @@ def _schedule_problems(sam: Sam, tf: Estate) -> list[str]:
             (_blocks(schedule, "target") or [{}])[0].get("arn"),
             "${aws_sfn_state_machine.this.arn}",
         ),
+        **_tf_delivery_wiring((_blocks(schedule, "target") or [{}])[0]),
     }
     problems += [
         f"{module.path.name}: aws_scheduler_schedule {what} is {found!r}, expected {expected!r}"
         for what, (found, expected) in wiring.items()
         if found != expected
     ]
+    # SAM gives the role it generates for a ScheduleV2 event sqs:SendMessage on the
+    # dead-letter queue (Scheduler delivers with the execution role).
+    role_policy = module.resources("aws_iam_role_policy").get("scheduler", {})
+    document = role_policy.get("policy", "")
+    match = re.fullmatch(r"\$\{data\.aws_iam_policy_document\.(\w+)\.json\}", str(document))
+    sends = [
+        s
+        for s in _document_statements(module, match[1] if match else "")
+        if s.get("actions") == ["sqs:SendMessage"]
+        and "schedule.dead_letter_queue_arn" in str(s.get("resources"))
+        and "var.schedules" in str(s.get("resources"))
+    ]
+    if not sends:
+        problems.append(
+            f"{module.path.name}: the scheduler role may not send to the schedules' "
+            "dead-letter queues (sqs:SendMessage on each.dead_letter_queue_arn)"
+        )
+    return problems
+
+
+def _sam_delivery(sam: Sam, machine: str, event: str) -> tuple[Any, Any, str | None]:
+    """(MaximumRetryAttempts, MaximumEventAgeInSeconds, dead-letter queue) of an event."""
+    props = sam.event(machine, event)
+    retry = props.get("RetryPolicy") or {}
+    dead_letter = (props.get("DeadLetterConfig") or {}).get("Arn")
+    return (
+        retry.get("MaximumRetryAttempts"),
+        retry.get("MaximumEventAgeInSeconds"),
+        sam.reference(dead_letter) if dead_letter is not None else None,
+    )
+
+
+def _tf_delivery(tf: Estate, event: dict[str, Any], where: str) -> tuple[Any, Any, str | None]:
+    retry = event.get("retry_policy") or {}
+    dead_letter = event.get("dead_letter_queue_arn")
+    return (
+        retry.get("maximum_retry_attempts"),
+        retry.get("maximum_event_age_in_seconds"),
+        tf.target(dead_letter, where) if dead_letter is not None else None,
+    )
+
+
+def _undelivered_problems(kind: str, events: dict[tuple[str, str], tuple[Any, ...]]) -> list[str]:
+    """Operators rely on retries and a dead-letter queue for every rule and schedule."""
+    problems = []
+    for (stem, name), value in sorted(events.items()):
+        attempts, age, dead_letter = value[-3:]
+        if attempts is None or age is None:
+            problems.append(f"{stem}: {kind} {name} has no RetryPolicy in SAM")
+        if dead_letter is None or not dead_letter.startswith("res:"):
+            problems.append(f"{stem}: {kind} {name} has no dead-letter queue in SAM")
+    return problems
+
+
+def _tf_delivery_wiring(target: dict[str, Any]) -> dict[str, tuple[Any, Any]]:
+    """The retry policy and dead-letter queue of a module's target come from its input."""
+    retry = (_blocks(target, "retry_policy") or [{}])[0]
+    dead_letter = (_blocks(target, "dead_letter_config") or [{}])[0]
+    return {
+        "target retry attempts": (
+            retry.get("maximum_retry_attempts"),
+            "${each.value.retry_policy.maximum_retry_attempts}",
+        ),
+        "target event age": (
+            retry.get("maximum_event_age_in_seconds"),
+            "${each.value.retry_policy.maximum_event_age_in_seconds}",
+        ),
+        "target dead-letter queue": (
+            dead_letter.get("arn"),
+            "${each.value.dead_letter_queue_arn}",
+        ),
+    }
+
+
+def _document_statements(module: Module, label: str) -> list[dict[str, Any]]:
+    """The statements of a module's ``aws_iam_policy_document`` (dynamic ones as written)."""
+    document = module.data_sources("aws_iam_policy_document").get(label) or {}
+    found = list(_blocks(document, "statement"))
+    for dynamic in _blocks(document, "dynamic"):
+        for block in _blocks(dynamic.get("statement") or {}, "content"):
+            found.append(block)
+    return found
+
+
+def _queue_policy_problems(sam: Sam, tf: Estate) -> list[str]:
+    """Who may send to which queue: SAM's AWS::SQS::QueuePolicy and Terraform's
+    aws_sqs_queue_policy (an aws_iam_policy_document) grant the same. Every queue a rule
+    uses as its dead-letter queue lets EventBridge send, for the rules of its bus only."""
+    problems: list[str] = []
+    sam_grants: set[tuple[str, ...]] = set()
+    for lid in sam.template.of_type("AWS::SQS::QueuePolicy"):
+        props = sam.raw["Resources"][lid].get("Properties") or {}
+        queues = {sam.reference(q) for q in props.get("Queues") or []}
+        for s in (props.get("PolicyDocument") or {}).get("Statement") or []:
+            actions = s["Action"] if isinstance(s["Action"], list) else [s["Action"]]
+            services = (s.get("Principal") or {}).get("Service")
+            services = services if isinstance(services, list) else [services]
+            conditions = {
+                (test, key, sam.reference(v) if isinstance(v, Tag) else f"literal:{v}")
+                for test, pairs in (s.get("Condition") or {}).items()
+                for key, v in pairs.items()
+            }
+            for queue in queues:
+                if s.get("Effect") != "Allow" or sam.reference(s["Resource"]) != queue:
+                    problems.append(f"{lid}: statement {s.get('Sid')} is not an Allow on {queue}")
+                sam_grants |= {
+                    (queue, str(service), action, *condition)
+                    for service in services
+                    for action in actions
+                    for condition in conditions
+                }
+    tf_grants: set[tuple[str, ...]] = set()
+    for name, module in [("root", tf.root), *tf.modules.items()]:
+        for label, body in module.resources("aws_sqs_queue_policy").items():
+            where = f"{name}: aws_sqs_queue_policy.{label}"
+            queue = tf.target(body["queue_url"], where)
+            match = re.fullmatch(
+                r"\$\{data\.aws_iam_policy_document\.(\w+)\.json\}", body["policy"]
+            )
+            assert match, f"{where}: policy must be an aws_iam_policy_document"
+            for s in _document_statements(module, match[1]):
+                services = [
+                    i
+                    for p in _blocks(s, "principals")
+                    if p["type"] == "Service"
+                    for i in p["identifiers"]
+                ]
+                conditions = {
+                    (c["test"], c["variable"], tf.target(v, where))
+                    for c in _blocks(s, "condition")
+                    for v in c["values"]
+                }
+                if [tf.target(r, where) for r in s["resources"]] != [queue]:
+                    problems.append(f"{where}: a statement is not on {queue}")
+                tf_grants |= {
+                    (queue, service, action, *condition)
+                    for service in services
+                    for action in s["actions"]
+                    for condition in conditions
+                }
+    problems += [f"queue policy: only SAM allows {g}" for g in sorted(sam_grants - tf_grants)]
+    problems += [f"queue policy: only Terraform allows {g}" for g in sorted(tf_grants - sam_grants)]
+
+    rule_queues = {
+        value[-1]
+        for stem, spec, _, _ in _machines(sam, tf)
+        for rule in spec.rules
+        for value in [_sam_delivery(sam, spec.logical_id, rule.name)]
+        if value[-1]
+    }
+    for queue in sorted(rule_queues):
+        buses = {sam.logical(lid) for lid in sam.template.of_type("AWS::Events::EventBus")}
+        allowed = {
+            g[3:]
+            for g in sam_grants
+            if g[0] == queue and g[1] == "events.amazonaws.com" and g[2] == "sqs:SendMessage"
+        }
+        expected = {
+            (
+                "ArnLike",
+                "aws:SourceArn",
+                f"arn:{{partition}}:events:{{region}}:{{account}}:rule/{{{bus}}}/*",
+            )
+            for bus in buses
+        }
+        if not allowed & expected:
+            problems.append(
+                f"{queue}: a rule's dead-letter queue, but EventBridge may not send to it "
+                f"for the rules of the bus (found {sorted(allowed)})"
+            )
     return problems
 
 
@@ -894,45 +1164,268 @@ def _iam_problems(sam: Sam, tf: Estate) -> list[str]:
     return problems
 
 
-def _alarm_problems(sam: Sam, tf: Estate) -> list[str]:
-    problems: list[str] = []
-    module = tf.modules[next(iter(tf.calls_of(STATE_MACHINE_MODULE)))]
-    failed = [
-        a
-        for a in module.resources("aws_cloudwatch_metric_alarm").values()
-        if a.get("namespace") == "AWS/States"
-        and a.get("metric_name") == "ExecutionsFailed"
-        and (a.get("dimensions") or {}).get("StateMachineArn")
-        == "${aws_sfn_state_machine.this.arn}"
-    ]
-    if not failed or failed[0].get("alarm_actions") != "${var.alarm_actions}":
-        problems.append(
-            f"{module.path.name}: no ExecutionsFailed alarm that notifies alarm_actions"
-        )
-    if "default" in module.variables.get("alarm_actions", {}):
-        problems.append(f"{module.path.name}: alarm_actions must be required, not defaulted")
-    for name, call in tf.calls_of(STATE_MACHINE_MODULE).items():
-        if "alarm_actions" not in call:
-            problems.append(f"module.{name}: passes no alarm_actions")
+# An alarm reduced to what it watches and when it fires: (namespace, metric, dimension,
+# what the dimension names, statistic, period, evaluation periods, comparison,
+# threshold, missing data, notifies the alarm parameter on ALARM and OK).
+Alarm = tuple[Any, ...]
 
-    queues = tf.all_resources("aws_sqs_queue")
-    alarms = tf.all_resources("aws_cloudwatch_metric_alarm")
-    for lid, props in sam.template.of_type("AWS::SQS::Queue").items():
-        redrive = (props.get("Properties") or {}).get("RedrivePolicy")
-        if not redrive:
-            continue
-        dead_letter = sam.reference(redrive["deadLetterTargetArn"]).removeprefix("res:")
-        label = sam.label_for(dead_letter, "Queue")
-        expected = f"${{aws_sqs_queue.{label}.name}}"
-        if label in queues and not any(
-            a.get("namespace") == "AWS/SQS"
-            and a.get("metric_name") == "ApproximateNumberOfMessagesVisible"
-            and (a.get("dimensions") or {}).get("QueueName") == expected
-            and a.get("alarm_actions")
-            for _, a in alarms.values()
-        ):
+
+def _number(value: Any) -> Any:
+    return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else value
+
+
+def _sam_alarms(sam: Sam) -> dict[Alarm, str]:
+    found: dict[Alarm, str] = {}
+
+    def actions(node: Any) -> set[str]:
+        if isinstance(node, Tag) and node.name == "If":  # [condition, then, else]
+            node = node.value[1]
+        return {sam.reference(a) for a in node or []}
+
+    for lid, resource in sam.template.of_type("AWS::CloudWatch::Alarm").items():
+        props = resource.get("Properties") or {}
+        raw = (sam.raw.get("Resources") or {}).get(lid, {}).get("Properties") or {}
+        dimensions = raw.get("Dimensions") or []
+        assert len(dimensions) == 1, f"{lid}: one dimension expected"
+        threshold = raw.get("Threshold")
+        notify = f"param:{SAM_ALARM_ACTIONS}"
+        alarm: Alarm = (
+            props.get("Namespace"),
+            props.get("MetricName"),
+            dimensions[0]["Name"],
+            sam.reference(dimensions[0]["Value"]),
+            props.get("Statistic"),
+            _number(props.get("Period")),
+            _number(props.get("EvaluationPeriods")),
+            props.get("ComparisonOperator"),
+            sam.reference(threshold) if isinstance(threshold, Tag) else _number(threshold),
+            props.get("TreatMissingData"),
+            actions(raw.get("AlarmActions")) == actions(raw.get("OKActions")) == {notify},
+        )
+        found[alarm] = lid
+    return found
+
+
+def _tf_module_value(tf: Estate, name: str, call: dict[str, Any] | None, raw: Any) -> Any:
+    """A value inside a module (or the root, ``call`` None) as its caller sets it."""
+    module = tf.modules[name] if call is not None else tf.root
+    where = f"module.{name}" if call is not None else "root"
+    variable = re.fullmatch(r"\$\{var\.(\w+)\}", str(raw))
+    if variable and call is not None:
+        raw = module.setting(call, variable[1])
+    machine = call is not None and call["source"].rstrip("/").endswith(STATE_MACHINE_MODULE)
+    if raw == "${aws_sfn_state_machine.this.arn}" and machine:
+        assert call is not None
+        return f"sm:{_stem(tf.definition(call)[0])}"
+    if isinstance(raw, str) and "${" in raw:
+        return tf.target(raw, where)
+    return _number(raw)
+
+
+def _tf_alarms(tf: Estate) -> dict[Alarm, str]:
+    found: dict[Alarm, str] = {}
+    calls: list[tuple[str, Module, dict[str, Any] | None]] = [("root", tf.root, None)]
+    calls += [(name, tf.modules[name], call) for name, call in tf.root.calls.items()]
+    notify = f"param:{_camel(TF_ALARM_ACTIONS)}"
+    for name, module, call in calls:
+        where = f"module.{name}" if call is not None else "root"
+        for label, a in module.resources("aws_cloudwatch_metric_alarm").items():
+            dimensions = a.get("dimensions") or {}
+            assert len(dimensions) == 1, f"{where}: aws_cloudwatch_metric_alarm.{label}"
+            ((dimension, named),) = dimensions.items()
+            actions = [
+                _tf_module_value(tf, name, call, a.get(key))
+                for key in ("alarm_actions", "ok_actions")
+            ]
+            alarm: Alarm = (
+                a.get("namespace"),
+                a.get("metric_name"),
+                dimension,
+                _tf_module_value(tf, name, call, named),
+                a.get("statistic"),
+                _number(a.get("period")),
+                _number(a.get("evaluation_periods")),
+                a.get("comparison_operator"),
+                _tf_module_value(tf, name, call, a.get("threshold")),
+                a.get("treat_missing_data"),
+                actions == [notify, notify],
+            )
+            found[alarm] = f"{where}: aws_cloudwatch_metric_alarm.{label}"
+    return found
+
+
+def _alarm_problems(sam: Sam, tf: Estate) -> list[str]:
+    """The same alarms on both sides, and the ones operators rely on: failed and timed-out
+    executions of every state machine, messages in every dead-letter queue."""
+    problems: list[str] = []
+    sam_alarms, tf_alarms = _sam_alarms(sam), _tf_alarms(tf)
+    problems += [
+        f"alarm {sam_alarms[a]} {a} is only in SAM"
+        for a in sorted(sam_alarms.keys() - tf_alarms.keys(), key=str)
+    ]
+    problems += [
+        f"alarm {tf_alarms[a]} {a} is only in Terraform"
+        for a in sorted(tf_alarms.keys() - sam_alarms.keys(), key=str)
+    ]
+    watched = {(a[0], a[1], a[3]): a for a in sam_alarms}
+    for spec in sam.template.state_machines.values():
+        target = sam.logical(spec.logical_id)
+        for metric in ("ExecutionsFailed", "ExecutionsTimedOut"):
+            alarm = watched.get(("AWS/States", metric, target))
+            if alarm is None or not alarm[-1]:
+                problems.append(
+                    f"{spec.logical_id}: no {metric} alarm that notifies {SAM_ALARM_ACTIONS}"
+                )
+    dead_letter_queues = {
+        sam.reference(props["Properties"]["RedrivePolicy"]["deadLetterTargetArn"])
+        for props in sam.template.of_type("AWS::SQS::Queue").values()
+        if (props.get("Properties") or {}).get("RedrivePolicy")
+    }
+    dead_letter_queues |= {
+        delivery[-1]
+        for spec in sam.template.state_machines.values()
+        for name in [*(r.name for r in spec.rules), *(s.name for s in spec.schedules)]
+        for delivery in [_sam_delivery(sam, spec.logical_id, name)]
+        if delivery[-1]
+    }
+    for queue in sorted(dead_letter_queues):
+        alarm = watched.get(("AWS/SQS", "ApproximateNumberOfMessagesVisible", queue))
+        if alarm is None or not alarm[-1] or alarm[7:9] != ("GreaterThanThreshold", 0.0):
+            problems.append(f"{queue}: a dead-letter queue without a messages > 0 alarm")
+    # OrderProcessing fails for business rejections too: its threshold is a parameter.
+    orders = watched.get(("AWS/States", "ExecutionsFailed", "sm:order_processing"))
+    if orders is not None and not str(orders[8]).startswith("param:"):
+        problems.append(
+            f"OrderProcessing ExecutionsFailed threshold is {orders[8]}, not a parameter"
+        )
+
+    machine_module = tf.modules[next(iter(tf.calls_of(STATE_MACHINE_MODULE)))]
+    if "default" in machine_module.variables.get(TF_ALARM_ACTIONS, {}):
+        problems.append(
+            f"{machine_module.path.name}: alarm_actions must be required, not defaulted"
+        )
+    if "default" in tf.root.variables.get(TF_ALARM_ACTIONS, {}):
+        problems.append("variables.tf: alarm_actions must be required, not defaulted")
+    return problems
+
+
+SCOPED_ACTIONS = (
+    "states:DescribeExecution",
+    "states:GetExecutionHistory",
+    "sns:CreatePlatformEndpoint",
+)
+
+
+def _scope_problems(sam: Sam, tf: Estate) -> list[str]:
+    """Actions with a resource to scope to are never granted on ``*`` (in either)."""
+    problems: list[str] = []
+    for lid in sam.template.functions:
+        problems += [
+            f"SAM {lid} grants {action} on *"
+            for action, target in sorted(sam.grants(lid))
+            if action in SCOPED_ACTIONS and target == "*"
+        ]
+    for address, call, spec in tf.functions():
+        grants = tf.grants(tf.statements(call.get("policy_statements"), spec, address), address)
+        problems += [
+            f"Terraform {address} grants {action} on *"
+            for action, target in sorted(grants)
+            if action in SCOPED_ACTIONS and target == "*"
+        ]
+    return problems
+
+
+def _dependency_problems(sam: Sam, tf: Estate) -> list[str]:
+    """Every function has the dependencies layer: SAM builds it from a requirements.txt
+    (for the functions' runtime and architecture), Terraform takes it as a required,
+    non-empty dependency_layer_arns that names the same file."""
+    problems: list[str] = []
+    requirements = sam_requirements(sam)
+    if requirements is None:
+        problems.append(
+            "SAM Globals/Function/Layers has no AWS::Serverless::LayerVersion "
+            "built from a requirements.txt"
+        )
+    else:
+        layer_id, path = requirements
+        layer = (sam.raw.get("Resources") or {})[layer_id]
+        props, metadata = layer.get("Properties") or {}, layer.get("Metadata") or {}
+        runtime = sam.globals.get("Runtime")
+        architecture = (sam.globals.get("Architectures") or ["x86_64"])[0]
+        expected = {
+            "Metadata BuildMethod": (metadata.get("BuildMethod"), runtime),
+            "Metadata BuildArchitecture": (metadata.get("BuildArchitecture"), architecture),
+            "CompatibleRuntimes": (props.get("CompatibleRuntimes"), [runtime]),
+            "CompatibleArchitectures": (props.get("CompatibleArchitectures"), [architecture]),
+        }
+        problems += [
+            f"SAM {layer_id}: {what} is {found!r}, expected {wanted!r}"
+            for what, (found, wanted) in expected.items()
+            if found != wanted
+        ]
+        for lid, resource in (sam.raw.get("Resources") or {}).items():
+            if resource.get("Type") == "AWS::Serverless::Function" and (
+                (resource.get("Properties") or {}).get("Layers") is not None
+            ):
+                problems.append(f"SAM {lid} sets its own Layers; the Globals layer is the one")
+        variable = tf.root.variables.get("dependency_layer_arns") or {}
+        relative = str(path.relative_to(sam.template.path.parents[2]))
+        if relative not in str(variable.get("description")):
+            problems.append(f"variables.tf: dependency_layer_arns does not name {relative}")
+    variable = tf.root.variables.get("dependency_layer_arns")
+    if variable is None or "default" in variable or not _blocks(variable, "validation"):
+        problems.append(
+            "variables.tf: dependency_layer_arns must be required and validated non-empty"
+        )
+    for address, call, _ in tf.functions():
+        if call.get("layers") != "${var.dependency_layer_arns}":
             problems.append(
-                f"{dead_letter} (DLQ of {lid}): no alarm on messages in aws_sqs_queue.{label}"
+                f"{address}: layers is {call.get('layers')!r}, not var.dependency_layer_arns"
+            )
+    module = tf.modules[next(iter(tf.calls_of(LAMBDA_MODULE)))]
+    if module.resources("aws_lambda_function")["this"].get("layers") != "${var.layers}":
+        problems.append(f"{module.path.name}: aws_lambda_function.this does not use var.layers")
+    return problems
+
+
+def sam_requirements(sam: Sam) -> tuple[str, Path] | None:
+    """The logical id of the Globals layer and its requirements.txt."""
+    resources = sam.raw.get("Resources") or {}
+    for node in sam.globals.get("Layers") or []:
+        if not (isinstance(node, Tag) and node.name == "Ref"):
+            continue
+        layer = resources.get(node.value) or {}
+        if layer.get("Type") != "AWS::Serverless::LayerVersion":
+            continue
+        content = (layer.get("Properties") or {}).get("ContentUri")
+        path = (sam.template.path.parent / str(content) / "requirements.txt").resolve()
+        if isinstance(content, str) and path.is_file():
+            return str(node.value), path
+    return None
+
+
+def _parameter_problems(sam: Sam, tf: Estate) -> list[str]:
+    """Every SAM parameter is a Terraform variable of the same name in snake_case with
+    the same default; the alarm topic is the one exception (a required list there)."""
+    problems: list[str] = []
+    raw = sam.raw.get("Parameters") or {}
+    for name, spec in raw.items():
+        if name == SAM_ALARM_ACTIONS:
+            if TF_ALARM_ACTIONS not in tf.root.variables:
+                problems.append(f"SAM {name}: Terraform has no {TF_ALARM_ACTIONS}")
+            continue
+        variable = tf.root.variables.get(_snake(name))
+        if variable is None:
+            problems.append(f"SAM parameter {name} has no Terraform variable {_snake(name)}")
+            continue
+        sam_default = spec.get("Default")
+        if spec.get("Type") == "Number":
+            sam_default = _number(sam_default)
+        tf_default = _number(variable.get("default"))
+        if sam_default != tf_default:
+            problems.append(
+                f"SAM parameter {name} defaults to {sam_default!r}, "
+                f"var.{_snake(name)} to {tf_default!r}"
             )
     return problems
 
@@ -982,6 +1475,10 @@ CHECKS = {
     "api": _api_problems,
     "iam": _iam_problems,
     "alarms": _alarm_problems,
+    "queue policies": _queue_policy_problems,
+    "scoped grants": _scope_problems,
+    "dependencies": _dependency_problems,
+    "parameters": _parameter_problems,
 }
 
 
@@ -1073,6 +1570,56 @@ def _problems_after(root: Path, sam: Sam, old: str, new: str, file: str = "main.
             "FindStuckOrdersFunction",
             id="broader-grant",
         ),
+        pytest.param(
+            "maximum_retry_attempts       = 20",
+            "maximum_retry_attempts       = 185",
+            "OrderEvents",
+            id="rule-retry-policy",
+        ),
+        pytest.param(
+            'timezone   = "UTC"\n      retry_policy = {\n        maximum_retry_attempts       = 20',
+            'timezone   = "UTC"\n      retry_policy = {\n        maximum_retry_attempts       = 0',
+            "Nightly",
+            id="schedule-retry-policy",
+        ),
+        pytest.param(
+            "dead_letter_queue_arn = module.messaging.events_dead_letter_queue_arn",
+            "dead_letter_queue_arn = module.messaging.approval_queue_arn",
+            "OrderEvents",
+            id="rule-dead-letter-queue",
+        ),
+        pytest.param(
+            '"arn:${data.aws_partition.current.partition}:states:${data.aws_region.current.name}'
+            ":${data.aws_caller_identity.current.account_id}:execution:"
+            '${module.order_processing.name}:*"',
+            '"*"',
+            "ApiFunction",
+            id="api-executions-on-star",
+        ),
+        pytest.param(
+            "PUSH_PLATFORM_APPLICATION_ARN = var.push_platform_application_arn",
+            'PUSH_PLATFORM_APPLICATION_ARN = ""',
+            "SendPushFunction",
+            id="push-environment",
+        ),
+        pytest.param(
+            '"push_endpoint_create", ',
+            "",
+            "SendPushFunction",
+            id="push-permission",
+        ),
+        pytest.param(
+            "failed_executions_threshold = var.order_failed_executions_threshold",
+            "failed_executions_threshold = 1",
+            "OrderProcessingExecutionsFailedAlarm",
+            id="order-alarm-threshold",
+        ),
+        pytest.param(
+            "layers       = var.dependency_layer_arns\n  environment = merge(",
+            "layers       = []\n  environment = merge(",
+            "module.api_function",
+            id="api-without-layer",
+        ),
     ],
 )
 def test_a_difference_fails_and_names_the_resource(
@@ -1091,3 +1638,131 @@ def test_a_missing_gsi_fails_and_names_the_table(copy_of_estate: Path, sam: Sam)
         "modules/data/main.tf",
     )
     assert any("OrdersTable" in p and "gsi" in p for p in problems), problems
+
+
+@pytest.mark.parametrize(
+    ("file", "old", "new", "named"),
+    [
+        pytest.param(
+            "modules/state_machine/main.tf",
+            '"ExecutionsTimedOut"',
+            '"ExecutionThrottled"',
+            "ExecutionsTimedOut",
+            id="timed-out-alarm",
+        ),
+        pytest.param(
+            "modules/state_machine/main.tf",
+            "arn = each.value.dead_letter_queue_arn",
+            "arn = var.definition",
+            "dead-letter queue",
+            id="target-dead-letter-wiring",
+        ),
+        pytest.param(
+            "modules/state_machine/main.tf",
+            'actions   = ["sqs:SendMessage"]',
+            'actions   = ["sqs:ReceiveMessage"]',
+            "scheduler role",
+            id="scheduler-role-dead-letter",
+        ),
+        pytest.param(
+            "modules/messaging/main.tf",
+            "QueueName = aws_sqs_queue.events_dead_letter.name",
+            "QueueName = aws_sqs_queue.approval.name",
+            "EventsDeadLetterQueue",
+            id="events-dead-letter-alarm",
+        ),
+        pytest.param(
+            "modules/messaging/main.tf",
+            ":rule/${aws_cloudwatch_event_bus.order_events.name}/*",
+            ":rule/*",
+            "EventsDeadLetterQueue",
+            id="events-dead-letter-policy",
+        ),
+        pytest.param(
+            "variables.tf",
+            'default     = ""',
+            'default     = "arn:aws:sns:eu-west-1:123456789012:app/GCM/orders"',
+            "PushPlatformApplicationArn",
+            id="parameter-default",
+        ),
+    ],
+)
+def test_a_module_difference_fails_and_names_the_resource(
+    copy_of_estate: Path, sam: Sam, file: str, old: str, new: str, named: str
+) -> None:
+    problems = _problems_after(copy_of_estate, sam, old, new, file)
+    assert any(named in p for p in problems), problems
+
+
+@pytest.fixture
+def copy_of_template(tmp_path: Path) -> Path:
+    """infra/sam copied with what its relative paths name."""
+    root = tmp_path / "infra" / "sam"
+    shutil.copytree(SAM_TEMPLATE.parent, root, ignore=shutil.ignore_patterns(".aws-sam"))
+    shutil.copytree(REPO / "state_machines", tmp_path / "state_machines")
+    return root / SAM_TEMPLATE.name
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "named"),
+    [
+        pytest.param(
+            "      - !Ref DependenciesLayer\n",
+            "",
+            "Layers",
+            id="no-layer",
+        ),
+        pytest.param(
+            "Resource: !Sub arn:${AWS::Partition}:states:${AWS::Region}:${AWS::AccountId}"
+            ":execution:${OrderProcessingStateMachine.Name}:*",
+            'Resource: "*"',
+            "ApiFunction",
+            id="api-executions-on-star",
+        ),
+        pytest.param(
+            "          PUSH_PLATFORM_APPLICATION_ARN: !Ref PushPlatformApplicationArn\n",
+            "          PUSH_PLATFORM_APPLICATION_ARN: none\n",
+            "SendPushFunction",
+            id="push-environment",
+        ),
+        pytest.param(
+            "            ScheduleExpressionTimezone: UTC\n"
+            "            RetryPolicy:\n"
+            "              MaximumRetryAttempts: 20\n"
+            "              MaximumEventAgeInSeconds: 3600\n"
+            "            DeadLetterConfig:\n"
+            "              Arn: !GetAtt EventsDeadLetterQueue.Arn\n",
+            "            ScheduleExpressionTimezone: UTC\n",
+            "Nightly",
+            id="schedule-without-retries",
+        ),
+        pytest.param(
+            "      MetricName: ExecutionsTimedOut\n",
+            "      MetricName: ExecutionsAborted\n",
+            "OrderProcessingStateMachine",
+            id="timed-out-alarm",
+        ),
+        pytest.param(
+            "      Threshold: !Ref OrderFailedExecutionsThreshold\n",
+            "      Threshold: 1\n",
+            "OrderProcessing",
+            id="order-alarm-threshold",
+        ),
+        pytest.param(
+            "      AlarmActions: !If [HasAlarmTopic, [!Ref AlarmTopicArn], !Ref AWS::NoValue]\n",
+            "",
+            "OrderProcessingExecutionsFailedAlarm",
+            id="alarm-without-actions",
+        ),
+    ],
+)
+def test_a_template_difference_fails_and_names_the_resource(
+    copy_of_template: Path, old: str, new: str, named: str
+) -> None:
+    text = copy_of_template.read_text(encoding="utf-8")
+    assert old in text, f"{old!r} not in the template"
+    copy_of_template.write_text(text.replace(old, new, 1), encoding="utf-8")
+    sam = Sam.load(copy_of_template)
+    tf = Estate.load(TERRAFORM, sam)
+    problems = [p for check in CHECKS.values() for p in check(sam, tf)]
+    assert any(named in p for p in problems), problems

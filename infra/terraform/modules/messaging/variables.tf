@@ -9,6 +9,6 @@ variable "event_bus_name" {
 }
 
 variable "alarm_actions" {
-  description = "ARNs notified when the dead-letter queue alarm changes state (e.g. the on-call SNS topic)."
+  description = "ARNs notified when a dead-letter queue alarm changes state (e.g. the on-call SNS topic)."
   type        = list(string)
 }

@@ -1,7 +1,8 @@
 # One Step Functions state machine (AWS::Serverless::StateMachine in SAM) with its own
-# role, X-Ray tracing, execution logging, the alarm on failed executions operators rely
-# on, and the state machine's events: EventBridge rules and EventBridge Scheduler
-# schedules that start it, each with a role that may start only this state machine.
+# role, X-Ray tracing, execution logging, the alarms on failed and timed-out executions
+# operators rely on, and the state machine's events: EventBridge rules and EventBridge
+# Scheduler schedules that start it, each with a role that may start only this state
+# machine, a retry policy and a dead-letter queue for what still fails.
 # The definition arrives rendered: the root module calls templatefile() on
 # state_machines/<name>.asl.json, the same file SAM reads.
 
@@ -128,6 +129,22 @@ resource "aws_cloudwatch_metric_alarm" "failed_executions" {
   ok_actions          = var.alarm_actions
 }
 
+resource "aws_cloudwatch_metric_alarm" "timed_out_executions" {
+  alarm_name          = "${var.name}-timed-out-executions"
+  alarm_description   = "Executions of ${var.name} timed out. Open them in the Step Functions console."
+  namespace           = "AWS/States"
+  metric_name         = "ExecutionsTimedOut"
+  dimensions          = { StateMachineArn = aws_sfn_state_machine.this.arn }
+  statistic           = "Sum"
+  period              = 300
+  evaluation_periods  = 1
+  comparison_operator = "GreaterThanOrEqualToThreshold"
+  threshold           = 1
+  treat_missing_data  = "notBreaching"
+  alarm_actions       = var.alarm_actions
+  ok_actions          = var.alarm_actions
+}
+
 # ------------------------------------------------------------ EventBridge rules
 
 data "aws_iam_policy_document" "start_execution" {
@@ -181,6 +198,16 @@ resource "aws_cloudwatch_event_target" "this" {
   target_id      = "state-machine"
   arn            = aws_sfn_state_machine.this.arn
   role_arn       = aws_iam_role.events[0].arn
+
+  retry_policy {
+    maximum_retry_attempts       = each.value.retry_policy.maximum_retry_attempts
+    maximum_event_age_in_seconds = each.value.retry_policy.maximum_event_age_in_seconds
+  }
+
+  # EventBridge sends under the queue's policy (the messaging module's).
+  dead_letter_config {
+    arn = each.value.dead_letter_queue_arn
+  }
 }
 
 # ----------------------------------------------------------------- schedules
@@ -208,11 +235,27 @@ resource "aws_iam_role" "scheduler" {
   assume_role_policy = data.aws_iam_policy_document.scheduler_assume.json
 }
 
+# Scheduler delivers dead letters with the schedule's execution role (what SAM adds to
+# the role it generates for a ScheduleV2 event with a DeadLetterConfig).
+data "aws_iam_policy_document" "scheduler" {
+  source_policy_documents = [data.aws_iam_policy_document.start_execution.json]
+
+  dynamic "statement" {
+    for_each = length(var.schedules) > 0 ? [1] : []
+
+    content {
+      sid       = "DeadLetterQueue"
+      actions   = ["sqs:SendMessage"]
+      resources = distinct([for schedule in var.schedules : schedule.dead_letter_queue_arn])
+    }
+  }
+}
+
 resource "aws_iam_role_policy" "scheduler" {
   count  = length(var.schedules) > 0 ? 1 : 0
   name   = "${var.name}-start-execution"
   role   = aws_iam_role.scheduler[0].id
-  policy = data.aws_iam_policy_document.start_execution.json
+  policy = data.aws_iam_policy_document.scheduler.json
 }
 
 resource "aws_scheduler_schedule" "this" {
@@ -228,5 +271,14 @@ resource "aws_scheduler_schedule" "this" {
   target {
     arn      = aws_sfn_state_machine.this.arn
     role_arn = aws_iam_role.scheduler[0].arn
+
+    retry_policy {
+      maximum_retry_attempts       = each.value.retry_policy.maximum_retry_attempts
+      maximum_event_age_in_seconds = each.value.retry_policy.maximum_event_age_in_seconds
+    }
+
+    dead_letter_config {
+      arn = each.value.dead_letter_queue_arn
+    }
   }
 }

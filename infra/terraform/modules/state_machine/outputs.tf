@@ -17,3 +17,8 @@ output "failed_executions_alarm_arn" {
   description = "ARN of the failed-executions alarm."
   value       = aws_cloudwatch_metric_alarm.failed_executions.arn
 }
+
+output "timed_out_executions_alarm_arn" {
+  description = "ARN of the timed-out-executions alarm."
+  value       = aws_cloudwatch_metric_alarm.timed_out_executions.arn
+}

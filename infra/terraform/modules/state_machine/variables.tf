@@ -30,25 +30,35 @@ variable "policy_statements" {
 }
 
 variable "event_rules" {
-  description = "EventBridge rules that start an execution (SAM: Events of Type EventBridgeRule), by event name."
+  description = "EventBridge rules that start an execution (SAM: Events of Type EventBridgeRule), by event name, with the target's RetryPolicy and DeadLetterConfig."
   type = map(object({
     event_bus_name = string
     event_pattern  = any
+    retry_policy = object({
+      maximum_retry_attempts       = number
+      maximum_event_age_in_seconds = number
+    })
+    dead_letter_queue_arn = string
   }))
   default = {}
 }
 
 variable "schedules" {
-  description = "EventBridge Scheduler schedules that start an execution (SAM: Events of Type ScheduleV2), by event name."
+  description = "EventBridge Scheduler schedules that start an execution (SAM: Events of Type ScheduleV2), by event name, with the target's RetryPolicy and DeadLetterConfig."
   type = map(object({
     expression = string
     timezone   = string
+    retry_policy = object({
+      maximum_retry_attempts       = number
+      maximum_event_age_in_seconds = number
+    })
+    dead_letter_queue_arn = string
   }))
   default = {}
 }
 
 variable "alarm_actions" {
-  description = "ARNs notified when the failed-executions alarm changes state."
+  description = "ARNs notified when the failed- or timed-out-executions alarm changes state."
   type        = list(string)
 }
 
