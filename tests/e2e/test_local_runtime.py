@@ -53,7 +53,7 @@ async def test_an_order_placed_over_http_is_confirmed_and_notified(
         assert placed["data"]["status"] == "RUNNING"
         assert answer.headers["Location"].endswith(ORDER["orderId"])
         status = None
-        for _ in range(200):
+        for _ in range(600):
             async with http.get(f"{api}/orders/{ORDER['orderId']}", headers=headers) as answer:
                 body = await answer.json()
             status = (body.get("data") or {}).get("status")
@@ -70,11 +70,15 @@ async def test_an_order_placed_over_http_is_confirmed_and_notified(
         region_name="us-east-1",
     )
     arn = placed["data"]["executionArn"]
-    assert (await asyncio.to_thread(sfn.describe_execution, executionArn=arn))[
-        "status"
-    ] == "SUCCEEDED"
+    described: dict[str, object] = {}
+    for _ in range(600):  # CONFIRMED is stored before the event is published
+        described = await asyncio.to_thread(sfn.describe_execution, executionArn=arn)
+        if described["status"] != "RUNNING":
+            break
+        await asyncio.sleep(0.05)
+    assert described["status"] == "SUCCEEDED"
     notification = "arn:aws:states:us-east-1:123456789012:stateMachine:NotificationStateMachine"
-    for _ in range(200):
+    for _ in range(600):
         listed = await asyncio.to_thread(sfn.list_executions, stateMachineArn=notification)
         if [e["status"] for e in listed["executions"]] == ["SUCCEEDED"]:
             break

@@ -18,6 +18,7 @@ import asyncio
 import json
 import logging
 import os
+import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -114,6 +115,9 @@ class LocalRuntime:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
         if self._moto is not None:
+            # moto keeps its data in this process, shared by every server it starts:
+            # forget it, so a later runtime in the same process starts empty
+            await asyncio.to_thread(_reset_moto, self.ports.url(self.ports.aws))
             self._moto.stop()
 
     def banner(self) -> str:
@@ -135,3 +139,9 @@ class LocalRuntime:
                 "Ctrl-C stops everything.",
             ]
         )
+
+
+def _reset_moto(url: str) -> None:
+    request = urllib.request.Request(f"{url}/moto-api/reset", method="POST")
+    with urllib.request.urlopen(request, timeout=10):
+        pass

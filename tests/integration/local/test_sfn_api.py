@@ -515,7 +515,7 @@ def test_long_waits_take_no_time_on_a_virtual_clock(moto_endpoint: str, store_pa
         sfn = local.client()
         arn = create_machine(sfn, WAITING)
         execution = sfn.start_execution(stateMachineArn=arn, input="{}")["executionArn"]
-        done = wait_status(sfn, execution, timeout=5)
+        done = wait_status(sfn, execution, timeout=20)
         assert done["status"] == "SUCCEEDED"
         assert (done["stopDate"] - done["startDate"]).total_seconds() >= 3600
     finally:
