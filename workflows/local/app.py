@@ -99,10 +99,14 @@ class LocalApp:
         clock: Clock | None = None,
         handler_mode: HandlerMode = "thread",
         session_factory: Callable[[], Any] | None = None,
+        keep_records: bool = True,
     ) -> None:
         self.template = template
         self.clock = clock or RealClock()
         self.tokens = TaskTokens()
+        # every execution's result, for a run that ends (workflows run, tests); a
+        # long-running server keeps them in its store instead
+        self.keep_records = keep_records
         self.records: list[ExecutionRecord] = []
         # told of every execution the app runs (the Step Functions endpoint registers them);
         # a listener may raise to refuse the start (e.g. ExecutionAlreadyExists)
@@ -228,7 +232,8 @@ class LocalApp:
             )
         else:
             result = await self._announced(machine, input, name, started_by, history)
-        self.records.append(ExecutionRecord(label or machine.name, started_by, result))
+        if self.keep_records:
+            self.records.append(ExecutionRecord(label or machine.name, started_by, result))
         return result
 
     async def _announced(

@@ -79,7 +79,7 @@ class LocalRuntime:
         os.environ["AWS_ENDPOINT_URL_SFN"] = ports.url(ports.stepfunctions)
         api_url = ports.url(ports.api)
         template = load_template(self.template_path, overrides=template_overrides(api_url))
-        app = LocalApp(template)
+        app = LocalApp(template, keep_records=False)
         os.environ.update(app.environment())
         await asyncio.to_thread(app.provision)
         self.state_dir.mkdir(parents=True, exist_ok=True)
