@@ -80,7 +80,7 @@ def steps_of(events: list[dict[str, Any]]) -> list[Step]:
     return steps
 
 
-_MARK = {"succeeded": "ok ", "failed": "ERR", "caught": "!! ", "running": "...", "caught ": "!! "}
+_MARK = {"succeeded": "ok ", "failed": "ERR", "caught": "!! ", "running": "..."}
 
 
 def _details(event: dict[str, Any]) -> dict[str, Any]:

@@ -11,9 +11,10 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
+from decimal import Decimal
 from typing import Any, Final
 
-__all__ = ["History", "dumps"]
+__all__ = ["History", "dumps", "json_default"]
 
 # Fields whose value AWS delivers as JSON text, each followed by a "<field>Details".
 _JSON_FIELDS: Final = ("input", "output")
@@ -22,12 +23,12 @@ _JSON_NO_DETAILS: Final = ("parameters",)
 
 def dumps(value: Any) -> str:
     """JSON text as Step Functions writes it: compact, UTF-8, key order preserved."""
-    return json.dumps(value, separators=(",", ":"), ensure_ascii=False, default=_default)
+    return json.dumps(value, separators=(",", ":"), ensure_ascii=False, default=json_default)
 
 
-def _default(value: Any) -> Any:
-    from decimal import Decimal
-
+def json_default(value: Any) -> Any:
+    """What JSON encoders here do with non-JSON values: a ``Decimal`` (DynamoDB's numbers)
+    becomes the number it is, as the Lambda Python runtime encodes it; the rest fails."""
     if isinstance(value, Decimal):
         return int(value) if value == value.to_integral_value() else float(value)
     raise TypeError(f"Object of type {type(value).__name__} is not JSON serializable")

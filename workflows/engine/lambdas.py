@@ -20,13 +20,13 @@ import traceback
 import uuid
 from collections.abc import Awaitable, Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
-from decimal import Decimal
 from typing import Any, Final, Literal
 
 import orjson
 
 from workflows.engine.clock import Clock
 from workflows.engine.errors import StatesError
+from workflows.engine.history import json_default
 
 __all__ = ["Handler", "InProcessLambdas", "LambdaContext", "function_name_of"]
 
@@ -76,28 +76,22 @@ def function_name_of(reference: str) -> str:
     return parts[0]
 
 
-def _encode_default(value: Any) -> Any:
-    if isinstance(value, Decimal):
-        return int(value) if value == value.to_integral_value() else float(value)
-    raise TypeError(f"Object of type {type(value).__name__} is not JSON serializable")
-
-
 def to_json_bytes(value: Any) -> bytes:
     try:
-        return orjson.dumps(value, default=_encode_default)
+        return orjson.dumps(value, default=json_default)
     except TypeError:
         # orjson refuses integers beyond 64 bits; the standard encoder does not
-        return json.dumps(value, default=_encode_default, separators=(",", ":")).encode()
+        return json.dumps(value, default=json_default, separators=(",", ":")).encode()
 
 
 def json_copy(value: Any) -> Any:
     """A fresh decoded copy of ``value``, as it would arrive after crossing a JSON boundary."""
     try:
-        return orjson.loads(orjson.dumps(value, default=_encode_default))
+        return orjson.loads(orjson.dumps(value, default=json_default))
     except TypeError:
         # integers beyond 64 bits: orjson can neither encode them nor decode them exactly
         # (it decodes them as floats), so both halves go through the standard library
-        return json.loads(json.dumps(value, default=_encode_default, separators=(",", ":")))
+        return json.loads(json.dumps(value, default=json_default, separators=(",", ":")))
 
 
 class InProcessLambdas:

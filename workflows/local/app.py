@@ -26,6 +26,7 @@ import boto3
 
 from workflows.engine import StateMachine, TaskTokens
 from workflows.engine.clock import Clock, RealClock
+from workflows.engine.errors import StatesError
 from workflows.engine.frame import iso_timestamp
 from workflows.engine.history import History
 from workflows.engine.lambdas import HandlerMode, InProcessLambdas
@@ -290,8 +291,6 @@ class LocalApp:
             (s for s in self.template.state_machines.values() if s.arn == state_machine_arn), None
         )
         if spec is None:
-            from workflows.engine.errors import StatesError
-
             raise StatesError(
                 "StepFunctions.StateMachineDoesNotExistException",
                 f"State Machine Does Not Exist: '{state_machine_arn}'",

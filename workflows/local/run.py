@@ -89,9 +89,7 @@ async def _run(app: LocalApp, reference: str, data: Any, name: str | None) -> An
 
 
 def _service_summary(app: LocalApp) -> list[str]:
-    import boto3
-
-    session = boto3.Session(region_name=REGION)
+    session = app.session()
     lines = []
     dynamodb = session.client("dynamodb")
     for logical_id in app.template.of_type("AWS::DynamoDB::Table"):

@@ -16,6 +16,8 @@ from typing import Any
 
 import yaml
 
+from workflows.definitions import PLACEHOLDER
+
 __all__ = [
     "ApiEvent",
     "EventRule",
@@ -121,11 +123,7 @@ class StateMachineSpec:
 
     def definition_text(self) -> str:
         text = self.definition_path.read_text()
-        return re.sub(
-            r"\$\{([A-Za-z0-9_.:-]+)\}",
-            lambda m: self.substitutions.get(m.group(1), m.group(0)),
-            text,
-        )
+        return PLACEHOLDER.sub(lambda m: self.substitutions.get(m.group(1), m.group(0)), text)
 
 
 @dataclass(frozen=True)

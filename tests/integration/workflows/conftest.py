@@ -62,11 +62,3 @@ def order_item(order_id: str) -> dict[str, Any]:
 def stock(product_id: str) -> int:
     item = table().get_item(Key={"PK": f"PRODUCT#{product_id}", "SK": "PRODUCT"})["Item"]
     return int(item["available"])
-
-
-def states_entered(result: Any) -> list[str]:
-    return [
-        e["stateEnteredEventDetails"]["name"]
-        for e in result.history
-        if e["type"].endswith("StateEntered")
-    ]

@@ -9,11 +9,11 @@ from tasks.orders.payments import shared_fake_gateway
 from tests.integration.workflows.conftest import (
     example_order,
     order_item,
-    states_entered,
     stock,
     table,
 )
 from workflows.local.app import LocalApp
+from workflows.testing import states_entered, task_attempts
 
 EXPENSIVE = [{"productId": "SKU-ESPRESSO-05", "quantity": 1}]  # 1299 EUR, above the threshold
 
@@ -78,14 +78,11 @@ async def test_flaky_payment_is_retried_with_backoff_then_succeeds(app: LocalApp
     order = example_order(paymentToken="tok_flaky")
     result = await place(app, order)
     assert result.status == "SUCCEEDED", result.cause
-    charges = [
-        e
-        for e in result.history
-        if e["type"] == "TaskScheduled"
-        and "ChargePayment" in e["taskScheduledEventDetails"]["parameters"]
-    ]
-    assert len(charges) >= 3, "two transient failures, then success"
-    assert shared_fake_gateway(2).captured_count >= 1
+    assert task_attempts(result, "ChargePayment") == 3, "two transient failures, then success"
+    gateway = shared_fake_gateway(2)
+    key = f"charge:{order['orderId']}"
+    assert key in gateway.charges, "the order was charged"
+    assert gateway.charge_attempts[key] == 3
 
 
 async def test_duplicate_charge_is_suppressed(app: LocalApp) -> None:
