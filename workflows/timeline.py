@@ -24,60 +24,118 @@ class Step:
     status: str = "running"  # running | succeeded | failed | caught
     notes: list[str] = field(default_factory=list)
     attempts: int = 0
+    parent: Step | None = field(default=None, repr=False)
+
+
+_CONTAINER_EVENTS = frozenset(
+    {
+        "MapStateSucceeded",
+        "MapStateFailed",
+        "MapStateAborted",
+        "MapRunStarted",
+        "MapRunSucceeded",
+        "MapRunFailed",
+        "MapRunAborted",
+        "ParallelStateSucceeded",
+        "ParallelStateFailed",
+        "ParallelStateAborted",
+    }
+)
+_ITERATION_EVENTS = frozenset(
+    {"MapIterationStarted", "MapIterationSucceeded", "MapIterationFailed", "MapIterationAborted"}
+)
 
 
 def steps_of(events: list[dict[str, Any]]) -> list[Step]:
-    """One Step per state entered, in order; nested branches get a larger depth."""
+    """One Step per state entered, in order; states inside a Map or Parallel are nested.
+
+    Events are attributed by following ``previousEventId`` as AWS links them: a state's
+    own events link to its entered event; the first state of a branch or iteration links
+    to the container's Started event; a container's Succeeded/Failed links to the last
+    event of one of its branches, and the next Map iteration to the previous one's last
+    state event. ``owner`` is the step an event belongs to, ``inside`` the container a
+    state entered after it runs in.
+    """
     steps: list[Step] = []
-    open_by_event: dict[int, Step] = {}  # the step each event id belongs to
-    depth_by_event: dict[int, int] = {}
+    owner: dict[int, Step | None] = {}
+    inside: dict[int, Step | None] = {}
     for event in events:
         kind: str = event["type"]
         event_id: int = event["id"]
         previous: int = event["previousEventId"]
-        depth = depth_by_event.get(previous, 0)
-        owner = open_by_event.get(previous)
+        details = _details(event)
+        step: Step | None = owner.get(previous)
+        container: Step | None = inside.get(previous)
         if kind.endswith("StateEntered"):
-            details = event["stateEnteredEventDetails"]
-            step = Step(details["name"], kind[: -len("StateEntered")], event["timestamp"], depth)
+            parent = container
+            step = Step(
+                details["name"],
+                kind[: -len("StateEntered")],
+                event["timestamp"],
+                parent.depth + 1 if parent else 0,
+                parent=parent,
+            )
+            if step.type == "Fail":  # a Fail state fails where it is entered
+                step.status, step.exited = "failed", step.entered
             steps.append(step)
-            owner = step
-        elif kind.endswith("StateExited") and owner is not None:
-            owner.exited = event["timestamp"]
-            if owner.status == "running":
-                owner.status = "succeeded"
-        elif kind in ("ParallelStateStarted", "MapIterationStarted"):
-            depth += 1
-            if kind == "MapIterationStarted" and owner is not None:
-                index = event["mapIterationStartedEventDetails"]["index"]
-                owner.notes.append(f"iteration {index} started")
-        elif kind in ("TaskScheduled", "LambdaFunctionScheduled") and owner is not None:
-            owner.attempts += 1
-            if owner.attempts > 1:
-                owner.notes.append(f"retry #{owner.attempts - 1}")
+            container = parent
+        elif kind in _ITERATION_EVENTS:
+            step = _open_step(steps, details.get("name"), "Map") or step
+            container = step
+            if kind == "MapIterationStarted" and step is not None:
+                step.notes.append(f"iteration {details.get('index')} started")
+        elif kind in ("MapStateStarted", "ParallelStateStarted"):
+            if step is None or step.type not in ("Map", "Parallel") or step.exited:
+                step = container
+            container = step
+            if step is not None:
+                step.attempts += 1
+                if step.attempts > 1:
+                    step.notes.append(f"retry #{step.attempts - 1}")
+        elif kind in _CONTAINER_EVENTS:
+            step = container
+        elif kind == "EvaluationFailed":
+            step = _open_step(steps, details.get("state"), None) or step
+            container = step
+        elif kind.endswith("StateExited"):
+            name = details.get("name")
+            if step is None or step.name != name:
+                step = container if container and container.name == name else None
+                step = step or _open_step(steps, name, kind[: -len("StateExited")])
+            if step is not None:
+                step.exited = event["timestamp"]
+                step.status = "caught" if step.status == "failed" else "succeeded"
+            container = step.parent if step else None
+        else:
+            container = step.parent if step else container
+        if step is not None and kind in ("TaskScheduled", "LambdaFunctionScheduled"):
+            step.attempts += 1
+            if step.attempts > 1:
+                step.notes.append(f"retry #{step.attempts - 1}")
         elif (
-            kind.endswith(("Failed", "TimedOut"))
-            and owner is not None
-            and kind != "ExecutionFailed"
+            step is not None
+            and kind.endswith(("Failed", "TimedOut"))
+            and kind not in ("ExecutionFailed", "MapIterationFailed")
         ):
-            error = _details(event).get("error")
+            error = details.get("error")
             if error:
-                owner.notes.append(f"{kind}: {error}")
-            owner.status = "failed"
-            owner.exited = event["timestamp"]
-        if kind == "ExecutionFailed" and owner is not None and owner.status == "running":
-            owner.status = "failed"
-            owner.exited = event["timestamp"]
-        if kind in ("MapIterationSucceeded", "MapIterationFailed", "ParallelStateSucceeded"):
-            depth = max(0, depth - 1)
-        depth_by_event[event_id] = depth
-        if owner is not None:
-            open_by_event[event_id] = owner
-    for index, step in enumerate(steps):
-        # a failure followed by another state at the same level was caught
-        if step.status == "failed" and any(s.depth <= step.depth for s in steps[index + 1 :]):
-            step.status = "caught"
+                step.notes.append(f"{kind}: {error}")
+            step.status = "failed"
+            step.exited = event["timestamp"]
+        elif kind == "ExecutionFailed" and step is not None and step.status == "running":
+            step.status = "failed"
+            step.exited = event["timestamp"]
+        owner[event_id] = step
+        inside[event_id] = container
     return steps
+
+
+def _open_step(steps: list[Step], name: Any, kind: str | None) -> Step | None:
+    """The newest step of that name (and type) that has not exited."""
+    for step in reversed(steps):
+        if step.name == name and (kind is None or step.type == kind) and step.exited is None:
+            return step
+    return None
 
 
 _MARK = {"succeeded": "ok ", "failed": "ERR", "caught": "!! ", "running": "..."}

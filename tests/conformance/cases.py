@@ -72,9 +72,11 @@ def same_json(a: Any, b: Any) -> bool:
     return bool(a == b)
 
 
-def run_case(case: Case) -> ExecutionResult:
-    machine = StateMachine(case.definition, name="StateMachine")
-    return machine.run(case.input, clock=VirtualClock())
+def run_case(
+    case: Case, *, machine_name: str = "StateMachine", name: str | None = None
+) -> ExecutionResult:
+    machine = StateMachine(case.definition, name=machine_name)
+    return machine.run(case.input, clock=VirtualClock(), name=name)
 
 
 def mismatch(case: Case, result: ExecutionResult) -> str | None:
@@ -96,4 +98,6 @@ def mismatch(case: Case, result: ExecutionResult) -> str | None:
     return None if ok else f"got {got}\nexpected {expected}"
 
 
+# (group/language, passed) -> count, for outcomes and for histories
 TALLY: Counter[tuple[str, bool]] = Counter()
+HISTORY_TALLY: Counter[tuple[str, bool]] = Counter()

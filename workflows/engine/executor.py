@@ -38,6 +38,13 @@ def _check_size(state: State, output: Any) -> None:
             )
 
 
+def _exited(state: State, output: Any, frame: Frame) -> None:
+    details: dict[str, Any] = {"name": state.name, "output": output}
+    if frame.assigned is not None:
+        details["assignedVariables"] = frame.assigned
+    frame.record(state.exited_type, details)
+
+
 async def run_machine(machine: Machine, data: Any, frame: Frame) -> Any:
     states = machine.states
     state = states[machine.start_at]
@@ -48,12 +55,15 @@ async def run_machine(machine: Machine, data: Any, frame: Frame) -> Any:
         else:
             outcome = await state.astep(data, frame)
             if type(outcome) is Caught:
+                # AWS records the exit of a state whose error a Catch handled, with
+                # what the catcher passes on as its output.
+                _exited(state, outcome.output, frame)
                 data = outcome.output
                 state = states[outcome.next]
                 continue
             output, target = outcome  # type: ignore[misc]
         _check_size(state, output)
-        frame.record(state.exited_type, {"name": state.name, "output": output})
+        _exited(state, output, frame)
         if target is None:
             return output
         data = output
@@ -67,7 +77,7 @@ def run_machine_sync(machine: Machine, data: Any, frame: Frame) -> Any:
         frame.enter(state.name, state.entered_type, data)
         output, target = state.step(data, frame)
         _check_size(state, output)
-        frame.record(state.exited_type, {"name": state.name, "output": output})
+        _exited(state, output, frame)
         if target is None:
             return output
         data = output

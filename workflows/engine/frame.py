@@ -87,9 +87,13 @@ class Execution:
 
 class Frame:
     __slots__ = (
+        "assigned",
         "entered_id",
+        "entered_prev",
         "entered_time",
         "execution",
+        "failed_at",
+        "last",
         "map_item",
         "prev",
         "retry_count",
@@ -107,15 +111,45 @@ class Frame:
         variables: dict[str, Any] | None = None,
     ) -> None:
         self.execution = execution
+        # ``prev`` is the event this line's next event links to; ``last`` the newest
+        # event it recorded, asides included (AWS links some events to one, some to the other).
         self.prev = prev
+        self.last = prev
         self.map_item = map_item
         self.variables = variables
         self.variables_bytes = 0  # an upper bound of the size of ``variables``
         self.state_name = ""
         self.entered_id = 0
+        self.entered_prev = 0
         self.entered_time = 0.0
+        # the values the current state's Assign committed (for its StateExited event)
+        self.assigned: dict[str, Any] | None = None
+        # where a Map/Parallel attempt's failing branch ended (its StateFailed links there)
+        self.failed_at: int | None = None
         self.retry_count = 0
         self.task_token: str | None = None
+
+    def detached(self) -> Frame:
+        """A frame like this one whose events go to a history of their own (the child
+        executions of a Distributed Map)."""
+        source = self.execution
+        execution = Execution(
+            name=source.name,
+            arn=source.arn,
+            state_machine_name=source.state_machine_name,
+            state_machine_arn=source.state_machine_arn,
+            role_arn=source.role_arn,
+            input=source.input,
+            clock=source.clock,
+            tasks=source.tasks,
+            mocks=source.mocks,
+        )
+        frame = Frame(execution, 0, self.map_item, self.variables)
+        frame.variables_bytes = self.variables_bytes
+        frame.state_name = self.state_name
+        frame.entered_id = self.entered_id
+        frame.entered_time = self.entered_time
+        return frame
 
     def child(self, map_item: dict[str, Any] | None = None) -> Frame:
         """A frame for a branch or iteration that starts after this frame's last event."""
@@ -125,22 +159,43 @@ class Frame:
 
     def record(self, event_type: str, details: dict[str, Any] | None = None) -> int:
         execution = self.execution
-        self.prev = execution.history.add(event_type, execution.clock.now(), self.prev, details)
+        self.prev = self.last = execution.history.add(
+            event_type, execution.clock.now(), self.prev, details
+        )
+        return self.prev
+
+    def record_aside(self, event_type: str, details: dict[str, Any] | None = None) -> int:
+        """An event linked to this line's last one that the line does not continue from
+        (AWS's MapIterationSucceeded/Failed: the next iteration links past them)."""
+        execution = self.execution
+        self.last = execution.history.add(event_type, execution.clock.now(), self.prev, details)
+        return self.last
+
+    def record_linked(
+        self, event_type: str, previous: int, details: dict[str, Any] | None = None
+    ) -> int:
+        """An event linked to ``previous`` (a branch's event); this line continues from it."""
+        execution = self.execution
+        self.prev = self.last = execution.history.add(
+            event_type, execution.clock.now(), previous, details
+        )
         return self.prev
 
     def record_evaluation_failed(self, error: StatesError, location: str | None) -> None:
-        """AWS's EvaluationFailed event for a JSONata failure (it has no previous event)."""
+        """AWS's EvaluationFailed event for a JSONata failure: it links to the event the
+        state's entered event links to."""
         details: dict[str, Any] = {"cause": error.cause, "error": error.error}
         if location:
             details["location"] = location
         details["state"] = self.state_name
-        execution = self.execution
-        self.prev = execution.history.add("EvaluationFailed", execution.clock.now(), 0, details)
+        self.record_linked("EvaluationFailed", self.entered_prev, details)
 
     def enter(self, state_name: str, event_type: str, data: Any) -> None:
         self.state_name = state_name
         self.retry_count = 0
         self.task_token = None
+        self.assigned = None
+        self.entered_prev = self.prev
         self.entered_time = self.execution.clock.now()
         self.entered_id = self.record(event_type, {"name": state_name, "input": data})
 

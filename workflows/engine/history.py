@@ -106,6 +106,9 @@ def _materialize(
                 shaped[key + "Details"] = {"truncated": False}
             elif key in _JSON_NO_DETAILS:
                 shaped[key] = dumps(value)
+            elif key == "assignedVariables":
+                shaped[key] = {name: dumps(v) for name, v in value.items()}
+                shaped["assignedVariablesDetails"] = {"truncated": False}
             else:
                 shaped[key] = value
         event[_details_key(event_type)] = shaped

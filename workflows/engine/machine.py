@@ -182,7 +182,13 @@ async def run_execution(
     machine: Machine, execution: Execution, timeout_seconds: int | None
 ) -> ExecutionResult:
     frame = Frame(execution)
-    frame.record("ExecutionStarted", {"input": execution.input, "roleArn": execution.role_arn})
+    # AWS links the first state's entered event to 0, not to ExecutionStarted.
+    execution.history.add(
+        "ExecutionStarted",
+        execution.clock.now(),
+        0,
+        {"input": execution.input, "roleArn": execution.role_arn},
+    )
     result = ExecutionResult(
         status="RUNNING",
         execution_arn=execution.arn,

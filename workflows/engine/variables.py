@@ -116,3 +116,4 @@ def commit(frame: Frame, values: dict[str, Any]) -> None:
     else:
         frame.variables_bytes += total
     frame.variables = merged
+    frame.assigned = values if frame.assigned is None else {**frame.assigned, **values}

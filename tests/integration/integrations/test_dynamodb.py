@@ -169,6 +169,7 @@ def test_conditional_check_failure_is_caught_by_its_aws_name(
         "TaskScheduled",
         "TaskStarted",
         "TaskFailed",
+        "TaskStateExited",
     ]
 
 

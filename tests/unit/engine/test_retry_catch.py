@@ -312,19 +312,31 @@ def test_catch_result_path_null_keeps_the_input() -> None:
     assert result.output == {"order": 1}
 
 
-def test_a_caught_error_goes_to_next_without_a_state_exited_event() -> None:
-    catch = [{"ErrorEquals": ["States.ALL"], "Next": "Recovered"}]
-    result = run(with_handlers(task(Catch=catch), Recovered=RECOVERED), always(ErrorA))
+def test_a_caught_error_records_the_task_exit_with_what_the_catcher_passes_on() -> None:
+    """AWS records TaskStateExited after TaskFailed when a Catch handles the error; its
+    output is the catcher's (after the Catch's ResultPath), linked to TaskFailed."""
+    catch = [{"ErrorEquals": ["States.ALL"], "ResultPath": "$.error", "Next": "Recovered"}]
+    result = run(
+        with_handlers(task(Catch=catch), Recovered=RECOVERED), always(ErrorA), {"order": 1}
+    )
     assert types(result) == [
         "ExecutionStarted",
         "TaskStateEntered",
         "TaskScheduled",
         "TaskStarted",
         "TaskFailed",
+        "TaskStateExited",
         "PassStateEntered",
         "PassStateExited",
         "ExecutionSucceeded",
     ]
+    failed, exited_event, recovered = result.history[4:7]
+    assert exited_event["previousEventId"] == failed["id"]
+    assert recovered["previousEventId"] == exited_event["id"]
+    passed_on = json.loads(exited_event["stateExitedEventDetails"]["output"])
+    assert passed_on == json.loads(recovered["stateEnteredEventDetails"]["input"])
+    assert passed_on["order"] == 1
+    assert passed_on["error"]["Error"] == "ErrorA"
 
 
 def test_states_all_catches_any_error_a_task_reports() -> None:

@@ -45,6 +45,7 @@ __all__ = [
     "Machine",
     "State",
     "StepResult",
+    "error_details",
     "error_output",
     "evaluate_payload",
     "jayway",
@@ -137,6 +138,14 @@ def error_output(error: StatesError) -> dict[str, Any]:
     if error.cause is not None:
         output["Cause"] = error.cause
     return output
+
+
+def error_details(error: StatesError) -> dict[str, Any]:
+    """The error and cause fields of a *Failed event (absent when None)."""
+    details: dict[str, Any] = {"error": error.error}
+    if error.cause is not None:
+        details["cause"] = error.cause
+    return details
 
 
 def _matches(errors: frozenset[str], name: str | None, for_task: bool) -> bool:
@@ -497,26 +506,32 @@ class ResultState(State):
         """Runs ``attempt`` under this state's Retry and Catch rules."""
         counts = [0] * len(self.retriers)
         while True:
+            frame.failed_at = None
             try:
                 result = await attempt()
                 if self.result_selector is not None:
                     result = evaluate_payload(self.result_selector, result, frame)
                 return self.finish(data, result, frame), self.next
             except StatesError as error:
-                if isinstance(error, FailError) and not self.catchers and not self.retriers:
-                    raise
+                failed_at, frame.failed_at = frame.failed_at, None
                 name = error.error
-                retried = False
+                delay: float | None = None
                 for index, retrier in enumerate(self.retriers):
                     if _matches(retrier.errors, name, for_task):
                         if counts[index] < retrier.max_attempts:
                             counts[index] += 1
-                            frame.retry_count += 1
-                            await frame.execution.clock.sleep(retrier.delay(counts[index]))
-                            retried = True
+                            delay = retrier.delay(counts[index])
                         break
-                if retried:
+                if delay is not None:
+                    # A Map/Parallel retried records no StateFailed: its next attempt
+                    # links to where the failing branch ended.
+                    if failed_at is not None:
+                        frame.prev = failed_at
+                    frame.retry_count += 1
+                    await frame.execution.clock.sleep(delay)
                     continue
+                if failed_at is not None:
+                    frame.record_linked(self.type_name + "StateFailed", failed_at)
                 for catcher in self.catchers:
                     if _matches(catcher.errors, name, for_task):
                         return Caught(catcher.apply(data, error, frame), catcher.next)

@@ -7,6 +7,7 @@ read them, and what it assigns stays inside it (its frame gets its own dict).
 from __future__ import annotations
 
 import asyncio
+import uuid
 from collections.abc import Sequence
 from typing import Any
 
@@ -20,6 +21,7 @@ from workflows.engine.states.common import (
     Caught,
     ResultState,
     StepResult,
+    error_details,
     error_output,
     evaluate_field,
     evaluate_payload,
@@ -53,22 +55,39 @@ class ParallelState(ResultState):
 
         branch_input = self.effective_input(data, frame)
         frame.record("ParallelStateStarted")
+        frames = [frame.child() for _ in self.branches]
         try:
             if all(branch.sync for branch in self.branches):
-                results = [
-                    run_machine_sync(branch, branch_input, frame.child())
-                    for branch in self.branches
-                ]
+                results = []
+                for branch, child in zip(self.branches, frames, strict=True):
+                    try:
+                        results.append(run_machine_sync(branch, branch_input, child))
+                    except StatesError:
+                        frame.failed_at = child.prev
+                        raise
             else:
                 tasks = [
-                    asyncio.ensure_future(run_machine(branch, branch_input, frame.child()))
-                    for branch in self.branches
+                    asyncio.ensure_future(run_machine(branch, branch_input, child))
+                    for branch, child in zip(self.branches, frames, strict=True)
                 ]
-                results = await gather_or_cancel(tasks)
+                try:
+                    results = await gather_or_cancel(tasks)
+                except StatesError as error:
+                    failing = next(
+                        child
+                        for task, child in zip(tasks, frames, strict=True)
+                        if task.done() and not task.cancelled() and task.exception() is error
+                    )
+                    frame.failed_at = failing.prev
+                    raise
         except StatesError:
-            frame.record("ParallelStateFailed")
+            if frame.failed_at is None:
+                frame.failed_at = frame.prev
             raise
-        frame.record("ParallelStateSucceeded")
+        # AWS links ParallelStateSucceeded, and the state's exit, to the newest branch event.
+        last = max((child.last for child in frames), default=frame.prev)
+        frame.record_linked("ParallelStateSucceeded", last)
+        frame.prev = last
         return results
 
 
@@ -100,6 +119,9 @@ class MapState(ResultState):
         super().__init__(name, definition, language)
         processor: dict[str, Any] = definition.get("ItemProcessor") or definition["Iterator"]
         self.processor = compile_machine(processor, language)
+        config = processor.get("ProcessorConfig") or {}
+        self.distributed = config.get("Mode") == "DISTRIBUTED"
+        self.label: str | None = definition.get("Label")
         self.items_path = path_field(definition, "ItemsPath")
         self.item_selector = None
         self.items: JsonataTemplate | None = None
@@ -143,13 +165,18 @@ class MapState(ResultState):
             )
         return int(value) if kind == "integer" else float(value)
 
-    def _limits(self, effective: Any, frame: Frame) -> tuple[int, float | None, float | None]:
-        count: float | None
-        concurrency = self.number_field(self.max_concurrency, "MaxConcurrency", effective, frame)
+    def _concurrency(self, effective: Any, frame: Frame) -> int:
+        concurrency: int = self.number_field(
+            self.max_concurrency, "MaxConcurrency", effective, frame
+        )
         if self.max_concurrency_path is not None:
             concurrency = self._number(
                 self.max_concurrency_path, effective, frame, "MaxConcurrencyPath", "integer"
             )
+        return concurrency
+
+    def _tolerances(self, effective: Any, frame: Frame) -> tuple[float | None, float | None]:
+        count: float | None
         count = self.number_field(self.tolerated_count, "ToleratedFailureCount", effective, frame)
         if self.tolerated_count_path is not None:
             count = self._number(
@@ -170,7 +197,7 @@ class MapState(ResultState):
             )
         if percentage is not None and not 0 <= percentage <= 100:
             raise frame.runtime_error("ToleratedFailurePercentage must be between 0 and 100.")
-        return concurrency, count, percentage
+        return count, percentage
 
     def _items(self, effective: Any, frame: Frame) -> list[Any]:
         if self.jsonata:
@@ -182,6 +209,7 @@ class MapState(ResultState):
                         + f"Map state input must be an array but was: {dumps(items)}"
                     )
                     frame.record_evaluation_failed(failure, None)
+                    frame.failed_at = frame.prev
                     raise failure
                 return items
             template = self.items
@@ -202,23 +230,79 @@ class MapState(ResultState):
 
     async def _attempt(self, data: Any, frame: Frame) -> Any:
         effective = data if self.input_path is None else self.input_path.select(data, frame)
-        concurrency, tolerated_count, tolerated_percentage = self._limits(effective, frame)
+        concurrency = self._concurrency(effective, frame)
         items = self._items(effective, frame)
         frame.record("MapStateStarted", {"length": len(items)})
+        # AWS reads the tolerated failure fields after MapStateStarted.
+        tolerated_count, tolerated_percentage = self._tolerances(effective, frame)
         tolerant = tolerated_count is not None or tolerated_percentage is not None
+        if self.distributed:
+            return await self._map_run(
+                items,
+                effective,
+                frame,
+                concurrency,
+                tolerant,
+                (tolerated_count, tolerated_percentage),
+            )
         runner = _MapRun(self, effective, frame, tolerant)
         try:
             results = await runner.run(items, concurrency)
-            failures = runner.failures
-            if failures and _exceeds(failures, len(items), tolerated_count, tolerated_percentage):
-                raise StatesError(
-                    "States.ExceedToleratedFailureThreshold",
-                    "The specified tolerated failure threshold was exceeded",
-                )
         except StatesError:
-            frame.record("MapStateFailed")
+            frame.failed_at = runner.failed_at
             raise
+        failures = runner.failures
+        if failures and _exceeds(failures, len(items), tolerated_count, tolerated_percentage):
+            frame.failed_at = runner.last
+            raise StatesError(
+                "States.ExceedToleratedFailureThreshold",
+                "The specified tolerated failure threshold was exceeded",
+            )
+        # MapStateSucceeded and the state's exit link to the newest iteration event.
+        frame.record_linked("MapStateSucceeded", runner.last)
+        frame.prev = runner.last
+        return results
+
+    async def _map_run(
+        self,
+        items: list[Any],
+        effective: Any,
+        frame: Frame,
+        concurrency: int,
+        tolerant: bool,
+        tolerated: tuple[float | None, float | None],
+    ) -> Any:
+        """A Distributed Map: the parent history records the map run, not its iterations
+        (each runs as a child workflow execution with a history of its own)."""
+        execution = frame.execution
+        label = self.label or str(uuid.uuid4())
+        arn = (
+            f"{execution.state_machine_arn.replace(':stateMachine:', ':mapRun:', 1)}"
+            f"/{label}:{uuid.uuid4()}"
+        )
+        started = frame.record("MapRunStarted", {"mapRunArn": arn})
+        detached = frame.detached()
+        runner = _MapRun(self, effective, detached, True)
+        try:
+            results = await runner.run(items, concurrency)
+        except StatesError as error:  # not expected: the runner tolerates every failure
+            frame.record("MapRunFailed", error_details(error))
+            frame.failed_at = frame.prev
+            raise
+        if runner.failures and _exceeds(runner.failures, len(items), *tolerated):
+            failure = StatesError(
+                "States.ExceedToleratedFailureThreshold",
+                "The specified tolerated failure threshold was exceeded",
+            )
+            if not tolerant:
+                failure = runner.first_error or failure
+            frame.record("MapRunFailed", error_details(failure))
+            frame.failed_at = frame.prev
+            raise failure
+        frame.record("MapRunSucceeded")
         frame.record("MapStateSucceeded")
+        # Since late 2024 AWS links the Map's exit to MapRunStarted.
+        frame.prev = started
         return results
 
 
@@ -240,10 +324,17 @@ class _MapRun:
         self.frame = frame
         self.tolerant = tolerant
         self.failures = 0
+        self.first_error: StatesError | None = None
+        # the event the next iteration links to, the newest iteration event, and
+        # where the iteration that failed the Map ended
+        self.chain = frame.prev
+        self.last = frame.prev
+        self.failed_at: int | None = None
 
     def _start(self, index: int, item: Any) -> tuple[Frame, Any]:
         state = self.state
         child = self.frame.child({"Index": index, "Value": item})
+        child.prev = child.last = self.chain
         child.state_name = self.frame.state_name
         child.entered_id = self.frame.entered_id
         child.entered_time = self.frame.entered_time
@@ -260,9 +351,17 @@ class _MapRun:
         child.record("MapIterationStarted", {"name": state.name, "index": index})
         return child, value
 
+    def _ended(self, child: Frame, event_type: str, index: int) -> None:
+        child.record_aside(event_type, {"name": self.state.name, "index": index})
+        self.chain = child.prev
+        self.last = max(self.last, child.last)
+
     def _failed(self, child: Frame, index: int, error: StatesError) -> Any:
-        child.record("MapIterationFailed", {"name": self.state.name, "index": index})
+        self._ended(child, "MapIterationFailed", index)
+        if self.first_error is None:
+            self.first_error = error
         if not self.tolerant:
+            self.failed_at = child.prev
             raise error
         self.failures += 1
         return error_output(error)
@@ -271,7 +370,6 @@ class _MapRun:
         from workflows.engine.executor import run_machine, run_machine_sync
 
         processor = self.state.processor
-        name = self.state.name
         results: list[Any] = [None] * len(items)
         if processor.sync:
             for index, item in enumerate(items):
@@ -281,7 +379,7 @@ class _MapRun:
                 except StatesError as error:
                     results[index] = self._failed(child, index, error)
                     continue
-                child.record("MapIterationSucceeded", {"name": name, "index": index})
+                self._ended(child, "MapIterationSucceeded", index)
             return results
 
         async def iterate(index: int) -> None:
@@ -292,9 +390,9 @@ class _MapRun:
                 results[index] = self._failed(child, index, error)
                 return
             except asyncio.CancelledError:
-                child.record("MapIterationAborted", {"name": name, "index": index})
+                self._ended(child, "MapIterationAborted", index)
                 raise
-            child.record("MapIterationSucceeded", {"name": name, "index": index})
+            self._ended(child, "MapIterationSucceeded", index)
 
         if concurrency <= 0 or concurrency >= len(items):
             tasks = [asyncio.ensure_future(iterate(i)) for i in range(len(items))]
