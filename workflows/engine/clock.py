@@ -130,9 +130,14 @@ class VirtualClock:
     async def _fire_next(self) -> None:
         deadline, _, future = heapq.heappop(self._timers)
         self._jump_to(deadline)
-        if not future.done():
-            future.set_result(None)
-        # let the woken coroutine run before the next timer fires
+        due = [future]
+        # timers due at the same instant fire together, as they would in real time
+        while self._timers and self._timers[0][0] <= deadline:
+            due.append(heapq.heappop(self._timers)[2])
+        for each in due:
+            if not each.done():
+                each.set_result(None)
+        # let the woken coroutines run before the next timer fires
         await asyncio.sleep(0)
 
     async def _drive(self) -> None:

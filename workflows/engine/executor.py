@@ -8,6 +8,7 @@ Both record StateEntered/StateExited, check the payload limit and follow Next.
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any, Final
 
 from workflows.engine.errors import StatesError
@@ -53,7 +54,12 @@ async def run_machine(machine: Machine, data: Any, frame: Frame) -> Any:
         if state.sync:
             output, target = state.step(data, frame)
         else:
-            outcome = await state.astep(data, frame)
+            try:
+                outcome = await state.astep(data, frame)
+            except asyncio.CancelledError:
+                if frame.aborts_states:
+                    frame.record(state.type_name + "StateAborted")
+                raise
             if type(outcome) is Caught:
                 # AWS records the exit of a state whose error a Catch handled, with
                 # what the catcher passes on as its output.

@@ -87,6 +87,7 @@ class Execution:
 
 class Frame:
     __slots__ = (
+        "aborts_states",
         "assigned",
         "entered_id",
         "entered_prev",
@@ -126,6 +127,8 @@ class Frame:
         self.assigned: dict[str, Any] | None = None
         # where a Map/Parallel attempt's failing branch ended (its StateFailed links there)
         self.failed_at: int | None = None
+        # a Parallel branch records <Type>StateAborted for the state a failure cut off
+        self.aborts_states = False
         self.retry_count = 0
         self.task_token: str | None = None
 

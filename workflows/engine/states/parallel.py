@@ -56,6 +56,8 @@ class ParallelState(ResultState):
         branch_input = self.effective_input(data, frame)
         frame.record("ParallelStateStarted")
         frames = [frame.child() for _ in self.branches]
+        for child in frames:
+            child.aborts_states = True
         try:
             if all(branch.sync for branch in self.branches):
                 results = []
@@ -91,10 +93,23 @@ class ParallelState(ResultState):
         return results
 
 
+# Loop passes a branch needs from its timer firing to its failure being recorded.
+_SETTLE_PASSES = 8
+
+
 async def gather_or_cancel(tasks: Sequence[asyncio.Future[Any]]) -> list[Any]:
-    """All results in order; on the first failure, cancel the rest and raise it."""
+    """All results in order; on the first failure, cancel the rest and raise it.
+
+    Branches whose failure is already on its way (a timeout that fired at the same
+    moment) record it before the rest are cancelled, as each concurrent iteration on AWS
+    records its own timeout.
+    """
     try:
         _done, pending = await asyncio.wait(tasks, return_when=asyncio.FIRST_EXCEPTION)
+        if pending:
+            for _ in range(_SETTLE_PASSES):
+                await asyncio.sleep(0)
+            pending = {task for task in pending if not task.done()}
     except asyncio.CancelledError:
         for task in tasks:
             task.cancel()
@@ -361,7 +376,8 @@ class _MapRun:
         if self.first_error is None:
             self.first_error = error
         if not self.tolerant:
-            self.failed_at = child.prev
+            if self.failed_at is None:
+                self.failed_at = child.prev
             raise error
         self.failures += 1
         return error_output(error)
