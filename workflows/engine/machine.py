@@ -76,11 +76,13 @@ class StateMachine:
         region: str = DEFAULT_REGION,
         account: str = DEFAULT_ACCOUNT,
         role_arn: str | None = None,
+        machine_type: Literal["STANDARD", "EXPRESS"] = "STANDARD",
     ) -> None:
         self.definition = _parse(definition)
         from workflows.engine.validation import validate_definition
 
-        errors = [d for d in validate_definition(self.definition) if d.severity == "ERROR"]
+        diagnostics = validate_definition(self.definition, machine_type=machine_type)
+        errors = [d for d in diagnostics if d.severity == "ERROR"]
         if errors:
             raise DefinitionError(errors)
         self.name = name
