@@ -243,6 +243,10 @@ def _parse(definition: Mapping[str, Any] | str | bytes) -> dict[str, Any]:
     if isinstance(definition, str | bytes):
         try:
             parsed = json.loads(definition)
+        except UnicodeDecodeError as exc:
+            raise DefinitionError(
+                [Diagnostic("INVALID_JSON_DESCRIPTION", f"The definition is not UTF-8: {exc}", "")]
+            ) from None
         except json.JSONDecodeError as exc:
             raise DefinitionError(
                 [
