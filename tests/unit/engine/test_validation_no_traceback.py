@@ -8,6 +8,8 @@ found in AWS's published patterns (issue #16) are run as fixed examples.
 
 from __future__ import annotations
 
+import contextlib
+import itertools
 import json
 from typing import Any
 
@@ -227,7 +229,7 @@ def _machine(depth: int) -> st.SearchStrategy[dict[str, Any]]:
         language = draw(st.sampled_from(["JSONPath", "JSONata"]))
         tidy = draw(st.integers(0, 4)) > 0  # mostly, only the fields of the language
         states: dict[str, Any] = {}
-        for name, following in zip(names, names[1:], strict=False):
+        for name, following in itertools.pairwise(names):
             if draw(st.integers(0, 4)) == 0:
                 rule = _choice_rule() if not tidy else _tidy_rule(language)
                 rules = draw(st.lists(rule, min_size=1, max_size=2))
@@ -261,14 +263,10 @@ def _check(definition: Any) -> None:
                 assert diagnostic.location == "" or diagnostic.location.startswith("/")
     text = json.dumps(definition)
     validate_definition(text)  # the JSON text goes through the same checks
-    try:
+    with contextlib.suppress(DefinitionError):
         StateMachine(definition)
-    except DefinitionError:
-        pass
-    try:
+    with contextlib.suppress(DefinitionError):
         StateMachine(definition, machine_type="EXPRESS")
-    except DefinitionError:
-        pass
 
 
 ISSUE_SHAPES: list[dict[str, Any]] = [
@@ -333,7 +331,5 @@ def test_generated_definitions_give_diagnostics_not_tracebacks(definition: dict[
 def test_any_text_gives_diagnostics_not_tracebacks(text: str | bytes) -> None:
     for placeholders in (False, True):
         validate_definition(text, placeholders=placeholders)
-    try:
+    with contextlib.suppress(DefinitionError):
         StateMachine(text)
-    except DefinitionError:
-        pass
