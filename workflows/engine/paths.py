@@ -90,7 +90,7 @@ class _Slice:
 
 @dataclass(frozen=True, slots=True)
 class _DeepScan:
-    inner: _Name | _Wildcard | _Union | _Index | _Slice | _Filter
+    inner: _Name | _Wildcard | _Union | _Merge | _Index | _Slice | _Filter
 
 
 @dataclass(frozen=True, slots=True)

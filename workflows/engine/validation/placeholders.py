@@ -21,6 +21,7 @@ from typing import Any, Final
 __all__ = [
     "PLACEHOLDER",
     "fill_arn",
+    "fill_placeholders",
     "has_placeholder",
     "is_whole_placeholder",
     "pseudo_value",
@@ -57,6 +58,12 @@ def is_whole_placeholder(value: Any) -> bool:
 def pseudo_value(name: str) -> str | None:
     """The stand-in of a pseudo-parameter (``AWS::Partition``, ``partition``, ...), if it is one."""
     return _PSEUDO.get(re.sub(r"[^a-z]", "", name.lower()))
+
+
+def fill_placeholders(text: str) -> str:
+    """``text`` with each placeholder replaced by a plain name (or a pseudo-parameter's
+    stand-in), to check the syntax around it."""
+    return PLACEHOLDER.sub(lambda m: pseudo_value(m.group(1)) or "Placeholder", text)
 
 
 # Which part of an ARN a placeholder sits in decides its stand-in: arn:PARTITION:
