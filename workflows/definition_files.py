@@ -126,36 +126,36 @@ def _json_locator(text: str, line_offset: int = 0, column_offset: int = 0) -> Lo
 
 
 def _yaml_locator(root: yaml.Node | None, prefix: tuple[str, ...]) -> Locate:
-    """Positions of JSON pointers in a YAML document, below the node at ``prefix``."""
+    """Positions of JSON pointers in a YAML document, below the node at ``prefix``: a
+    member's key (as for JSON), an item's own start."""
 
-    def child(node: yaml.Node, part: str) -> yaml.Node | None:
+    def child(node: yaml.Node, part: str) -> tuple[yaml.Node, yaml.Mark] | None:
         if isinstance(node, yaml.MappingNode):
             for key, value in node.value:
                 if isinstance(key, yaml.ScalarNode) and key.value == part:
-                    found: yaml.Node = value
-                    return found
+                    return value, key.start_mark
         elif isinstance(node, yaml.SequenceNode) and part.isdigit():
             index = int(part)
-            item: yaml.Node | None = node.value[index] if index < len(node.value) else None
-            return item
+            if index < len(node.value):
+                item: yaml.Node = node.value[index]
+                return item, item.start_mark
         return None
 
     def locate(pointer: str) -> Position | None:
-        node = root
+        if root is None:
+            return None
         parts = [
             *prefix,
             *(p.replace("~1", "/").replace("~0", "~") for p in pointer.split("/")[1:]),
         ]
-        found = node
+        node: yaml.Node = root
+        mark: yaml.Mark = root.start_mark
         for part in parts:
-            if node is None:
-                break
-            node = child(node, part)
-            if node is not None:
-                found = node
-        if found is None:
-            return None
-        return found.start_mark.line + 1, found.start_mark.column + 1
+            found = child(node, part)
+            if found is None:
+                break  # the nearest enclosing field that exists
+            node, mark = found
+        return mark.line + 1, mark.column + 1
 
     return locate
 
