@@ -196,7 +196,8 @@ Resources:
           "StartAt": "A",
           "States": {
             "A": {"Type": "Pass", "Next": "Nowhere"},
-            "B": {"Type": "Task", "Resource": "arn:${AWS::Partition}:lambda:${AWS::Region}:${AWS::AccountId}:function:x", "End": true}
+            "B": {"Type": "Task", "End": true,
+                  "Resource": "arn:${AWS::Partition}:lambda:${AWS::Region}:${AWS::AccountId}:function:x"}
           }
         }
 """
@@ -274,9 +275,10 @@ def test_a_terraform_module_fills_literal_variables_and_notes_the_rest(tmp_path:
         }
         """,
     )
-    code, out, err = invoke("validate", str(tmp_path))
+    code, _, err = invoke("validate", str(tmp_path))
     assert code == 1
-    assert "NOTE PLACEHOLDER_VALUE" in err and "${fn_arn}" in err
+    assert "NOTE PLACEHOLDER_VALUE" in err
+    assert "${fn_arn}" in err
     assert "ERROR SCHEMA_VALIDATION_FAILED: Express state machine" in err
     assert "resource.aws_sfn_state_machine.machine.definition" in err
 
