@@ -197,7 +197,7 @@ Resources:
           "States": {
             "A": {"Type": "Pass", "Next": "Nowhere"},
             "B": {"Type": "Task", "End": true,
-              "Resource": "arn:${AWS::Partition}:lambda:${AWS::Region}:${AWS::AccountId}:function:x"}
+             "Resource": "arn:${AWS::Partition}:lambda:${AWS::Region}:${AWS::AccountId}:function:F"}
           }
         }
 """
