@@ -3,6 +3,7 @@
 workflows run order_quote --input @examples/order_quote.json
 workflows run state_machines/x.asl.json --input '{"a": 1}' --lambdas tasks.local
 workflows validate state_machines/*.asl.json
+workflows validate infra/sam/template.yaml --format sarif > validate.sarif
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ import click
 from workflows import definitions
 from workflows.engine import DefinitionError, StateMachine, VirtualClock
 from workflows.engine.diagnostics import Diagnostic
+from workflows.engine.validation import validate_definition
 from workflows.timeline import render_timeline
 
 __all__ = ["main"]
@@ -195,22 +197,85 @@ def run(
 
 
 @main.command()
-@click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False))
-def validate(paths: tuple[str, ...]) -> None:
-    """Check definitions as AWS would; print every problem with its JSON pointer."""
-    failed = 0
-    for raw in paths:
-        path = Path(raw)
-        text = definitions.substitute(path.read_text(), {}, stand_ins=True)
-        try:
-            StateMachine(text)
-        except DefinitionError as error:
-            failed += 1
-            _print_diagnostics(path, error.diagnostics)
-        else:
-            click.echo(f"{path}: valid")
+@click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
+@click.option(
+    "--sub",
+    "subs",
+    multiple=True,
+    help="Fill a ${Name} placeholder the files do not fill themselves: Name=value.",
+)
+@click.option(
+    "--type",
+    "machine_type",
+    type=click.Choice(["STANDARD", "EXPRESS"]),
+    help="Validate as this workflow type (default: the template's, else STANDARD).",
+)
+@click.option(
+    "--format",
+    "output_format",
+    type=click.Choice(["text", "json", "sarif"]),
+    default="text",
+    show_default=True,
+    help="text for people, json for scripts, sarif for code scanning.",
+)
+def validate(
+    paths: tuple[Path, ...], subs: tuple[str, ...], machine_type: str | None, output_format: str
+) -> None:
+    """Check definitions as AWS would; exit 1 if AWS would refuse any.
+
+    PATHS are ASL files, SAM/CloudFormation templates (each state machine, with the
+    template's DefinitionSubstitutions) or Terraform modules (each templatefile()).
+    Placeholders nothing fills are reported as notes, not errors.
+    """
+    from workflows.definition_files import read_definitions
+    from workflows.validation_report import (
+        Finding,
+        render_json,
+        render_sarif,
+        render_text,
+    )
+
+    try:
+        values = definitions.parse_substitutions(subs)
+    except ValueError as error:
+        raise click.BadParameter(str(error), param_hint="--sub") from None
+    findings: list[Finding] = []
+    checked: list[str] = []
+    for path in paths:
+        for source in read_definitions(path, values, machine_type):
+            checked.append(source.label)
+            diagnostics = list(source.problems)
+            if source.text is not None:
+                diagnostics += validate_definition(
+                    source.text,
+                    machine_type="EXPRESS" if source.machine_type == "EXPRESS" else "STANDARD",
+                    placeholders=True,
+                )
+            for d in diagnostics:
+                line, column = source.locate(d.location) or (None, None)
+                findings.append(Finding(source.label, source.file, d, line, column))
+            if output_format == "text" and not any(d.severity == "ERROR" for d in diagnostics):
+                click.echo(f"{source.label}: valid")
+    failed = any(f.diagnostic.severity == "ERROR" for f in findings)
+    if output_format == "json":
+        click.echo(render_json(findings, checked))
+    elif output_format == "sarif":
+        click.echo(render_sarif(findings, _version()))
+    elif findings:
+        click.echo(render_text(findings), err=True)
+    if not checked and output_format == "text":
+        click.echo("no state machine definitions found in " + ", ".join(map(str, paths)))
     if failed:
         raise SystemExit(1)
+
+
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("workflows")
+    except PackageNotFoundError:  # pragma: no cover - running from a source tree
+        return "0"
 
 
 @main.command()

@@ -1,10 +1,11 @@
 """State machine definitions on disk: finding them and filling their ``${...}`` placeholders.
 
 Definitions in ``state_machines/`` carry ``${Name}`` placeholders that SAM's
-DefinitionSubstitutions and Terraform's templatefile fill on deployment. Locally they
-are filled from explicit values, or (to validate or to test with mocks) with
-stand-ins of the right shape: a Lambda ARN for ``...FunctionArn``, a queue URL for
-``...Url``, a number for ``...Threshold``.
+DefinitionSubstitutions and Terraform's templatefile fill on deployment. To run them
+locally they are filled from explicit values, or (to test with mocks) with stand-ins
+of the right shape: a Lambda ARN for ``...FunctionArn``, a queue URL for ``...Url``, a
+number for ``...Threshold``. To validate them, ``fill`` gives the values known and
+leaves the rest for validation to understand as placeholders.
 """
 
 from __future__ import annotations
@@ -17,7 +18,9 @@ __all__ = [
     "PLACEHOLDER",
     "DefinitionNotFound",
     "MissingSubstitutions",
+    "fill",
     "find_definition",
+    "parse_substitutions",
     "stand_in",
     "substitute",
 ]
@@ -64,6 +67,25 @@ def substitute(text: str, values: Mapping[str, str], *, stand_ins: bool = False)
         return values[name] if name in values else stand_in(name)
 
     return PLACEHOLDER.sub(fill, text)
+
+
+def fill(text: str, values: Mapping[str, str]) -> str:
+    """Fill the placeholders ``values`` names and leave the others as they are (to
+    validate a definition whose remaining placeholders the deployment fills)."""
+    if not values or "${" not in text:
+        return text
+    return PLACEHOLDER.sub(lambda m: values.get(m.group(1), m.group(0)), text)
+
+
+def parse_substitutions(pairs: list[str] | tuple[str, ...]) -> dict[str, str]:
+    """``Name=value`` pairs (``--sub``); a pair without ``=`` is a ValueError naming it."""
+    values: dict[str, str] = {}
+    for pair in pairs:
+        name, sep, value = pair.partition("=")
+        if not sep or not name:
+            raise ValueError(f"--sub {pair!r} is not Name=value")
+        values[name] = value
+    return values
 
 
 def stand_in(name: str) -> str:

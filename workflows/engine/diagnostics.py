@@ -17,7 +17,10 @@ class Diagnostic:
     code: str
     message: str
     location: str
-    severity: Literal["ERROR", "WARNING"] = "ERROR"
+    # ERROR: AWS refuses the definition. WARNING: AWS accepts it but says something
+    # (ValidateStateMachineDefinition's warnings). NOTE: the project's own remark,
+    # e.g. a deployment placeholder accepted without being checked.
+    severity: Literal["ERROR", "WARNING", "NOTE"] = "ERROR"
 
     def __str__(self) -> str:
         return f"{self.location or '/'}: {self.code}: {self.message}"

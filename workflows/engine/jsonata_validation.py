@@ -7,9 +7,12 @@ them, not the first), each with the JSON pointer of the offending field:
   and message are in the text), or an empty one.
 - ``ILLEGAL_JSONATA_REFERENCE``: ``$`` or ``$$`` at the top level of an expression
   (a JSONata state has no implicit input: use ``$states.input``).
-- ``UNDEFINED_VARIABLE``: ``$name`` in an expression or a JSONPath path, where no
-  state of the same or an enclosing scope assigns ``name`` (a distributed Map's
-  processor cannot see outer variables).
+- ``UNDEFINED_VARIABLE`` (a WARNING: AWS accepts the definition): ``$name`` in an
+  expression or a JSONPath path, where no state of the same or an enclosing scope
+  assigns ``name`` (a distributed Map's processor cannot see outer variables). At
+  run time the reference fails only when evaluated, with ``States.QueryEvaluationError``
+  ("The JSONata expression '$name' specified for the field 'Output' returned nothing
+  (undefined).").
 - ``INVALID_VARIABLE_NAME``: an Assign key that is not an identifier, is longer
   than 80 characters, or is the reserved ``states``.
 - ``QUERY_LANGUAGE_MISMATCH``: a JSONPath-only field (InputPath, Parameters,
@@ -55,6 +58,13 @@ UNDEFINED_VARIABLE: Final = "UNDEFINED_VARIABLE"
 INVALID_VARIABLE_NAME: Final = "INVALID_VARIABLE_NAME"
 
 MAX_VARIABLE_NAME: Final = 80
+
+# AWS creates such definitions (a variable may be assigned on another path, or the
+# reference never evaluated); the reference fails only when it is evaluated.
+_UNDEFINED_AT_RUN_TIME: Final = (
+    " (a warning: AWS accepts the definition, and reading the variable before any "
+    "state assigns it fails the execution at run time)"
+)
 
 _VARIABLE_NAME: Final = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
 _JSONPATH_VARIABLE: Final = re.compile(r"\$([A-Za-z_][A-Za-z0-9_]*)")
@@ -171,6 +181,9 @@ class _Checker:
 
     def error(self, code: str, message: str, at: Parts) -> None:
         self.diagnostics.append(Diagnostic(code, message, pointer(*at)))
+
+    def warn(self, code: str, message: str, at: Parts) -> None:
+        self.diagnostics.append(Diagnostic(code, message, pointer(*at), "WARNING"))
 
     # ------------------------------------------------------------------ machines
 
@@ -461,10 +474,10 @@ class _Checker:
             )
         for name in sorted(names - _BUILTINS):
             if not scope.defines(name):
-                self.error(
+                self.warn(
                     UNDEFINED_VARIABLE,
                     f"the JSONata expression '{text}' references ${name}, but no state in "
-                    "this scope or an enclosing one assigns it",
+                    f"this scope or an enclosing one assigns it{_UNDEFINED_AT_RUN_TIME}",
                     at,
                 )
 
@@ -480,10 +493,10 @@ class _Checker:
             candidates = []
         for name in candidates:
             if not scope.defines(name):
-                self.error(
+                self.warn(
                     UNDEFINED_VARIABLE,
                     f"the path '{text}' reads the variable ${name}, but no state in this "
-                    "scope or an enclosing one assigns it",
+                    f"scope or an enclosing one assigns it{_UNDEFINED_AT_RUN_TIME}",
                     at,
                 )
 

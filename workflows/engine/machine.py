@@ -76,11 +76,13 @@ class StateMachine:
         region: str = DEFAULT_REGION,
         account: str = DEFAULT_ACCOUNT,
         role_arn: str | None = None,
+        machine_type: Literal["STANDARD", "EXPRESS"] = "STANDARD",
     ) -> None:
         self.definition = _parse(definition)
         from workflows.engine.validation import validate_definition
 
-        errors = [d for d in validate_definition(self.definition) if d.severity == "ERROR"]
+        diagnostics = validate_definition(self.definition, machine_type=machine_type)
+        errors = [d for d in diagnostics if d.severity == "ERROR"]
         if errors:
             raise DefinitionError(errors)
         self.name = name
@@ -247,6 +249,10 @@ def _parse(definition: Mapping[str, Any] | str | bytes) -> dict[str, Any]:
     if isinstance(definition, str | bytes):
         try:
             parsed = json.loads(definition)
+        except UnicodeDecodeError as exc:
+            raise DefinitionError(
+                [Diagnostic("INVALID_JSON_DESCRIPTION", f"The definition is not UTF-8: {exc}", "")]
+            ) from None
         except json.JSONDecodeError as exc:
             raise DefinitionError(
                 [

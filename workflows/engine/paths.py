@@ -75,6 +75,13 @@ class _Union:
 
 
 @dataclass(frozen=True, slots=True)
+class _Merge:
+    """Several names in brackets ending a path: Jayway merges them into one object."""
+
+    names: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
 class _Slice:
     start: int | None
     stop: int | None
@@ -83,7 +90,7 @@ class _Slice:
 
 @dataclass(frozen=True, slots=True)
 class _DeepScan:
-    inner: _Name | _Wildcard | _Union | _Index | _Slice | _Filter
+    inner: _Name | _Wildcard | _Union | _Merge | _Index | _Slice | _Filter
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,7 +104,7 @@ class _Function:
     name: str
 
 
-_Step = _Name | _Index | _Wildcard | _Union | _Slice | _DeepScan | _Filter | _Function
+_Step = _Name | _Index | _Wildcard | _Union | _Merge | _Slice | _DeepScan | _Filter | _Function
 
 _FUNCTIONS: Final = frozenset(
     {"length", "size", "min", "max", "avg", "sum", "stddev", "keys", "first", "last"}
@@ -157,6 +164,11 @@ class _Parser:
                 if self.peek() == "*":
                     self.pos += 1
                     steps.append(_Wildcard())
+                    continue
+                if self.peek() == "[":
+                    # Jayway reads the token after a single dot afresh, so `$.[0]`,
+                    # `$.a.[0].b` and `$.['x']` mean `$[0]`, `$.a[0].b` and `$['x']`.
+                    steps.append(self.parse_bracket())
                     continue
                 name = self.parse_dot_name()
                 if self.peek() == "(":
@@ -481,6 +493,10 @@ def _apply(step: _Step, nodes: list[Any]) -> list[Any]:
         for node in nodes:
             for key in step.keys:
                 out.extend(_apply(_Name(key) if isinstance(key, str) else _Index(key), [node]))
+    elif isinstance(step, _Merge):
+        for node in nodes:
+            if isinstance(node, dict):
+                out.append({name: node[name] for name in step.names if name in node})
     elif isinstance(step, _Slice):
         for node in nodes:
             if isinstance(node, list):
@@ -614,7 +630,17 @@ def _single(nodes: Sequence[Any], text: str) -> Any:
 
 
 def _is_definite(step: _Step) -> bool:
-    return isinstance(step, _Name | _Index | _Function)
+    return isinstance(step, _Name | _Index | _Merge | _Function)
+
+
+def _merge_last_names(steps: list[_Step]) -> list[_Step]:
+    """Jayway's ``['a','b']`` as the last step selects one object holding those members
+    (``{"a": .., "b": ..}``, absent ones left out); anywhere else it continues the
+    path from each member in turn."""
+    last = steps[-1] if steps else None
+    if isinstance(last, _Union) and all(isinstance(k, str) for k in last.keys):
+        steps[-1] = _Merge(tuple(str(k) for k in last.keys))
+    return steps
 
 
 _CACHE: dict[str, JsonPath] = {}
@@ -629,7 +655,7 @@ def compile_path(text: str) -> JsonPath:
         raise PathSyntaxError(f"Invalid JSONPath {text!r}: a path must be a string")
     parser = _Parser(text)
     root, variable = parser.parse_root()
-    steps = tuple(parser.parse_steps())
+    steps = tuple(_merge_last_names(parser.parse_steps()))
     definite = all(_is_definite(s) for s in steps)
     keys: tuple[str | int, ...] | None = None
     if all(isinstance(s, _Name | _Index) for s in steps):

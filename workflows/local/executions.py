@@ -135,7 +135,7 @@ class ExecutionService:
             )
         for row in self.store.state_machines():
             try:
-                machine = self._compile(row.definition, row.name, row.role_arn)
+                machine = self._compile(row.definition, row.name, row.role_arn, row.type)
             except DefinitionError:  # pragma: no cover - validated when created
                 log.warning("stored state machine %s no longer validates; skipped", row.arn)
                 continue
@@ -184,7 +184,7 @@ class ExecutionService:
                 )
             return {"stateMachineArn": arn, "creationDate": existing.creation_date}
         try:
-            machine = self._compile(definition, name, role_arn)
+            machine = self._compile(definition, name, role_arn, type)
         except DefinitionError as error:
             raise ServiceError("InvalidDefinition", _definition_message(error)) from None
         except Exception as error:  # a validator gap must still answer as AWS would
@@ -290,7 +290,9 @@ class ExecutionService:
             )
         limit = _page_size(max_results)
         try:
-            diagnostics = validate_definition(definition)
+            diagnostics = validate_definition(
+                definition, machine_type="EXPRESS" if type == "EXPRESS" else "STANDARD"
+            )
         except Exception as error:  # a validator gap: still a diagnostic, never a 500
             log.exception("validating a definition failed")
             diagnostics = [
@@ -659,9 +661,16 @@ class ExecutionService:
 
     # ------------------------------------------------------------------ lookups
 
-    def _compile(self, definition: str, name: str, role_arn: str) -> StateMachine:
+    def _compile(
+        self, definition: str, name: str, role_arn: str, type: str = "STANDARD"
+    ) -> StateMachine:
         return StateMachine(
-            definition, name=name, region=self.region, account=self.account, role_arn=role_arn
+            definition,
+            name=name,
+            region=self.region,
+            account=self.account,
+            role_arn=role_arn,
+            machine_type="EXPRESS" if type == "EXPRESS" else "STANDARD",
         )
 
     def _check_arn(self, arn: str, kind: str) -> None:

@@ -6,6 +6,7 @@ from typing import Any
 
 import pytest
 
+from workflows.engine import StateMachine
 from workflows.engine.jsonata_validation import validate_jsonata
 
 
@@ -119,61 +120,6 @@ REJECTED: list[tuple[str, dict[str, Any], str, str]] = [
         "/States/A/Output/ctx",
     ),
     (
-        "a variable no state assigns (JSONata)",
-        jsonata({"A": passing(Output="{% $never + 1 %}")}),
-        "UNDEFINED_VARIABLE",
-        "/States/A/Output",
-    ),
-    (
-        "a variable no state assigns (JSONPath path)",
-        jsonpath({"A": passing(Parameters={"x.$": "$never.field"})}),
-        "UNDEFINED_VARIABLE",
-        "/States/A/Parameters/x.$",
-    ),
-    (
-        "a variable no state assigns (intrinsic argument)",
-        jsonpath({"A": passing(Parameters={"x.$": "States.Format('{}', $never)"})}),
-        "UNDEFINED_VARIABLE",
-        "/States/A/Parameters/x.$",
-    ),
-    (
-        "a variable assigned only inside a Map, read outside it",
-        jsonata(
-            {
-                "M": {
-                    "Type": "Map",
-                    "ItemProcessor": {
-                        "StartAt": "I",
-                        "States": {"I": passing(Assign={"inner": 1})},
-                    },
-                    "Next": "After",
-                },
-                "After": passing(Output="{% $inner %}"),
-            }
-        ),
-        "UNDEFINED_VARIABLE",
-        "/States/After/Output",
-    ),
-    (
-        "an outer variable read in a distributed Map",
-        jsonata(
-            {
-                "Set": {"Type": "Pass", "Assign": {"outer": 1}, "Next": "M"},
-                "M": {
-                    "Type": "Map",
-                    "ItemProcessor": {
-                        "ProcessorConfig": {"Mode": "DISTRIBUTED", "ExecutionType": "STANDARD"},
-                        "StartAt": "I",
-                        "States": {"I": passing(Output="{% $outer %}")},
-                    },
-                    "End": True,
-                },
-            }
-        ),
-        "UNDEFINED_VARIABLE",
-        "/States/M/ItemProcessor/States/I/Output",
-    ),
-    (
         "Assign on a Succeed state",
         jsonata({"S": {"Type": "Succeed", "Assign": {"x": 1}}}),
         "FIELD_NOT_ALLOWED",
@@ -262,6 +208,68 @@ REJECTED: list[tuple[str, dict[str, Any], str, str]] = [
 ]
 
 
+# A variable no state of the scope assigns: AWS creates the definition (the variable
+# may be assigned on another path, or the reference never evaluated; issue #8), so
+# the check is a warning that `workflows validate` shows, never a refusal.
+WARNED: list[tuple[str, dict[str, Any], str, str]] = [
+    (
+        "a variable no state assigns (JSONata)",
+        jsonata({"A": passing(Output="{% $never + 1 %}")}),
+        "UNDEFINED_VARIABLE",
+        "/States/A/Output",
+    ),
+    (
+        "a variable no state assigns (JSONPath path)",
+        jsonpath({"A": passing(Parameters={"x.$": "$never.field"})}),
+        "UNDEFINED_VARIABLE",
+        "/States/A/Parameters/x.$",
+    ),
+    (
+        "a variable no state assigns (intrinsic argument)",
+        jsonpath({"A": passing(Parameters={"x.$": "States.Format('{}', $never)"})}),
+        "UNDEFINED_VARIABLE",
+        "/States/A/Parameters/x.$",
+    ),
+    (
+        "a variable assigned only inside a Map, read outside it",
+        jsonata(
+            {
+                "M": {
+                    "Type": "Map",
+                    "ItemProcessor": {
+                        "StartAt": "I",
+                        "States": {"I": passing(Assign={"inner": 1})},
+                    },
+                    "Next": "After",
+                },
+                "After": passing(Output="{% $inner %}"),
+            }
+        ),
+        "UNDEFINED_VARIABLE",
+        "/States/After/Output",
+    ),
+    (
+        "an outer variable read in a distributed Map",
+        jsonata(
+            {
+                "Set": {"Type": "Pass", "Assign": {"outer": 1}, "Next": "M"},
+                "M": {
+                    "Type": "Map",
+                    "ItemProcessor": {
+                        "ProcessorConfig": {"Mode": "DISTRIBUTED", "ExecutionType": "STANDARD"},
+                        "StartAt": "I",
+                        "States": {"I": passing(Output="{% $outer %}")},
+                    },
+                    "End": True,
+                },
+            }
+        ),
+        "UNDEFINED_VARIABLE",
+        "/States/M/ItemProcessor/States/I/Output",
+    ),
+]
+
+
 @pytest.mark.parametrize(
     ("definition", "code", "location"),
     [(d, c, loc) for _, d, c, loc in REJECTED],
@@ -271,6 +279,20 @@ def test_rejected(definition: dict[str, Any], code: str, location: str) -> None:
     found = [(d.code, d.location) for d in validate_jsonata(definition)]
     assert (code, location) in found, found
     assert all(d.severity == "ERROR" for d in validate_jsonata(definition))
+
+
+@pytest.mark.parametrize(
+    ("definition", "code", "location"),
+    [(d, c, loc) for _, d, c, loc in WARNED],
+    ids=[name for name, *_ in WARNED],
+)
+def test_an_unassigned_variable_is_a_warning_and_the_definition_is_accepted(
+    definition: dict[str, Any], code: str, location: str
+) -> None:
+    found = [(d.code, d.location, d.severity) for d in validate_jsonata(definition)]
+    assert (code, location, "WARNING") in found, found
+    assert "fails the execution at run time" in validate_jsonata(definition)[0].message
+    StateMachine(definition)  # created, as AWS creates it: no DefinitionError
 
 
 def test_at_least_fifteen_rejections() -> None:
@@ -350,3 +372,35 @@ def test_reports_every_problem_at_once() -> None:
         "QUERY_LANGUAGE_MISMATCH",
         "UNDEFINED_VARIABLE",
     ]
+
+
+def test_a_variable_assigned_on_one_path_only_fails_when_read_unassigned() -> None:
+    """AWS creates this definition; the read fails only on the path that skips Set, with
+    AWS's States.QueryEvaluationError text (as AWS records it, e.g. "The JSONata expression
+    '$states.input.pushLocation' specified for the field 'Arguments/Input/pushLocation'
+    returned nothing (undefined).")."""
+    definition = jsonata(
+        {
+            "Route": {
+                "Type": "Choice",
+                "Choices": [{"Condition": "{% $states.input.set %}", "Next": "Set"}],
+                "Default": "Read",
+            },
+            "Set": {"Type": "Pass", "Assign": {"x": 1}, "Next": "Read"},
+            "Read": passing(Output={"v": "{% $x %}"}),
+        }
+    )
+    assert [d for d in validate_jsonata(definition) if d.severity == "ERROR"] == []
+    machine = StateMachine(definition)
+
+    assigned = machine.run({"set": True})
+    assert (assigned.status, assigned.output) == ("SUCCEEDED", {"v": 1})
+
+    skipped = machine.run({"set": False})
+    assert skipped.status == "FAILED"
+    assert skipped.error == "States.QueryEvaluationError"
+    assert skipped.cause == (
+        "An error occurred while executing the state 'Read' (entered at the event id #4). "
+        "The JSONata expression '$x' specified for the field 'Output/v' returned nothing "
+        "(undefined)."
+    )

@@ -100,14 +100,74 @@ def test_a_present_null_is_a_value_not_a_missing_one() -> None:
         ("$.store.book[::2].title", ["Sayings", "Moby Dick"]),
         ("$.store.book[10:]", []),
         ("$.store.book[*].isbn", ["0-1", "0-5", "0-3"]),
-        ("$['expensive','allowed']", [10, ["Sword", "The Lord"]]),
-        ("$['expensive','missing']", [10]),
+        ("$['store','expensive'].book[0].title", ["Sayings"]),  # not last: each in turn
     ],
 )
 def test_an_indefinite_path_yields_a_list_of_matches(path: str, expected: Any) -> None:
     compiled = compile_path(path)
     assert not compiled.definite
     assert compiled.get(STORE) == expected
+
+
+@pytest.mark.parametrize(
+    ("path", "expected"),
+    [
+        ("$['expensive','allowed']", {"expensive": 10, "allowed": ["Sword", "The Lord"]}),
+        ("$['expensive','missing']", {"expensive": 10}),
+        ("$.['expensive','missing']", {"expensive": 10}),
+    ],
+)
+def test_several_names_ending_a_path_select_one_merged_object(path: str, expected: Any) -> None:
+    """Jayway's PropertyPathToken "multi-property merge case": a leaf ['a','b'] is
+    definite and yields one object with the members present (absent ones omitted)."""
+    compiled = compile_path(path)
+    assert compiled.definite
+    assert compiled.get(STORE) == expected
+
+
+# Forms AWS's published Step Functions patterns use (issue #16): Jayway reads the
+# token after a single '.' afresh, so a dot before a bracket is allowed.
+DOT_BRACKET: dict[str, Any] = {
+    "Snapshots": [{"State": "available"}, {"State": "creating"}],
+    "Accounts": [{"OU": 2, "Id": "a"}, {"OU": 0, "Id": "b"}],
+}
+
+
+@pytest.mark.parametrize(
+    ("path", "document", "expected"),
+    [
+        ("$.[0]", [7, 8], 7),
+        ("$.Snapshots.[0].State", DOT_BRACKET, "available"),
+        ("$.Snapshots.[-1].State", DOT_BRACKET, "creating"),
+        ("$.['Snapshots'].[1]", DOT_BRACKET, {"State": "creating"}),
+        (
+            "$.[*].['bucket', 'key']",
+            [{"bucket": "b1", "key": "k1", "size": 3}, {"bucket": "b2", "key": "k2"}],
+            [{"bucket": "b1", "key": "k1"}, {"bucket": "b2", "key": "k2"}],
+        ),
+        ("$.Accounts.[?(@.OU > 0)].Id", DOT_BRACKET, ["a"]),
+        ("$.[?(@.OU > 0)]", DOT_BRACKET["Accounts"], [{"OU": 2, "Id": "a"}]),
+        ("$.Snapshots.[*].State", DOT_BRACKET, ["available", "creating"]),
+        ("$.Snapshots.[0:1].State", DOT_BRACKET, ["available"]),
+    ],
+)
+def test_a_dot_before_a_bracket_is_jayways_bracket(path: str, document: Any, expected: Any) -> None:
+    assert compile_path(path).get(document) == expected
+
+
+@pytest.mark.parametrize(
+    ("path", "expected"),
+    [
+        ("$.[0]", 7),  # a definite path of plain keys: the fast path still applies
+        ("$.a.[1]", 9),
+    ],
+)
+def test_a_dot_bracket_path_of_names_and_indexes_is_a_reference_path(
+    path: str, expected: Any
+) -> None:
+    document = [7] if path == "$.[0]" else {"a": [8, 9]}
+    compiled = compile_reference_path(path)
+    assert compiled.get(document) == expected
 
 
 @pytest.mark.parametrize(
@@ -187,7 +247,25 @@ def test_roots_input_context_and_variables() -> None:
 
 
 @pytest.mark.parametrize(
-    "path", ["a.b", "$.", "$[", "$.a[?(@.x ==)]", "$.a.foo()", "$.a[1:2:3:4]", "$['unterminated"]
+    "path",
+    [
+        "a.b",
+        "$.",
+        "$[",
+        "$.a[?(@.x ==)]",
+        "$.a.foo()",
+        "$.a[1:2:3:4]",
+        "$['unterminated",
+        # Jayway (and so AWS) refuses these too: "Path must not end with a '.' or '..'",
+        # and a bracket after a dot must still be a whole bracket.
+        "$.a.",
+        "$..",
+        "$.a..",
+        "$.[",
+        "$.[0",
+        "$..[",
+        "$.[]",
+    ],
 )
 def test_a_malformed_path_raises_path_syntax_error(path: str) -> None:
     with pytest.raises(PathSyntaxError):

@@ -13,8 +13,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from workflows.engine.diagnostics import Diagnostic, pointer
-from workflows.engine.validation.codes import INVALID_TYPE, INVALID_VALUE
+from workflows.engine.validation.codes import INVALID_TYPE, INVALID_VALUE, PLACEHOLDER_VALUE
 from workflows.engine.validation.json_values import is_int, is_jsonata
+from workflows.engine.validation.placeholders import is_whole_placeholder
 from workflows.engine.validation.query_languages import JSONATA
 from workflows.engine.validation.wording import json_kind
 
@@ -37,7 +38,9 @@ class CheckedState:
 class Checker:
     """Reporting, and the field helpers every group of checks uses."""
 
-    def __init__(self) -> None:
+    def __init__(self, *, machine_type: str = "STANDARD", placeholders: bool = False) -> None:
+        self.machine_type = machine_type  # STANDARD or EXPRESS: some resources are Standard-only
+        self.placeholders = placeholders  # ${Name} values are deployment placeholders (notes)
         self.diagnostics: list[Diagnostic] = []
         self.scopes_of: dict[str, list[Parts]] = {}  # state name -> the States scopes using it
         self.labels: dict[str, Parts] = {}
@@ -48,6 +51,21 @@ class Checker:
     def warn(self, code: str, message: str, at: Parts) -> None:
         self.diagnostics.append(Diagnostic(code, message, pointer(*at), "WARNING"))
 
+    def note(self, code: str, message: str, at: Parts) -> None:
+        self.diagnostics.append(Diagnostic(code, message, pointer(*at), "NOTE"))
+
+    def placeholder(self, value: Any, at: Parts, what: str) -> bool:
+        """``value`` is a whole ``${Name}`` placeholder to accept as anything (with a note)."""
+        if not (self.placeholders and is_whole_placeholder(value)):
+            return False
+        self.note(
+            PLACEHOLDER_VALUE,
+            f"{what} is the placeholder {value}, filled when the definition is deployed; "
+            "accepted as any value (give it with --sub Name=value to check it)",
+            at,
+        )
+        return True
+
     def has(self, s: CheckedState, key: str) -> bool:
         """``key`` is present and still worth checking."""
         return key in s.body and key not in s.skip
@@ -57,6 +75,8 @@ class Checker:
         value = s.body[field]
         at = (*s.at, field)
         if s.language == JSONATA and is_jsonata(value):
+            return None
+        if self.placeholder(value, at, field):
             return None
         if not is_int(value):
             alternative = ' or a JSONata expression "{% ... %}"' if s.language == JSONATA else ""

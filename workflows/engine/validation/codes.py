@@ -22,6 +22,9 @@ MISSING_TRANSITION_TARGET: Final = "MISSING_TRANSITION_TARGET"
 NO_DOLLAR: Final = "NO_DOLLAR"  # warning
 NO_PATH: Final = "NO_PATH"  # warning
 PASS_RESULT_IS_STATIC: Final = "PASS_RESULT_IS_STATIC"  # warning
+# AWS's catch-all code, used where AWS's own message is reproduced word for word
+# (unrecognized Task resources, resources an EXPRESS workflow cannot use).
+SCHEMA_VALIDATION_FAILED: Final = "SCHEMA_VALIDATION_FAILED"
 # Problems AWS reports as SCHEMA_VALIDATION_FAILED, named precisely here.
 INVALID_TYPE: Final = "INVALID_TYPE"  # a value of the wrong JSON type
 INVALID_VALUE: Final = "INVALID_VALUE"  # the right type, a value out of range or not allowed
@@ -43,3 +46,6 @@ INVALID_TIMESTAMP: Final = "INVALID_TIMESTAMP"
 HEARTBEAT_NOT_LESS_THAN_TIMEOUT: Final = "HEARTBEAT_NOT_LESS_THAN_TIMEOUT"
 STATES_ALL_NOT_ALONE: Final = "STATES_ALL_NOT_ALONE"
 STATES_ALL_NOT_LAST: Final = "STATES_ALL_NOT_LAST"
+# Notes (severity NOTE) when placeholders are understood: a value the deployment fills.
+PLACEHOLDER_VALUE: Final = "PLACEHOLDER_VALUE"  # a whole value is ${Name}: accepted as any
+PLACEHOLDER_IN_ARN: Final = "PLACEHOLDER_IN_ARN"  # an ARN checked with stand-ins for ${...}

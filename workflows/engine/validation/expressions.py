@@ -20,6 +20,7 @@ from workflows.engine.validation.codes import (
 )
 from workflows.engine.validation.engine_parsers import intrinsic_module
 from workflows.engine.validation.json_values import is_jsonata, looks_like_expression
+from workflows.engine.validation.placeholders import fill_placeholders, has_placeholder
 from workflows.engine.validation.query_languages import JSONPATH
 from workflows.engine.validation.wording import json_kind
 
@@ -93,7 +94,25 @@ class ExpressionChecks(Checker):
                     (*at, key),
                 )
 
+    def placeholder_in_expression(self, value: Any, at: Parts, field: str) -> str | None:
+        """A path or intrinsic holding a deployment placeholder: the text to check instead.
+
+        A whole ``${Name}`` is noted and not checked (``None``); placeholders inside a
+        path or intrinsic (``States.StringToJson('${Threshold}')``) are checked with a
+        stand-in, as the surrounding syntax is known.
+        """
+        if not (self.placeholders and has_placeholder(value)):
+            return value if isinstance(value, str) else None
+        if self.placeholder(value, at, field):
+            return None
+        return fill_placeholders(value)
+
     def path(self, value: Any, at: Parts, field: str) -> bool:
+        if isinstance(value, str):
+            checked = self.placeholder_in_expression(value, at, field)
+            if checked is None:
+                return True
+            value = checked
         if not isinstance(value, str):
             self.error(
                 INVALID_TYPE, f"{field} must be a JSONPath string, not {json_kind(value)}", at
@@ -107,6 +126,11 @@ class ExpressionChecks(Checker):
         return True
 
     def reference_path(self, value: Any, at: Parts, field: str = "ResultPath") -> None:
+        if isinstance(value, str):
+            checked = self.placeholder_in_expression(value, at, field)
+            if checked is None:
+                return
+            value = checked
         if not isinstance(value, str):
             self.error(
                 INVALID_TYPE,
@@ -126,6 +150,10 @@ class ExpressionChecks(Checker):
 
     def expression(self, value: str, at: Parts, field: str) -> None:
         """A path or an intrinsic function call (``.$`` fields, ErrorPath, CausePath, ...)."""
+        checked = self.placeholder_in_expression(value, at, field)
+        if checked is None:
+            return
+        value = checked
         intrinsics = intrinsic_module()
         if intrinsics is not None:
             if intrinsics.is_intrinsic(value):

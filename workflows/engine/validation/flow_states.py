@@ -96,7 +96,9 @@ class FlowStateChecks(ExpressionChecks):
         if self.has(s, "Timestamp"):
             value = s.body["Timestamp"]
             at = (*s.at, "Timestamp")
-            if s.language == JSONATA and is_jsonata(value):
+            if (s.language == JSONATA and is_jsonata(value)) or self.placeholder(
+                value, at, "Timestamp"
+            ):
                 pass
             elif not isinstance(value, str):
                 self.error(INVALID_TYPE, f"Timestamp must be a string, not {json_kind(value)}", at)

@@ -90,7 +90,9 @@ class HandlerChecks(ExpressionChecks, TransitionChecks):
             self.retrier_int(retrier, rat, "MaxDelaySeconds", 1, _MAX_DELAY)
             if "BackoffRate" in retrier:
                 rate = retrier["BackoffRate"]
-                if not is_number(rate):
+                if self.placeholder(rate, (*rat, "BackoffRate"), "BackoffRate"):
+                    pass
+                elif not is_number(rate):
                     self.error(
                         INVALID_TYPE,
                         f"BackoffRate must be a number, not {json_kind(rate)}",
@@ -118,6 +120,8 @@ class HandlerChecks(ExpressionChecks, TransitionChecks):
         if field not in retrier:
             return
         value = retrier[field]
+        if self.placeholder(value, (*at, field), field):
+            return
         if not is_int(value):
             self.error(
                 INVALID_TYPE, f"{field} must be an integer, not {json_kind(value)}", (*at, field)

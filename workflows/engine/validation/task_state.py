@@ -2,23 +2,19 @@
 
 from __future__ import annotations
 
-import re
-from typing import Final
-
-from workflows.engine.validation.checker import CheckedState
+from workflows.engine.validation.checker import CheckedState, Parts
 from workflows.engine.validation.codes import (
     CONFLICTING_FIELDS,
     HEARTBEAT_NOT_LESS_THAN_TIMEOUT,
     INVALID_RESOURCE,
     INVALID_TYPE,
     MISSING_FIELD,
+    PLACEHOLDER_IN_ARN,
 )
 from workflows.engine.validation.expressions import ExpressionChecks
+from workflows.engine.validation.placeholders import fill_arn, has_placeholder
+from workflows.engine.validation.resources import resource_problem
 from workflows.engine.validation.wording import json_kind
-
-# arn:partition:service:region:account:resource (states integrations leave region
-# and account empty: arn:aws:states:::lambda:invoke).
-_ARN: Final = re.compile(r"arn:aws[a-z-]*:[a-z0-9-]+:[a-z0-9-]*:(?:\d{12})?:\S+", re.ASCII)
 
 
 class TaskStateChecks(ExpressionChecks):
@@ -39,17 +35,8 @@ class TaskStateChecks(ExpressionChecks):
                     f"Resource must be an ARN string, not {json_kind(resource)}",
                     (*at, "Resource"),
                 )
-            elif _ARN.fullmatch(resource) is None:
-                hint = ""
-                if "${" in resource:
-                    hint = " (an unsubstituted DefinitionSubstitutions placeholder?)"
-                self.error(
-                    INVALID_RESOURCE,
-                    f"Resource {resource!r} is not an ARN such as "
-                    "'arn:aws:lambda:us-east-1:123456789012:function:Name' or "
-                    f"'arn:aws:states:::lambda:invoke'{hint}",
-                    (*at, "Resource"),
-                )
+            else:
+                self.resource(resource, (*at, "Resource"))
         timeout = self.seconds_pair(s, "TimeoutSeconds")
         heartbeat = self.seconds_pair(s, "HeartbeatSeconds")
         if timeout is not None and heartbeat is not None and heartbeat >= timeout:
@@ -77,6 +64,52 @@ class TaskStateChecks(ExpressionChecks):
                 self.expression(
                     credentials["RoleArnPath"], (*at, "Credentials", "RoleArnPath"), "RoleArnPath"
                 )
+
+    def resource(self, resource: str, at: Parts) -> None:
+        """A Task Resource: an ARN AWS knows for this workflow type (``resources.py``)."""
+        checked = resource
+        if self.placeholders and has_placeholder(resource):
+            if self.placeholder(resource, at, "Resource"):
+                return
+            checked, names, opaque = fill_arn(resource)
+            listed = ", ".join("${" + n + "}" for n in names)
+            if opaque and not checked.startswith("arn:"):
+                self.note(
+                    PLACEHOLDER_IN_ARN,
+                    f"Resource {resource!r} starts with the placeholder(s) {listed}; "
+                    "accepted as any resource",
+                    at,
+                )
+                return
+            self.note(
+                PLACEHOLDER_IN_ARN,
+                f"Resource {resource!r} holds the placeholder(s) {listed}; checked as "
+                f"{checked!r}" + (" (its target is not known until deployment)" if opaque else ""),
+                at,
+            )
+            if opaque:
+                return
+        if not checked.startswith("arn:"):
+            self.not_an_arn(resource, at)
+            return
+        problem = resource_problem(checked, self.machine_type)
+        if problem is not None:
+            self.error(problem.code, problem.message, at)
+
+    def not_an_arn(self, resource: str, at: Parts) -> None:
+        hint = ""
+        if "${" in resource:
+            hint = (
+                " (an unfilled placeholder: fill it with --sub Name=value, or validate the "
+                "template that fills it)"
+            )
+        self.error(
+            INVALID_RESOURCE,
+            f"Value is not a valid resource ARN: {resource!r} is not an ARN such as "
+            "'arn:aws:lambda:us-east-1:123456789012:function:Name' or "
+            f"'arn:aws:states:::lambda:invoke'{hint}",
+            at,
+        )
 
     def seconds_pair(self, s: CheckedState, field: str) -> int | None:
         """TimeoutSeconds/HeartbeatSeconds and their Path form; the literal value if given."""

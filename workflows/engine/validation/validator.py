@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from typing import Any, Final
+from typing import Any, Final, Literal
 
 from workflows.engine.diagnostics import Diagnostic, pointer
 from workflows.engine.validation.checker import CheckedState, Parts
@@ -24,6 +24,7 @@ from workflows.engine.validation.codes import (
     INVALID_VALUE,
     MISSING_DESCRIPTION,
     MISSING_FIELD,
+    PLACEHOLDER_VALUE,
     UNKNOWN_FIELD,
 )
 from workflows.engine.validation.fields import (
@@ -36,6 +37,7 @@ from workflows.engine.validation.flow_states import FlowStateChecks
 from workflows.engine.validation.handlers import HandlerChecks
 from workflows.engine.validation.json_values import is_int
 from workflows.engine.validation.parallel_and_map_states import ParallelAndMapStateChecks
+from workflows.engine.validation.placeholders import quote_bare_placeholders
 from workflows.engine.validation.query_languages import JSONPATH
 from workflows.engine.validation.task_state import TaskStateChecks
 from workflows.engine.validation.wording import did_you_mean, json_kind, quoted
@@ -68,6 +70,8 @@ class _Validator(
     ParallelAndMapStateChecks,
     HandlerChecks,
 ):
+    parsed: Any = None  # the definition as a JSON value, once parsed
+
     def run(self, definition: Any) -> None:
         if isinstance(definition, str | bytes):
             try:
@@ -78,6 +82,15 @@ class _Validator(
             if not text.strip():
                 self.error(MISSING_DESCRIPTION, "the state machine definition is empty", ())
                 return
+            if self.placeholders and "${" in text:
+                text, bare = quote_bare_placeholders(text)
+                for name in bare:
+                    self.note(
+                        PLACEHOLDER_VALUE,
+                        f"${{{name}}} stands outside quotes (filled with a JSON value when "
+                        "the definition is deployed); read as a placeholder value",
+                        (),
+                    )
             try:
                 definition = json.loads(text, object_pairs_hook=_pairs_hook)
             except json.JSONDecodeError as exc:
@@ -88,6 +101,7 @@ class _Validator(
                     (),
                 )
                 return
+        self.parsed = definition
         if definition is None:
             self.error(MISSING_DESCRIPTION, "the state machine definition is missing", ())
             return
@@ -147,7 +161,9 @@ class _Validator(
             )
         if "TimeoutSeconds" in machine:
             value = machine["TimeoutSeconds"]
-            if not is_int(value):
+            if self.placeholder(value, (*at, "TimeoutSeconds"), "TimeoutSeconds"):
+                pass
+            elif not is_int(value):
                 self.error(
                     INVALID_TYPE,
                     f"TimeoutSeconds must be an integer number of seconds, not {json_kind(value)}",
@@ -274,20 +290,35 @@ _TYPE_CHECKS: Final[dict[str, Callable[[_Validator, CheckedState], None]]] = {
 }
 
 
-def validate_definition(definition: Any) -> list[Diagnostic]:
+MachineType = Literal["STANDARD", "EXPRESS"]
+
+
+def validate_definition(
+    definition: Any,
+    *,
+    machine_type: MachineType = "STANDARD",
+    placeholders: bool = False,
+) -> list[Diagnostic]:
     """Every problem AWS would report for ``definition``; an empty list means it is valid.
 
     ``definition`` is the parsed JSON object; its JSON text is accepted too (and
     then duplicate state names within one ``States`` object are caught as well).
-    Warnings (``severity == "WARNING"``) do not make a definition invalid.
+    ``machine_type`` is the workflow type it is created as: an EXPRESS workflow
+    refuses activities and the ``.sync``/``.waitForTaskToken`` patterns.
+    ``placeholders=True`` validates a file as kept beside infrastructure code, whose
+    ``${Name}`` placeholders the deployment fills (``placeholders.py``); by default a
+    definition is judged as AWS receives it, where ``${Name}`` is plain text.
+    Warnings and notes (``severity`` ``"WARNING"``, ``"NOTE"``) do not make a
+    definition invalid.
     """
-    validator = _Validator()
+    validator = _Validator(machine_type=machine_type, placeholders=placeholders)
     validator.run(definition)
     diagnostics = validator.diagnostics
-    if isinstance(definition, dict):
+    parsed = validator.parsed
+    if isinstance(parsed, dict):
         # JSONata expressions and variable references (jsonata_validation.py)
         from workflows.engine.jsonata_validation import validate_jsonata
 
         seen = {(d.code, d.location) for d in diagnostics}
-        diagnostics += [d for d in validate_jsonata(definition) if (d.code, d.location) not in seen]
+        diagnostics += [d for d in validate_jsonata(parsed) if (d.code, d.location) not in seen]
     return diagnostics
