@@ -15,6 +15,7 @@ from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from workflows.engine.activities import Activities
 from workflows.engine.clock import Clock
 from workflows.engine.errors import StatesError
 from workflows.engine.lambdas import InProcessLambdas
@@ -159,10 +160,12 @@ class TaskRunner:
         lambdas: InProcessLambdas,
         integrations: Mapping[str, ServiceIntegration] | None = None,
         tokens: TaskTokens | None = None,
+        activities: Activities | None = None,
     ) -> None:
         self.lambdas = lambdas
         self.integrations = dict(integrations or {})
         self.tokens = tokens or TaskTokens()
+        self.activities = activities or Activities()
 
     @property
     def region(self) -> str:

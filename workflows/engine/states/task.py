@@ -109,6 +109,9 @@ class TaskState(ResultState):
             frame.record("LambdaFunctionSucceeded", {"output": result})
             return result
 
+        if resource.kind == "activity":
+            return await self._activity(payload, timeout, heartbeat, mock, frame)
+
         base = {"resourceType": resource.service, "resource": resource.history_resource}
         scheduled: dict[str, Any] = {**base, "region": runner.region, "parameters": payload}
         if timeout is not None:
@@ -135,6 +138,49 @@ class TaskState(ResultState):
             if token is not None:
                 runner.tokens.discard(token)
         frame.record("TaskSucceeded", {**base, "output": result})
+        return result
+
+    async def _activity(
+        self,
+        payload: Any,
+        timeout: int | None,
+        heartbeat: int | None,
+        mock: Return | Throw | None,
+        frame: Frame,
+    ) -> Any:
+        """An activity: scheduled for a worker, answered on its task token."""
+        execution = frame.execution
+        runner = execution.tasks
+        arn = self.resource.arn
+        details: dict[str, Any] = {"resource": arn, "input": payload}
+        if timeout is not None:
+            details["timeoutInSeconds"] = timeout
+        if heartbeat is not None:
+            details["heartbeatInSeconds"] = heartbeat
+        frame.record("ActivityScheduled", details)
+        token = runner.tokens.issue(execution.arn, self.name)
+        if mock is None:
+
+            def started(worker: str) -> None:
+                frame.record("ActivityStarted", {"workerName": worker})
+
+            runner.activities.schedule(arn, token, payload, started)
+            work = runner.tokens.wait(token, execution.clock, heartbeat)
+        else:
+            frame.record("ActivityStarted", {"workerName": "mock"})
+            work = _mocked(mock)
+        try:
+            result = await with_timeout(work, timeout, execution.clock)
+        except StatesError as error:
+            timed_out = error.error in ("States.Timeout", "States.HeartbeatTimeout")
+            frame.record(
+                "ActivityTimedOut" if timed_out else "ActivityFailed", failure_details(error)
+            )
+            raise
+        finally:
+            runner.activities.withdraw(token)
+            runner.tokens.discard(token)
+        frame.record("ActivitySucceeded", {"output": result})
         return result
 
     async def _perform(
