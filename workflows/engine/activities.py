@@ -31,6 +31,8 @@ class Activities:
     def __init__(self) -> None:
         self._waiting: dict[str, deque[_Work]] = {}
         self._arrived: dict[str, asyncio.Event] = {}
+        # the activities created through the API: ARN -> (name, creation time)
+        self.declared: dict[str, tuple[str, float]] = {}
 
     def schedule(
         self, activity_arn: str, token: str, input: Any, on_start: Callable[[str], None]

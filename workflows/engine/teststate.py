@@ -38,7 +38,7 @@ from workflows.engine.states import compile_machine
 from workflows.engine.states.common import evaluate_payload
 from workflows.engine.tasks import ServiceIntegration, TaskRunner, TaskTokens
 
-__all__ = ["StateTestResult", "run_test_state"]
+__all__ = ["InspectionLevel", "StateTestResult", "run_test_state"]
 
 InspectionLevel = Literal["INFO", "DEBUG", "TRACE"]
 _TEST_NAME: Final = "TestState"

@@ -20,6 +20,8 @@ from typing import Any, Final
 from aiohttp import web
 
 from workflows.local.executions import ExecutionService, ServiceError, validation_error
+from workflows.local.sfn_activities import ACTIVITY_ACTIONS
+from workflows.local.sfn_teststate import TEST_STATE_ACTIONS
 
 __all__ = ["ACTIONS", "SERVICE_KEY", "create_app", "start_server"]
 
@@ -228,6 +230,8 @@ ACTIONS: Final[dict[str, Action]] = {
     "DescribeStateMachineForExecution": _describe_state_machine_for_execution,
     "ValidateStateMachineDefinition": _validate_state_machine_definition,
 }
+ACTIONS.update(ACTIVITY_ACTIONS)
+ACTIONS.update(TEST_STATE_ACTIONS)
 
 
 # ------------------------------------------------------------------------ server
