@@ -225,15 +225,27 @@ def validate(paths: tuple[str, ...]) -> None:
 @click.option("--api-port", default=3000, show_default=True)
 @click.option("--stepfunctions-port", default=8083, show_default=True)
 @click.option("--aws-port", default=4566, show_default=True, help="Local AWS services (moto).")
+@click.option("--console-port", default=8084, show_default=True, help="The web console.")
 def up(
-    template_path: Path, host: str, api_port: int, stepfunctions_port: int, aws_port: int
+    template_path: Path,
+    host: str,
+    api_port: int,
+    stepfunctions_port: int,
+    aws_port: int,
+    console_port: int,
 ) -> None:
-    """Bring the whole application up locally: API, Step Functions, AWS services, schedules."""
+    """Bring the whole application up locally: API, Step Functions, AWS services, schedules,
+    and the console to watch and act on executions."""
     import asyncio
 
+    from workflows.console.server import serve_console
     from workflows.local.runtime import LocalRuntime, Ports
 
-    runtime = LocalRuntime(template_path, ports=Ports(host, api_port, stepfunctions_port, aws_port))
+    runtime = LocalRuntime(
+        template_path,
+        ports=Ports(host, api_port, stepfunctions_port, aws_port),
+        servers=[serve_console(console_port)],
+    )
 
     async def serve() -> None:
         await runtime.start()
