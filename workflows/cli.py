@@ -126,6 +126,12 @@ DEFAULT_TEMPLATE = Path("infra/sam/template.yaml")
     show_default=True,
     help="Show the functions' own log lines and metrics (Powertools JSON).",
 )
+@click.option(
+    "--report",
+    "report_path",
+    type=click.Path(dir_okay=False, writable=True, path_type=Path),
+    help="Also write the run as one self-contained HTML file (graph, events, state I/O).",
+)
 def run(
     definition: str,
     input_: str,
@@ -136,6 +142,7 @@ def run(
     show_history: bool,
     template_path: Path,
     show_logs: bool,
+    report_path: Path | None,
 ) -> None:
     """Run DEFINITION (a path or a name in state_machines/) and print its timeline.
 
@@ -165,6 +172,7 @@ def run(
                 show_history=show_history,
                 show_logs=show_logs,
                 echo=click.echo,
+                after=None if report_path is None else _template_report(report_path),
             )
             raise SystemExit(0 if ok else 1)
     path = find_definition(definition)
@@ -180,6 +188,8 @@ def run(
     clock = VirtualClock(real_time_passes=True) if virtual_time else None
     result = machine.run(data, lambdas=lambdas, clock=clock, name=name)
     events = result.history
+    if report_path is not None:
+        _write_report(report_path, [(text, result, "you")])
     if show_history:
         click.echo(json.dumps(events, indent=2, default=str))
     click.echo(f"Execution {result.execution_arn}")
@@ -270,6 +280,53 @@ def token(subject: str, roles: tuple[str, ...], minutes: int) -> None:
     from workflows.local.local_auth import mint_token
 
     click.echo(mint_token(subject, roles=roles, minutes=minutes))
+
+
+def _template_report(path: Path) -> Callable[[Any], None]:
+    """Write the report of every execution a template run caused (the one started first)."""
+
+    def write(app: Any) -> None:
+        records = sorted(app.records, key=lambda r: r.result.start_date)
+        _write_report(
+            path,
+            [
+                (
+                    app.template.state_machine(r.state_machine).definition_text(),
+                    r.result,
+                    r.started_by,
+                )
+                for r in records
+            ],
+        )
+
+    return write
+
+
+def _write_report(path: Path, runs: list[tuple[str, Any, str]]) -> None:
+    from workflows.console.report import ReportRun, describe, write_report
+
+    write_report(
+        path,
+        [
+            ReportRun(
+                definition,
+                describe(
+                    result.execution_arn,
+                    status=result.status,
+                    input=result.input,
+                    output=result.output,
+                    error=result.error,
+                    cause=result.cause,
+                    start_date=result.start_date,
+                    stop_date=result.stop_date,
+                    started_by=started_by,
+                ),
+                result.history,
+            )
+            for definition, result, started_by in runs
+        ],
+    )
+    click.echo(f"Report: {path}")
 
 
 def _print_diagnostics(path: Path, diagnostics: list[Diagnostic]) -> None:
