@@ -89,7 +89,7 @@ class LocalResources:
                 "Attributes"
             ]
             name = url.rstrip("/").rsplit("/", 1)[-1]
-            policy = json.loads(attributes.get("RedrivePolicy") or "{}")
+            policy = json.loads(attributes.get("RedrivePolicy") or "{}") or self._redrive(name)
             dlq = str(policy.get("deadLetterTargetArn", "")).rsplit(":", 1)[-1] or None
             if dlq:
                 dead_letter_targets.setdefault(dlq, []).append(name)
@@ -106,6 +106,20 @@ class LocalResources:
         for queue in queues:
             queue["dead_letter_for"] = dead_letter_targets.get(queue["name"], [])
         return queues
+
+    def _redrive(self, queue: str) -> dict[str, Any]:
+        """The template's RedrivePolicy of a queue (the local queues are created without it)."""
+        resource = self.app.template.of_type("AWS::SQS::Queue").get(queue) or {}
+        policy = (resource.get("Properties") or {}).get("RedrivePolicy") or {}
+        if not isinstance(policy, dict):
+            return {}
+        target = policy.get("deadLetterTargetArn")
+        # !GetAtt Queue.Arn stays a tag in the template's resources: its logical id is the name
+        value = getattr(target, "value", target)
+        if isinstance(value, list) and value:
+            value = value[0]
+        dlq = str(value or "").split(".", 1)[0].rsplit(":", 1)[-1]
+        return {"deadLetterTargetArn": dlq, "maxReceiveCount": policy.get("maxReceiveCount")}
 
     # ------------------------------------------------------------------ the app
 
