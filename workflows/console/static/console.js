@@ -269,7 +269,9 @@
     drawEdge(layer, edge) {
       const index = Number(edge.id.slice(1));
       const info = this.graph.edges[index];
-      const g = svg("g", { class: "edge kind-" + info.kind });
+      const g = svg("g", {
+        class: "edge kind-" + info.kind, "data-source": info.source, "data-target": info.target,
+      });
       for (const section of edge.sections || []) {
         const points = [section.startPoint, ...(section.bendPoints || []), section.endPoint];
         const d = points.map((p, i) => (i ? "L" : "M") + p.x + " " + p.y).join(" ");
@@ -470,7 +472,9 @@
     }
 
     visitBlock(visit, i, count) {
-      const box = el("section", { class: "visit", "data-status": visit.status });
+      const section = el("section", { class: "visit", "data-status": visit.status });
+      // parts that do not apply (no result, no variables) are left out, not shown as "null"
+      const box = { append: (...parts) => section.append(...parts.filter(Boolean)) };
       const where = visit.iteration.map(([map, index]) => `${map} #${index}`).join(" › ");
       box.append(el("h3", {},
         count > 1 ? `Visit ${i + 1} of ${count} · ` : "",
@@ -499,7 +503,7 @@
       box.append(block("Output (after ResultSelector, ResultPath and OutputPath)", visit.output));
       if (visit.assignedVariables) box.append(block("Variables assigned", JSON.stringify(visit.assignedVariables)));
       if (visit.attempts.length) box.append(this.attemptsTable(visit.attempts));
-      return box;
+      return section;
     }
 
     attemptsTable(attempts) {
