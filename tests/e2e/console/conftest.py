@@ -123,9 +123,9 @@ class ConsoleApp:
 
     def create(self, name: str, definition: dict[str, Any]) -> str:
         return str(
-            self.do(
-                lambda: self.service.create_state_machine(name, json.dumps(definition), ROLE)
-            )["stateMachineArn"]
+            self.do(lambda: self.service.create_state_machine(name, json.dumps(definition), ROLE))[
+                "stateMachineArn"
+            ]
         )
 
     def wait(self, execution_arn: str) -> dict[str, Any]:

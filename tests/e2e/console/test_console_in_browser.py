@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 from typing import Any
 
 from tests.e2e.console.conftest import PREFIX, REPO, ConsoleApp
@@ -206,7 +205,7 @@ def test_a_payload_with_markup_is_shown_as_text(console: ConsoleApp, page: Any) 
     page.fill('textarea[name="input"]', json.dumps({"note": XSS}))
     page.fill('input[name="name"]', "markup")
     page.click('form.start button[type="submit"]')
-    page.wait_for_url(f"**/executions/**markup")
+    page.wait_for_url("**/executions/**markup")
     state(page, "Echo", "succeeded")
     assert XSS in page.locator("#execution-input").inner_text()
     open_state(page, "Echo")
