@@ -128,6 +128,12 @@ DEFAULT_TEMPLATE = Path("infra/sam/template.yaml")
     show_default=True,
     help="Show the functions' own log lines and metrics (Powertools JSON).",
 )
+@click.option(
+    "--report",
+    "report_path",
+    type=click.Path(dir_okay=False, writable=True, path_type=Path),
+    help="Also write the run as one self-contained HTML file (graph, events, state I/O).",
+)
 def run(
     definition: str,
     input_: str,
@@ -138,6 +144,7 @@ def run(
     show_history: bool,
     template_path: Path,
     show_logs: bool,
+    report_path: Path | None,
 ) -> None:
     """Run DEFINITION (a path or a name in state_machines/) and print its timeline.
 
@@ -167,6 +174,7 @@ def run(
                 show_history=show_history,
                 show_logs=show_logs,
                 echo=click.echo,
+                after=None if report_path is None else _template_report(report_path),
             )
             raise SystemExit(0 if ok else 1)
     path = find_definition(definition)
@@ -182,6 +190,8 @@ def run(
     clock = VirtualClock(real_time_passes=True) if virtual_time else None
     result = machine.run(data, lambdas=lambdas, clock=clock, name=name)
     events = result.history
+    if report_path is not None:
+        _write_report(report_path, [(text, result, "you")])
     if show_history:
         click.echo(json.dumps(events, indent=2, default=str))
     click.echo(f"Execution {result.execution_arn}")
@@ -290,15 +300,27 @@ def _version() -> str:
 @click.option("--api-port", default=3000, show_default=True)
 @click.option("--stepfunctions-port", default=8083, show_default=True)
 @click.option("--aws-port", default=4566, show_default=True, help="Local AWS services (moto).")
+@click.option("--console-port", default=8084, show_default=True, help="The web console.")
 def up(
-    template_path: Path, host: str, api_port: int, stepfunctions_port: int, aws_port: int
+    template_path: Path,
+    host: str,
+    api_port: int,
+    stepfunctions_port: int,
+    aws_port: int,
+    console_port: int,
 ) -> None:
-    """Bring the whole application up locally: API, Step Functions, AWS services, schedules."""
+    """Bring the whole application up locally: API, Step Functions, AWS services, schedules,
+    and the console to watch and act on executions."""
     import asyncio
 
+    from workflows.console.server import serve_console
     from workflows.local.runtime import LocalRuntime, Ports
 
-    runtime = LocalRuntime(template_path, ports=Ports(host, api_port, stepfunctions_port, aws_port))
+    runtime = LocalRuntime(
+        template_path,
+        ports=Ports(host, api_port, stepfunctions_port, aws_port),
+        servers=[serve_console(console_port)],
+    )
 
     async def serve() -> None:
         await runtime.start()
@@ -323,6 +345,53 @@ def token(subject: str, roles: tuple[str, ...], minutes: int) -> None:
     from workflows.local.local_auth import mint_token
 
     click.echo(mint_token(subject, roles=roles, minutes=minutes))
+
+
+def _template_report(path: Path) -> Callable[[Any], None]:
+    """Write the report of every execution a template run caused (the one started first)."""
+
+    def write(app: Any) -> None:
+        records = sorted(app.records, key=lambda r: r.result.start_date)
+        _write_report(
+            path,
+            [
+                (
+                    app.template.state_machine(r.state_machine).definition_text(),
+                    r.result,
+                    r.started_by,
+                )
+                for r in records
+            ],
+        )
+
+    return write
+
+
+def _write_report(path: Path, runs: list[tuple[str, Any, str]]) -> None:
+    from workflows.console.report import ReportRun, describe, write_report
+
+    write_report(
+        path,
+        [
+            ReportRun(
+                definition,
+                describe(
+                    result.execution_arn,
+                    status=result.status,
+                    input=result.input,
+                    output=result.output,
+                    error=result.error,
+                    cause=result.cause,
+                    start_date=result.start_date,
+                    stop_date=result.stop_date,
+                    started_by=started_by,
+                ),
+                result.history,
+            )
+            for definition, result, started_by in runs
+        ],
+    )
+    click.echo(f"Report: {path}")
 
 
 def _print_diagnostics(path: Path, diagnostics: list[Diagnostic]) -> None:

@@ -45,7 +45,9 @@ def run_from_template(
     show_history: bool,
     show_logs: bool = False,
     echo: Echo,
+    after: Callable[[LocalApp], None] | None = None,
 ) -> bool:
+    """Run one execution with everything it causes; ``after`` sees the app before moto stops."""
     from moto import mock_aws
 
     os.environ.update(fake_aws_environment())
@@ -72,6 +74,8 @@ def run_from_template(
         echo("\n== What the local services hold now")
         for line in _service_summary(app):
             echo(f"   {line}")
+        if after is not None:
+            after(app)
     if result.status == "SUCCEEDED":
         echo("\nOutput:")
         echo(json.dumps(result.output, indent=2, ensure_ascii=False))

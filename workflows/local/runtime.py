@@ -9,7 +9,9 @@ One process, one event loop. It starts:
   and history are kept in ``.workflows/executions.sqlite3``;
 - API Gateway on ``api``: the template's Api events routed to their functions, and
   the JWKS of the local token issuer (``workflows token``);
-- the SQS event sources (polled) and the schedules of the template.
+- the SQS event sources (polled) and the schedules of the template;
+- any other server given in ``servers`` (``workflows up`` gives the console), once the
+  service is up: each gets the runtime and answers its runner, a name and an address.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ import json
 import logging
 import os
 import urllib.request
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -36,7 +39,7 @@ from workflows.local.sfn_api import start_server
 from workflows.local.store import ExecutionStore
 from workflows.local.template import StateMachineSpec, load_template
 
-__all__ = ["LocalRuntime", "Ports"]
+__all__ = ["LocalRuntime", "Ports", "ServerStarter"]
 
 
 @dataclass(frozen=True)
@@ -57,6 +60,7 @@ class LocalRuntime:
         *,
         ports: Ports | None = None,
         state_dir: Path = Path(".workflows"),
+        servers: Sequence[ServerStarter] = (),
     ) -> None:
         self.template_path = template_path
         self.ports = ports or Ports()
@@ -66,6 +70,8 @@ class LocalRuntime:
         self._moto: Any = None
         self._runners: list[web.AppRunner] = []
         self._tasks: list[asyncio.Task[Any]] = []
+        self._servers = list(servers)
+        self.addresses: list[tuple[str, str]] = []  # (name, address) of the extra servers
 
     async def start(self) -> None:
         from moto.server import ThreadedMotoServer
@@ -103,6 +109,10 @@ class LocalRuntime:
             asyncio.ensure_future(run_schedules(app, scheduled)),
         ]
         self.app, self.service = app, service
+        for starter in self._servers:
+            extra_runner, label, address = await starter(self)
+            self._runners.append(extra_runner)
+            self.addresses.append((label, address))
 
     async def stop(self) -> None:
         # Servers first, then the service (executions still running are recorded as
@@ -130,6 +140,7 @@ class LocalRuntime:
                 f"  Step Functions   {ports.url(ports.stepfunctions)}  (AWS_ENDPOINT_URL_SFN)",
                 f"  AWS services     {ports.url(ports.aws)}  (AWS_ENDPOINT_URL; moto)",
                 f"  executions kept  {self.state_dir / 'executions.sqlite3'}",
+                *(f"  {label:<16} {address}" for label, address in self.addresses),
                 "",
                 "Place an order:",
                 "  TOKEN=$(.venv/bin/workflows token --sub CUST-1001)",
@@ -139,6 +150,10 @@ class LocalRuntime:
                 "Ctrl-C stops everything.",
             ]
         )
+
+
+# another server to run with the runtime: (runner, name, address) once started
+ServerStarter = Callable[[LocalRuntime], Awaitable[tuple[web.AppRunner, str, str]]]
 
 
 def _reset_moto(url: str) -> None:

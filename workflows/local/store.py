@@ -328,6 +328,52 @@ class ExecutionStore:
             rows = self._db.execute(sql, params).fetchall()
         return [_execution(row) for row in rows]
 
+    def search_executions(
+        self,
+        *,
+        state_machine_arn: str | None = None,
+        status: str | None = None,
+        name_contains: str | None = None,
+        before_seq: int | None = None,
+        limit: int = 100,
+    ) -> list[ExecutionRow]:
+        """Newest first over every state machine (the console's list); filters optional.
+
+        Walks the primary key backwards and stops at ``limit`` matches, so a page
+        costs the rows it skips, not the whole table.
+        """
+        clauses: list[str] = []
+        params: list[Any] = []
+        for clause, value in (
+            ("state_machine_arn = ?", state_machine_arn),
+            ("status = ?", status),
+            ("seq < ?", before_seq),
+        ):
+            if value is not None:
+                clauses.append(clause)
+                params.append(value)
+        if name_contains:
+            escaped = name_contains.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+            clauses.append("name LIKE ? ESCAPE '\\'")
+            params.append(f"%{escaped}%")
+        where = f" WHERE {' AND '.join(clauses)}" if clauses else ""
+        sql = f"SELECT {_COLUMNS} FROM executions{where} ORDER BY seq DESC LIMIT ?"
+        params.append(limit)
+        with self._lock:
+            self._flush_locked()
+            rows = self._db.execute(sql, params).fetchall()
+        return [_execution(row) for row in rows]
+
+    def count_executions(self) -> dict[tuple[str, str], int]:
+        """How many executions each state machine has, by status."""
+        with self._lock:
+            self._flush_locked()
+            rows = self._db.execute(
+                "SELECT state_machine_arn, status, COUNT(*) FROM executions"
+                " GROUP BY state_machine_arn, status"
+            ).fetchall()
+        return {(str(machine), str(status)): int(count) for machine, status, count in rows}
+
     def events(
         self,
         execution_arn: str,

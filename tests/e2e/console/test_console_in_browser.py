@@ -1,0 +1,216 @@
+"""The console as a person uses it, in Chromium: graphs, paths, iterations, actions, live."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from tests.e2e.console.conftest import PREFIX, REPO, ConsoleApp
+
+ORDER = json.loads((REPO / "examples" / "order.json").read_text())
+XSS = "<img src=x onerror=alert(1)>"
+
+
+def state(page: Any, name: str, status: str) -> Any:
+    """Wait until the graph shows ``name`` with ``status``; returns its element."""
+    return page.wait_for_selector(f'svg [data-state="{name}"][data-status="{status}"]')
+
+
+def taken(page: Any, source: str, target: str, kind: str | None = None) -> bool:
+    selector = f'svg .edge.taken[data-source="{source}"][data-target="{target}"]'
+    if kind is not None:
+        selector += f".kind-{kind}"
+    return page.locator(selector).count() > 0
+
+
+def open_state(page: Any, name: str) -> None:
+    node = page.locator(f'svg [data-state="{name}"]').first
+    label = node.locator("text.group-label")
+    (label if label.count() else node).click()
+    page.wait_for_selector(f'#state-panel h2:text-is("{name}")')
+
+
+def test_the_demo_order_shows_its_graph_and_the_path_it_took(
+    console: ConsoleApp, page: Any
+) -> None:
+    arn = console.start("OrderProcessingStateMachine", ORDER, "demo-order")
+    assert console.wait(arn)["status"] == "SUCCEEDED"
+    page.goto(console.page_of(arn))
+    for name in ("LoadWorkflowContext", "ValidateOrder", "ReserveInventory", "ChargePayment"):
+        state(page, name, "succeeded")
+    state(page, "OrderConfirmed", "succeeded")
+    for name in ("RequestApproval", "RefundPayment", "RejectOrder"):
+        assert page.get_attribute(f'svg [data-state="{name}"]', "data-status") == "not entered"
+    node = page.locator('svg [data-state="ChargePayment"] .status-label')
+    assert node.text_content() == "✓ succeeded"  # the colour has its words too
+    assert taken(page, "IsApprovalRequired", "ChargePayment", "default")
+    assert not taken(page, "IsApprovalRequired", "RequestApproval")
+    assert taken(page, "ChargePayment", "ConfirmOrder", "next")
+    assert taken(page, "__start__", "LoadWorkflowContext")
+    assert taken(page, "OrderConfirmed", "__end__")
+
+    open_state(page, "ChargePayment")
+    panel = page.locator("#state-panel")
+    assert "Parameters sent (after InputPath and Parameters/Arguments)" in panel.text_content()
+    result = panel.locator(".block", has_text="Result (before ResultSelector").text_content()
+    assert '"status": "CAPTURED"' in result
+    output = panel.locator(".block", has_text="Output (after ResultSelector").text_content()
+    assert '"payment": {' in output
+    events = page.locator("#events tbody tr")
+    assert events.first.inner_text().startswith("1\tExecutionStarted")
+    page.select_option("#event-type", "TaskScheduled")
+    assert page.locator("#events tbody tr").count() == 5  # one per Task state on the path
+
+
+def test_a_declined_payment_shows_the_failed_and_caught_path(
+    console: ConsoleApp, page: Any
+) -> None:
+    arn = console.start(
+        "OrderProcessingStateMachine",
+        {**ORDER, "orderId": "ORD-2025-000124", "paymentToken": "tok_decline"},
+        "declined",
+    )
+    described = console.wait(arn)
+    page.goto(console.page_of(arn))
+    state(page, "ChargePayment", "caught")
+    assert taken(page, "ChargePayment", "ReleaseInventory", "catch")
+    assert not taken(page, "ChargePayment", "ConfirmOrder")
+    state(page, "ReleaseInventory", "succeeded")
+    assert page.get_attribute('svg [data-state="ConfirmOrder"]', "data-status") == "not entered"
+    open_state(page, "ChargePayment")
+    panel = page.locator("#state-panel").inner_text()
+    assert "PaymentDeclined" in panel
+    assert page.locator("#execution-status").inner_text() == described["status"]
+    if described["status"] == "FAILED":
+        assert described["error"] in page.locator("#execution-error").inner_text()
+
+
+MAP = {
+    "StartAt": "Each",
+    "States": {
+        "Each": {
+            "Type": "Map",
+            "ItemsPath": "$.items",
+            "MaxConcurrency": 1,
+            "ItemProcessor": {
+                "StartAt": "Check",
+                "States": {
+                    "Check": {
+                        "Type": "Choice",
+                        "Choices": [{"Variable": "$", "NumericGreaterThan": 2, "Next": "TooBig"}],
+                        "Default": "Fine",
+                    },
+                    "TooBig": {"Type": "Fail", "Error": "TooBig", "Cause": "above 2"},
+                    "Fine": {"Type": "Pass", "End": True},
+                },
+            },
+            "Catch": [{"ErrorEquals": ["States.ALL"], "Next": "Report"}],
+            "Next": "Report",
+        },
+        "Report": {"Type": "Pass", "End": True},
+    },
+}
+
+
+def test_a_map_with_a_failed_iteration_is_one_click_away(console: ConsoleApp, page: Any) -> None:
+    machine = console.create("ConsoleMapMachine", MAP)
+    arn = str(
+        console.do(
+            lambda: console.service.start_execution(machine, '{"items": [1, 2, 3, 1]}', "items")
+        )["executionArn"]
+    )
+    console.wait(arn)
+    page.goto(console.page_of(arn))
+    state(page, "Each", "caught")
+    state(page, "Report", "succeeded")
+    open_state(page, "Each")
+    picker = page.locator('#state-panel select[data-map="Each"]')
+    options = picker.locator("option").all_inner_texts()
+    assert options[:4] == ["all iterations", "#0 · succeeded", "#1 · succeeded", "#2 · failed"]
+    page.click("#state-panel button.first-failed")
+    state(page, "TooBig", "failed")
+    state(page, "Check", "succeeded")
+    assert page.get_attribute('svg [data-state="Fine"]', "data-status") == "not entered"
+    picker = page.locator('#state-panel select[data-map="Each"]')
+    assert picker.input_value() == "2"
+    picker.select_option("0")
+    state(page, "Fine", "succeeded")
+    assert page.get_attribute('svg [data-state="TooBig"]', "data-status") == "not entered"
+
+
+def test_an_order_waiting_for_approval_is_approved_from_the_console(
+    console: ConsoleApp, page: Any
+) -> None:
+    expensive = {**ORDER, "orderId": "ORD-2025-000777"}
+    expensive["items"] = [{"productId": "SKU-ESPRESSO-05", "quantity": 1}]
+    arn = console.start("OrderProcessingStateMachine", expensive, "needs-approval")
+    page.goto(console.page_of(arn))
+    state(page, "RequestApproval", "running")
+    page.click('#waiting button:text-is("RequestApproval")')
+    page.click('#state-panel form.token.success button[type="submit"]')
+    page.wait_for_selector('#execution-status:text-is("SUCCEEDED")', timeout=60_000)
+    assert "SendTaskSuccess sent" in page.locator(".notice").first.inner_text()
+    state(page, "RequestApproval", "succeeded")
+    state(page, "ChargePayment", "succeeded")
+    assert taken(page, "WasApproved", "ChargePayment", "default")
+    assert console.wait(arn)["status"] == "SUCCEEDED"
+
+
+ASK = {
+    "StartAt": "Ask",
+    "States": {
+        "Ask": {
+            "Type": "Task",
+            "Resource": "arn:aws:states:::sqs:sendMessage.waitForTaskToken",
+            "Parameters": {"QueueUrl": "${Queue}", "MessageBody": {"token.$": "$$.Task.Token"}},
+            "Next": "Thanks",
+        },
+        "Thanks": {"Type": "Pass", "End": True},
+    },
+}
+
+
+def test_a_running_execution_updates_live(console: ConsoleApp, page: Any) -> None:
+    sqs = console.app.session().client("sqs")
+    queue = sqs.create_queue(QueueName="ConsoleLiveQueue")["QueueUrl"]
+    definition = json.loads(json.dumps(ASK).replace("${Queue}", queue))
+    machine = console.create("ConsoleLiveMachine", definition)
+    arn = str(
+        console.do(lambda: console.service.start_execution(machine, "{}", "live"))["executionArn"]
+    )
+    page.goto(console.page_of(arn))
+    state(page, "Ask", "running")
+    page.evaluate("window.sameDocument = true")
+    message = sqs.receive_message(QueueUrl=queue, WaitTimeSeconds=5)["Messages"][0]
+    token = json.loads(message["Body"])["token"]
+    console.do(lambda: console.service.send_task_success(token, '{"answer": 42}'))
+    state(page, "Thanks", "succeeded")
+    state(page, "Ask", "succeeded")
+    page.wait_for_selector('#execution-status:text-is("SUCCEEDED")')
+    assert page.evaluate("window.sameDocument") is True  # pushed, not reloaded
+    assert page.locator("form.stop").count() == 0
+    assert page.locator('#events tbody tr[data-type="ExecutionSucceeded"]').count() == 1
+
+
+ECHO = {"StartAt": "Echo", "States": {"Echo": {"Type": "Pass", "End": True}}}
+
+
+def test_a_payload_with_markup_is_shown_as_text(console: ConsoleApp, page: Any) -> None:
+    machine = console.create("ConsoleEchoMachine", ECHO)
+    page.goto(f"{console.url}/state-machines/{machine}")
+    page.fill('textarea[name="input"]', '{"note": "unfinished')
+    assert "Not valid JSON" in page.locator("form.start .json-problem").inner_text()
+    page.click('form.start button[type="submit"]')
+    assert page.url.endswith(machine)  # not sent
+    page.fill('textarea[name="input"]', json.dumps({"note": XSS}))
+    page.fill('input[name="name"]', "markup")
+    page.click('form.start button[type="submit"]')
+    page.wait_for_url("**/executions/**markup")
+    state(page, "Echo", "succeeded")
+    assert XSS in page.locator("#execution-input").inner_text()
+    open_state(page, "Echo")
+    assert XSS in page.locator("#state-panel").inner_text()
+    assert page.locator("img").count() == 0  # the payload never became an element
+    page.locator("#events details").first.click()
+    assert XSS in page.locator("#events details").first.inner_text()
+    console.wait(f"{PREFIX}:execution:ConsoleEchoMachine:markup")

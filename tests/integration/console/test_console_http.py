@@ -1,0 +1,351 @@
+"""The console's HTTP handlers over a real ExecutionService (aiohttp's test client).
+
+Ad-hoc state machines made of Pass/Wait/Fail/Map states, and a stand-in
+``sqs:sendMessage`` that hands out the task token, so no AWS service is needed;
+the template's machines with their functions run in tests/e2e/console.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import re
+from collections.abc import AsyncIterator
+from html import unescape
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote, unquote
+
+import pytest
+from aiohttp.test_utils import TestClient, TestServer
+
+from workflows.console.server import create_console
+from workflows.engine.clock import RealClock
+from workflows.engine.tasks import TaskRequest
+from workflows.local.app import LocalApp
+from workflows.local.executions import ExecutionService
+from workflows.local.run import fake_aws_environment
+from workflows.local.store import ExecutionStore
+from workflows.local.template import load_template
+
+REPO = Path(__file__).resolve().parents[3]
+ROLE = "arn:aws:iam::123456789012:role/StepFunctionsExecutionRole"
+XSS = "<img src=x onerror=alert(1)>"
+
+ECHO = {"StartAt": "Echo", "States": {"Echo": {"Type": "Pass", "End": True}}}
+WAIT = {"StartAt": "Hold", "States": {"Hold": {"Type": "Wait", "Seconds": 3600, "End": True}}}
+ASK = {
+    "StartAt": "Ask",
+    "States": {
+        "Ask": {
+            "Type": "Task",
+            "Resource": "arn:aws:states:::sqs:sendMessage.waitForTaskToken",
+            "Parameters": {"QueueUrl": "q", "MessageBody": {"token.$": "$$.Task.Token"}},
+            "Next": "Thanks",
+        },
+        "Thanks": {"Type": "Pass", "End": True},
+    },
+}
+
+
+class Tokens:
+    """A stand-in for SQS: remembers the task tokens it was given."""
+
+    def __init__(self) -> None:
+        self.issued: asyncio.Queue[str] = asyncio.Queue()
+
+    async def __call__(self, request: TaskRequest) -> Any:
+        assert request.task_token is not None
+        self.issued.put_nowait(request.task_token)
+        return {"MessageId": "m-1"}
+
+
+@pytest.fixture
+async def service() -> AsyncIterator[ExecutionService]:
+    app = LocalApp(load_template(REPO / "infra" / "sam" / "template.yaml"), clock=RealClock())
+    app.runner.integrations["sqs:sendMessage"] = Tokens()
+    service = ExecutionService(app, ExecutionStore(":memory:"))
+    yield service
+    service.close()
+
+
+@pytest.fixture
+async def client(service: ExecutionService) -> AsyncIterator[TestClient[Any, Any]]:
+    async with TestClient(TestServer(create_console(service))) as client:
+        yield client
+
+
+def create(service: ExecutionService, definition: dict[str, Any], name: str) -> str:
+    arn: str = service.create_state_machine(name, json.dumps(definition), ROLE)["stateMachineArn"]
+    return arn
+
+
+def page(arn: str) -> str:
+    return quote(arn, safe="")
+
+
+def console_data(html: str) -> Any:
+    holder = r'<script type="application/json" id="console-data">(.*?)</script>'
+    found = re.search(holder, html, re.S)
+    assert found is not None
+    return json.loads(found.group(1))
+
+
+async def test_state_machines_page_lists_template_and_api_machines_with_counts(
+    service: ExecutionService, client: TestClient[Any, Any]
+) -> None:
+    echo = create(service, ECHO, "Echoes")
+    for n in range(3):
+        await service.wait(service.start_execution(echo, "{}", f"e-{n}")["executionArn"])
+    answer = await client.get("/")
+    html = await answer.text()
+    assert answer.status == 200
+    assert "OrderProcessingStateMachine" in html
+    assert "Echoes" in html
+    row = html[html.index(">Echoes<") :].split("</tr>")[0]
+    assert "<td>STANDARD</td>" in row
+    assert "<td>API</td>" in row
+    assert "status=SUCCEEDED" in row
+    assert ">3</a>" in row
+    assert answer.headers["Content-Security-Policy"].startswith("default-src 'self'")
+
+    machine = await client.get(f"/state-machines/{page(echo)}")
+    text = await machine.text()
+    assert '"Type": "Pass"' in unescape(text)  # the ASL, as JSON text
+    assert console_data(text)["graphOnly"]["nodes"][1]["id"] == "Echo"
+
+
+async def test_executions_list_filters_searches_and_pages(
+    service: ExecutionService, client: TestClient[Any, Any]
+) -> None:
+    echo = create(service, ECHO, "Echoes")
+    wait = create(service, WAIT, "Holding")
+    for n in range(55):
+        await service.wait(service.start_execution(echo, "{}", f"echo-{n:02d}")["executionArn"])
+    service.start_execution(wait, "{}", "holding-1")
+
+    first = await (await client.get("/executions")).text()
+    names = re.findall(r'">((?:echo|holding)-[\w-]+)</a>', first)
+    assert names[:3] == ["holding-1", "echo-54", "echo-53"]
+    assert len(names) == 50
+    older = re.search(r'href="(/executions\?before=\d+)" rel="next"', first)
+    assert older is not None
+    rest = await (await client.get(older.group(1))).text()
+    assert re.findall(r'">(echo-\d+)</a>', rest) == [f"echo-{n:02d}" for n in range(5, -1, -1)]
+
+    running = await (await client.get("/executions", params={"status": "RUNNING"})).text()
+    assert re.findall(r'">((?:echo|holding)-[\w-]+)</a>', running) == ["holding-1"]
+    found = await (await client.get("/executions", params={"q": "o-4"})).text()
+    assert re.findall(r'">(echo-\d+)</a>', found) == [f"echo-4{d}" for d in range(9, -1, -1)]
+    mine = await (await client.get("/executions", params={"machine": wait})).text()
+    assert re.findall(r'">((?:echo|holding)-[\w-]+)</a>', mine) == ["holding-1"]
+    bad = await client.get("/executions", params={"status": "DONE"})
+    assert bad.status == 400
+    assert "status must be one of" in await bad.text()
+
+
+async def test_start_checks_the_input_and_opens_the_execution(
+    service: ExecutionService, client: TestClient[Any, Any]
+) -> None:
+    echo = create(service, ECHO, "Echoes")
+    refused = await client.post(
+        f"/state-machines/{page(echo)}/executions", data={"input": "{not json", "name": "x"}
+    )
+    assert refused.status == 400
+    assert "The input is not valid JSON" in await refused.text()
+    bad_name = await client.post(
+        f"/state-machines/{page(echo)}/executions", data={"input": "{}", "name": "a b"}
+    )
+    assert "InvalidName" in await bad_name.text()
+
+    started = await client.post(
+        f"/state-machines/{page(echo)}/executions",
+        data={"input": '{"a": 1}', "name": "mine"},
+        allow_redirects=False,
+    )
+    assert started.status == 303
+    arn = "arn:aws:states:us-east-1:123456789012:execution:Echoes:mine"
+    assert unquote(started.headers["Location"]) == f"/executions/{arn}"
+    described = await service.wait(arn)
+    assert (described["status"], json.loads(described["output"])) == ("SUCCEEDED", {"a": 1})
+    row = service.store.get_execution(arn)
+    assert row is not None
+    assert row.started_by == "the console"
+
+
+async def test_a_waiting_task_is_answered_from_its_state(
+    service: ExecutionService, client: TestClient[Any, Any]
+) -> None:
+    ask = create(service, ASK, "Asking")
+    arn = service.start_execution(ask, "{}", "q-1")["executionArn"]
+    tokens = service.app.runner.integrations["sqs:sendMessage"]
+    assert isinstance(tokens, Tokens)
+    token = await asyncio.wait_for(tokens.issued.get(), 5)
+
+    view = await (await client.get(f"/api/executions/{page(arn)}")).json()
+    [waiting] = view["waiting"]
+    assert (waiting["state"], waiting["token"], waiting["iteration"]) == ("Ask", token, [])
+    assert view["trace"]["statuses"] == {"Ask": "running"}
+
+    answered = await client.post(
+        f"/executions/{page(arn)}/task-token",
+        data={"token": token, "outcome": "success", "output": '{"approved": true}'},
+        allow_redirects=False,
+    )
+    assert answered.status == 303
+    assert "SendTaskSuccess+sent" in answered.headers["Location"]
+    described = await service.wait(arn)
+    assert json.loads(described["output"]) == {"approved": True}
+    again = await client.post(
+        f"/executions/{page(arn)}/task-token",
+        data={"token": token, "outcome": "success", "output": "{}"},
+        allow_redirects=False,
+    )
+    assert "TaskDoesNotExist" in again.headers["Location"]
+
+    failing = service.start_execution(ask, "{}", "q-2")["executionArn"]
+    token = await asyncio.wait_for(tokens.issued.get(), 5)
+    await client.post(
+        f"/executions/{page(failing)}/task-token",
+        data={"token": token, "outcome": "failure", "error": "Rejected", "cause": "too dear"},
+    )
+    failed = await service.wait(failing)
+    assert (failed["status"], failed["error"]) == ("FAILED", "Rejected")
+    assert failed["cause"] == "too dear"
+
+
+async def test_stop_aborts_a_running_execution(
+    service: ExecutionService, client: TestClient[Any, Any]
+) -> None:
+    wait = create(service, WAIT, "Holding")
+    arn = service.start_execution(wait, "{}", "h-1")["executionArn"]
+    while len(service.get_execution_history(arn)["events"]) < 2:
+        await asyncio.sleep(0.01)
+    stopped = await client.post(
+        f"/executions/{page(arn)}/stop", data={"cause": "enough"}, allow_redirects=False
+    )
+    assert stopped.status == 303
+    described = service.describe_execution(arn)
+    assert (described["status"], described["cause"]) == ("ABORTED", "enough")
+    view = await (await client.get(f"/api/executions/{page(arn)}")).json()
+    assert view["trace"]["statuses"] == {"Hold": "cancelled"}
+
+
+async def test_actions_posted_from_another_site_are_refused(
+    service: ExecutionService, client: TestClient[Any, Any]
+) -> None:
+    wait = create(service, WAIT, "Holding")
+    arn = service.start_execution(wait, "{}", "h-1")["executionArn"]
+    refused = await client.post(
+        f"/executions/{page(arn)}/stop", headers={"Origin": "https://evil.example"}
+    )
+    assert refused.status == 403
+    assert service.describe_execution(arn)["status"] == "RUNNING"
+
+
+async def test_payloads_are_text_never_markup(
+    service: ExecutionService, client: TestClient[Any, Any]
+) -> None:
+    echo = create(service, ECHO, "Echoes")
+    arn = service.start_execution(echo, json.dumps({"note": XSS}), "xss")["executionArn"]
+    await service.wait(arn)
+    html = await (await client.get(f"/executions/{page(arn)}")).text()
+    assert XSS not in html
+    assert console_data(html)["execution"]["input"] == json.dumps({"note": XSS})
+    machine_page = await (await client.get(f"/state-machines/{page(echo)}")).text()
+    assert XSS not in machine_page
+    assert "&lt;img src=x onerror=alert(1)&gt;" in machine_page  # the last input, offered
+
+
+async def test_the_stream_pushes_events_as_they_happen(
+    service: ExecutionService, client: TestClient[Any, Any]
+) -> None:
+    ask = create(service, ASK, "Asking")
+    arn = service.start_execution(ask, "{}", "live")["executionArn"]
+    tokens = service.app.runner.integrations["sqs:sendMessage"]
+    assert isinstance(tokens, Tokens)
+    token = await asyncio.wait_for(tokens.issued.get(), 5)
+    stream = await client.get(f"/api/executions/{page(arn)}/stream")
+    assert stream.headers["Content-Type"] == "text/event-stream"
+
+    async def next_message() -> tuple[str, Any]:
+        kind, data = "", None
+        while True:
+            line = (await stream.content.readline()).decode().rstrip("\n")
+            if line.startswith("event: "):
+                kind = line[len("event: ") :]
+            elif line.startswith("data: "):
+                data = json.loads(line[len("data: ") :])
+            elif line == "" and kind:
+                return kind, data
+
+    kind, first = await asyncio.wait_for(next_message(), 5)
+    assert kind == "update"
+    assert first["trace"]["statuses"] == {"Ask": "running"}
+    seen = {e["id"] for e in first["events"]}
+    service.send_task_success(token, "{}")
+    statuses: dict[str, str] = {}
+    while kind != "end":
+        kind, data = await asyncio.wait_for(next_message(), 5)
+        if kind == "update":
+            assert not seen & {e["id"] for e in data["events"]}  # only what is new
+            seen |= {e["id"] for e in data["events"]}
+            statuses = data["trace"]["statuses"]
+    assert data == {"status": "SUCCEEDED"}
+    assert statuses == {"Ask": "succeeded", "Thanks": "succeeded"}
+    stream.close()
+
+
+async def test_local_resources_show_tables_queues_outbox_and_schedules(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from moto import mock_aws
+
+    for key, value in fake_aws_environment().items():
+        monkeypatch.setenv(key, value)
+    for key in [k for k in os.environ if k.startswith("AWS_ENDPOINT_URL")]:
+        monkeypatch.delenv(key)
+    with mock_aws():
+        app = LocalApp(load_template(REPO / "infra" / "sam" / "template.yaml"), clock=RealClock())
+        app.provision()
+        session = app.session()
+        sqs = session.client("sqs")
+        url = sqs.get_queue_url(QueueName="ApprovalQueue")["QueueUrl"]
+        sqs.send_message(QueueUrl=url, MessageBody=json.dumps({"orderId": XSS}))
+        sender = next(
+            f.environment["SENDER_EMAIL"]
+            for f in app.template.functions.values()
+            if f.environment.get("SENDER_EMAIL")
+        )
+        session.client("ses").send_email(
+            Source=sender,
+            Destination={"ToAddresses": ["ada@example.com"]},
+            Message={"Subject": {"Data": "Your order"}, "Body": {"Text": {"Data": "Thanks"}}},
+        )
+        session.client("sns").publish(PhoneNumber="+15555550100", Message="Shipped")
+        service = ExecutionService(app, ExecutionStore(":memory:"))
+        try:
+            async with TestClient(TestServer(create_console(service))) as client:
+                html = await (await client.get("/resources")).text()
+        finally:
+            service.close()
+    tables = html[html.index('id="tables"') : html.index('id="queues"')]
+    assert "OrdersTable" in tables
+    assert "IdempotencyTable" in tables
+    assert "SKU-KETTLE-01" in tables  # the seeded catalog
+    queues = html[html.index('id="queues"') : html.index('id="emails"')]
+    assert "ApprovalQueue" in queues
+    assert "ApprovalDeadLetterQueue" in queues
+    assert "dead-letter queue of ApprovalQueue" in queues
+    assert "&lt;img src=x onerror=alert(1)&gt;" in queues
+    assert XSS not in html
+    outbox = html[html.index('id="emails"') : html.index('id="events-put"')]
+    assert "Your order" in outbox
+    assert "ada@example.com" in outbox
+    assert "+15555550100" in outbox
+    assert "Shipped" in outbox
+    schedules = html[html.index('id="schedules"') :]
+    assert "cron(0 3 * * ? *)" in schedules
+    assert "StuckOrderSweepStateMachine" in schedules
+    assert re.search(r"<td>\d{4}-\d\d-\d\d 03:00:00.000</td>", schedules)  # the next 03:00

@@ -1,0 +1,64 @@
+"""`--report`'s file: one self-contained page, payloads only ever as text."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+
+from workflows.console.report import ReportRun, describe, write_report
+from workflows.engine import StateMachine, VirtualClock
+
+REPO = Path(__file__).resolve().parents[3]
+XSS = "<img src=x onerror=alert(1)>"
+MACHINE = {"StartAt": "Echo", "States": {"Echo": {"Type": "Pass", "End": True}}}
+
+
+def test_the_report_needs_no_server_and_escapes_payloads(tmp_path: Path) -> None:
+    machine = StateMachine(MACHINE, name="Echoes")
+    result = machine.run({"note": XSS}, clock=VirtualClock(), name="run-1")
+    described = describe(
+        result.execution_arn,
+        status=result.status,
+        input=result.input,
+        output=result.output,
+        start_date=result.start_date,
+        stop_date=result.stop_date,
+    )
+    path = write_report(
+        tmp_path / "run.html", [ReportRun(json.dumps(MACHINE), described, result.history)]
+    )
+    html = path.read_text()
+    assert XSS not in html  # nowhere as markup: escaped in the page and in its JSON
+    assert "\\u003cimg src=x onerror=alert(1)\\u003e" in html  # the data, as JSON escapes
+    # nothing to fetch: no external script, style or link
+    assert not re.search(r"<(script|link|img)[^>]+(src|href)=", html)
+    assert "ELK" in html
+    assert "class ExecutionView" in html
+    assert "run-1" in html
+    assert "Echoes" in html
+    assert described["stateMachineArn"].endswith(":stateMachine:Echoes")
+
+
+def test_workflows_run_writes_the_report_of_its_run(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from click.testing import CliRunner
+
+    from workflows.cli import main
+
+    monkeypatch.chdir(REPO)
+    report = tmp_path / "quote.html"
+    result = CliRunner().invoke(
+        main,
+        ["run", "order_quote", "--input", "@examples/order_quote.json", "--name", "q-1",
+         "--report", str(report)],
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert f"Report: {report}" in result.stdout
+    html = report.read_text()
+    assert html.count('<article class="report-execution"') == 1
+    assert ":execution:order_quote:q-1" in html
+    assert '"HoldQuote"' in html  # a state of the graph, in the page's data

@@ -1,0 +1,247 @@
+"""What the local AWS services hold, for the console's Resources page.
+
+Tables, queues and their counts are read through boto3 from the local services,
+as an application would read them. What the AWS APIs cannot show without changing
+it is read from moto's in-process backends, read-only: the messages waiting in a
+queue (receiving them would hide them from their consumer and count a receive
+towards the dead-letter queue), the emails SES sent and the SMS SNS sent (AWS
+keeps no such list; moto does, for tests). Events put on a bus are those the
+executions put (``events:putEvents`` Tasks), as their history shows them, with the
+executions the template's rules started from them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections import deque
+from datetime import UTC, datetime
+from typing import Any, Final
+
+from workflows.local.app import ExecutionStarting, LocalApp
+from workflows.local.schedules import next_fire
+from workflows.local.template import ACCOUNT, REGION
+
+__all__ = ["LocalResources"]
+
+ITEMS_SHOWN: Final = 50
+KEPT: Final = 200
+
+
+class LocalResources:
+    def __init__(self, app: LocalApp) -> None:
+        self.app = app
+        self.events_put: deque[dict[str, Any]] = deque(maxlen=KEPT)
+        self.rule_starts: deque[dict[str, Any]] = deque(maxlen=KEPT)
+        app.execution_listeners.append(self._on_execution)
+
+    def close(self) -> None:
+        if self._on_execution in self.app.execution_listeners:
+            self.app.execution_listeners.remove(self._on_execution)
+
+    async def snapshot(self) -> dict[str, Any]:
+        data = await asyncio.to_thread(self._read)
+        data["events"] = list(reversed(self.events_put))
+        data["rule_starts"] = list(reversed(self.rule_starts))
+        data["schedules"] = self._schedules()
+        return data
+
+    # ------------------------------------------------------------ boto3 + moto
+
+    def _read(self) -> dict[str, Any]:
+        session = self.app.session()
+        return {
+            "tables": self._tables(session),
+            "queues": self._queues(session),
+            "emails": _moto_emails(),
+            "sms": _moto_sms(),
+        }
+
+    def _tables(self, session: Any) -> list[dict[str, Any]]:
+        from boto3.dynamodb.types import TypeDeserializer
+
+        client = session.client("dynamodb")
+        plain = TypeDeserializer()
+        tables = []
+        for name in client.list_tables().get("TableNames", []):
+            described = client.describe_table(TableName=name)["Table"]
+            scanned = client.scan(TableName=name, Limit=ITEMS_SHOWN)
+            items = [
+                {k: plain.deserialize(v) for k, v in item.items()} for item in scanned["Items"]
+            ]
+            tables.append(
+                {
+                    "name": name,
+                    "key_names": [k["AttributeName"] for k in described.get("KeySchema", [])],
+                    "count": client.scan(TableName=name, Select="COUNT")["Count"],
+                    "items": [_json(item) for item in items],
+                }
+            )
+        return tables
+
+    def _queues(self, session: Any) -> list[dict[str, Any]]:
+        client = session.client("sqs")
+        queues = []
+        urls = client.list_queues().get("QueueUrls", [])
+        dead_letter_targets: dict[str, list[str]] = {}
+        for url in urls:
+            attributes = client.get_queue_attributes(QueueUrl=url, AttributeNames=["All"])[
+                "Attributes"
+            ]
+            name = url.rstrip("/").rsplit("/", 1)[-1]
+            policy = json.loads(attributes.get("RedrivePolicy") or "{}") or self._redrive(name)
+            dlq = str(policy.get("deadLetterTargetArn", "")).rsplit(":", 1)[-1] or None
+            if dlq:
+                dead_letter_targets.setdefault(dlq, []).append(name)
+            queues.append(
+                {
+                    "name": name,
+                    "waiting": int(attributes.get("ApproximateNumberOfMessages", 0)),
+                    "in_flight": int(attributes.get("ApproximateNumberOfMessagesNotVisible", 0)),
+                    "dead_letter_queue": dlq,
+                    "max_receive_count": policy.get("maxReceiveCount"),
+                    "messages": _moto_messages(name),
+                }
+            )
+        for queue in queues:
+            queue["dead_letter_for"] = dead_letter_targets.get(queue["name"], [])
+        return queues
+
+    def _redrive(self, queue: str) -> dict[str, Any]:
+        """The template's RedrivePolicy of a queue (the local queues are created without it)."""
+        resource = self.app.template.of_type("AWS::SQS::Queue").get(queue) or {}
+        policy = (resource.get("Properties") or {}).get("RedrivePolicy") or {}
+        if not isinstance(policy, dict):
+            return {}
+        target = policy.get("deadLetterTargetArn")
+        # !GetAtt Queue.Arn stays a tag in the template's resources: its logical id is the name
+        value = getattr(target, "value", target)
+        if isinstance(value, list) and value:
+            value = value[0]
+        dlq = str(value or "").split(".", 1)[0].rsplit(":", 1)[-1]
+        return {"deadLetterTargetArn": dlq, "maxReceiveCount": policy.get("maxReceiveCount")}
+
+    # ------------------------------------------------------------------ the app
+
+    def _schedules(self) -> list[dict[str, Any]]:
+        now = datetime.fromtimestamp(self.app.clock.now(), UTC)
+        found = []
+        for spec in self.app.template.state_machines.values():
+            for schedule in spec.schedules:
+                try:
+                    upcoming = next_fire(schedule.expression, now, schedule.timezone)
+                except ValueError as problem:
+                    upcoming, note = None, str(problem)
+                else:
+                    note = ""
+                found.append(
+                    {
+                        "name": schedule.name,
+                        "expression": schedule.expression,
+                        "timezone": schedule.timezone,
+                        "state_machine": spec.logical_id,
+                        "next": upcoming.timestamp() if upcoming is not None else None,
+                        "note": note,
+                    }
+                )
+        return found
+
+    def _on_execution(self, starting: ExecutionStarting) -> None:
+        if starting.started_by.startswith("rule "):
+            event = starting.input if isinstance(starting.input, dict) else {}
+            self.rule_starts.append(
+                {
+                    "rule": starting.started_by,
+                    "event_id": event.get("id"),
+                    "detail_type": event.get("detail-type"),
+                    "execution_arn": starting.execution_arn,
+                    "at": self.app.clock.now(),
+                }
+            )
+        arn = starting.execution_arn
+
+        def on_event(event: dict[str, Any]) -> None:
+            if event.get("type") != "TaskScheduled":
+                return
+            details = event.get("taskScheduledEventDetails") or {}
+            if (details.get("resourceType"), details.get("resource")) != ("events", "putEvents"):
+                return
+            try:
+                parameters = json.loads(details.get("parameters") or "{}")
+            except ValueError:
+                return
+            for entry in parameters.get("Entries") or []:
+                self.events_put.append(
+                    {
+                        "bus": entry.get("EventBusName") or "default",
+                        "source": entry.get("Source"),
+                        "detail_type": entry.get("DetailType"),
+                        "detail": _json(entry.get("Detail")),
+                        "execution_arn": arn,
+                        "at": self.app.clock.now(),
+                    }
+                )
+
+        starting.history.subscribe(on_event)
+
+
+def _json(value: Any) -> str:
+    if isinstance(value, str):
+        try:
+            value = json.loads(value)
+        except ValueError:
+            return str(value)
+    return json.dumps(value, indent=2, ensure_ascii=False, default=str)
+
+
+def _backend(service: str) -> Any:
+    """moto's in-process backend of ``service`` for the local account and region, if any."""
+    try:
+        from moto.backends import get_backend
+
+        return get_backend(service)[ACCOUNT][REGION]  # type: ignore[call-overload]
+    except Exception:  # moto not in this process, or a shape this version does not have
+        return None
+
+
+def _moto_messages(queue: str) -> list[dict[str, Any]]:
+    backend = _backend("sqs")
+    found = getattr(backend, "queues", {}).get(queue) if backend is not None else None
+    messages = getattr(found, "_messages", None) or []
+    return [
+        {
+            "id": getattr(m, "id", ""),
+            "body": _json(getattr(m, "body", "")),
+            "receives": getattr(m, "approximate_receive_count", 0),
+            "visible": bool(getattr(m, "visible", True)),
+        }
+        for m in list(messages)[:ITEMS_SHOWN]
+    ]
+
+
+def _moto_emails() -> list[dict[str, Any]]:
+    backend = _backend("ses")
+    sent = list(getattr(backend, "sent_messages", None) or [])
+    shown = []
+    for message in reversed(sent[-ITEMS_SHOWN:]):
+        destinations = getattr(message, "destinations", None) or {}
+        shown.append(
+            {
+                "source": getattr(message, "source", ""),
+                "to": ", ".join(destinations.get("ToAddresses", []))
+                if isinstance(destinations, dict)
+                else str(destinations),
+                "subject": getattr(message, "subject", "") or "",
+                "body": getattr(message, "body", None) or getattr(message, "raw_data", "") or "",
+            }
+        )
+    return shown
+
+
+def _moto_sms() -> list[dict[str, Any]]:
+    backend = _backend("sns")
+    sent = getattr(backend, "sms_messages", None) or {}
+    return [
+        {"id": message_id, "to": number, "message": text}
+        for message_id, (number, text) in list(sent.items())[-ITEMS_SHOWN:]
+    ]
