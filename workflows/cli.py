@@ -347,6 +347,34 @@ def token(subject: str, roles: tuple[str, ...], minutes: int) -> None:
     click.echo(mint_token(subject, roles=roles, minutes=minutes))
 
 
+@main.command()
+@click.argument("history", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option(
+    "--definition",
+    "reference",
+    required=True,
+    help="The definition to replay: a path or a name in state_machines/.",
+)
+@click.option("--sub", "subs", multiple=True, help="Fill a ${Name} placeholder: Name=value.")
+def replay(history: Path, reference: str, subs: tuple[str, ...]) -> None:
+    """Replay HISTORY (aws stepfunctions get-execution-history --output json) against a
+    definition: each Task answered as recorded; say where the local run leaves it."""
+    from workflows.testing.replay import replay as replay_history
+
+    values = dict(sub.split("=", 1) for sub in subs if "=" in sub)
+    text = definitions.substitute(find_definition(reference).read_text(), values, stand_ins=True)
+    try:
+        replayed = replay_history(history, text)
+    except (ValueError, KeyError) as error:
+        raise click.BadParameter(f"{history} is not an execution history: {error}") from None
+    click.echo(render_timeline(replayed.result.history))
+    if replayed.divergence is None:
+        click.echo(f"replayed: the local run matches the recorded one ({replayed.result.status})")
+        return
+    click.echo(f"diverged at {replayed.divergence}", err=True)
+    raise SystemExit(1)
+
+
 def _template_report(path: Path) -> Callable[[Any], None]:
     """Write the report of every execution a template run caused (the one started first)."""
 

@@ -11,10 +11,43 @@ two fixtures:
   shape), Task states answered by mocks (``Return``/``Throw`` or an AWS Step Functions
   Local mock config) or by in-process ``lambdas``, on the virtual clock.
 
-Helpers for assertions: ``states_entered(result)``, ``task_attempts(result, state)``.
+What happened (``workflows.testing.assertions``): ``inspect(result)`` gives the path
+and each state's input, output, variables, error and attempts; ``assert_path``,
+``assert_state`` (with ``ANY``, ``contains(...)`` or predicates) fail with what
+happened instead; ``snapshot(result)`` is a stable text of the history.
+``replay(history, definition)`` runs a definition against an execution recorded on
+AWS (``workflows.testing.replay``).
 """
 
 from workflows.engine import MockPlan, Return, Throw
+from workflows.testing.assertions import (
+    ANY,
+    Inspection,
+    StateView,
+    assert_path,
+    assert_state,
+    contains,
+    inspect,
+    snapshot,
+)
+from workflows.testing.replay import ReplayResult, replay
 from workflows.testing.runner import WorkflowRunner, states_entered, task_attempts
 
-__all__ = ["MockPlan", "Return", "Throw", "WorkflowRunner", "states_entered", "task_attempts"]
+__all__ = [
+    "ANY",
+    "Inspection",
+    "MockPlan",
+    "ReplayResult",
+    "Return",
+    "StateView",
+    "Throw",
+    "WorkflowRunner",
+    "assert_path",
+    "assert_state",
+    "contains",
+    "inspect",
+    "replay",
+    "snapshot",
+    "states_entered",
+    "task_attempts",
+]
