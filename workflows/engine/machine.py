@@ -6,7 +6,7 @@ import asyncio
 import json
 import re
 import uuid
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -28,11 +28,22 @@ from workflows.engine.mocks import MockPlan, MockSpec
 from workflows.engine.states import Machine, compile_machine
 from workflows.engine.tasks import ServiceIntegration, TaskRunner, TaskTokens
 
-__all__ = ["ExecutionResult", "StateMachine", "Status"]
+__all__ = ["ExecutionResult", "StateMachine", "Status", "observe_executions"]
 
 Status = Literal["RUNNING", "SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED"]
 
 _NAME = re.compile(r"^[^\s<>{}\[\]?*\"#%\\^|~`$&,;:/\x00-\x1f\x7f-\x9f]{1,80}$")
+
+
+ExecutionObserver = Callable[["StateMachine", "ExecutionResult"], None]
+# Told of every execution that ends (test coverage); empty, it costs one check.
+_OBSERVERS: list[ExecutionObserver] = []
+
+
+def observe_executions(observer: ExecutionObserver) -> Callable[[], None]:
+    """Call ``observer(machine, result)`` after each execution ends; returns the undo."""
+    _OBSERVERS.append(observer)
+    return lambda: _OBSERVERS.remove(observer)
 
 
 @dataclass
@@ -177,7 +188,10 @@ class StateMachine:
             history=history,
             mocks=None if mocks is None else _plan(mocks).session(),
         )
-        return await run_execution(self._machine, execution, self.timeout_seconds)
+        result = await run_execution(self._machine, execution, self.timeout_seconds)
+        for observer in _OBSERVERS:
+            observer(self, result)
+        return result
 
 
 async def run_execution(

@@ -7,6 +7,8 @@ from pathlib import Path
 import pytest
 
 from workflows.engine import VirtualClock
+from workflows.engine.machine import observe_executions
+from workflows.testing.coverage import Coverage
 from workflows.testing.runner import WorkflowRunner
 
 
@@ -16,6 +18,82 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         "folder that holds state_machines/ (default: the pytest rootdir)",
         default="",
     )
+    group = parser.getgroup("workflows-cov", "coverage of state machine definitions")
+    group.addoption(
+        "--workflows-cov",
+        action="store",
+        nargs="?",
+        const="state_machines",
+        default=None,
+        metavar="DIR",
+        help="report which states and transitions of DIR/*.asl.json the tests went through "
+        "(default DIR: state_machines)",
+    )
+    group.addoption(
+        "--workflows-cov-report",
+        action="append",
+        default=[],
+        metavar="TYPE",
+        help="term (default), json:PATH or html:DIR; repeatable",
+    )
+    group.addoption(
+        "--workflows-cov-fail-under",
+        type=float,
+        default=None,
+        metavar="N",
+        help="fail the session when the total coverage is below N percent",
+    )
+
+
+_COVERAGE = pytest.StashKey[Coverage]()
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    folder = config.getoption("--workflows-cov", default=None)
+    if not folder:
+        return
+    path = Path(folder)
+    if not path.is_absolute():
+        path = Path(config.rootpath) / path
+    coverage = Coverage(path)
+    config.stash[_COVERAGE] = coverage
+    config.add_cleanup(observe_executions(coverage.observe))
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    config = terminalreporter.config
+    coverage = config.stash.get(_COVERAGE, None)
+    if coverage is None:
+        return
+    reports = config.getoption("--workflows-cov-report") or ["term"]
+    for report in reports:
+        kind, _, target = report.partition(":")
+        if kind == "term":
+            terminalreporter.section("workflow definition coverage")
+            for line in coverage.table():
+                terminalreporter.write_line(line)
+        elif kind == "json":
+            path = Path(target or "workflows-coverage.json")
+            coverage.write_json(path)
+            terminalreporter.write_line(f"workflow coverage JSON written to {path}")
+        elif kind == "html":
+            index = coverage.write_html(Path(target or "workflows-htmlcov"))
+            terminalreporter.write_line(f"workflow coverage HTML written to {index}")
+        else:
+            terminalreporter.write_line(f"unknown --workflows-cov-report {report!r}")
+    threshold = config.getoption("--workflows-cov-fail-under")
+    if threshold is not None and coverage.percent < threshold:
+        terminalreporter.write_line(
+            f"FAIL: workflow coverage {coverage.percent:.1f}% is below {threshold}%", red=True
+        )
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    coverage = session.config.stash.get(_COVERAGE, None)
+    threshold = session.config.getoption("--workflows-cov-fail-under", default=None)
+    if coverage is not None and threshold is not None and coverage.percent < threshold:
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
 
 
 @pytest.fixture

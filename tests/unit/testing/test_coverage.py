@@ -1,0 +1,123 @@
+"""Coverage of definitions: which states and transitions a suite went through."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from workflows.engine import StateMachine, VirtualClock
+from workflows.engine.machine import observe_executions
+from workflows.testing import Return, Throw
+from workflows.testing.coverage import Coverage
+
+pytest_plugins = ["pytester"]
+
+DEFINITION: dict[str, Any] = {
+    "StartAt": "Route",
+    "States": {
+        "Route": {
+            "Type": "Choice",
+            "Choices": [{"Variable": "$.kind", "StringEquals": "bulk", "Next": "Each"}],
+            "Default": "Charge",
+        },
+        "Charge": {
+            "Type": "Task",
+            "Resource": "${ChargeFunctionArn}",
+            "Retry": [{"ErrorEquals": ["Busy"], "MaxAttempts": 2}],
+            "Catch": [{"ErrorEquals": ["Declined"], "Next": "Refuse"}],
+            "Next": "Done",
+        },
+        "Each": {
+            "Type": "Map",
+            "ItemsPath": "$.items",
+            "ItemProcessor": {
+                "StartAt": "One",
+                "States": {"One": {"Type": "Pass", "End": True}},
+            },
+            "Next": "Done",
+        },
+        "Refuse": {"Type": "Fail", "Error": "Refused"},
+        "Done": {"Type": "Succeed"},
+    },
+}
+FILLED = json.loads(
+    json.dumps(DEFINITION).replace(
+        "${ChargeFunctionArn}", "arn:aws:lambda:us-east-1:123456789012:function:charge"
+    )
+)
+
+
+@pytest.fixture
+def coverage(tmp_path: Path) -> Any:
+    (tmp_path / "payment.asl.json").write_text(json.dumps(DEFINITION))
+    collected = Coverage(tmp_path)
+    undo = observe_executions(collected.observe)
+    yield collected
+    undo()
+
+
+def run(data: Any, charge: Any = None) -> None:
+    StateMachine(FILLED).run(data, clock=VirtualClock(), mocks={"Charge": charge or Return(1)})
+
+
+def test_states_and_transitions_taken_are_counted(coverage: Coverage) -> None:
+    run({"kind": "single"})
+    entry = coverage.files["payment"]
+    assert entry.executions == 1
+    assert entry.states_hit == {"Route", "Charge", "Done"}
+    assert sorted(entry.missed_states) == ["Each", "One", "Refuse"]
+    assert "Route -> Charge (default)" not in entry.missed_edges
+    assert "Charge -> Done (next)" not in entry.missed_edges
+    assert 'Route -> Each (choice [$.kind == "bulk"])' in entry.missed_edges or any(
+        e.startswith("Route -> Each (choice") for e in entry.missed_edges
+    )
+    assert 0 < entry.percent < 100
+
+
+def test_every_path_together_covers_everything(coverage: Coverage) -> None:
+    run({"kind": "single"})
+    run({"kind": "single"}, [Throw("Busy"), Return(1)])
+    run({"kind": "single"}, Throw("Declined"))
+    run({"kind": "bulk", "items": [1, 2]})
+    entry = coverage.files["payment"]
+    assert entry.missed_states == []
+    assert entry.missed_edges == []
+    assert entry.percent == 100.0
+    assert coverage.percent == 100.0
+
+
+def test_executions_of_other_definitions_are_not_counted(coverage: Coverage) -> None:
+    StateMachine({"StartAt": "X", "States": {"X": {"Type": "Pass", "End": True}}}).run({})
+    assert coverage.files["payment"].executions == 0
+
+
+def test_the_pytest_options_report_and_fail_under(pytester: pytest.Pytester) -> None:
+    machines = pytester.mkdir("state_machines")
+    (machines / "payment.asl.json").write_text(json.dumps(DEFINITION))
+    pytester.makepyfile(
+        test_payment="""
+        from workflows.testing import Return
+
+        def test_single(workflows):
+            result = workflows.run("payment", {"kind": "single"}, mocks={"Charge": Return(1)})
+            assert result.status == "SUCCEEDED"
+        """
+    )
+    result = pytester.runpytest(
+        "--workflows-cov",
+        "--workflows-cov-report=term",
+        "--workflows-cov-report=json:cov/coverage.json",
+        "--workflows-cov-fail-under=90",
+        "-p",
+        "no:cacheprovider",
+    )
+    result.stdout.fnmatch_lines(
+        ["*workflow definition coverage*", "payment *", "*missed state: Each*", "*below 90*"]
+    )
+    assert result.ret == pytest.ExitCode.TESTS_FAILED
+    written = json.loads((pytester.path / "cov" / "coverage.json").read_text())
+    assert written["definitions"]["payment"]["executions"] == 1
+    assert 0 < written["percent"] < 90

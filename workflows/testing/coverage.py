@@ -1,0 +1,213 @@
+"""Which states and transitions of a project's definitions a test suite went through.
+
+Every execution the engine runs during a pytest session is offered to the
+``Coverage`` collector (``workflows.engine.machine.observe_executions``); those whose
+definition is one of the project's files (``state_machines/*.asl.json``, matched by
+shape: StartAt, state names and types, so placeholder values do not matter) are
+read through the console's ``trace`` and marked on the console's ``graph`` of the
+file: each state entered, and each transition taken: Next, each Choice rule and
+Default, each Catch edge, a Retry taken (a state attempted more than once),
+including the states inside Map and Parallel.
+
+The history does not say which Choice rule matched: a transition to a target is
+credited to the first rule (or the Default) that leads there.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from workflows import definitions
+from workflows.console.graph import END, START, Edge, build_graph
+from workflows.console.trace import Visit, trace
+from workflows.engine.machine import ExecutionResult, StateMachine
+
+__all__ = ["Coverage", "DefinitionCoverage", "shape_of"]
+
+EdgeKey = tuple[str, str, str, str]  # source, target, kind, label
+
+
+def shape_of(definition: Mapping[str, Any]) -> Any:
+    """What identifies a definition whatever its placeholders were filled with."""
+    states = definition.get("States") or {}
+    return (
+        definition.get("StartAt"),
+        tuple(
+            sorted(
+                (name, str(state.get("Type")), _inner_shapes(state))
+                for name, state in states.items()
+                if isinstance(state, Mapping)
+            )
+        ),
+    )
+
+
+def _inner_shapes(state: Mapping[str, Any]) -> Any:
+    if state.get("Type") == "Parallel":
+        return tuple(shape_of(b) for b in state.get("Branches") or () if isinstance(b, Mapping))
+    if state.get("Type") == "Map":
+        processor = state.get("ItemProcessor") or state.get("Iterator") or {}
+        return (shape_of(processor),) if isinstance(processor, Mapping) else ()
+    return ()
+
+
+def _key(edge: Edge) -> EdgeKey:
+    return (edge.source, edge.target, edge.kind, edge.label)
+
+
+def _describe(key: EdgeKey) -> str:
+    source, target, kind, label = key
+    if kind == "retry":
+        return f"{source} retried ({label})"
+    shown = f" [{label}]" if label and kind in ("choice", "catch") else ""
+    return f"{source} -> {target} ({kind}{shown})"
+
+
+@dataclass
+class DefinitionCoverage:
+    """One definition file: what there is, and what the suite went through."""
+
+    name: str
+    path: Path
+    definition: dict[str, Any]
+    states: list[str] = field(default_factory=list)
+    edges: list[EdgeKey] = field(default_factory=list)
+    states_hit: set[str] = field(default_factory=set)
+    edges_hit: set[EdgeKey] = field(default_factory=set)
+    executions: int = 0
+
+    def __post_init__(self) -> None:
+        graph = build_graph(self.definition)
+        self.states = [n.id for n in graph.nodes if n.id not in (START, END)]
+        self.edges = [_key(e) for e in graph.edges if e.kind not in ("start", "end")]
+        self._graph_edges = graph.edges
+
+    @property
+    def percent(self) -> float:
+        total = len(self.states) + len(self.edges)
+        if not total:
+            return 100.0
+        return 100.0 * (len(self.states_hit) + len(self.edges_hit)) / total
+
+    @property
+    def missed_states(self) -> list[str]:
+        return [s for s in self.states if s not in self.states_hit]
+
+    @property
+    def missed_edges(self) -> list[str]:
+        return [_describe(e) for e in self.edges if e not in self.edges_hit]
+
+    def record(self, visits: Iterable[Visit]) -> None:
+        self.executions += 1
+        for visit in visits:
+            if visit.name not in self.states:
+                continue
+            self.states_hit.add(visit.name)
+            if len(visit.attempts) > 1 or visit.status == "retried":
+                self._hit(visit.name, visit.name, ("retry",))
+            if visit.next is not None:
+                kinds = ("catch",) if visit.caught else ("next", "choice", "default")
+                self._hit(visit.name, visit.next, kinds)
+
+    def _hit(self, source: str, target: str, kinds: tuple[str, ...]) -> None:
+        for edge in self._graph_edges:
+            if edge.source == source and edge.target == target and edge.kind in kinds:
+                self.edges_hit.add(_key(edge))
+                return
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "path": str(self.path),
+            "executions": self.executions,
+            "states": {"total": len(self.states), "covered": len(self.states_hit)},
+            "transitions": {"total": len(self.edges), "covered": len(self.edges_hit)},
+            "percent": round(self.percent, 2),
+            "missed_states": self.missed_states,
+            "missed_transitions": self.missed_edges,
+        }
+
+
+class Coverage:
+    """The project's definitions and what the executions of a session went through."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        self.files: dict[str, DefinitionCoverage] = {}
+        self._by_shape: dict[Any, DefinitionCoverage] = {}
+        for path in sorted(folder.glob("*.asl.json")):
+            text = definitions.substitute(path.read_text(), {}, stand_ins=True)
+            body = json.loads(text)
+            entry = DefinitionCoverage(path.name.split(".")[0], path, body)
+            self.files[entry.name] = entry
+            self._by_shape[shape_of(body)] = entry
+
+    def observe(self, machine: StateMachine, result: ExecutionResult) -> None:
+        entry = self._by_shape.get(shape_of(machine.definition))
+        if entry is not None:
+            entry.record(trace(result.history).visits)
+
+    @property
+    def percent(self) -> float:
+        entries = list(self.files.values())
+        total = sum(len(e.states) + len(e.edges) for e in entries)
+        hit = sum(len(e.states_hit) + len(e.edges_hit) for e in entries)
+        return 100.0 * hit / total if total else 100.0
+
+    def table(self) -> list[str]:
+        lines = [f"{'definition':<28}{'runs':>6}{'states':>12}{'transitions':>14}{'cover':>8}"]
+        for entry in self.files.values():
+            lines.append(
+                f"{entry.name:<28}{entry.executions:>6}"
+                f"{len(entry.states_hit):>6}/{len(entry.states):<5}"
+                f"{len(entry.edges_hit):>8}/{len(entry.edges):<5}"
+                f"{entry.percent:>7.1f}%"
+            )
+            lines.extend(f"    missed state: {name}" for name in entry.missed_states)
+            lines.extend(f"    missed: {text}" for text in entry.missed_edges)
+        lines.append(f"{'TOTAL':<28}{'':>6}{'':>12}{'':>14}{self.percent:>7.1f}%")
+        return lines
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "percent": round(self.percent, 2),
+            "definitions": {name: e.to_dict() for name, e in self.files.items()},
+        }
+
+    def write_json(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(self.to_dict(), indent=2) + "\n")
+
+    def write_html(self, folder: Path) -> Path:
+        """index.html: per definition, each state and transition, covered or missed."""
+        folder.mkdir(parents=True, exist_ok=True)
+        parts = [
+            "<!doctype html><meta charset=utf-8><title>Workflow coverage</title>",
+            "<style>body{font:14px system-ui;margin:2em}td,th{padding:2px 8px}"
+            ".hit{color:#1a7f37}.miss{color:#cf222e;font-weight:600}</style>",
+            f"<h1>Workflow coverage: {self.percent:.1f}%</h1>",
+        ]
+        for entry in self.files.values():
+            parts.append(
+                f"<h2>{html.escape(entry.name)}: {entry.percent:.1f}% "
+                f"({entry.executions} executions)</h2><table><tr><th>state or transition</th>"
+                "<th>covered</th></tr>"
+            )
+            for state in entry.states:
+                hit = state in entry.states_hit
+                parts.append(_row(f"state {state}", hit))
+            for edge in entry.edges:
+                parts.append(_row(_describe(edge), edge in entry.edges_hit))
+            parts.append("</table>")
+        index = folder / "index.html"
+        index.write_text("\n".join(parts) + "\n")
+        return index
+
+
+def _row(label: str, hit: bool) -> str:
+    mark = '<td class="hit">yes</td>' if hit else '<td class="miss">missed</td>'
+    return f"<tr><td>{html.escape(label)}</td>{mark}</tr>"
