@@ -1,0 +1,88 @@
+"""An example of testing a workflow with the plugin: copy it into your project.
+
+Each fenced Python block of docs/howto-test-workflows.md is a part of this file, and
+tests/unit/test_docs_examples.py checks that it still is, so the how-to runs as written.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from workflows.testing import (
+    ANY,
+    Return,
+    Throw,
+    assert_path,
+    assert_state,
+    contains,
+    inspect,
+    snapshot,
+)
+
+HERE = Path(__file__).resolve().parent
+ORDER = json.loads((HERE.parents[1] / "examples" / "order.json").read_text())
+MOCKS = HERE.parent / "fixtures" / "mocks" / "order_processing.json"
+THRESHOLD = {"ApprovalThreshold": "500"}
+
+
+def test_a_confirmed_order_goes_this_way(workflows):
+    result = workflows.run(
+        "order_processing",
+        ORDER,
+        mock_config=MOCKS,
+        test_case="HappyPath",
+        substitutions=THRESHOLD,
+    )
+    assert_path(result, ["ValidateOrder", "ChargePayment", "OrderConfirmed"], exact=False)
+    assert_state(result, "ChargePayment", status="succeeded", output=contains({"payment": ANY}))
+
+
+def test_a_flaky_payment_provider_is_retried(workflows):
+    result = workflows.run(
+        "order_processing",
+        ORDER,
+        mock_config=MOCKS,
+        test_case="PaymentProviderFlaky",
+        substitutions=THRESHOLD,
+    )
+    charge = inspect(result).state("ChargePayment")
+    assert [attempt.outcome for attempt in charge.attempts] == ["failed", "failed", "succeeded"]
+    assert len(charge.delays) == 2  # the back-off waited between attempts, in no real time
+
+
+def test_a_declined_card_releases_the_stock(workflows):
+    valid = {**ORDER, "total": 90, "status": "PENDING", "createdAt": "2026-01-01T00:00:00Z"}
+    result = workflows.run(
+        "order_processing",
+        ORDER,
+        substitutions=THRESHOLD,
+        mocks={
+            "ValidateOrder": Return({"Payload": valid}),
+            "ReserveInventory": Return({"Payload": {"reservations": [], "reservedAt": "t"}}),
+            "ChargePayment": Throw("PaymentDeclined", "card declined"),
+            "ReleaseInventory": Return({"Payload": {"released": True}}),
+            "RejectOrder": Return(
+                {
+                    "Payload": {
+                        "orderId": "o",
+                        "customerId": "c",
+                        "error": "PaymentDeclined",
+                        "reason": "card declined",
+                    }
+                }
+            ),
+            "PublishOrderRejected": Return({"FailedEntryCount": 0}),
+        },
+    )
+    assert result.error == "PaymentDeclined"
+    assert_path(result, ["ChargePayment", "ReleaseInventory", "RejectOrder"], exact=False)
+    assert_state(result, "ChargePayment", status="caught", error="PaymentDeclined")
+
+
+def test_the_history_as_a_snapshot(workflows):
+    result = workflows.run(
+        "order_processing", ORDER, mock_config=MOCKS, test_case="HappyPath", substitutions=THRESHOLD
+    )
+    text = snapshot(result)  # no timestamps, ARNs and UUIDs numbered: compare it to a file
+    assert text.splitlines()[0].startswith("  1   0 ExecutionStarted")
