@@ -26,6 +26,7 @@ from workflows.engine.lambdas import (
 )
 from workflows.engine.mocks import MockPlan, MockSpec
 from workflows.engine.states import Machine, compile_machine
+from workflows.engine.sync_runner import run_sync
 from workflows.engine.tasks import ServiceIntegration, TaskRunner, TaskTokens
 
 __all__ = ["ExecutionResult", "StateMachine", "Status", "observe_executions"]
@@ -118,7 +119,7 @@ class StateMachine:
         handler_mode: HandlerMode = "thread",
         mocks: MockPlan | Mapping[str, MockSpec] | None = None,
     ) -> ExecutionResult:
-        """Run one execution to its end, synchronously (starts an event loop)."""
+        """Run one execution to its end, synchronously (on this thread's event loop)."""
         try:
             asyncio.get_running_loop()
         except RuntimeError:
@@ -128,7 +129,7 @@ class StateMachine:
                 "StateMachine.run() cannot be called from a running event loop; "
                 "use 'await StateMachine.execute(...)' instead"
             )
-        return asyncio.run(
+        return run_sync(
             self.execute(
                 input,
                 lambdas=lambdas,

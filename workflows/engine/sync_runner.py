@@ -1,0 +1,78 @@
+"""One event loop per thread for ``StateMachine.run``, kept between calls.
+
+``asyncio.run`` creates an event loop and, on its first handler in a thread, a thread
+pool, and tears both down (joining the pool's threads) at the end of every call:
+most of what one ``run()`` of a short workflow cost. A thread keeps its loop here and
+every loop shares one handler thread pool; after each call, whatever the execution
+left behind (a clock's timers, cancelled waits) is cancelled as ``asyncio.run``
+would, so one call cannot leak into the next.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import atexit
+import contextlib
+import os
+import threading
+from collections.abc import Coroutine
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, TypeVar
+
+__all__ = ["run_sync"]
+
+T = TypeVar("T")
+
+_local = threading.local()
+_pool_lock = threading.Lock()
+_pool: ThreadPoolExecutor | None = None
+_runners: list[asyncio.Runner] = []
+
+
+def _shared_pool() -> ThreadPoolExecutor:
+    global _pool
+    with _pool_lock:
+        if _pool is None:
+            _pool = ThreadPoolExecutor(
+                max_workers=min(32, (os.cpu_count() or 1) + 4), thread_name_prefix="handler"
+            )
+        return _pool
+
+
+def _runner() -> asyncio.Runner:
+    runner: asyncio.Runner | None = getattr(_local, "runner", None)
+    if runner is None:
+        runner = asyncio.Runner()
+        runner.get_loop().set_default_executor(_shared_pool())
+        _local.runner = runner
+        with _pool_lock:
+            _runners.append(runner)
+    return runner
+
+
+def run_sync(coroutine: Coroutine[Any, Any, T]) -> T:
+    """Run ``coroutine`` to its end on this thread's loop (not from inside a running loop)."""
+    runner = _runner()
+    try:
+        return runner.run(coroutine)
+    finally:
+        _cancel_leftovers(runner.get_loop())
+
+
+def _cancel_leftovers(loop: asyncio.AbstractEventLoop) -> None:
+    tasks = [task for task in asyncio.all_tasks(loop) if not task.done()]
+    if not tasks:
+        return
+    for task in tasks:
+        task.cancel()
+    loop.run_until_complete(asyncio.gather(*tasks, return_exceptions=True))
+
+
+@atexit.register
+def _close() -> None:
+    with _pool_lock:
+        runners = list(_runners)
+        _runners.clear()
+    for runner in runners:
+        with contextlib.suppress(RuntimeError):  # still running in another thread: leave it
+            runner.close()
