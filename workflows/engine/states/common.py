@@ -134,13 +134,14 @@ def evaluate_payload(template: Template, data: Any, frame: Frame) -> Any:
 
 def error_output(error: StatesError) -> dict[str, Any]:
     output: dict[str, Any] = {"Error": error.error}
-    if error.cause is not None:
+    if error.cause is not None or error.keeps_nulls:
         output["Cause"] = error.cause
     return output
 
 
-def _matches(errors: frozenset[str], name: str | None, for_task: bool) -> bool:
-    if name in errors:
+def _matches(errors: frozenset[str], error: StatesError, for_task: bool) -> bool:
+    name = error.error
+    if name in errors or not errors.isdisjoint(error.also_matches):
         return True
     if ALL in errors and name not in _UNCATCHABLE_BY_ALL:
         return True
@@ -505,10 +506,9 @@ class ResultState(State):
             except StatesError as error:
                 if isinstance(error, FailError) and not self.catchers and not self.retriers:
                     raise
-                name = error.error
                 retried = False
                 for index, retrier in enumerate(self.retriers):
-                    if _matches(retrier.errors, name, for_task):
+                    if _matches(retrier.errors, error, for_task):
                         if counts[index] < retrier.max_attempts:
                             counts[index] += 1
                             frame.retry_count += 1
@@ -518,7 +518,7 @@ class ResultState(State):
                 if retried:
                     continue
                 for catcher in self.catchers:
-                    if _matches(catcher.errors, name, for_task):
+                    if _matches(catcher.errors, error, for_task):
                         return Caught(catcher.apply(data, error, frame), catcher.next)
                 raise
 
