@@ -15,7 +15,6 @@ from __future__ import annotations
 import asyncio
 import itertools
 import json
-import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from typing import Any, Final
@@ -31,7 +30,7 @@ from workflows.integrations._boto import (
     runtime_error,
 )
 from workflows.integrations.requests import prepared_call
-from workflows.integrations.wire import json_body, service_metadata, sns_xml_body
+from workflows.integrations.wire import aws_request_id, json_body, service_metadata, sns_xml_body
 
 __all__ = [
     "DYNAMODB",
@@ -121,7 +120,8 @@ def with_metadata(
 ) -> dict[str, Any]:
     """The API response plus the SDK metadata, as AWS's answer carries them."""
     body = jsonable({k: v for k, v in response.items() if k != "ResponseMetadata"}, "millis")
-    request_id = (response.get("ResponseMetadata") or {}).get("RequestId") or str(uuid.uuid4())
+    given = (response.get("ResponseMetadata") or {}).get("RequestId")
+    request_id = aws_request_id(boto_service, given)
     if boto_service == "sns":
         text = sns_xml_body("Publish", body, request_id)
     else:

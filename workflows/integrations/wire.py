@@ -19,6 +19,9 @@ integrations (``lambda:invoke``) can use it with their own service's headers.
 from __future__ import annotations
 
 import json
+import re
+import secrets
+import string
 import uuid
 import zlib
 from collections.abc import Mapping, Sequence
@@ -30,6 +33,7 @@ from xml.sax.saxutils import escape
 __all__ = [
     "WIRE_FORMATS",
     "WireFormat",
+    "aws_request_id",
     "aws_response_headers",
     "java_hashmap_order",
     "json_body",
@@ -112,11 +116,25 @@ def aws_response_headers(
     return headers
 
 
+_UUID: Final = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+_DYNAMODB_ID: Final = re.compile(r"[0-9A-Z]{52}")
+
+
+def aws_request_id(service: str, given: str | None = None) -> str:
+    """``given`` when it has the form the service's request ids have on AWS, else a new one
+    of that form (DynamoDB: 52 upper-case letters and digits; the others: a UUID)."""
+    if service == "dynamodb":
+        if given and _DYNAMODB_ID.fullmatch(given):
+            return given
+        return "".join(secrets.choice(string.ascii_uppercase + string.digits) for _ in range(52))
+    return given if given and _UUID.fullmatch(given) else str(uuid.uuid4())
+
+
 def service_metadata(
     service: str, body: str, *, now: float, request_id: str | None = None
 ) -> dict[str, Any]:
     """The SDK metadata of an optimized integration's result, as AWS's answer carries it."""
-    request_id = request_id or str(uuid.uuid4())
+    request_id = aws_request_id(service, request_id)
     headers = aws_response_headers(WIRE_FORMATS[service], body, request_id=request_id, now=now)
     return sdk_http_metadata(headers, request_id=request_id)
 
