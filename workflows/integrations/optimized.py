@@ -185,10 +185,13 @@ _MALFORMED_DETAIL: Final = {"ErrorCode": "MalformedDetail", "ErrorMessage": "Det
 
 def _malformed(entry: Any) -> bool:
     """EventBridge takes a Detail only when it is the JSON text of an object."""
-    if not isinstance(entry, Mapping) or not isinstance(entry.get("Detail"), str):
+    if not isinstance(entry, Mapping) or entry.get("Detail") is None:
         return False
+    detail = entry["Detail"]
+    if not isinstance(detail, str):
+        return not isinstance(detail, Mapping)  # sent as its JSON text: a number, a list...
     try:
-        return not isinstance(json.loads(entry["Detail"]), dict)
+        return not isinstance(json.loads(detail), dict)
     except ValueError:
         return True
 
