@@ -77,7 +77,8 @@ def test_throttling_is_retried_by_the_sdk_then_named_as_dynamodb_names_it(
         "Error Code: ProvisionedThroughputExceededException; Request ID: THROTTLED"
     )
     # the SDK retries throttling itself, then the Task's Retry runs it all once more
-    assert throttled.attempts % 2 == 0 and throttled.attempts > 2
+    assert throttled.attempts % 2 == 0
+    assert throttled.attempts > 2
     assert len(pauses) == throttled.attempts - 2
 
 

@@ -109,7 +109,8 @@ def test_missing_members_get_the_services_validation_text(
     assert result.error == "DynamoDb.DynamoDbException"
     assert re.fullmatch(
         r"1 validation error detected: Value null at 'item' failed to satisfy constraint: "
-        rf"Member must not be null \(Service: DynamoDb, Status Code: 400, Request ID: {REQUEST_ID}\)",
+        r"Member must not be null "
+        rf"\(Service: DynamoDb, Status Code: 400, Request ID: {REQUEST_ID}\)",
         result.cause or "",
     )
     optimized = run(
