@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
+from collections.abc import Mapping
 from typing import Any, Final
 
 from botocore import xform_name
@@ -94,9 +95,8 @@ class AwsSdkIntegration:
             method = xform_name(operation.name)
             _, response = prepared_call(client, method, parameters, any_case=True)
             response.pop("ResponseMetadata", None)
-            return aws_fields(
-                model.service_name, operation.name, to_states(response, operation.output_shape)
-            )
+            result = to_states(response, operation.output_shape)
+            return aws_fields(model.service_name, operation.name, result, parameters)
 
         try:
             with request.clock.busy():
@@ -186,8 +186,16 @@ def _pascal(name: str) -> str:
 _S3_OBJECT_ANSWERS: Final = frozenset({"GetObject", "PutObject", "HeadObject", "CopyObject"})
 
 
-def aws_fields(service: str, operation: str, result: dict[str, Any]) -> dict[str, Any]:
-    """Add the fields AWS answers with that the local service leaves out, where it is safe."""
+def aws_fields(
+    service: str, operation: str, result: dict[str, Any], parameters: Mapping[str, Any]
+) -> dict[str, Any]:
+    """Correct the fields a local service answers differently from AWS, where it is safe."""
+    if service == "dynamodb" and "ConsumedCapacity" in result:
+        # DynamoDB reports consumed capacity only when asked (the local one sometimes does)
+        asked = {k.lower(): v for k, v in parameters.items()}.get("returnconsumedcapacity")
+        if asked in (None, "NONE"):
+            result = {k: v for k, v in result.items() if k != "ConsumedCapacity"}
+        return result
     if service != "s3" or operation not in _S3_OBJECT_ANSWERS:
         return result
     result = dict(result)

@@ -223,3 +223,23 @@ def test_s3_objects_answer_with_the_fields_aws_adds(
     if checksums:  # a checksum comes with its type, as AWS answers it
         assert got.output["ChecksumType"] == "FULL_OBJECT"
     assert json.loads(got.output["Body"]) == {"a": 1}
+
+
+def test_aws_sdk_dynamodb_reports_capacity_only_when_asked(
+    table: Any, integrations: dict[str, ServiceIntegration]
+) -> None:
+    update = {
+        "TableName": TABLE,
+        "Key": {"pk": {"S": "o-2"}},
+        "UpdateExpression": "SET #s = :s",
+        "ExpressionAttributeNames": {"#s": "status"},
+        "ExpressionAttributeValues": {":s": {"S": "PAID"}},
+    }
+    resource = "arn:aws:states:::aws-sdk:dynamodb:updateItem"
+    unasked = run(integrations, {"Resource": resource, "Parameters": update})
+    assert unasked.output == {}
+    asked = run(
+        integrations,
+        {"Resource": resource, "Parameters": {**update, "ReturnConsumedCapacity": "TOTAL"}},
+    )
+    assert asked.output["ConsumedCapacity"]["TableName"] == TABLE
