@@ -13,8 +13,10 @@ __all__ = [
     "ALL",
     "PREDEFINED_ERRORS",
     "BranchFailed",
+    "CallbackFailure",
     "DataLimitExceeded",
     "ExceedToleratedFailureThreshold",
+    "HeartbeatExpired",
     "HeartbeatTimeout",
     "IntrinsicFailure",
     "ItemReaderFailed",
@@ -35,6 +37,10 @@ class StatesError(Exception):
     """A failure with the error name and cause text an execution reports."""
 
     name: ClassVar[str | None] = None
+    # further names a Retry or Catch rule may match this error by
+    also_matches: ClassVar[frozenset[str]] = frozenset()
+    # the catcher's error output keeps a missing error or cause as null
+    keeps_nulls: ClassVar[bool] = False
 
     def __init__(self, error: str | None, cause: str | None = None) -> None:
         super().__init__(error, cause)
@@ -63,6 +69,20 @@ class Timeout(StatesError):
 
 class HeartbeatTimeout(StatesError):
     name = "States.HeartbeatTimeout"
+
+
+class HeartbeatExpired(StatesError):
+    """A missed heartbeat: recorded as ``States.Timeout`` (as AWS records it), while
+    Retry and Catch rules naming ``States.HeartbeatTimeout`` match it too."""
+
+    name = "States.Timeout"
+    also_matches = frozenset({"States.HeartbeatTimeout"})
+
+
+class CallbackFailure(StatesError):
+    """What SendTaskFailure sent: a missing error or cause reaches the catcher as null."""
+
+    keeps_nulls = True
 
 
 class DataLimitExceeded(StatesError):

@@ -17,7 +17,7 @@ from typing import Any, Literal
 
 from workflows.engine.activities import Activities
 from workflows.engine.clock import Clock
-from workflows.engine.errors import StatesError
+from workflows.engine.errors import CallbackFailure, HeartbeatExpired, StatesError
 from workflows.engine.lambdas import InProcessLambdas
 
 __all__ = [
@@ -43,9 +43,17 @@ class Resource:
     pattern: Pattern
 
     @property
+    def history_resource_type(self) -> str:
+        """The ``resourceType`` field of Task* history events (``aws-sdk:s3`` for SDK tasks)."""
+        if self.service == "aws-sdk":
+            return f"aws-sdk:{self.action.partition(':')[0]}"
+        return self.service
+
+    @property
     def history_resource(self) -> str:
         """The ``resource`` field of Task* history events: action plus pattern suffix."""
-        return self.action if self.pattern == "request" else f"{self.action}.{self.pattern}"
+        action = self.action.partition(":")[2] if self.service == "aws-sdk" else self.action
+        return action if self.pattern == "request" else f"{action}.{self.pattern}"
 
 
 def parse_resource(arn: str) -> Resource:
@@ -115,7 +123,7 @@ class TaskTokens:
         self._future(token).set_result(output)
 
     def fail(self, token: str, error: str | None, cause: str | None) -> None:
-        self._future(token).set_exception(StatesError(error, cause))
+        self._future(token).set_exception(CallbackFailure(error, cause))
 
     def heartbeat(self, token: str) -> None:
         self._future(token)
@@ -147,7 +155,7 @@ class TaskTokens:
                 if future.done():
                     return future.result()
                 if not beat.is_set():
-                    raise StatesError("States.HeartbeatTimeout", None)
+                    raise HeartbeatExpired("States.Timeout")
         finally:
             self.discard(token)
 

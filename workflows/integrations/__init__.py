@@ -18,6 +18,10 @@
 ``.waitForTaskToken`` needs nothing here: the integration sends the request (the token
 travels in its parameters) and the engine waits for SendTaskSuccess/Failure.
 
+Parameters are serialized with Step Functions' rules and refused with the service's
+words (``requests.py``); optimized results carry the ``SdkHttpMetadata`` AWS's answer
+carries (``wire.py``, also for other integrations that need AWS-shaped metadata).
+
 Clients come from one ``boto3.Session`` (``session_factory()``, default
 ``boto3.Session()``), created lazily once per service, region ``us-east-1`` unless the
 session has one. Endpoints follow boto3's own settings (``AWS_ENDPOINT_URL``,

@@ -14,13 +14,12 @@ from __future__ import annotations
 import asyncio
 import base64
 import json
+import os
 import re
 import threading
-import uuid
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
-from email.utils import formatdate
-from typing import Any, Literal
+from typing import Any, Final, Literal
 
 import boto3
 from botocore.config import Config
@@ -45,8 +44,6 @@ __all__ = [
     "optimized_error",
     "runtime_error",
     "sdk_error",
-    "sdk_metadata",
-    "synthetic_sdk_metadata",
 ]
 
 DEFAULT_REGION = "us-east-1"
@@ -158,55 +155,6 @@ def _b64(value: bytes | bytearray) -> str:
     return base64.b64encode(bytes(value)).decode("ascii")
 
 
-# ------------------------------------------------------- SdkHttpMetadata (SDK v1)
-
-_HEADER_CASE = {
-    "connection": "Connection",
-    "content-length": "Content-Length",
-    "content-type": "Content-Type",
-    "date": "Date",
-    "server": "Server",
-    "x-amzn-requestid": "x-amzn-RequestId",
-    "x-amz-crc32": "x-amz-crc32",
-    "x-amz-request-id": "x-amz-request-id",
-    "x-amz-id-2": "x-amz-id-2",
-}
-
-
-def sdk_metadata(response: Mapping[str, Any]) -> dict[str, Any]:
-    """``SdkHttpMetadata`` and ``SdkResponseMetadata`` as optimized integrations add them."""
-    meta = response.get("ResponseMetadata") or {}
-    headers = {
-        _HEADER_CASE.get(name.lower(), name): str(value)
-        for name, value in (meta.get("HTTPHeaders") or {}).items()
-        if name.lower() != "status"
-    }
-    request_id = meta.get("RequestId") or headers.get("x-amzn-RequestId") or str(uuid.uuid4())
-    return _metadata(headers, int(meta.get("HTTPStatusCode", 200)), request_id)
-
-
-def synthetic_sdk_metadata(request_id: str | None = None) -> dict[str, Any]:
-    """The same metadata for a call that did not go over HTTP (an injected runtime)."""
-    request_id = request_id or str(uuid.uuid4())
-    headers = {
-        "Content-Type": "application/x-amz-json-1.0",
-        "Date": formatdate(usegmt=True),
-        "x-amzn-RequestId": request_id,
-    }
-    return _metadata(headers, 200, request_id)
-
-
-def _metadata(headers: dict[str, str], status: int, request_id: str) -> dict[str, Any]:
-    return {
-        "SdkHttpMetadata": {
-            "AllHttpHeaders": {name: [value] for name, value in headers.items()},
-            "HttpHeaders": dict(sorted(headers.items(), key=lambda kv: kv[0].lower())),
-            "HttpStatusCode": status,
-        },
-        "SdkResponseMetadata": {"RequestId": request_id},
-    }
-
-
 # ------------------------------------------------------------------------- errors
 
 
@@ -265,14 +213,35 @@ def sdk_error(service_name: str, exc: Exception) -> StatesError:
             f"Status Code: {meta.get('HTTPStatusCode', 400)}",
             f"Request ID: {meta.get('RequestId') or 'null'}",
         ]
-        if meta.get("HostId"):
-            details.append(f"Extended Request ID: {meta['HostId']}")
-        return StatesError(f"{service_name}.{name}", f"{message} ({', '.join(details)})")
+        host_id = meta.get("HostId") or _s3_host_id(service_name)
+        if host_id:
+            details.append(f"Extended Request ID: {host_id}")
+        cause = f"{message} ({', '.join(details)})"
+        if service_name in _COUNTS_ATTEMPTS:
+            cause += f" (SDK Attempt Count: {_attempts(meta)})"
+        return StatesError(f"{service_name}.{name}", cause)
     if isinstance(exc, ParamValidationError):
         return StatesError(f"{service_name}.{service_name}Exception", _botocore_message(exc))
     if isinstance(exc, BotoCoreError):
         return StatesError(f"{service_name}.SdkClientException", _botocore_message(exc))
     return StatesError(f"{service_name}.SdkClientException", f"{type(exc).__name__}: {exc}")
+
+
+# Services whose aws-sdk causes AWS records with the SDK's attempt count appended
+_COUNTS_ATTEMPTS: Final = frozenset({"Sfn"})
+
+
+def _attempts(meta: Mapping[str, Any]) -> int:
+    retry = meta.get("RetryAttempts")
+    return int(retry) + 1 if isinstance(retry, int) else 1
+
+
+def _s3_host_id(service_name: str) -> str | None:
+    """S3 always answers an error with an extended request id (``x-amz-id-2``); the
+    local service does not, so one of AWS's form stands in for it."""
+    if service_name != "S3":
+        return None
+    return base64.b64encode(os.urandom(57)).decode("ascii")
 
 
 def _exception_name(name: str) -> str:

@@ -12,22 +12,25 @@ service through boto3 and returns the result in the shape Step Functions returns
 
 from __future__ import annotations
 
+import asyncio
+import itertools
+import json
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
-from typing import Any
+from dataclasses import dataclass, replace
+from typing import Any, Final
 
 from workflows.engine.errors import StatesError
-from workflows.engine.tasks import Pattern, TaskRequest
+from workflows.engine.tasks import Pattern, ServiceIntegration, TaskRequest
 from workflows.integrations._boto import (
     ClientPool,
     OptimizedService,
-    call,
     compact_json,
     jsonable,
     optimized_error,
     runtime_error,
-    sdk_metadata,
 )
+from workflows.integrations.requests import prepared_call
+from workflows.integrations.wire import aws_request_id, json_body, service_metadata, sns_xml_body
 
 __all__ = [
     "DYNAMODB",
@@ -35,8 +38,10 @@ __all__ = [
     "SNS",
     "SQS",
     "OptimizedIntegration",
+    "PutEvents",
     "optimized_integrations",
     "state_machine_arn",
+    "with_metadata",
 ]
 
 DYNAMODB = OptimizedService("DynamoDB", "AmazonDynamoDBv2", "AmazonDynamoDBException")
@@ -62,7 +67,7 @@ _DYNAMODB_WRITE = frozenset(
 )
 
 Prepare = Callable[[dict[str, Any], TaskRequest], dict[str, Any]]
-Finish = Callable[[dict[str, Any]], dict[str, Any]]
+Finish = Callable[[dict[str, Any], Mapping[str, Any], TaskRequest], dict[str, Any]]
 
 
 @dataclass(frozen=True)
@@ -93,21 +98,36 @@ class OptimizedIntegration:
         params = {k: v for k, v in request.parameters.items() if k in self.supported}
         if self.prepare is not None:
             params = self.prepare(params, request)
+
+        def work() -> dict[str, Any]:
+            client = self.pool.client(self.boto_service)
+            return prepared_call(client, self.method, params)[1]
+
         try:
-            response = await call(request, self.pool, self.boto_service, self.method, params)
+            with request.clock.busy():
+                response = await asyncio.to_thread(work)
         except StatesError:
             raise
         except Exception as exc:
             raise optimized_error(self.service, exc) from exc
         if self.finish is not None:
-            return self.finish(response)
-        return _with_metadata(response)
+            return self.finish(response, params, request)
+        return with_metadata(self.boto_service, response, request)
 
 
-def _with_metadata(response: Mapping[str, Any]) -> dict[str, Any]:
-    body = {k: v for k, v in response.items() if k != "ResponseMetadata"}
-    result = {**jsonable(body, "millis"), **sdk_metadata(response)}
-    return dict(sorted(result.items()))
+def with_metadata(
+    boto_service: str, response: Mapping[str, Any], request: TaskRequest
+) -> dict[str, Any]:
+    """The API response plus the SDK metadata, as AWS's answer carries them."""
+    body = jsonable({k: v for k, v in response.items() if k != "ResponseMetadata"}, "millis")
+    given = (response.get("ResponseMetadata") or {}).get("RequestId")
+    request_id = aws_request_id(boto_service, given)
+    if boto_service == "sns":
+        text = sns_xml_body("Publish", body, request_id)
+    else:
+        text = json_body(body)
+    metadata = service_metadata(boto_service, text, now=request.clock.now(), request_id=request_id)
+    return dict(sorted({**body, **metadata}.items()))
 
 
 def state_machine_arn(execution_arn: str) -> str:
@@ -118,18 +138,25 @@ def state_machine_arn(execution_arn: str) -> str:
     return ":".join([*parts[:5], "stateMachine", parts[6]])
 
 
-def _sqs_prepare(params: dict[str, Any], request: TaskRequest) -> dict[str, Any]:
-    body = params.get("MessageBody")
-    if "MessageBody" in params and not isinstance(body, str):
-        params["MessageBody"] = compact_json(body)
-    return params
+def _dynamodb_finish(
+    response: dict[str, Any], params: Mapping[str, Any], request: TaskRequest
+) -> dict[str, Any]:
+    # DynamoDB reports consumed capacity only when asked (the local service always does)
+    if params.get("ReturnConsumedCapacity") in (None, "NONE"):
+        response = {k: v for k, v in response.items() if k != "ConsumedCapacity"}
+    return with_metadata("dynamodb", response, request)
 
 
-def _sns_prepare(params: dict[str, Any], request: TaskRequest) -> dict[str, Any]:
-    message = params.get("Message")
-    if "Message" in params and not isinstance(message, str):
-        params["Message"] = compact_json(message)
-    return params
+def _sns_finish(
+    response: dict[str, Any], params: Mapping[str, Any], request: TaskRequest
+) -> dict[str, Any]:
+    # SequenceNumber belongs to FIFO topics, where AWS always answers one (a 20-digit
+    # number that grows with every message; the local service leaves it out)
+    if str(params.get("TopicArn") or params.get("TargetArn") or "").endswith(".fifo"):
+        response.setdefault("SequenceNumber", str(10**19 + next(_SNS_SEQUENCE)))
+    else:
+        response = {k: v for k, v in response.items() if k != "SequenceNumber"}
+    return with_metadata("sns", response, request)
 
 
 def _events_prepare(params: dict[str, Any], request: TaskRequest) -> dict[str, Any]:
@@ -143,7 +170,7 @@ def _events_prepare(params: dict[str, Any], request: TaskRequest) -> dict[str, A
             prepared.append(entry)
             continue
         copy = dict(entry)
-        if "Detail" in copy and not isinstance(copy["Detail"], str):
+        if "Detail" in copy and copy["Detail"] is not None and not isinstance(copy["Detail"], str):
             copy["Detail"] = compact_json(copy["Detail"])
         resources = copy.get("Resources")
         copy["Resources"] = [*(resources if isinstance(resources, list) else []), *added]
@@ -151,7 +178,51 @@ def _events_prepare(params: dict[str, Any], request: TaskRequest) -> dict[str, A
     return {**params, "Entries": prepared}
 
 
-def _events_finish(response: dict[str, Any]) -> dict[str, Any]:
+_SNS_SEQUENCE: Final = itertools.count(1)
+
+_MALFORMED_DETAIL: Final = {"ErrorCode": "MalformedDetail", "ErrorMessage": "Detail is malformed."}
+
+
+def _malformed(entry: Any) -> bool:
+    """EventBridge takes a Detail only when it is the JSON text of an object."""
+    if not isinstance(entry, Mapping) or entry.get("Detail") is None:
+        return False
+    detail = entry["Detail"]
+    if not isinstance(detail, str):
+        return not isinstance(detail, Mapping)  # sent as its JSON text: a number, a list...
+    try:
+        return not isinstance(json.loads(detail), dict)
+    except ValueError:
+        return True
+
+
+@dataclass(frozen=True)
+class PutEvents:
+    """``events:putEvents``: entries EventBridge would refuse as malformed fail as it fails them."""
+
+    sender: OptimizedIntegration
+
+    async def __call__(self, request: TaskRequest) -> Any:
+        params = request.parameters
+        entries = params.get("Entries") if isinstance(params, Mapping) else None
+        if not isinstance(entries, list) or not any(_malformed(e) for e in entries):
+            return await self.sender(request)
+        sendable = [entry for entry in entries if not _malformed(entry)]
+        sent: list[Any] = []
+        if sendable:
+            answer = await self.sender(replace(request, parameters={**params, "Entries": sendable}))
+            sent = list(answer.get("Entries") or [])
+        results = [dict(_MALFORMED_DETAIL) if _malformed(e) else sent.pop(0) for e in entries]
+        failed = sum(1 for result in results if "ErrorCode" in result)
+        raise StatesError(
+            "EventBridge.FailedEntry",
+            compact_json({"Entries": results, "FailedEntryCount": failed}),
+        )
+
+
+def _events_finish(
+    response: dict[str, Any], params: Mapping[str, Any], request: TaskRequest
+) -> dict[str, Any]:
     result = jsonable({k: v for k, v in response.items() if k != "ResponseMetadata"}, "millis")
     result = {"Entries": result.get("Entries", []), "FailedEntryCount": 0, **result}
     if int(result.get("FailedEntryCount") or 0) > 0:
@@ -159,7 +230,7 @@ def _events_finish(response: dict[str, Any]) -> dict[str, Any]:
     return dict(sorted(result.items()))
 
 
-def optimized_integrations(pool: ClientPool) -> dict[str, OptimizedIntegration]:
+def optimized_integrations(pool: ClientPool) -> dict[str, ServiceIntegration]:
     """The optimized integrations, keyed as the engine looks them up (``service:action``)."""
     return {
         "dynamodb:getItem": OptimizedIntegration(
@@ -179,9 +250,16 @@ def optimized_integrations(pool: ClientPool) -> dict[str, OptimizedIntegration]:
                 }
             ),
             _REQUEST_ONLY,
+            finish=_dynamodb_finish,
         ),
         "dynamodb:putItem": OptimizedIntegration(
-            pool, DYNAMODB, "dynamodb", "put_item", _DYNAMODB_WRITE | {"Item"}, _REQUEST_ONLY
+            pool,
+            DYNAMODB,
+            "dynamodb",
+            "put_item",
+            _DYNAMODB_WRITE | {"Item"},
+            _REQUEST_ONLY,
+            finish=_dynamodb_finish,
         ),
         "dynamodb:updateItem": OptimizedIntegration(
             pool,
@@ -190,9 +268,16 @@ def optimized_integrations(pool: ClientPool) -> dict[str, OptimizedIntegration]:
             "update_item",
             _DYNAMODB_WRITE | {"Key", "AttributeUpdates", "UpdateExpression"},
             _REQUEST_ONLY,
+            finish=_dynamodb_finish,
         ),
         "dynamodb:deleteItem": OptimizedIntegration(
-            pool, DYNAMODB, "dynamodb", "delete_item", _DYNAMODB_WRITE | {"Key"}, _REQUEST_ONLY
+            pool,
+            DYNAMODB,
+            "dynamodb",
+            "delete_item",
+            _DYNAMODB_WRITE | {"Key"},
+            _REQUEST_ONLY,
+            finish=_dynamodb_finish,
         ),
         "sqs:sendMessage": OptimizedIntegration(
             pool,
@@ -210,7 +295,6 @@ def optimized_integrations(pool: ClientPool) -> dict[str, OptimizedIntegration]:
                 }
             ),
             _CALLBACK,
-            prepare=_sqs_prepare,
         ),
         "sns:publish": OptimizedIntegration(
             pool,
@@ -231,16 +315,18 @@ def optimized_integrations(pool: ClientPool) -> dict[str, OptimizedIntegration]:
                 }
             ),
             _CALLBACK,
-            prepare=_sns_prepare,
+            finish=_sns_finish,
         ),
-        "events:putEvents": OptimizedIntegration(
-            pool,
-            EVENTBRIDGE,
-            "events",
-            "put_events",
-            frozenset({"Entries"}),
-            _CALLBACK,
-            prepare=_events_prepare,
-            finish=_events_finish,
+        "events:putEvents": PutEvents(
+            OptimizedIntegration(
+                pool,
+                EVENTBRIDGE,
+                "events",
+                "put_events",
+                frozenset({"Entries"}),
+                _CALLBACK,
+                prepare=_events_prepare,
+                finish=_events_finish,
+            )
         ),
     }

@@ -18,7 +18,8 @@ from __future__ import annotations
 
 import asyncio
 import threading
-from typing import Any
+from collections.abc import Mapping
+from typing import Any, Final
 
 from botocore import xform_name
 from botocore.exceptions import UnknownServiceError
@@ -33,8 +34,9 @@ from workflows.integrations._boto import (
     runtime_error,
     sdk_error,
 )
+from workflows.integrations.requests import prepared_call
 
-__all__ = ["BOTO3_SERVICE_NAMES", "AwsSdkIntegration", "to_boto", "to_states"]
+__all__ = ["BOTO3_SERVICE_NAMES", "AwsSdkIntegration", "aws_fields", "to_states"]
 
 # Service names of aws-sdk ARNs whose boto3 name differs (the ARN uses the SDK for
 # Java v2 package name; boto3 uses the endpoint prefix).
@@ -90,10 +92,11 @@ class AwsSdkIntegration:
                     f"The resource '{resource.arn}' is not a valid API action: "
                     f"{model.service_name} has no operation '{action}'"
                 )
-            kwargs = to_boto(parameters, operation.input_shape)
-            response = getattr(client, xform_name(operation.name))(**kwargs)
+            method = xform_name(operation.name)
+            _, response = prepared_call(client, method, parameters, any_case=True)
             response.pop("ResponseMetadata", None)
-            return to_states(response, operation.output_shape)
+            result = to_states(response, operation.output_shape)
+            return aws_fields(model.service_name, operation.name, result, parameters)
 
         try:
             with request.clock.busy():
@@ -155,33 +158,6 @@ def _operation(model: Any, action: str) -> Any:
     return None
 
 
-def to_boto(value: Any, shape: Any) -> Any:
-    """Task parameters -> botocore arguments, following the input shape."""
-    if shape is None:
-        return value
-    kind = shape.type_name
-    if kind == "structure" and isinstance(value, dict):
-        members = shape.members
-        lookup = {name.lower(): name for name in members}
-        converted: dict[str, Any] = {}
-        for key, item in value.items():
-            name = lookup.get(key.lower())
-            if name is None and key.lower() == "equalsvalue":
-                name = lookup.get("equals")
-            if name is None:
-                converted[key] = item  # botocore reports it as an unknown parameter
-            else:
-                converted[name] = to_boto(item, members[name])
-        return converted
-    if kind == "list" and isinstance(value, list):
-        return [to_boto(item, shape.member) for item in value]
-    if kind == "map" and isinstance(value, dict):
-        return {key: to_boto(item, shape.value) for key, item in value.items()}
-    if kind == "string" and value is not None and not isinstance(value, str):
-        return compact_json(value)
-    return value
-
-
 def to_states(value: Any, shape: Any) -> Any:
     """A botocore response -> the Task result: PascalCase keys, JSON values."""
     if shape is None:
@@ -203,3 +179,29 @@ def to_states(value: Any, shape: Any) -> Any:
 
 def _pascal(name: str) -> str:
     return name[:1].upper() + name[1:]
+
+
+# What S3 answers on AWS and the local service leaves out: every object is encrypted
+# at rest by default (SSE-S3) since January 2023, and a checksum comes with its type.
+_S3_OBJECT_ANSWERS: Final = frozenset({"GetObject", "PutObject", "HeadObject", "CopyObject"})
+
+
+def aws_fields(
+    service: str, operation: str, result: dict[str, Any], parameters: Mapping[str, Any]
+) -> dict[str, Any]:
+    """Correct the fields a local service answers differently from AWS, where it is safe."""
+    if service == "dynamodb" and "ConsumedCapacity" in result:
+        # DynamoDB reports consumed capacity only when asked (the local one sometimes does)
+        asked = {k.lower(): v for k, v in parameters.items()}.get("returnconsumedcapacity")
+        if asked in (None, "NONE"):
+            result = {k: v for k, v in result.items() if k != "ConsumedCapacity"}
+        return result
+    if service != "s3" or operation not in _S3_OBJECT_ANSWERS:
+        return result
+    result = dict(result)
+    result.setdefault("ServerSideEncryption", "AES256")
+    if "ChecksumType" not in result and any(
+        key.startswith("Checksum") and key != "ChecksumType" for key in result
+    ):
+        result["ChecksumType"] = "FULL_OBJECT"
+    return result

@@ -21,7 +21,7 @@ import asyncio
 import contextlib
 import json
 from collections.abc import Awaitable, Mapping
-from typing import Any, Protocol
+from typing import Any, Final, Protocol
 
 from botocore.exceptions import ClientError
 
@@ -35,9 +35,8 @@ from workflows.integrations._boto import (
     jsonable,
     optimized_error,
     runtime_error,
-    sdk_metadata,
-    synthetic_sdk_metadata,
 )
+from workflows.integrations.wire import service_metadata
 
 __all__ = ["STEP_FUNCTIONS", "StartExecution", "StartExecutionFn"]
 
@@ -91,19 +90,28 @@ class StartExecution:
                 f"The field 'StateMachineArn' is required by {request.resource.arn} "
                 "and must be a string"
             )
-        raw_input = params.get("Input")
-        input_text = raw_input if isinstance(raw_input, str) else compact_json(raw_input or {})
+        raw_input = params.get("Input")  # null is no input at all: the child gets {}
+        if raw_input is None:
+            input_text = "{}"
+        else:
+            input_text = raw_input if isinstance(raw_input, str) else compact_json(raw_input)
         name = params.get("Name")
         if name is not None and not isinstance(name, str):
             raise runtime_error(f"The field 'Name' of {request.resource.arn} must be a string")
         pattern = request.resource.pattern
         wait = pattern in ("sync", "sync:2")
         if self._start is not None:
-            return await self._via_runtime(arn, input_text, name, wait, pattern)
+            return await self._via_runtime(request, arn, input_text, name, wait, pattern)
         return await self._via_boto(request, arn, input_text, name, wait, pattern)
 
     async def _via_runtime(
-        self, arn: str, input_text: str, name: str | None, wait: bool, pattern: str
+        self,
+        request: TaskRequest,
+        arn: str,
+        input_text: str,
+        name: str | None,
+        wait: bool,
+        pattern: str,
     ) -> Any:
         assert self._start is not None
         try:
@@ -111,16 +119,23 @@ class StartExecution:
         except StatesError:
             raise
         except ClientError as exc:
-            raise optimized_error(STEP_FUNCTIONS, exc) from exc
+            raise optimized_error(STEP_FUNCTIONS, self._modeled(exc)) from exc
         described = _pascal_keys(jsonable(dict(answer), "millis"))
+        for key in _DATE_KEYS:
+            if key in described:
+                described[key] = _epoch_millis(described[key])
         if not wait:
-            started = {
-                "ExecutionArn": described.get("ExecutionArn"),
-                "StartDate": described.get("StartDate"),
-                **synthetic_sdk_metadata(),
-            }
-            return dict(sorted(started.items()))
+            return _started(str(described.get("ExecutionArn")), described.get("StartDate"), request)
         return _finished(described, pattern)
+
+    def _modeled(self, exc: ClientError) -> ClientError:
+        """The runtime's error as the Step Functions client would raise it (modeled class)."""
+        if type(exc) is not ClientError:
+            return exc
+        code = str((exc.response.get("Error") or {}).get("Code") or "")
+        error_class = self._pool.client("stepfunctions").exceptions.from_code(code)
+        modeled: ClientError = error_class(exc.response, exc.operation_name)
+        return modeled
 
     async def _via_boto(
         self,
@@ -140,12 +155,9 @@ class StartExecution:
             raise optimized_error(STEP_FUNCTIONS, exc) from exc
         execution_arn = started["executionArn"]
         if not wait:
-            result = {
-                "ExecutionArn": execution_arn,
-                "StartDate": jsonable(started.get("startDate"), "millis"),
-                **sdk_metadata(started),
-            }
-            return dict(sorted(result.items()))
+            request_id = (started.get("ResponseMetadata") or {}).get("RequestId")
+            start = jsonable(started.get("startDate"), "millis")
+            return _started(execution_arn, start, request, request_id)
         interval = self._poll
         try:
             while True:
@@ -182,8 +194,51 @@ class StartExecution:
             await asyncio.shield(asyncio.to_thread(stop))
 
 
+_DATE_KEYS: Final = ("StartDate", "StopDate", "RedriveDate")
+
+
+def _epoch_millis(value: Any) -> Any:
+    """A date as the integration returns it: epoch milliseconds (seconds are converted)."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return value
+    return round(value * 1000) if value < 100_000_000_000 else int(value)
+
+
+def _started(
+    execution_arn: str, start: Any, request: TaskRequest, request_id: str | None = None
+) -> dict[str, Any]:
+    """The request-response result: StartExecution's answer plus AWS's SDK metadata."""
+    seconds = start / 1000 if isinstance(start, int | float) else request.clock.now()
+    body = f'{{"executionArn":{json.dumps(execution_arn)},"startDate":{_java_double(seconds)}}}'
+    metadata = service_metadata(
+        "stepfunctions", body, now=request.clock.now(), request_id=request_id
+    )
+    return dict(sorted({"ExecutionArn": execution_arn, "StartDate": start, **metadata}.items()))
+
+
+def _java_double(value: float) -> str:
+    """A number as Java's ``Double.toString`` writes epoch seconds (``1.7e9`` style)."""
+    digits, _, fraction = repr(float(value)).partition(".")
+    mantissa = (digits[1:] + fraction).rstrip("0") or "0"
+    return f"{digits[0]}.{mantissa}E{len(digits) - 1}"
+
+
+def _redrive_fields(status: Any) -> dict[str, Any]:
+    """What DescribeExecution answers about redrive, for an execution never redriven."""
+    if status in ("FAILED", "TIMED_OUT", "ABORTED"):
+        return {"RedriveCount": 0, "RedriveStatus": "REDRIVABLE"}
+    return {
+        "RedriveCount": 0,
+        "RedriveStatus": "NOT_REDRIVABLE",
+        "RedriveStatusReason": f"Execution is {status} and cannot be redriven",
+    }
+
+
 def _finished(described: dict[str, Any], pattern: str) -> dict[str, Any]:
-    described = dict(described)
+    described = {**_redrive_fields(described.get("Status")), **described}
+    described.setdefault("InputDetails", {"Included": True})
+    if described.get("Status") == "SUCCEEDED":
+        described.setdefault("OutputDetails", {"Included": True})
     for key in ("Input", "Output"):
         if key not in described or described[key] is None:
             continue

@@ -23,16 +23,16 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import boto3
+from botocore.exceptions import ClientError
 
 from workflows.engine import StateMachine, TaskTokens
 from workflows.engine.clock import Clock, RealClock
-from workflows.engine.errors import StatesError
 from workflows.engine.frame import iso_timestamp
 from workflows.engine.history import History
 from workflows.engine.lambdas import HandlerMode, InProcessLambdas
 from workflows.engine.machine import ExecutionResult
 from workflows.engine.tasks import ServiceIntegration, TaskRequest, TaskRunner
-from workflows.integrations import aws_integrations
+from workflows.integrations import StartExecutionFn, aws_integrations
 from workflows.local.event_patterns import matches
 from workflows.local.template import ACCOUNT, REGION, FunctionSpec, StateMachineSpec, Template
 
@@ -112,6 +112,10 @@ class LocalApp:
         # told of every execution the app runs (the Step Functions endpoint registers them);
         # a listener may raise to refuse the start (e.g. ExecutionAlreadyExists)
         self.execution_listeners: list[ExecutionListener] = []
+        # states:startExecution goes here when set: the Step Functions service of
+        # `workflows up` starts any machine it knows (the template's and those created
+        # over its API); without it only the template's machines can be started
+        self.nested_executions: StartExecutionFn | None = None
         self._session_factory = session_factory or (lambda: boto3.Session(region_name=REGION))
         self._background = _Background()
         self._machines: dict[str, StateMachine] = {}
@@ -287,13 +291,22 @@ class LocalApp:
     async def _start_execution_task(
         self, state_machine_arn: str, input: str, name: str | None, *, wait: bool
     ) -> Mapping[str, Any]:
+        if self.nested_executions is not None:
+            return await self.nested_executions(state_machine_arn, input, name, wait=wait)
         spec = next(
             (s for s in self.template.state_machines.values() if s.arn == state_machine_arn), None
         )
         if spec is None:
-            raise StatesError(
-                "StepFunctions.StateMachineDoesNotExistException",
-                f"State Machine Does Not Exist: '{state_machine_arn}'",
+            # as Step Functions answers it; the integration adds the SDK's suffix
+            raise ClientError(
+                {
+                    "Error": {
+                        "Code": "StateMachineDoesNotExist",
+                        "Message": f"State Machine Does Not Exist: '{state_machine_arn}'",
+                    },
+                    "ResponseMetadata": {"HTTPStatusCode": 400, "RequestId": str(uuid.uuid4())},
+                },
+                "StartExecution",
             )
         name = name or str(uuid.uuid4())
         run = self._background.spawn(

@@ -28,6 +28,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Final
 
+from botocore.exceptions import ClientError
+
 from workflows.engine import DefinitionError, Diagnostic, StateMachine, StatesError
 from workflows.engine.history import dumps
 from workflows.engine.machine import ExecutionResult
@@ -152,6 +154,7 @@ class ExecutionService:
                 ),
             )
         app.execution_listeners.append(self._on_execution)
+        app.nested_executions = self._start_nested
 
     # ------------------------------------------------------------ state machines
 
@@ -494,6 +497,32 @@ class ExecutionService:
         stopped = self._execution(execution_arn).stop_date
         return {"stopDate": stopped if stopped is not None else self.app.clock.now()}
 
+    async def _start_nested(
+        self, state_machine_arn: str, input: str, name: str | None, *, wait: bool
+    ) -> dict[str, Any]:
+        """A parent's states:startExecution: any machine this service knows, answered as
+        StartExecution (and, with ``wait``, DescribeExecution at the end) answer."""
+        try:
+            started = self.start_execution(state_machine_arn, input, name, started_by="a Task")
+        except ServiceError as error:
+            raise ClientError(
+                {
+                    "Error": {"Code": error.code, "Message": error.message},
+                    "ResponseMetadata": {"HTTPStatusCode": 400, "RequestId": str(uuid.uuid4())},
+                },
+                "StartExecution",
+            ) from None
+        if not wait:
+            return started
+        try:
+            return await self.wait(started["executionArn"])
+        except asyncio.CancelledError:
+            # the parent's task timed out or stopped: its child stops too, as on AWS
+            self.app._background.spawn(
+                self.stop_execution(started["executionArn"], error="States.Aborted")
+            )
+            raise
+
     # ------------------------------------------------------------------ tokens
 
     def send_task_success(self, task_token: str, output: str) -> dict[str, Any]:
@@ -539,6 +568,8 @@ class ExecutionService:
     def close(self) -> None:
         """Stop recording (executions still running stay RUNNING: the next start aborts them)."""
         self._closed = True
+        if self.app.nested_executions == self._start_nested:
+            self.app.nested_executions = None
         if self._on_execution in self.app.execution_listeners:
             self.app.execution_listeners.remove(self._on_execution)
         self.store.close()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import boto3
@@ -180,7 +181,13 @@ def test_invalid_parameters_fail_with_the_service_exception(
     result = machine.run({}, integrations=integrations, clock=VirtualClock())
     assert result.status == "FAILED"
     assert result.error == "DynamoDb.DynamoDbException"
-    assert "TableName" in (result.cause or "")
+    # the service's validation text, not botocore's "Parameter validation failed"
+    assert re.fullmatch(
+        r"1 validation error detected: Value null at 'tableName' failed to satisfy "
+        r"constraint: Member must not be null \(Service: DynamoDb, Status Code: 400, "
+        r"Request ID: [0-9a-f-]{36}\)",
+        result.cause or "",
+    )
 
 
 def test_unknown_action_is_a_runtime_error(

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
 import boto3
 import pytest
+from botocore.exceptions import ClientError
 
 from tests.integration.integrations.conftest import REGION, task_machine
 from workflows.engine import StateMachine, StatesError, VirtualClock
@@ -250,4 +252,129 @@ def test_missing_state_machine_through_boto3(aws: boto3.Session) -> None:
     assert (
         "(Service: AWSStepFunctions; Status Code: 400; Error Code: StateMachineDoesNotExist;"
         in (result.cause or "")
+    )
+
+
+# ------------------------------------------------------------ as AWS answers it
+
+
+def test_sync_results_carry_the_redrive_fields_aws_returns() -> None:
+    result = _parent("arn:aws:states:::states:startExecution.sync").run(
+        {"amount": 5, "name": "r2"},
+        integrations=aws_integrations(start_execution=FakeRuntime()),
+        clock=VirtualClock(),
+    )
+    assert result.status == "SUCCEEDED", result.cause
+    assert list(result.output) == [
+        "ExecutionArn",
+        "Input",
+        "InputDetails",
+        "Name",
+        "Output",
+        "OutputDetails",
+        "RedriveCount",
+        "RedriveStatus",
+        "RedriveStatusReason",
+        "StartDate",
+        "StateMachineArn",
+        "Status",
+        "StopDate",
+    ]
+    assert result.output["RedriveCount"] == 0
+    assert result.output["RedriveStatus"] == "NOT_REDRIVABLE"
+    assert result.output["RedriveStatusReason"] == "Execution is SUCCEEDED and cannot be redriven"
+
+    failed = _parent("arn:aws:states:::states:startExecution.sync:2").run(
+        {"amount": 500, "name": "r3"},
+        integrations=aws_integrations(start_execution=FakeRuntime()),
+        clock=VirtualClock(),
+    )
+    cause = json.loads(failed.cause or "{}")
+    assert (cause["RedriveCount"], cause["RedriveStatus"]) == (0, "REDRIVABLE")
+    assert "RedriveStatusReason" not in cause
+
+
+def test_sync_tasks_see_their_task_token() -> None:
+    runtime = FakeRuntime()
+    machine = task_machine(
+        {
+            "Resource": "arn:aws:states:::states:startExecution.sync:2",
+            "Parameters": {
+                "StateMachineArn": CHILD.arn,
+                "Input": {"amount": 1, "parentToken.$": "$$.Task.Token"},
+            },
+        }
+    )
+    result = machine.run(
+        {}, integrations=aws_integrations(start_execution=runtime), clock=VirtualClock()
+    )
+    assert result.status == "SUCCEEDED", result.cause
+    ((_, child_input, _, wait),) = runtime.calls
+    assert wait is True
+    assert re.fullmatch(r"[0-9a-f]{64}", child_input["parentToken"])
+    kinds = [event["type"] for event in result.history]
+    assert "TaskSubmitted" not in kinds  # only callbacks wait for their token
+
+
+def test_a_null_input_starts_the_child_without_one() -> None:
+    runtime = FakeRuntime()
+    machine = task_machine(
+        {
+            "Resource": "arn:aws:states:::states:startExecution",
+            "Parameters": {"StateMachineArn": CHILD.arn, "Input": None},
+        }
+    )
+    result = machine.run(
+        {}, integrations=aws_integrations(start_execution=runtime), clock=VirtualClock()
+    )
+    assert result.status == "SUCCEEDED", result.cause
+    assert runtime.calls[0][1] == {}
+
+
+def test_request_response_metadata_is_step_functions_answer() -> None:
+    result = _parent("arn:aws:states:::states:startExecution").run(
+        {"amount": 5, "name": "m1"},
+        integrations=aws_integrations(start_execution=FakeRuntime()),
+        clock=VirtualClock(),
+    )
+    http = result.output["SdkHttpMetadata"]
+    assert list(http["AllHttpHeaders"]) == [
+        "x-amzn-RequestId",
+        "connection",
+        "Content-Length",
+        "Date",
+        "Content-Type",
+    ]
+    body = f'{{"executionArn":"{result.output["ExecutionArn"]}","startDate":1.7145648E9}}'
+    assert http["HttpHeaders"]["Content-Length"] == str(len(body))
+    assert http["HttpHeaders"]["connection"] == "keep-alive"
+
+
+def test_a_runtime_client_error_gets_the_sdk_suffix() -> None:
+    async def missing(state_machine_arn: str, input: str, name: str | None, *, wait: bool) -> Any:
+        raise ClientError(
+            {
+                "Error": {
+                    "Code": "StateMachineDoesNotExist",
+                    "Message": f"State Machine Does Not Exist: '{state_machine_arn}'",
+                },
+                "ResponseMetadata": {"HTTPStatusCode": 400, "RequestId": "req-9"},
+            },
+            "StartExecution",
+        )
+
+    gone = "arn:aws:states:us-east-1:123456789012:stateMachine:Gone"
+    machine = task_machine(
+        {
+            "Resource": "arn:aws:states:::states:startExecution.sync",
+            "Parameters": {"StateMachineArn": gone},
+        }
+    )
+    result = machine.run(
+        {}, integrations=aws_integrations(start_execution=missing), clock=VirtualClock()
+    )
+    assert result.error == "StepFunctions.StateMachineDoesNotExistException"
+    assert result.cause == (
+        f"State Machine Does Not Exist: '{gone}' (Service: AWSStepFunctions; Status Code: 400; "
+        "Error Code: StateMachineDoesNotExist; Request ID: req-9; Proxy: null)"
     )

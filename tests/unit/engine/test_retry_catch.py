@@ -595,7 +595,7 @@ async def test_an_approval_just_before_the_timeout_wins() -> None:
     assert end_offset(result) == 86_399
 
 
-async def test_heartbeat_seconds_fails_a_silent_task_with_heartbeat_timeout() -> None:
+async def test_heartbeat_seconds_fails_a_silent_task_with_states_timeout() -> None:
     clock, tokens = VirtualClock(START), TaskTokens()
     approver = Approver(tokens, clock, after=None)
     sm = with_handlers(token_task(HeartbeatSeconds=60, TimeoutSeconds=3600))
@@ -603,8 +603,10 @@ async def test_heartbeat_seconds_fails_a_silent_task_with_heartbeat_timeout() ->
         {"order": "o-1"}, integrations={"sqs:sendMessage": approver}, tokens=tokens, clock=clock
     )
     assert result.status == "FAILED"
-    assert result.error == "States.HeartbeatTimeout"
+    # AWS records a missed heartbeat as States.Timeout (TaskTimedOut and ExecutionFailed)
+    assert result.error == "States.Timeout"
     assert types(result)[-2:] == ["TaskTimedOut", "ExecutionFailed"]
+    assert result.history[-2]["taskTimedOutEventDetails"]["error"] == "States.Timeout"
     assert end_offset(result) == 60
 
 
@@ -645,4 +647,5 @@ async def test_heartbeat_timeout_can_be_caught() -> None:
         {"order": "o-1"}, integrations={"sqs:sendMessage": approver}, tokens=tokens, clock=clock
     )
     assert result.status == "SUCCEEDED"
-    assert result.output["Error"] == "States.HeartbeatTimeout"
+    # caught by the States.HeartbeatTimeout rule, the error itself is States.Timeout
+    assert result.output["Error"] == "States.Timeout"

@@ -135,7 +135,7 @@ def evaluate_payload(template: Template, data: Any, frame: Frame) -> Any:
 
 def error_output(error: StatesError) -> dict[str, Any]:
     output: dict[str, Any] = {"Error": error.error}
-    if error.cause is not None:
+    if error.cause is not None or error.keeps_nulls:
         output["Cause"] = error.cause
     return output
 
@@ -148,8 +148,9 @@ def error_details(error: StatesError) -> dict[str, Any]:
     return details
 
 
-def _matches(errors: frozenset[str], name: str | None, for_task: bool) -> bool:
-    if name in errors:
+def _matches(errors: frozenset[str], error: StatesError, for_task: bool) -> bool:
+    name = error.error
+    if name in errors or not errors.isdisjoint(error.also_matches):
         return True
     if ALL in errors and name not in _UNCATCHABLE_BY_ALL:
         return True
@@ -514,10 +515,9 @@ class ResultState(State):
                 return self.finish(data, result, frame), self.next
             except StatesError as error:
                 failed_at, frame.failed_at = frame.failed_at, None
-                name = error.error
                 delay: float | None = None
                 for index, retrier in enumerate(self.retriers):
-                    if _matches(retrier.errors, name, for_task):
+                    if _matches(retrier.errors, error, for_task):
                         if counts[index] < retrier.max_attempts:
                             counts[index] += 1
                             delay = retrier.delay(counts[index])
@@ -533,7 +533,7 @@ class ResultState(State):
                 if failed_at is not None:
                     frame.record_linked(self.type_name + "StateFailed", failed_at)
                 for catcher in self.catchers:
-                    if _matches(catcher.errors, name, for_task):
+                    if _matches(catcher.errors, error, for_task):
                         return Caught(catcher.apply(data, error, frame), catcher.next)
                 raise
 

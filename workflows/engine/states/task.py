@@ -73,7 +73,8 @@ class TaskState(ResultState):
             self.heartbeat, self.heartbeat_path, "HeartbeatSecondsPath", data, frame
         )
         token = None
-        if resource.pattern == "waitForTaskToken":
+        # .sync tasks see $$.Task.Token too, as on AWS; only callbacks wait for it
+        if resource.pattern != "request" and resource.kind == "service":
             token = runner.tokens.issue(execution.arn, self.name)
             frame.task_token = token
         if self.jsonata:
@@ -112,7 +113,10 @@ class TaskState(ResultState):
         if resource.kind == "activity":
             return await self._activity(payload, timeout, heartbeat, mock, frame)
 
-        base = {"resourceType": resource.service, "resource": resource.history_resource}
+        base = {
+            "resourceType": resource.history_resource_type,
+            "resource": resource.history_resource,
+        }
         scheduled: dict[str, Any] = {**base, "region": runner.region, "parameters": payload}
         if timeout is not None:
             scheduled["timeoutInSeconds"] = timeout
@@ -234,7 +238,7 @@ class TaskState(ResultState):
                 account=runner.account,
             )
             result = await integration(request)
-        if token is not None:
+        if token is not None and resource.pattern == "waitForTaskToken":
             frame.record("TaskSubmitted", {**base, "output": result})
             result = await runner.tokens.wait(token, execution.clock, heartbeat)
         return result
