@@ -31,7 +31,7 @@ layers: $(STAMP)
 	$(BIN)/lint-imports
 
 test: $(STAMP)
-	$(BIN)/pytest
+	$(BIN)/pytest --workflows-cov --workflows-cov-report=term
 
 check: lint types layers test
 

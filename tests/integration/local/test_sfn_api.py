@@ -113,6 +113,9 @@ def moto_endpoint() -> Iterator[str]:
             patch.setenv(key, value)
         app.provision()
         yield endpoint
+    # the server's data lives in moto's in-process backends: leave them empty for the
+    # modules that run after this one
+    urllib3.request("POST", f"{endpoint}/moto-api/reset")
     server.stop()
 
 
