@@ -225,15 +225,31 @@ def validate(paths: tuple[str, ...]) -> None:
 @click.option("--api-port", default=3000, show_default=True)
 @click.option("--stepfunctions-port", default=8083, show_default=True)
 @click.option("--aws-port", default=4566, show_default=True, help="Local AWS services (moto).")
+@click.option(
+    "--state-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path(".workflows"),
+    show_default=True,
+    help="Where executions, service data and the signing key are kept.",
+)
 def up(
-    template_path: Path, host: str, api_port: int, stepfunctions_port: int, aws_port: int
+    template_path: Path,
+    host: str,
+    api_port: int,
+    stepfunctions_port: int,
+    aws_port: int,
+    state_dir: Path,
 ) -> None:
     """Bring the whole application up locally: API, Step Functions, AWS services, schedules."""
     import asyncio
 
     from workflows.local.runtime import LocalRuntime, Ports
 
-    runtime = LocalRuntime(template_path, ports=Ports(host, api_port, stepfunctions_port, aws_port))
+    runtime = LocalRuntime(
+        template_path,
+        ports=Ports(host, api_port, stepfunctions_port, aws_port),
+        state_dir=state_dir,
+    )
 
     async def serve() -> None:
         await runtime.start()

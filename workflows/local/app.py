@@ -18,7 +18,7 @@ import contextlib
 import importlib
 import json
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -112,6 +112,10 @@ class LocalApp:
         # told of every execution the app runs (the Step Functions endpoint registers them);
         # a listener may raise to refuse the start (e.g. ExecutionAlreadyExists)
         self.execution_listeners: list[ExecutionListener] = []
+        # awaited before each effect of an execution (a Task, a Wait, a retry's back-off):
+        # the Step Functions endpoint makes it "the history so far is stored"
+        self.before_effect: Callable[[], Awaitable[None]] | None = None
+        self._execution_clock = _EffectClock(self)
         self._session_factory = session_factory or (lambda: boto3.Session(region_name=REGION))
         self._background = _Background()
         self._machines: dict[str, StateMachine] = {}
@@ -127,7 +131,11 @@ class LocalApp:
         )
         integrations["events:putEvents"] = self._follow_rules(integrations["events:putEvents"])
         integrations["sqs:sendMessage"] = self._deliver_after(integrations["sqs:sendMessage"])
-        self.runner = TaskRunner(self.lambdas, integrations, self.tokens)
+        self.runner = TaskRunner(
+            _EffectLambdas(self, self.lambdas),
+            {key: self._after_stored(call) for key, call in integrations.items()},
+            self.tokens,
+        )
 
     # ------------------------------------------------------------------ resources
 
@@ -182,6 +190,17 @@ class LocalApp:
 
     # ----------------------------------------------------------------- executions
 
+    async def effect_allowed(self) -> None:
+        if self.before_effect is not None:
+            await self.before_effect()
+
+    def _after_stored(self, call: ServiceIntegration) -> ServiceIntegration:
+        async def stored_then_call(request: TaskRequest) -> Any:
+            await self.effect_allowed()
+            return await call(request)
+
+        return stored_then_call
+
     def machine(self, spec: StateMachineSpec) -> StateMachine:
         machine = self._machines.get(spec.arn)
         if machine is None:
@@ -229,7 +248,7 @@ class LocalApp:
         """
         if not self.execution_listeners:
             result = await machine.execute(
-                input, clock=self.clock, name=name, runner=self.runner, history=history
+                input, clock=self._execution_clock, name=name, runner=self.runner, history=history
             )
         else:
             result = await self._announced(machine, input, name, started_by, history)
@@ -248,7 +267,9 @@ class LocalApp:
         name = str(uuid.uuid4()) if name is None else name
         history = History() if history is None else history
         run: asyncio.Task[ExecutionResult] = asyncio.ensure_future(
-            machine.execute(input, clock=self.clock, name=name, runner=self.runner, history=history)
+            machine.execute(
+                input, clock=self._execution_clock, name=name, runner=self.runner, history=history
+            )
         )
         execution_arn = (
             f"arn:aws:states:{machine.region}:{machine.account}:execution:{machine.name}:{name}"
@@ -263,7 +284,9 @@ class LocalApp:
             run.cancel()  # not started yet: nothing is recorded
             raise
         try:
-            return await run
+            result = await run
+            await self.effect_allowed()  # whoever awaits the end sees it stored
+            return result
         except asyncio.CancelledError:
             current = asyncio.current_task()
             if not run.cancelled() or (current is not None and current.cancelling()):
@@ -406,6 +429,40 @@ class LocalApp:
                 delivered += len(done)
                 if failed:
                     return delivered  # the rest comes back after the visibility timeout
+
+
+class _EffectClock:
+    """The app's clock as executions see it: a wait starts once the history is stored."""
+
+    def __init__(self, app: LocalApp) -> None:
+        self._app = app
+
+    def now(self) -> float:
+        return self._app.clock.now()
+
+    async def sleep(self, seconds: float) -> None:
+        await self._app.effect_allowed()
+        await self._app.clock.sleep(seconds)
+
+    @contextlib.contextmanager
+    def busy(self) -> Iterator[None]:
+        with self._app.clock.busy():
+            yield
+
+
+class _EffectLambdas(InProcessLambdas):
+    """The app's Lambdas as Task states call them: after the history so far is stored."""
+
+    def __init__(self, app: LocalApp, lambdas: InProcessLambdas) -> None:
+        self.__dict__.update(lambdas.__dict__)  # the same functions and sandboxes
+        self._app = app
+        self._inner = lambdas
+
+    async def invoke(
+        self, reference: str, event: Any, clock: Clock, request_id: str | None = None
+    ) -> Any:
+        await self._app.effect_allowed()
+        return await self._inner.invoke(reference, event, clock, request_id)
 
 
 def _sqs_record(message: Mapping[str, Any], queue_arn: str) -> dict[str, Any]:

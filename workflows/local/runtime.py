@@ -96,7 +96,7 @@ class LocalRuntime:
         self._runners.append(api_runner)
 
         async def scheduled(spec: StateMachineSpec, event: Any, by: str) -> None:
-            service.start_execution(spec.arn, json.dumps(event), started_by=by)
+            await service.start_execution(spec.arn, json.dumps(event), started_by=by)
 
         self._tasks = [
             asyncio.ensure_future(poll_queues(app)),
