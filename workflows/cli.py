@@ -240,29 +240,46 @@ def up(
     aws_port: int,
     state_dir: Path,
 ) -> None:
-    """Bring the whole application up locally: API, Step Functions, AWS services, schedules."""
-    import asyncio
+    """Bring the whole application up locally: API, Step Functions, AWS services, schedules.
 
-    from workflows.local.runtime import LocalRuntime, Ports
+    Ctrl-C or SIGTERM stops it gracefully (everything stored first); one instance per
+    state directory.
+    """
+    import asyncio
+    import signal
+
+    from workflows.local.instance_lock import StateDirInUse
+    from workflows.local.runtime import LocalRuntime, PortInUse, Ports
 
     runtime = LocalRuntime(
         template_path,
         ports=Ports(host, api_port, stepfunctions_port, aws_port),
         state_dir=state_dir,
     )
+    flags = {"api": "--api-port", "stepfunctions": "--stepfunctions-port", "aws": "--aws-port"}
 
     async def serve() -> None:
+        stopping = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for number in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(number, stopping.set)
         await runtime.start()
         click.echo(runtime.banner())
         try:
-            await asyncio.Event().wait()
+            await stopping.wait()
         finally:
             await runtime.stop()
 
     try:
         asyncio.run(serve())
-    except KeyboardInterrupt:
-        click.echo("stopped")
+    except StateDirInUse as error:
+        raise click.ClickException(str(error)) from None
+    except PortInUse as error:
+        raise click.ClickException(
+            f"port {error.port} on {error.host} is already in use ({error.role}); "
+            f"stop what uses it or choose another port with {flags[error.role]}"
+        ) from None
+    click.echo("stopped")
 
 
 @main.command()

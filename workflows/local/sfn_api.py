@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import logging
+import socket
 import uuid
 from collections.abc import Awaitable, Callable
 from typing import Any, Final
@@ -319,15 +320,20 @@ def create_app(service: ExecutionService) -> web.Application:
 
 
 async def start_server(
-    service: ExecutionService, host: str = "127.0.0.1", port: int = 8083
+    service: ExecutionService,
+    host: str = "127.0.0.1",
+    port: int = 8083,
+    *,
+    sock: socket.socket | None = None,
 ) -> tuple[web.AppRunner, int]:
-    """Serve ``create_app(service)`` on ``host:port`` (0: any free port); returns the port.
-
-    Stop it with ``await runner.cleanup()``.
+    """Serve ``create_app(service)`` on ``host:port`` (0: any free port) or on a bound
+    ``sock``; returns the port. Stop it with ``await runner.cleanup()``.
     """
     runner = web.AppRunner(create_app(service), access_log=None)
     await runner.setup()
-    site = web.TCPSite(runner, host, port)
+    site: web.BaseSite = (
+        web.SockSite(runner, sock) if sock is not None else web.TCPSite(runner, host, port)
+    )
     await site.start()
     addresses = runner.addresses
     bound = int(addresses[0][1]) if addresses else port

@@ -61,7 +61,8 @@ class UpProcess:
 
     @property
     def output(self) -> str:
-        self._log.flush()
+        if not self._log.closed:
+            self._log.flush()
         return self.log_path.read_text(errors="replace")
 
     def wait_until_up(self, timeout: float = 60.0) -> None:
