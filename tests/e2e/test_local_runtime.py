@@ -87,3 +87,34 @@ async def test_an_order_placed_over_http_is_confirmed_and_notified(
     history = await asyncio.to_thread(sfn.get_execution_history, executionArn=arn)
     assert history["events"][0]["type"] == "ExecutionStarted"
     assert history["events"][-1]["type"] == "ExecutionSucceeded"
+
+
+async def test_queues_are_as_declared_and_a_poison_message_ends_in_the_dead_letter_queue(
+    runtime: LocalRuntime,
+) -> None:
+    sqs = boto3.client(
+        "sqs", endpoint_url=runtime.ports.url(runtime.ports.aws), region_name="us-east-1"
+    )
+    url = sqs.get_queue_url(QueueName="ApprovalQueue")["QueueUrl"]
+    dlq_url = sqs.get_queue_url(QueueName="ApprovalDeadLetterQueue")["QueueUrl"]
+    attributes = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["All"])["Attributes"]
+    assert attributes["VisibilityTimeout"] == "180"
+    assert json.loads(attributes["RedrivePolicy"]) == {
+        "deadLetterTargetArn": "arn:aws:sqs:us-east-1:123456789012:ApprovalDeadLetterQueue",
+        "maxReceiveCount": 5,
+    }
+    # a shorter visibility timeout (as a person could set it) keeps the test short
+    sqs.set_queue_attributes(QueueUrl=url, Attributes={"VisibilityTimeout": "1"})
+    sqs.send_message(QueueUrl=url, MessageBody='{"not": "an approval request"}')
+    dead: list[dict[str, object]] = []
+    for _ in range(120):
+        received = await asyncio.to_thread(
+            sqs.receive_message, QueueUrl=dlq_url, AttributeNames=["All"], WaitTimeSeconds=1
+        )
+        dead = received.get("Messages") or []
+        if dead:
+            break
+    assert [m["Body"] for m in dead] == ['{"not": "an approval request"}']
+    attributes = dead[0]["Attributes"]
+    assert isinstance(attributes, dict)
+    assert attributes["ApproximateReceiveCount"] in ("5", "6")  # 5 deliveries (+ this receive)

@@ -15,10 +15,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import importlib
 import json
 import uuid
 from collections.abc import Awaitable, Callable, Iterator, Mapping
+from concurrent.futures import Executor
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -118,6 +120,7 @@ class LocalApp:
         self._execution_clock = _EffectClock(self)
         self._session_factory = session_factory or (lambda: boto3.Session(region_name=REGION))
         self._background = _Background()
+        self._sqs: Any = None
         self._machines: dict[str, StateMachine] = {}
         self.lambdas = InProcessLambdas(
             {f.logical_id: _LazyHandler(f.handler) for f in template.functions.values()},
@@ -174,8 +177,17 @@ class LocalApp:
             with contextlib.suppress(dynamodb.exceptions.ResourceInUseException):
                 dynamodb.create_table(**request)
         sqs = session.client("sqs")
-        for logical_id in self.template.of_type("AWS::SQS::Queue"):
-            sqs.create_queue(QueueName=logical_id)
+        queues = self.template.of_type("AWS::SQS::Queue")
+        # dead-letter queues first: a redrive policy names an existing queue
+        for logical_id in sorted(queues, key=lambda q: "RedrivePolicy" in _properties(queues[q])):
+            attributes = _queue_attributes(
+                self.template.resolve(_properties(queues[logical_id]), logical_id)
+            )
+            try:
+                sqs.create_queue(QueueName=logical_id, Attributes=attributes)
+            except sqs.exceptions.QueueNameExists:  # kept from a previous run, settings may differ
+                url = sqs.get_queue_url(QueueName=logical_id)["QueueUrl"]
+                sqs.set_queue_attributes(QueueUrl=url, Attributes=attributes)
         events = session.client("events")
         for logical_id in self.template.of_type("AWS::Events::EventBus"):
             with contextlib.suppress(events.exceptions.ResourceAlreadyExistsException):
@@ -395,36 +407,68 @@ class LocalApp:
 
         return send_then_deliver
 
-    async def deliver(self, function: FunctionSpec, queue_url: str, batch_size: int) -> int:
-        """Hand the queue's waiting messages to ``function`` as SQS batches; returns how many."""
-        sqs = self._session_factory().client("sqs")
+    def sqs(self) -> Any:
+        """The app's SQS client, built once (boto3 clients are thread-safe)."""
+        if self._sqs is None:
+            self._sqs = self._session_factory().client("sqs")
+        return self._sqs
+
+    async def deliver(
+        self,
+        function: FunctionSpec,
+        queue_url: str,
+        batch_size: int,
+        *,
+        wait_seconds: int = 0,
+        receiver: Executor | None = None,
+    ) -> int:
+        """Hand the queue's waiting messages to ``function`` as SQS batches; returns how many.
+
+        ``wait_seconds`` long-polls for the first batch (as Lambda's poller does), on
+        ``receiver``'s threads when given (a poll holds its thread while it waits).
+        """
+        sqs = self.sqs()
         queue_arn = f"arn:aws:sqs:{REGION}:{ACCOUNT}:{queue_url.rsplit('/', 1)[-1]}"
         delivered = 0
-        with self.clock.busy():
-            while True:
-                received = await asyncio.to_thread(
-                    sqs.receive_message,
-                    QueueUrl=queue_url,
-                    MaxNumberOfMessages=min(10, batch_size),
-                    AttributeNames=["All"],
-                    MessageAttributeNames=["All"],
-                )
-                messages = received.get("Messages") or []
-                if not messages:
-                    return delivered
+        loop = asyncio.get_running_loop()
+        while True:
+            receive = functools.partial(
+                sqs.receive_message,
+                QueueUrl=queue_url,
+                MaxNumberOfMessages=min(10, batch_size),
+                AttributeNames=["All"],
+                MessageAttributeNames=["All"],
+                WaitTimeSeconds=wait_seconds if not delivered else 0,
+            )
+            # a short receive keeps a virtual clock still (it is work under way); a long
+            # poll is waiting, during which time may pass
+            with self.clock.busy() if not receive.keywords["WaitTimeSeconds"] else contextlib.nullcontext():
+                received = await loop.run_in_executor(receiver, receive)
+            messages = received.get("Messages") or []
+            if not messages:
+                return delivered
+            with self.clock.busy():
                 event = {"Records": [_sqs_record(m, queue_arn) for m in messages]}
-                response = await self.lambdas.invoke(function.arn, event, self.clock)
+                try:
+                    response = await self.lambdas.invoke(function.arn, event, self.clock)
+                except StatesError:
+                    # the whole batch failed: every message comes back after the
+                    # visibility timeout, and goes to the dead-letter queue in the end
+                    return delivered
                 failed = {
                     item.get("itemIdentifier")
                     for item in (response or {}).get("batchItemFailures", [])
                     if isinstance(response, dict)
                 }
                 done = [m for m in messages if m["MessageId"] not in failed]
-                for message in done:
+                if done:
                     await asyncio.to_thread(
-                        sqs.delete_message,
+                        sqs.delete_message_batch,
                         QueueUrl=queue_url,
-                        ReceiptHandle=message["ReceiptHandle"],
+                        Entries=[
+                            {"Id": str(index), "ReceiptHandle": m["ReceiptHandle"]}
+                            for index, m in enumerate(done)
+                        ],
                     )
                 delivered += len(done)
                 if failed:
@@ -463,6 +507,42 @@ class _EffectLambdas(InProcessLambdas):
     ) -> Any:
         await self._app.effect_allowed()
         return await self._inner.invoke(reference, event, clock, request_id)
+
+
+def _properties(resource: Mapping[str, Any]) -> dict[str, Any]:
+    return dict(resource.get("Properties") or {})
+
+
+# the queue properties of CloudFormation that are SQS attributes of the same name
+_QUEUE_ATTRIBUTES = (
+    "DelaySeconds",
+    "MaximumMessageSize",
+    "MessageRetentionPeriod",
+    "ReceiveMessageWaitTimeSeconds",
+    "VisibilityTimeout",
+    "FifoQueue",
+    "ContentBasedDeduplication",
+)
+
+
+def _queue_attributes(properties: Mapping[str, Any]) -> dict[str, str]:
+    """A queue's SQS attributes as its template declares them."""
+    attributes = {
+        name: str(properties[name]).lower()
+        if isinstance(properties[name], bool)
+        else str(properties[name])
+        for name in _QUEUE_ATTRIBUTES
+        if name in properties
+    }
+    redrive = properties.get("RedrivePolicy")
+    if isinstance(redrive, Mapping):
+        attributes["RedrivePolicy"] = json.dumps(
+            {
+                "deadLetterTargetArn": redrive["deadLetterTargetArn"],
+                "maxReceiveCount": int(redrive.get("maxReceiveCount", 10)),
+            }
+        )
+    return attributes
 
 
 def _sqs_record(message: Mapping[str, Any], queue_arn: str) -> dict[str, Any]:
