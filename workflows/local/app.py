@@ -442,7 +442,8 @@ class LocalApp:
             )
             # a short receive keeps a virtual clock still (it is work under way); a long
             # poll is waiting, during which time may pass
-            with self.clock.busy() if not receive.keywords["WaitTimeSeconds"] else contextlib.nullcontext():
+            long_poll = bool(receive.keywords["WaitTimeSeconds"])
+            with contextlib.nullcontext() if long_poll else self.clock.busy():
                 received = await loop.run_in_executor(receiver, receive)
             messages = received.get("Messages") or []
             if not messages:
