@@ -359,8 +359,12 @@ class LocalApp:
         async def put_events_then_route(request: TaskRequest) -> Any:
             response = await put_events(request)
             entries = (request.parameters or {}).get("Entries") or []
+            # the optimized integration appends the execution's and its state machine's
+            # ARNs to each entry's Resources (AWS's "connect-eventbridge" page)
+            machine_arn = _state_machine_of(request.execution_arn)
             for entry in entries:
-                self.publish(entry)
+                given = list(entry.get("Resources") or [])
+                self.publish({**entry, "Resources": [*given, request.execution_arn, machine_arn]})
             return response
 
         return put_events_then_route
@@ -508,6 +512,12 @@ class _EffectLambdas(InProcessLambdas):
     ) -> Any:
         await self._app.effect_allowed()
         return await self._inner.invoke(reference, event, clock, request_id)
+
+
+def _state_machine_of(execution_arn: str) -> str:
+    """arn:aws:states:R:A:execution:MACHINE:NAME -> arn:aws:states:R:A:stateMachine:MACHINE."""
+    parts = execution_arn.split(":")
+    return ":".join([*parts[:5], "stateMachine", parts[6]]) if len(parts) >= 8 else execution_arn
 
 
 def _properties(resource: Mapping[str, Any]) -> dict[str, Any]:

@@ -619,8 +619,9 @@ class ExecutionService:
             future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
             live.waiters.append(future)
             await future
-        if live is not None and live.stored is not None:
-            await asyncio.wrap_future(live.stored)
+        # its end may be written but not yet committed (it may even have ended before
+        # this call): what is described is what is stored
+        await asyncio.wrap_future(self.store.barrier())
         return self.describe_execution(execution_arn)
 
     # ------------------------------------------------------------ registration
