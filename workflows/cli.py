@@ -301,6 +301,13 @@ def _version() -> str:
 @click.option("--stepfunctions-port", default=8083, show_default=True)
 @click.option("--aws-port", default=4566, show_default=True, help="Local AWS services (moto).")
 @click.option("--console-port", default=8084, show_default=True, help="The web console.")
+@click.option(
+    "--state-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path(".workflows"),
+    show_default=True,
+    help="Where executions, service data and the signing key are kept.",
+)
 def up(
     template_path: Path,
     host: str,
@@ -308,32 +315,56 @@ def up(
     stepfunctions_port: int,
     aws_port: int,
     console_port: int,
+    state_dir: Path,
 ) -> None:
     """Bring the whole application up locally: API, Step Functions, AWS services, schedules,
-    and the console to watch and act on executions."""
+    and the console to watch and act on executions.
+
+    Ctrl-C or SIGTERM stops it gracefully (everything stored first); one instance per
+    state directory.
+    """
     import asyncio
+    import signal
 
     from workflows.console.server import serve_console
-    from workflows.local.runtime import LocalRuntime, Ports
+    from workflows.local.instance_lock import StateDirInUse
+    from workflows.local.runtime import LocalRuntime, PortInUse, Ports
 
     runtime = LocalRuntime(
         template_path,
         ports=Ports(host, api_port, stepfunctions_port, aws_port),
+        state_dir=state_dir,
         servers=[serve_console(console_port)],
     )
+    flags = {
+        "api": "--api-port",
+        "stepfunctions": "--stepfunctions-port",
+        "aws": "--aws-port",
+        "console": "--console-port",
+    }
 
     async def serve() -> None:
+        stopping = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for number in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(number, stopping.set)
         await runtime.start()
         click.echo(runtime.banner())
         try:
-            await asyncio.Event().wait()
+            await stopping.wait()
         finally:
             await runtime.stop()
 
     try:
         asyncio.run(serve())
-    except KeyboardInterrupt:
-        click.echo("stopped")
+    except StateDirInUse as error:
+        raise click.ClickException(str(error)) from None
+    except PortInUse as error:
+        raise click.ClickException(
+            f"port {error.port} on {error.host} is already in use ({error.role}); "
+            f"stop what uses it or choose another port with {flags[error.role]}"
+        ) from None
+    click.echo("stopped")
 
 
 @main.command()

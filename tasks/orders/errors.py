@@ -13,6 +13,7 @@ from __future__ import annotations
 __all__ = [
     "TRANSIENT_ERRORS",
     "ApprovalRejected",
+    "DuplicateOrder",
     "InvalidOrder",
     "InventoryUnavailable",
     "OrderError",
@@ -35,6 +36,14 @@ class InvalidOrder(OrderError):
     def __init__(self, message: str, problems: list[str] | None = None) -> None:
         super().__init__(message)
         self.problems = problems or [message]
+
+
+class DuplicateOrder(InvalidOrder):
+    """Another execution already placed an order with this id.
+
+    This execution must change nothing: the order is not rejected (it belongs to the
+    other execution, and may well be confirmed) and no OrderRejected is published.
+    """
 
 
 class OutOfStock(OrderError):

@@ -3,7 +3,9 @@
 Input: the workflow state (the order request plus ``workflow.executionArn``).
 Output: the priced order (``orderId, customerId, items[], total, currency, status,
 createdAt``). Prices always come from the catalog, never from the client.
-Raises ``InvalidOrder`` (permanent) with every problem found.
+Raises ``InvalidOrder`` (permanent) with every problem found, and ``DuplicateOrder``
+when another execution already placed this order id (the workflow then ends without
+touching that order).
 """
 
 from __future__ import annotations
@@ -31,7 +33,7 @@ from tasks.common.repositories import (
     unavailable_as,
 )
 from tasks.orders.deps import OrderTaskDeps, parse_or_invalid
-from tasks.orders.errors import InvalidOrder, InventoryUnavailable
+from tasks.orders.errors import DuplicateOrder, InvalidOrder, InventoryUnavailable
 
 __all__ = ["handler", "validate_order"]
 
@@ -115,7 +117,7 @@ def _replayed(existing: OrderRecord, attempted: OrderRecord) -> OrderRecord:
     if same_execution and existing.status in ACTIVE_STATUSES:
         logger.info("order already stored by an earlier attempt; continuing")
         return existing
-    raise InvalidOrder(
+    raise DuplicateOrder(
         f"invalid order: orderId {existing.order_id!r} is already used (status {existing.status})"
     )
 

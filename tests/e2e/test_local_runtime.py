@@ -8,6 +8,7 @@ import os
 import socket
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
 import aiohttp
 import boto3
@@ -87,3 +88,95 @@ async def test_an_order_placed_over_http_is_confirmed_and_notified(
     history = await asyncio.to_thread(sfn.get_execution_history, executionArn=arn)
     assert history["events"][0]["type"] == "ExecutionStarted"
     assert history["events"][-1]["type"] == "ExecutionSucceeded"
+
+
+async def test_queues_are_as_declared_and_a_poison_message_ends_in_the_dead_letter_queue(
+    runtime: LocalRuntime,
+) -> None:
+    sqs = boto3.client(
+        "sqs", endpoint_url=runtime.ports.url(runtime.ports.aws), region_name="us-east-1"
+    )
+    url = sqs.get_queue_url(QueueName="ApprovalQueue")["QueueUrl"]
+    dlq_url = sqs.get_queue_url(QueueName="ApprovalDeadLetterQueue")["QueueUrl"]
+    attributes = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["All"])["Attributes"]
+    assert attributes["VisibilityTimeout"] == "180"
+    assert json.loads(attributes["RedrivePolicy"]) == {
+        "deadLetterTargetArn": "arn:aws:sqs:us-east-1:123456789012:ApprovalDeadLetterQueue",
+        "maxReceiveCount": 5,
+    }
+    # a shorter visibility timeout (as a person could set it) keeps the test short
+    sqs.set_queue_attributes(QueueUrl=url, Attributes={"VisibilityTimeout": "1"})
+    sqs.send_message(QueueUrl=url, MessageBody='{"not": "an approval request"}')
+    dead: list[dict[str, object]] = []
+    for _ in range(120):
+        received = await asyncio.to_thread(
+            sqs.receive_message, QueueUrl=dlq_url, AttributeNames=["All"], WaitTimeSeconds=1
+        )
+        dead = received.get("Messages") or []
+        if dead:
+            break
+    assert [m["Body"] for m in dead] == ['{"not": "an approval request"}']
+    attributes = dead[0]["Attributes"]
+    assert isinstance(attributes, dict)
+    assert attributes["ApproximateReceiveCount"] in ("5", "6")  # 5 deliveries (+ this receive)
+
+
+async def _ended(sfn: Any, arn: str) -> dict[str, Any]:
+    described: dict[str, Any] = {}
+    for _ in range(600):
+        described = await asyncio.to_thread(sfn.describe_execution, executionArn=arn)
+        if described["status"] != "RUNNING":
+            break
+        await asyncio.sleep(0.05)
+    return described
+
+
+async def test_following_the_docs_a_second_start_of_the_same_order_rejects_nothing(
+    runtime: LocalRuntime, tmp_path: Path
+) -> None:
+    """docs/howto-run-locally.md places ORD-2025-000123 over HTTP; docs/local-stepfunctions.md
+    then starts the order machine with examples/order.json, the same order id."""
+    api = runtime.ports.url(runtime.ports.api)
+    token = mint_token("CUST-1001", key_path=tmp_path / "jwt-key.pem", issuer=f"{api}/")
+    headers = {"Authorization": f"Bearer {token}"}
+    sfn = boto3.client(
+        "stepfunctions",
+        endpoint_url=runtime.ports.url(runtime.ports.stepfunctions),
+        region_name="us-east-1",
+    )
+    async with aiohttp.ClientSession() as http:
+        async with http.post(f"{api}/orders", json=ORDER, headers=headers) as answer:
+            assert answer.status == 202, await answer.text()
+            first = (await answer.json())["data"]["executionArn"]
+        assert (await _ended(sfn, first))["status"] == "SUCCEEDED"
+
+        machine = "arn:aws:states:us-east-1:123456789012:stateMachine:OrderProcessingStateMachine"
+        second = await asyncio.to_thread(
+            sfn.start_execution,
+            stateMachineArn=machine,
+            input=(REPO / "examples" / "order.json").read_text(),
+        )
+        ended = await _ended(sfn, second["executionArn"])
+        assert (ended["status"], ended["error"]) == ("FAILED", "DuplicateOrder")
+
+        async with http.get(f"{api}/orders/{ORDER['orderId']}", headers=headers) as answer:
+            assert (await answer.json())["data"]["status"] == "CONFIRMED"
+
+    assert runtime.app is not None
+    await runtime.app.drain()  # the events of both executions have been routed
+    notification = "arn:aws:states:us-east-1:123456789012:stateMachine:NotificationStateMachine"
+    listed = await asyncio.to_thread(sfn.list_executions, stateMachineArn=notification)
+    events = [
+        json.loads(
+            (await asyncio.to_thread(sfn.describe_execution, executionArn=e["executionArn"]))[
+                "input"
+            ]
+        )
+        for e in listed["executions"]
+    ]
+    assert [e["detail-type"] for e in events] == ["OrderConfirmed"], "no rejection was sent"
+    event = events[0]
+    assert event["resources"] == [first, machine]
+    assert (event["account"], event["region"]) == ("123456789012", "us-east-1")
+    assert event["id"]
+    assert event["time"].endswith("Z")

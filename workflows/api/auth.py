@@ -57,8 +57,14 @@ class JwtVerifier:
 
     def verify(self, token: str) -> Principal:
         try:
+            # also checks the header's shape: a string kid, a crit naming only what is
+            # understood (RFC 7515 4.1.11 says to refuse the others)
             header = jwt.get_unverified_header(token)
-        except jwt.DecodeError:
+        except jwt.PyJWTError:
+            raise Unauthorized(
+                "The bearer token is not a well-formed JWT.", reason="malformed_token"
+            )
+        if not isinstance(header, dict):  # pragma: no cover - pyjwt refuses it first
             raise Unauthorized(
                 "The bearer token is not a well-formed JWT.", reason="malformed_token"
             )
@@ -110,7 +116,7 @@ class JwtVerifier:
                 "The token issuer's keys cannot be fetched right now.",
                 retry_after=JWKS_RETRY_AFTER_SECONDS,
             )
-        except (jwt.PyJWKClientError, jwt.DecodeError, jwt.InvalidKeyError):
+        except jwt.PyJWTError:
             raise Unauthorized("The token's key id is unknown.", reason="unknown_key")
 
 

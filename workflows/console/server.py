@@ -313,7 +313,7 @@ async def start_execution(request: web.Request) -> web.Response:
     except ValueError as problem:
         return await machine_page(request, error=f"The input is not valid JSON: {problem}")
     try:
-        started = console.service.start_execution(arn, text, name, started_by="the console")
+        started = await console.service.start_execution(arn, text, name, started_by="the console")
     except ServiceError as problem:
         return await machine_page(request, error=f"{problem.code}: {problem.message}")
     raise web.HTTPSeeOther(f"/executions/{quote(started['executionArn'], safe='')}")
@@ -341,10 +341,10 @@ async def answer_task_token(request: web.Request) -> web.Response:
     try:
         if outcome == "success":
             output = str(form.get("output", "")).strip() or "{}"
-            console.service.send_task_success(token, output)
+            await console.service.send_task_success(token, output)
             notice = "SendTaskSuccess sent"
         elif outcome == "failure":
-            console.service.send_task_failure(
+            await console.service.send_task_failure(
                 token,
                 error=str(form.get("error", "")).strip() or None,
                 cause=str(form.get("cause", "")).strip() or None,

@@ -15,10 +15,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import importlib
 import json
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Iterator, Mapping
+from concurrent.futures import Executor
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -27,6 +29,7 @@ from botocore.exceptions import ClientError
 
 from workflows.engine import StateMachine, TaskTokens
 from workflows.engine.clock import Clock, RealClock
+from workflows.engine.errors import StatesError
 from workflows.engine.frame import iso_timestamp
 from workflows.engine.history import History
 from workflows.engine.lambdas import HandlerMode, InProcessLambdas
@@ -116,8 +119,13 @@ class LocalApp:
         # `workflows up` starts any machine it knows (the template's and those created
         # over its API); without it only the template's machines can be started
         self.nested_executions: StartExecutionFn | None = None
+        # awaited before each effect of an execution (a Task, a Wait, a retry's back-off):
+        # the Step Functions endpoint makes it "the history so far is stored"
+        self.before_effect: Callable[[], Awaitable[None]] | None = None
+        self._execution_clock = _EffectClock(self)
         self._session_factory = session_factory or (lambda: boto3.Session(region_name=REGION))
         self._background = _Background()
+        self._sqs: Any = None
         self._machines: dict[str, StateMachine] = {}
         self.lambdas = InProcessLambdas(
             {f.logical_id: _LazyHandler(f.handler) for f in template.functions.values()},
@@ -131,7 +139,11 @@ class LocalApp:
         )
         integrations["events:putEvents"] = self._follow_rules(integrations["events:putEvents"])
         integrations["sqs:sendMessage"] = self._deliver_after(integrations["sqs:sendMessage"])
-        self.runner = TaskRunner(self.lambdas, integrations, self.tokens)
+        self.runner = TaskRunner(
+            _EffectLambdas(self, self.lambdas),
+            {key: self._after_stored(call) for key, call in integrations.items()},
+            self.tokens,
+        )
 
     # ------------------------------------------------------------------ resources
 
@@ -170,8 +182,17 @@ class LocalApp:
             with contextlib.suppress(dynamodb.exceptions.ResourceInUseException):
                 dynamodb.create_table(**request)
         sqs = session.client("sqs")
-        for logical_id in self.template.of_type("AWS::SQS::Queue"):
-            sqs.create_queue(QueueName=logical_id)
+        queues = self.template.of_type("AWS::SQS::Queue")
+        # dead-letter queues first: a redrive policy names an existing queue
+        for logical_id in sorted(queues, key=lambda q: "RedrivePolicy" in _properties(queues[q])):
+            attributes = _queue_attributes(
+                self.template.resolve(_properties(queues[logical_id]), logical_id)
+            )
+            try:
+                sqs.create_queue(QueueName=logical_id, Attributes=attributes)
+            except sqs.exceptions.QueueNameExists:  # kept from a previous run, settings may differ
+                url = sqs.get_queue_url(QueueName=logical_id)["QueueUrl"]
+                sqs.set_queue_attributes(QueueUrl=url, Attributes=attributes)
         events = session.client("events")
         for logical_id in self.template.of_type("AWS::Events::EventBus"):
             with contextlib.suppress(events.exceptions.ResourceAlreadyExistsException):
@@ -185,6 +206,17 @@ class LocalApp:
             getattr(importlib.import_module(module_name), attribute)(*arguments)
 
     # ----------------------------------------------------------------- executions
+
+    async def effect_allowed(self) -> None:
+        if self.before_effect is not None:
+            await self.before_effect()
+
+    def _after_stored(self, call: ServiceIntegration) -> ServiceIntegration:
+        async def stored_then_call(request: TaskRequest) -> Any:
+            await self.effect_allowed()
+            return await call(request)
+
+        return stored_then_call
 
     def machine(self, spec: StateMachineSpec) -> StateMachine:
         machine = self._machines.get(spec.arn)
@@ -233,7 +265,7 @@ class LocalApp:
         """
         if not self.execution_listeners:
             result = await machine.execute(
-                input, clock=self.clock, name=name, runner=self.runner, history=history
+                input, clock=self._execution_clock, name=name, runner=self.runner, history=history
             )
         else:
             result = await self._announced(machine, input, name, started_by, history)
@@ -252,7 +284,9 @@ class LocalApp:
         name = str(uuid.uuid4()) if name is None else name
         history = History() if history is None else history
         run: asyncio.Task[ExecutionResult] = asyncio.ensure_future(
-            machine.execute(input, clock=self.clock, name=name, runner=self.runner, history=history)
+            machine.execute(
+                input, clock=self._execution_clock, name=name, runner=self.runner, history=history
+            )
         )
         execution_arn = (
             f"arn:aws:states:{machine.region}:{machine.account}:execution:{machine.name}:{name}"
@@ -267,7 +301,9 @@ class LocalApp:
             run.cancel()  # not started yet: nothing is recorded
             raise
         try:
-            return await run
+            result = await run
+            await self.effect_allowed()  # whoever awaits the end sees it stored
+            return result
         except asyncio.CancelledError:
             current = asyncio.current_task()
             if not run.cancelled() or (current is not None and current.cancelling()):
@@ -337,8 +373,12 @@ class LocalApp:
         async def put_events_then_route(request: TaskRequest) -> Any:
             response = await put_events(request)
             entries = (request.parameters or {}).get("Entries") or []
+            # the optimized integration appends the execution's and its state machine's
+            # ARNs to each entry's Resources (AWS's "connect-eventbridge" page)
+            machine_arn = _state_machine_of(request.execution_arn)
             for entry in entries:
-                self.publish(entry)
+                given = list(entry.get("Resources") or [])
+                self.publish({**entry, "Resources": [*given, request.execution_arn, machine_arn]})
             return response
 
         return put_events_then_route
@@ -385,40 +425,149 @@ class LocalApp:
 
         return send_then_deliver
 
-    async def deliver(self, function: FunctionSpec, queue_url: str, batch_size: int) -> int:
-        """Hand the queue's waiting messages to ``function`` as SQS batches; returns how many."""
-        sqs = self._session_factory().client("sqs")
+    def sqs(self) -> Any:
+        """The app's SQS client, built once (boto3 clients are thread-safe)."""
+        if self._sqs is None:
+            self._sqs = self._session_factory().client("sqs")
+        return self._sqs
+
+    async def deliver(
+        self,
+        function: FunctionSpec,
+        queue_url: str,
+        batch_size: int,
+        *,
+        wait_seconds: int = 0,
+        receiver: Executor | None = None,
+    ) -> int:
+        """Hand the queue's waiting messages to ``function`` as SQS batches; returns how many.
+
+        ``wait_seconds`` long-polls for the first batch (as Lambda's poller does), on
+        ``receiver``'s threads when given (a poll holds its thread while it waits).
+        """
+        sqs = self.sqs()
         queue_arn = f"arn:aws:sqs:{REGION}:{ACCOUNT}:{queue_url.rsplit('/', 1)[-1]}"
         delivered = 0
-        with self.clock.busy():
-            while True:
-                received = await asyncio.to_thread(
-                    sqs.receive_message,
-                    QueueUrl=queue_url,
-                    MaxNumberOfMessages=min(10, batch_size),
-                    AttributeNames=["All"],
-                    MessageAttributeNames=["All"],
-                )
-                messages = received.get("Messages") or []
-                if not messages:
-                    return delivered
+        loop = asyncio.get_running_loop()
+        while True:
+            receive = functools.partial(
+                sqs.receive_message,
+                QueueUrl=queue_url,
+                MaxNumberOfMessages=min(10, batch_size),
+                AttributeNames=["All"],
+                MessageAttributeNames=["All"],
+                WaitTimeSeconds=wait_seconds if not delivered else 0,
+            )
+            # a short receive keeps a virtual clock still (it is work under way); a long
+            # poll is waiting, during which time may pass
+            long_poll = bool(receive.keywords["WaitTimeSeconds"])
+            with contextlib.nullcontext() if long_poll else self.clock.busy():
+                received = await loop.run_in_executor(receiver, receive)
+            messages = received.get("Messages") or []
+            if not messages:
+                return delivered
+            with self.clock.busy():
                 event = {"Records": [_sqs_record(m, queue_arn) for m in messages]}
-                response = await self.lambdas.invoke(function.arn, event, self.clock)
+                try:
+                    response = await self.lambdas.invoke(function.arn, event, self.clock)
+                except StatesError:
+                    # the whole batch failed: every message comes back after the
+                    # visibility timeout, and goes to the dead-letter queue in the end
+                    return delivered
                 failed = {
                     item.get("itemIdentifier")
                     for item in (response or {}).get("batchItemFailures", [])
                     if isinstance(response, dict)
                 }
                 done = [m for m in messages if m["MessageId"] not in failed]
-                for message in done:
+                if done:
                     await asyncio.to_thread(
-                        sqs.delete_message,
+                        sqs.delete_message_batch,
                         QueueUrl=queue_url,
-                        ReceiptHandle=message["ReceiptHandle"],
+                        Entries=[
+                            {"Id": str(index), "ReceiptHandle": m["ReceiptHandle"]}
+                            for index, m in enumerate(done)
+                        ],
                     )
                 delivered += len(done)
                 if failed:
                     return delivered  # the rest comes back after the visibility timeout
+
+
+class _EffectClock:
+    """The app's clock as executions see it: a wait starts once the history is stored."""
+
+    def __init__(self, app: LocalApp) -> None:
+        self._app = app
+
+    def now(self) -> float:
+        return self._app.clock.now()
+
+    async def sleep(self, seconds: float) -> None:
+        await self._app.effect_allowed()
+        await self._app.clock.sleep(seconds)
+
+    @contextlib.contextmanager
+    def busy(self) -> Iterator[None]:
+        with self._app.clock.busy():
+            yield
+
+
+class _EffectLambdas(InProcessLambdas):
+    """The app's Lambdas as Task states call them: after the history so far is stored."""
+
+    def __init__(self, app: LocalApp, lambdas: InProcessLambdas) -> None:
+        self.__dict__.update(lambdas.__dict__)  # the same functions and sandboxes
+        self._app = app
+        self._inner = lambdas
+
+    async def invoke(
+        self, reference: str, event: Any, clock: Clock, request_id: str | None = None
+    ) -> Any:
+        await self._app.effect_allowed()
+        return await self._inner.invoke(reference, event, clock, request_id)
+
+
+def _state_machine_of(execution_arn: str) -> str:
+    """arn:aws:states:R:A:execution:MACHINE:NAME -> arn:aws:states:R:A:stateMachine:MACHINE."""
+    parts = execution_arn.split(":")
+    return ":".join([*parts[:5], "stateMachine", parts[6]]) if len(parts) >= 8 else execution_arn
+
+
+def _properties(resource: Mapping[str, Any]) -> dict[str, Any]:
+    return dict(resource.get("Properties") or {})
+
+
+# the queue properties of CloudFormation that are SQS attributes of the same name
+_QUEUE_ATTRIBUTES = (
+    "DelaySeconds",
+    "MaximumMessageSize",
+    "MessageRetentionPeriod",
+    "ReceiveMessageWaitTimeSeconds",
+    "VisibilityTimeout",
+    "FifoQueue",
+    "ContentBasedDeduplication",
+)
+
+
+def _queue_attributes(properties: Mapping[str, Any]) -> dict[str, str]:
+    """A queue's SQS attributes as its template declares them."""
+    attributes = {
+        name: str(properties[name]).lower()
+        if isinstance(properties[name], bool)
+        else str(properties[name])
+        for name in _QUEUE_ATTRIBUTES
+        if name in properties
+    }
+    redrive = properties.get("RedrivePolicy")
+    if isinstance(redrive, Mapping):
+        attributes["RedrivePolicy"] = json.dumps(
+            {
+                "deadLetterTargetArn": redrive["deadLetterTargetArn"],
+                "maxReceiveCount": int(redrive.get("maxReceiveCount", 10)),
+            }
+        )
+    return attributes
 
 
 def _sqs_record(message: Mapping[str, Any], queue_arn: str) -> dict[str, Any]:

@@ -12,12 +12,13 @@ import asyncio
 import logging
 import uuid
 from collections.abc import Awaitable, Callable
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from typing import Any
 
 from workflows.local.app import LocalApp
 from workflows.local.schedules import next_fire
-from workflows.local.template import ACCOUNT, REGION, Schedule, StateMachineSpec
+from workflows.local.template import ACCOUNT, REGION, FunctionSpec, Schedule, StateMachineSpec
 
 __all__ = ["poll_queues", "run_schedules", "scheduler_event"]
 
@@ -26,8 +27,13 @@ log = logging.getLogger("workflows.local")
 StartExecution = Callable[[StateMachineSpec, Any, str], Awaitable[Any]]
 
 
-async def poll_queues(app: LocalApp, *, idle_seconds: float = 0.5) -> None:
-    """Deliver every queue's messages to its consumer functions until cancelled."""
+async def poll_queues(app: LocalApp, *, wait_seconds: int = 20) -> None:
+    """Deliver every queue's messages to its consumer functions until cancelled.
+
+    Each event source long-polls its queue (``WaitTimeSeconds``, as Lambda's poller
+    does) on a thread of its own, so an idle runtime waits instead of asking twice
+    a second, and a poll never takes a thread the executions need.
+    """
     sources = [
         (function, source)
         for function in app.template.functions.values()
@@ -35,22 +41,41 @@ async def poll_queues(app: LocalApp, *, idle_seconds: float = 0.5) -> None:
     ]
     if not sources:
         return
-    sqs = app.session().client("sqs")
-    urls = {
-        source.queue: (await asyncio.to_thread(sqs.get_queue_url, QueueName=source.queue))[
-            "QueueUrl"
-        ]
-        for _, source in sources
-    }
+    sqs = app.sqs()
+    receivers = ThreadPoolExecutor(max_workers=len(sources), thread_name_prefix="sqs-poller")
+    try:
+        urls = {
+            source.queue: (await asyncio.to_thread(sqs.get_queue_url, QueueName=source.queue))[
+                "QueueUrl"
+            ]
+            for _, source in sources
+        }
+        await asyncio.gather(
+            *(
+                _poll(app, function, urls[source.queue], source.batch_size, wait_seconds, receivers)
+                for function, source in sources
+            )
+        )
+    finally:
+        receivers.shutdown(wait=False, cancel_futures=True)
+
+
+async def _poll(
+    app: LocalApp,
+    function: FunctionSpec,
+    queue_url: str,
+    batch_size: int,
+    wait_seconds: int,
+    receivers: ThreadPoolExecutor,
+) -> None:
     while True:
-        delivered = 0
-        for function, source in sources:
-            try:
-                delivered += await app.deliver(function, urls[source.queue], source.batch_size)
-            except Exception:  # one failing consumer must not stop the others
-                log.exception("delivering %s to %s failed", source.queue, function.logical_id)
-        if not delivered:
-            await asyncio.sleep(idle_seconds)
+        try:
+            await app.deliver(
+                function, queue_url, batch_size, wait_seconds=wait_seconds, receiver=receivers
+            )
+        except Exception:  # one failing consumer must not stop the others
+            log.exception("delivering %s to %s failed", queue_url, function.logical_id)
+            await asyncio.sleep(1.0)  # e.g. the services are restarting: do not spin
 
 
 def scheduler_event(spec: StateMachineSpec, schedule: Schedule, moment: datetime) -> dict[str, Any]:

@@ -24,6 +24,7 @@ import re
 import time
 import uuid
 from collections.abc import Callable
+from concurrent.futures import Future
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Final
@@ -35,7 +36,12 @@ from workflows.engine.history import dumps
 from workflows.engine.machine import ExecutionResult
 from workflows.engine.validation import validate_definition
 from workflows.local.app import ExecutionStarting, LocalApp
-from workflows.local.store import ExecutionRow, ExecutionStore, StateMachineRow
+from workflows.local.store import (
+    ExecutionRow,
+    ExecutionStore,
+    StateMachineRow,
+    StoreUnavailable,
+)
 from workflows.local.template import ACCOUNT, REGION
 
 __all__ = ["ExecutionService", "ServiceError"]
@@ -60,10 +66,26 @@ _DATA_FIELDS: Final = ("input", "output", "inputDetails", "outputDetails")
 class ServiceError(Exception):
     """An error Step Functions would answer with: ``code`` is AWS's ``__type``."""
 
-    def __init__(self, code: str, message: str) -> None:
+    def __init__(self, code: str, message: str, status: int = 400) -> None:
         super().__init__(f"{code}: {message}")
         self.code = code
         self.message = message
+        self.status = status
+
+
+def unavailable(problem: StoreUnavailable) -> ServiceError:
+    """AWS's answer to a request it could not serve now (botocore retries it)."""
+    return ServiceError("ServiceUnavailable", f"{problem}; nothing was changed, try again", 503)
+
+
+async def committed(future: Future[Any], timeout: float | None = None) -> Any:
+    """Wait (on the loop, without blocking it) until a store write is committed."""
+    try:
+        return await asyncio.wait_for(asyncio.wrap_future(future), timeout)
+    except StoreUnavailable as problem:
+        raise unavailable(problem) from None
+    except TimeoutError:
+        raise unavailable(StoreUnavailable("the execution store is not writable now")) from None
 
 
 def validation_error(field_name: str, constraint: str, value: Any = None) -> ServiceError:
@@ -101,6 +123,7 @@ class _Live:
     stop: tuple[str | None, str | None] | None = None  # (error, cause) of StopExecution
     finished: bool = False
     waiters: list[asyncio.Future[None]] = field(default_factory=list)
+    stored: Future[None] | None = None  # the write of its end, once it ended
 
 
 class ExecutionService:
@@ -121,6 +144,8 @@ class ExecutionService:
         self._machines: dict[str, _Machine] = {}
         self._live: dict[str, _Live] = {}
         self._closed = False
+        # how long an API call waits for its write before answering ServiceUnavailable
+        self.answer_timeout = 5.0
         created = time.time()
         for spec in app.template.state_machines.values():
             machine = app.machine(spec)
@@ -155,10 +180,16 @@ class ExecutionService:
             )
         app.execution_listeners.append(self._on_execution)
         app.nested_executions = self._start_nested
+        app.before_effect = self._history_stored
+
+    async def _history_stored(self) -> None:
+        """What an execution awaits before its next effect: its history so far is on disk."""
+        if not self._closed:
+            await asyncio.wrap_future(self.store.barrier())
 
     # ------------------------------------------------------------ state machines
 
-    def create_state_machine(
+    async def create_state_machine(
         self,
         name: str,
         definition: str,
@@ -196,14 +227,15 @@ class ExecutionService:
                 "InvalidDefinition", f"Invalid State Machine Definition: '{error}'"
             ) from None
         created = time.time()
-        entry = _Machine(arn, name, type, definition, role_arn, created, machine)
-        self._machines[arn] = entry
-        self.store.put_state_machine(
-            StateMachineRow(arn, name, definition, role_arn, type, created)
+        await committed(
+            self.store.put_state_machine(
+                StateMachineRow(arn, name, definition, role_arn, type, created)
+            )
         )
+        self._machines[arn] = _Machine(arn, name, type, definition, role_arn, created, machine)
         return {"stateMachineArn": arn, "creationDate": created}
 
-    def delete_state_machine(self, state_machine_arn: str) -> dict[str, Any]:
+    async def delete_state_machine(self, state_machine_arn: str) -> dict[str, Any]:
         self._check_arn(state_machine_arn, "stateMachine")
         entry = self._machines.get(state_machine_arn)
         if entry is None:
@@ -215,8 +247,8 @@ class ExecutionService:
                 "(remove it from infra/sam/template.yaml)",
                 state_machine_arn,
             )
-        del self._machines[state_machine_arn]
-        self.store.delete_state_machine(state_machine_arn)
+        await committed(self.store.delete_state_machine(state_machine_arn))
+        self._machines.pop(state_machine_arn, None)
         return {}
 
     def describe_state_machine(self, state_machine_arn: str) -> dict[str, Any]:
@@ -321,7 +353,7 @@ class ExecutionService:
 
     # ---------------------------------------------------------------- executions
 
-    def start_execution(
+    async def start_execution(
         self,
         state_machine_arn: str,
         input_text: str | None = None,
@@ -329,7 +361,12 @@ class ExecutionService:
         *,
         started_by: str = "StartExecution",
     ) -> dict[str, Any]:
-        """Start an execution and return at once (it runs as a task of the app)."""
+        """Store a new execution, then start it (as a task of the app) and answer.
+
+        The answer comes once the execution is committed: an acknowledged start is
+        never lost. If the store cannot take it, the caller gets ServiceUnavailable and
+        nothing runs.
+        """
         entry = self._state_machine(state_machine_arn)
         if name is None:
             name = str(uuid.uuid4())
@@ -359,10 +396,18 @@ class ExecutionService:
             raise ServiceError("ExecutionAlreadyExists", f"Execution Already Exists: '{arn}'")
         start = self.app.clock.now()
         live = _Live(arn, entry.arn, text, start)
-        self._live[arn] = live
-        self.store.insert_execution(
-            ExecutionRow(arn, entry.arn, name, "RUNNING", text, start, started_by=started_by)
-        )
+        self._live[arn] = live  # a second start with this name now sees it
+        try:
+            await committed(
+                self.store.insert_execution(
+                    ExecutionRow(
+                        arn, entry.arn, name, "RUNNING", text, start, started_by=started_by
+                    )
+                )
+            )
+        except ServiceError:
+            del self._live[arn]
+            raise
         if entry.template_id is not None:
             run = self.app.execute(entry.template_id, value, name=name, started_by=started_by)
         else:
@@ -494,6 +539,8 @@ class ExecutionService:
             await asyncio.wait({task}, timeout=5.0)
         if not live.finished:  # it never started, or did not answer the cancellation
             self._finish(live, "ABORTED", self.app.clock.now(), None, error, cause)
+        if live.stored is not None:
+            await committed(live.stored, timeout=self.answer_timeout)
         stopped = self._execution(execution_arn).stop_date
         return {"stopDate": stopped if stopped is not None else self.app.clock.now()}
 
@@ -503,7 +550,9 @@ class ExecutionService:
         """A parent's states:startExecution: any machine this service knows, answered as
         StartExecution (and, with ``wait``, DescribeExecution at the end) answer."""
         try:
-            started = self.start_execution(state_machine_arn, input, name, started_by="a Task")
+            started = await self.start_execution(
+                state_machine_arn, input, name, started_by="a Task"
+            )
         except ServiceError as error:
             raise ClientError(
                 {
@@ -525,7 +574,7 @@ class ExecutionService:
 
     # ------------------------------------------------------------------ tokens
 
-    def send_task_success(self, task_token: str, output: str) -> dict[str, Any]:
+    async def send_task_success(self, task_token: str, output: str) -> dict[str, Any]:
         self._check_token(task_token)
         try:
             value = json.loads(output)
@@ -533,17 +582,30 @@ class ExecutionService:
             raise ServiceError(
                 "InvalidOutput", f"Invalid Output: '{error.msg} (column {error.colno})'"
             ) from None
+        self._check_waiting(task_token)
+        await self._answer_stored(task_token)
         self._with_token(lambda: self.app.tokens.succeed(task_token, value))
         return {}
 
-    def send_task_failure(
+    async def send_task_failure(
         self, task_token: str, *, error: str | None = None, cause: str | None = None
     ) -> dict[str, Any]:
         self._check_token(task_token)
+        self._check_waiting(task_token)
+        await self._answer_stored(task_token)
         self._with_token(lambda: self.app.tokens.fail(task_token, error, cause))
         return {}
 
-    def send_task_heartbeat(self, task_token: str) -> dict[str, Any]:
+    async def _answer_stored(self, task_token: str) -> None:
+        """Answer only once the history so far is stored, and the answer with it.
+
+        The token's Task (and the event that issued the token) is durable before the
+        answer is applied; the answer's own event follows in the next commit, which
+        the execution awaits before its next effect.
+        """
+        await committed(self.store.barrier(), timeout=self.answer_timeout)
+
+    async def send_task_heartbeat(self, task_token: str) -> dict[str, Any]:
         self._check_token(task_token)
         self._with_token(lambda: self.app.tokens.heartbeat(task_token))
         return {}
@@ -551,6 +613,12 @@ class ExecutionService:
     def _check_token(self, token: str) -> None:
         if not _TOKEN.match(token):
             raise ServiceError("InvalidToken", "Invalid Token: 'Invalid token'")
+
+    def _check_waiting(self, token: str) -> None:
+        if self.app.tokens.owner(token) is None:
+            raise ServiceError(
+                "TaskDoesNotExist", "Task Timed Out: 'Provided task does not exist anymore'"
+            )
 
     @staticmethod
     def _with_token(action: Callable[[], None]) -> None:
@@ -566,12 +634,17 @@ class ExecutionService:
     # --------------------------------------------------------------- lifecycle
 
     def close(self) -> None:
-        """Stop recording (executions still running stay RUNNING: the next start aborts them)."""
+        """Stop recording (executions still running stay RUNNING: the next start aborts them).
+
+        What was recorded until now is committed first.
+        """
         self._closed = True
         if self.app.nested_executions == self._start_nested:
             self.app.nested_executions = None
         if self._on_execution in self.app.execution_listeners:
             self.app.execution_listeners.remove(self._on_execution)
+        if self.app.before_effect == self._history_stored:
+            self.app.before_effect = None
         self.store.close()
 
     async def wait(self, execution_arn: str) -> dict[str, Any]:
@@ -581,6 +654,9 @@ class ExecutionService:
             future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
             live.waiters.append(future)
             await future
+        # its end may be written but not yet committed (it may even have ended before
+        # this call): what is described is what is stored
+        await asyncio.wrap_future(self.store.barrier())
         return self.describe_execution(execution_arn)
 
     # ------------------------------------------------------------ registration
@@ -605,7 +681,7 @@ class ExecutionService:
             live = _Live(starting.execution_arn, starting.state_machine_arn, text, start)
             live.task = starting.task
             self._live[live.arn] = live
-            self.store.insert_execution(
+            self.store.insert_execution(  # durable: retried until stored, before any effect
                 ExecutionRow(
                     live.arn,
                     live.state_machine_arn,
@@ -614,7 +690,8 @@ class ExecutionService:
                     text,
                     start,
                     started_by=starting.started_by,
-                )
+                ),
+                durable=True,
             )
         registered = live
 
@@ -664,7 +741,7 @@ class ExecutionService:
         if live.finished:
             return
         live.finished = True
-        self.store.finish_execution(
+        live.stored = self.store.finish_execution(
             live.arn, status, stop_date=stop, output=output, error=error, cause=cause
         )
         if self._live.get(live.arn) is live:

@@ -17,9 +17,12 @@ One process, one event loop. It starts:
 from __future__ import annotations
 
 import asyncio
+import errno
 import json
 import logging
 import os
+import socket
+import threading
 import urllib.request
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
@@ -33,13 +36,24 @@ from workflows.local.apigateway import invoke_with, routes_from_template
 from workflows.local.app import LocalApp
 from workflows.local.background import poll_queues, run_schedules
 from workflows.local.executions import ExecutionService
+from workflows.local.instance_lock import InstanceLock
 from workflows.local.local_auth import LocalIssuer, template_overrides
 from workflows.local.run import fake_aws_environment
 from workflows.local.sfn_api import start_server
 from workflows.local.store import ExecutionStore
 from workflows.local.template import StateMachineSpec, load_template
 
-__all__ = ["LocalRuntime", "Ports", "ServerStarter"]
+__all__ = ["LocalRuntime", "PortInUse", "Ports", "ServerStarter"]
+
+
+class PortInUse(Exception):
+    """A port the runtime needs is taken; ``role`` says which one (api, stepfunctions, aws)."""
+
+    def __init__(self, role: str, host: str, port: int, problem: OSError) -> None:
+        super().__init__(f"cannot listen on {host}:{port} for {role}: {problem.strerror}")
+        self.role = role
+        self.host = host
+        self.port = port
 
 
 @dataclass(frozen=True)
@@ -68,18 +82,36 @@ class LocalRuntime:
         self.app: LocalApp | None = None
         self.service: ExecutionService | None = None
         self._moto: Any = None
+        self._moto_thread: threading.Thread | None = None
+        self._lock = InstanceLock(state_dir)
         self._runners: list[web.AppRunner] = []
         self._tasks: list[asyncio.Task[Any]] = []
         self._servers = list(servers)
         self.addresses: list[tuple[str, str]] = []  # (name, address) of the extra servers
 
     async def start(self) -> None:
-        from moto.server import ThreadedMotoServer
+        """Lock the state directory, bind every port, then start serving and recover.
 
+        Nothing is read from or written to the state directory before both the lock
+        and every port are ours: a second instance, or a busy port, stops the start
+        before it can touch the first instance's executions.
+        """
+        self._lock.acquire()
+        try:
+            await self._start()
+        except BaseException:
+            await self.stop()
+            raise
+
+    async def _start(self) -> None:
         ports = self.ports
-        logging.getLogger("werkzeug").setLevel(logging.ERROR)  # moto's per-request lines
-        self._moto = ThreadedMotoServer(ip_address=ports.host, port=ports.aws, verbose=False)
-        self._moto.start()
+        api_socket = _listen("api", ports.host, ports.api)
+        sfn_socket = _listen("stepfunctions", ports.host, ports.stepfunctions)
+        self._moto = _moto_server(ports.host, ports.aws)
+        self._moto_thread = threading.Thread(
+            target=self._moto.serve_forever, name="moto", daemon=True
+        )
+        self._moto_thread.start()
         os.environ.update(fake_aws_environment())
         os.environ["AWS_ENDPOINT_URL"] = ports.url(ports.aws)
         os.environ["AWS_ENDPOINT_URL_SFN"] = ports.url(ports.stepfunctions)
@@ -89,8 +121,12 @@ class LocalRuntime:
         os.environ.update(app.environment())
         await asyncio.to_thread(app.provision)
         self.state_dir.mkdir(parents=True, exist_ok=True)
-        service = ExecutionService(app, ExecutionStore(self.state_dir / "executions.sqlite3"))
-        runner, _ = await start_server(service, ports.host, ports.stepfunctions)
+        store = await asyncio.to_thread(
+            ExecutionStore, self.state_dir / "executions.sqlite3", recover=False
+        )
+        service = ExecutionService(app, store)
+        self.service = service
+        runner, _ = await start_server(service, sock=sfn_socket)
         self._runners.append(runner)
         issuer = LocalIssuer.from_key_file(self.state_dir / "jwt-key.pem", issuer=f"{api_url}/")
         api = create_api_app(
@@ -98,37 +134,46 @@ class LocalRuntime:
         )
         api_runner = web.AppRunner(api, access_log=None)
         await api_runner.setup()
-        await web.TCPSite(api_runner, ports.host, ports.api).start()
         self._runners.append(api_runner)
+        await web.SockSite(api_runner, api_socket).start()
 
         async def scheduled(spec: StateMachineSpec, event: Any, by: str) -> None:
-            service.start_execution(spec.arn, json.dumps(event), started_by=by)
+            await service.start_execution(spec.arn, json.dumps(event), started_by=by)
 
         self._tasks = [
             asyncio.ensure_future(poll_queues(app)),
             asyncio.ensure_future(run_schedules(app, scheduled)),
         ]
-        self.app, self.service = app, service
+        self.app = app
+        # extra servers (the console) bind their ports before anything is recovered
         for starter in self._servers:
             extra_runner, label, address = await starter(self)
             self._runners.append(extra_runner)
             self.addresses.append((label, address))
+        store.recovered = await asyncio.to_thread(store.recover)
 
     async def stop(self) -> None:
         # Servers first, then the service (executions still running are recorded as
         # interrupted), then the background work, and the AWS services last.
         for runner in reversed(self._runners):
             await runner.cleanup()
+        self._runners = []
         if self.service is not None:
-            self.service.close()
+            await asyncio.to_thread(self.service.close)
+            self.service = None
         for task in self._tasks:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
+        self._tasks = []
         if self._moto is not None:
-            # moto keeps its data in this process, shared by every server it starts:
-            # forget it, so a later runtime in the same process starts empty
-            await asyncio.to_thread(_reset_moto, self.ports.url(self.ports.aws))
-            self._moto.stop()
+            if self._moto_thread is not None:
+                # moto keeps its data in this process, shared by every server it starts:
+                # forget it, so a later runtime in the same process starts empty
+                await asyncio.to_thread(_reset_moto, self.ports.url(self.ports.aws))
+                self._moto.shutdown()
+            self._moto.server_close()
+            self._moto = None
+        self._lock.release()
 
     def banner(self) -> str:
         ports = self.ports
@@ -154,6 +199,46 @@ class LocalRuntime:
 
 # another server to run with the runtime: (runner, name, address) once started
 ServerStarter = Callable[[LocalRuntime], Awaitable[tuple[web.AppRunner, str, str]]]
+
+
+def _listen(role: str, host: str, port: int) -> socket.socket:
+    """A listening socket, or ``PortInUse`` at once."""
+    sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host, port))
+        sock.listen(128)
+    except OSError as problem:
+        sock.close()
+        raise PortInUse(role, host, port, problem) from None
+    sock.setblocking(False)
+    return sock
+
+
+def _moto_server(host: str, port: int) -> Any:
+    """moto's server, bound now (``ThreadedMotoServer`` binds in its thread and hangs)."""
+    from moto.moto_server.werkzeug_app import (
+        DomainDispatcherApplication,
+        MotoRequestHandler,
+        create_backend_app,
+    )
+    from werkzeug.serving import make_server
+
+    logging.getLogger("werkzeug").setLevel(logging.ERROR)  # moto's per-request lines
+    try:
+        return make_server(
+            host,
+            port,
+            DomainDispatcherApplication(create_backend_app),
+            threaded=True,
+            request_handler=MotoRequestHandler,
+        )
+    except OSError as problem:
+        if problem.errno not in (errno.EADDRINUSE, errno.EACCES, errno.EADDRNOTAVAIL):
+            raise
+        raise PortInUse("aws", host, port, problem) from None
+    except SystemExit:  # werkzeug exits the process when the port is taken
+        raise PortInUse("aws", host, port, OSError(errno.EADDRINUSE, "Address in use")) from None
 
 
 def _reset_moto(url: str) -> None:

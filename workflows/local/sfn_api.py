@@ -13,15 +13,22 @@ from __future__ import annotations
 
 import json
 import logging
+import socket
 import uuid
 from collections.abc import Awaitable, Callable
 from typing import Any, Final
 
 from aiohttp import web
 
-from workflows.local.executions import ExecutionService, ServiceError, validation_error
+from workflows.local.executions import (
+    ExecutionService,
+    ServiceError,
+    unavailable,
+    validation_error,
+)
 from workflows.local.sfn_activities import ACTIVITY_ACTIONS
 from workflows.local.sfn_teststate import TEST_STATE_ACTIONS
+from workflows.local.store import StoreUnavailable
 
 __all__ = ["ACTIONS", "SERVICE_KEY", "create_app", "start_server"]
 
@@ -97,7 +104,7 @@ def _token(request: Request, name: str) -> str | None:
 
 
 async def _start_execution(service: ExecutionService, request: Request) -> dict[str, Any]:
-    return service.start_execution(
+    return await service.start_execution(
         _arn(request, "stateMachineArn"),
         _string(request, "input", max_length=262144),
         _string(request, "name", min_length=1, max_length=80),
@@ -111,7 +118,7 @@ async def _start_sync_execution(service: ExecutionService, request: Request) -> 
             "StateMachineTypeNotSupported",
             "This operation is not supported by this type of state machine",
         )
-    started = service.start_execution(
+    started = await service.start_execution(
         arn,
         _string(request, "input", max_length=262144),
         _string(request, "name", min_length=1, max_length=80),
@@ -156,13 +163,13 @@ async def _stop_execution(service: ExecutionService, request: Request) -> dict[s
 
 
 async def _send_task_success(service: ExecutionService, request: Request) -> dict[str, Any]:
-    return service.send_task_success(
+    return await service.send_task_success(
         _required(request, "taskToken"), _required(request, "output", max_length=262144)
     )
 
 
 async def _send_task_failure(service: ExecutionService, request: Request) -> dict[str, Any]:
-    return service.send_task_failure(
+    return await service.send_task_failure(
         _required(request, "taskToken"),
         error=_string(request, "error", max_length=256),
         cause=_string(request, "cause", max_length=32768),
@@ -170,11 +177,11 @@ async def _send_task_failure(service: ExecutionService, request: Request) -> dic
 
 
 async def _send_task_heartbeat(service: ExecutionService, request: Request) -> dict[str, Any]:
-    return service.send_task_heartbeat(_required(request, "taskToken"))
+    return await service.send_task_heartbeat(_required(request, "taskToken"))
 
 
 async def _create_state_machine(service: ExecutionService, request: Request) -> dict[str, Any]:
-    return service.create_state_machine(
+    return await service.create_state_machine(
         _required(request, "name", max_length=80),
         _required(request, "definition", max_length=1048576),
         _arn(request, "roleArn"),
@@ -183,7 +190,7 @@ async def _create_state_machine(service: ExecutionService, request: Request) -> 
 
 
 async def _delete_state_machine(service: ExecutionService, request: Request) -> dict[str, Any]:
-    return service.delete_state_machine(_arn(request, "stateMachineArn"))
+    return await service.delete_state_machine(_arn(request, "stateMachineArn"))
 
 
 async def _describe_state_machine(service: ExecutionService, request: Request) -> dict[str, Any]:
@@ -283,7 +290,12 @@ async def _handle(request: web.Request) -> web.Response:
     try:
         answer = await action(service, body)
     except ServiceError as error:
-        return _error(error.code, error.message, request_id)
+        return _error(error.code, error.message, request_id, error.status)
+    except StoreUnavailable as problem:
+        unavailable_error = unavailable(problem)
+        return _error(
+            unavailable_error.code, unavailable_error.message, request_id, unavailable_error.status
+        )
     except Exception as error:
         log.exception("%s failed", name)
         return _error(
@@ -312,15 +324,20 @@ def create_app(service: ExecutionService) -> web.Application:
 
 
 async def start_server(
-    service: ExecutionService, host: str = "127.0.0.1", port: int = 8083
+    service: ExecutionService,
+    host: str = "127.0.0.1",
+    port: int = 8083,
+    *,
+    sock: socket.socket | None = None,
 ) -> tuple[web.AppRunner, int]:
-    """Serve ``create_app(service)`` on ``host:port`` (0: any free port); returns the port.
-
-    Stop it with ``await runner.cleanup()``.
+    """Serve ``create_app(service)`` on ``host:port`` (0: any free port) or on a bound
+    ``sock``; returns the port. Stop it with ``await runner.cleanup()``.
     """
     runner = web.AppRunner(create_app(service), access_log=None)
     await runner.setup()
-    site = web.TCPSite(runner, host, port)
+    site: web.BaseSite = (
+        web.SockSite(runner, sock) if sock is not None else web.TCPSite(runner, host, port)
+    )
     await site.start()
     addresses = runner.addresses
     bound = int(addresses[0][1]) if addresses else port

@@ -7,22 +7,29 @@ largest values are written as they are, not escaped into another JSON text) and
 ``state_machines`` (those created through CreateStateMachine; the template's come
 from the template).
 
-Writes are on the engine's hot path (two events per state), so they are queued and
-written in batches: one connection, ``executemany`` per statement, one commit per
-batch, WAL journal without a sync per commit. A batch is written a moment after the
-first write queued it (``flush_interval``), when enough has been queued, before
-every read, and on ``close``. Opening a store whose previous process stopped with
-executions RUNNING marks them ABORTED (``recover``).
+What is acknowledged is stored: every write returns a ``Future`` resolved once its
+transaction is committed (``synchronous=FULL``), and the runtime answers an API call
+or lets an execution take its next effect (a Task, a Wait) only then. Writes from
+every execution and every call go to one writer thread that commits whatever has
+queued up as one transaction (group commit), so durability costs one commit per
+batch, not per event, and SQLite never blocks the event loop. A write that cannot be
+committed (the file locked by another process) fails its caller with
+``StoreUnavailable``; history events are retried instead, and the execution waits.
 """
 
 from __future__ import annotations
 
-import asyncio
 import itertools
 import json
+import logging
+import queue
+import shutil
 import sqlite3
+import tempfile
 import threading
-from collections.abc import Iterable, Iterator
+import time
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import Future, InvalidStateError
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -34,7 +41,10 @@ __all__ = [
     "ExecutionRow",
     "ExecutionStore",
     "StateMachineRow",
+    "StoreUnavailable",
 ]
+
+log = logging.getLogger("workflows.local")
 
 DEFAULT_PATH: Final = Path(".workflows") / "executions.sqlite3"
 INTERRUPTED_CAUSE: Final = "the local runtime stopped while it was running"
@@ -169,11 +179,38 @@ def _event(row: tuple[Any, ...]) -> dict[str, Any]:
     return event
 
 
+class StoreUnavailable(Exception):
+    """The store could not write (or read) now: SQLite is locked by another process, ..."""
+
+
+@dataclass(slots=True)
+class _Job:
+    """Writes committed together, and whoever waits for them.
+
+    A ``durable`` job (the history of a running execution, a barrier) is retried until
+    it is written: the execution waits for it before its next effect, nothing is lost.
+    Any other job (what an API call asked for) fails at once with ``StoreUnavailable``,
+    so the caller gets an error instead of a silent loss.
+    """
+
+    writes: list[tuple[str, tuple[Any, ...] | dict[str, Any]]]
+    future: Future[Any]
+    durable: bool
+    action: Callable[[sqlite3.Connection], Any] | None = None
+
+
+_STOP: Final = object()
+
+
 class ExecutionStore:
     """SQLite-backed executions, history events and ad-hoc state machines.
 
-    Use it from one thread at a time (the event loop's); a lock guards the
-    connection anyway. ``path`` may be ``":memory:"``.
+    Every write goes to one writer thread, which commits whatever has queued up in one
+    transaction (group commit across executions) and then resolves each writer's
+    ``Future``; callers on the event loop await it (``asyncio.wrap_future``), so SQLite
+    never blocks the loop and an answer is given only after its data is on disk. Reads
+    use a second connection: in WAL mode a reader never waits for a writer. ``path``
+    may be ``":memory:"`` (a temporary file, removed on ``close``).
     """
 
     def __init__(
@@ -181,48 +218,69 @@ class ExecutionStore:
         path: str | Path = DEFAULT_PATH,
         *,
         recover: bool = True,
-        flush_interval: float = 0.05,
-        batch_size: int = 500,
+        busy_timeout: float = 1.0,
+        retry_delay: float = 0.2,
+        synchronous: str = "FULL",
+        batch_size: int = 2000,
     ) -> None:
+        self._temporary: str | None = None
+        if str(path) == ":memory:":
+            self._temporary = tempfile.mkdtemp(prefix="workflows-store-")
+            path = Path(self._temporary) / "executions.sqlite3"
         self.path = str(path)
-        if self.path != ":memory:":
-            Path(self.path).parent.mkdir(parents=True, exist_ok=True)
-        self._db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA synchronous=NORMAL")
-        self._db.executescript(_SCHEMA)
-        self._lock = threading.RLock()
-        # queued writes: (statement, parameters), written in order; event rows keep
-        # their dict until the batch is written (JSON text is made then, off the hot path)
-        self._pending: list[tuple[str, tuple[Any, ...] | dict[str, Any]]] = []
-        self._pending_arns: set[str] = set()  # executions inserted but not yet written
-        self._flush_interval = flush_interval
+        Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+        self._busy_timeout = busy_timeout
+        self._retry_delay = retry_delay
         self._batch_size = batch_size
-        self._flush_handle: asyncio.TimerHandle | None = None
-        self._flush_loop: asyncio.AbstractEventLoop | None = None
+        try:
+            self._db = sqlite3.connect(
+                self.path, timeout=busy_timeout, check_same_thread=False, isolation_level=None
+            )
+            self._db.execute("PRAGMA journal_mode=WAL")
+            # FULL: a commit is on disk when it returns (NORMAL in WAL mode survives a
+            # killed process but not a power cut); group commit keeps its cost small
+            self._db.execute(f"PRAGMA synchronous={synchronous}")
+            self._db.executescript(_SCHEMA)
+            self._reader = sqlite3.connect(
+                self.path, timeout=busy_timeout, check_same_thread=False, isolation_level=None
+            )
+        except sqlite3.OperationalError as error:
+            raise StoreUnavailable(
+                f"cannot open the execution store {self.path}: {error}"
+            ) from None
+        self._read_lock = threading.Lock()
+        self._pending_lock = threading.Lock()
+        self._pending_arns: set[str] = set()  # executions inserted but not yet committed
+        self._queue: queue.SimpleQueue[_Job | object] = queue.SimpleQueue()
         self._closed = False
+        self._writer = threading.Thread(
+            target=self._write_loop, name="workflows-store", daemon=True
+        )
+        self._writer.start()
         self.recovered: list[str] = self.recover() if recover else []
 
     # ------------------------------------------------------------------ writes
 
-    def insert_execution(self, row: ExecutionRow) -> None:
-        self._pending_arns.add(row.arn)
-        self._queue(
-            _INSERT_EXECUTION,
-            (
-                row.arn,
-                row.state_machine_arn,
-                row.name,
-                row.status,
-                row.input,
-                row.output,
-                row.error,
-                row.cause,
-                row.start_date,
-                row.stop_date,
-                row.started_by,
-            ),
+    def insert_execution(self, row: ExecutionRow, *, durable: bool = False) -> Future[None]:
+        """Store a new execution; the future fails with ``StoreUnavailable`` unless ``durable``."""
+        with self._pending_lock:
+            self._pending_arns.add(row.arn)
+        params = (
+            row.arn,
+            row.state_machine_arn,
+            row.name,
+            row.status,
+            row.input,
+            row.output,
+            row.error,
+            row.cause,
+            row.start_date,
+            row.stop_date,
+            row.started_by,
         )
+        future = self._submit([(_INSERT_EXECUTION, params)], durable=durable)
+        future.add_done_callback(lambda _: self._forget_pending(row.arn))
+        return future
 
     def finish_execution(
         self,
@@ -233,76 +291,162 @@ class ExecutionStore:
         output: str | None = None,
         error: str | None = None,
         cause: str | None = None,
-    ) -> None:
-        self._queue(_FINISH_EXECUTION, (status, output, error, cause, stop_date, arn))
+    ) -> Future[None]:
+        return self._submit(
+            [(_FINISH_EXECUTION, (status, output, error, cause, stop_date, arn))], durable=True
+        )
 
-    def add_event(self, execution_arn: str, event: dict[str, Any]) -> None:
-        """Queue one history event in GetExecutionHistory's shape (timestamp: datetime/float)."""
-        self._queue(_INSERT_EVENT, {"arn": execution_arn, "event": event})
+    def add_event(self, execution_arn: str, event: dict[str, Any]) -> Future[None]:
+        """Store one history event in GetExecutionHistory's shape (timestamp: datetime/float)."""
+        return self._submit([(_INSERT_EVENT, {"arn": execution_arn, "event": event})], durable=True)
 
-    def put_state_machine(self, row: StateMachineRow) -> None:
-        with self._lock:
-            self._flush_locked()
-            self._db.execute(
-                "INSERT OR REPLACE INTO state_machines VALUES (?,?,?,?,?,?)",
-                (row.arn, row.name, row.definition, row.role_arn, row.type, row.creation_date),
-            )
+    def barrier(self) -> Future[None]:
+        """Resolved once every write submitted before it is committed."""
+        return self._submit([], durable=True)
 
-    def delete_state_machine(self, arn: str) -> None:
-        with self._lock:
-            self._flush_locked()
-            self._db.execute("DELETE FROM state_machines WHERE arn = ?", (arn,))
+    def put_state_machine(self, row: StateMachineRow) -> Future[None]:
+        return self._submit(
+            [
+                (
+                    "INSERT OR REPLACE INTO state_machines VALUES (?,?,?,?,?,?)",
+                    (row.arn, row.name, row.definition, row.role_arn, row.type, row.creation_date),
+                )
+            ],
+            durable=False,
+        )
+
+    def delete_state_machine(self, arn: str) -> Future[None]:
+        return self._submit([("DELETE FROM state_machines WHERE arn = ?", (arn,))], durable=False)
 
     def recover(self) -> list[str]:
         """Mark executions left RUNNING by a stopped process ABORTED; returns their ARNs."""
-        with self._lock:
-            self._flush_locked()
-            rows = self._db.execute(
-                "SELECT arn, start_date FROM executions WHERE status = 'RUNNING'"
-            ).fetchall()
-            if not rows:
-                return []
-            self._db.execute("BEGIN")
-            for arn, start_date in rows:
-                last = self._db.execute(
-                    "SELECT id, timestamp FROM events WHERE execution_arn = ?"
-                    " ORDER BY id DESC LIMIT 1",
-                    (arn,),
-                ).fetchone()
-                last_id, stopped = (0, start_date)
-                if last is not None:
-                    last_id, stopped = int(last[0]), float(last[1])
-                aborted = {
-                    "timestamp": stopped,
-                    "type": "ExecutionAborted",
-                    "id": last_id + 1,
-                    "previousEventId": last_id,
-                    "executionAbortedEventDetails": {"cause": INTERRUPTED_CAUSE},
-                }
-                self._db.execute(_INSERT_EVENT, _event_row(arn, aborted))
-                self._db.execute(
-                    _FINISH_EXECUTION, ("ABORTED", None, None, INTERRUPTED_CAUSE, stopped, arn)
-                )
-            self._db.execute("COMMIT")
-            return [str(arn) for arn, _ in rows]
+        future: Future[list[str]] = Future()
+        self._queue.put(_Job([], future, durable=False, action=_abort_running))
+        return future.result()
+
+    def _submit(
+        self, writes: list[tuple[str, tuple[Any, ...] | dict[str, Any]]], *, durable: bool
+    ) -> Future[Any]:
+        future: Future[Any] = Future()
+        if self._closed:
+            future.set_exception(StoreUnavailable("the execution store is closed"))
+            return future
+        self._queue.put(_Job(writes, future, durable))
+        return future
+
+    def _forget_pending(self, arn: str) -> None:
+        with self._pending_lock:
+            self._pending_arns.discard(arn)
+
+    # ------------------------------------------------------------- the writer
+
+    def _write_loop(self) -> None:
+        waiting: list[_Job] = []  # durable jobs whose last attempt failed (store locked)
+        carried: object = None  # the first job of the next batch, when one was full
+        stopping = False
+        deadline = 0.0
+        while True:
+            item = carried
+            carried = None
+            if item is None:
+                try:
+                    item = self._queue.get(timeout=self._retry_delay if waiting else None)
+                except queue.Empty:
+                    item = None
+            batch, waiting = waiting, []
+            while item is not None:
+                if item is _STOP:
+                    stopping, deadline = True, time.monotonic() + 10 * self._busy_timeout
+                elif isinstance(item, _Job):
+                    batch.append(item)
+                try:
+                    item = self._queue.get_nowait()
+                except queue.Empty:
+                    break
+                if len(batch) >= self._batch_size:
+                    carried = item
+                    break
+            if batch:
+                waiting = self._write(batch)
+            if stopping and carried is None and (not waiting or time.monotonic() > deadline):
+                for job in waiting:
+                    _settle(job.future, error=StoreUnavailable("closed before it could be written"))
+                if waiting:
+                    log.error("%d writes to %s could not be stored", len(waiting), self.path)
+                self._db.close()
+                return
+
+    def _write(self, batch: list[_Job]) -> list[_Job]:
+        """Commit ``batch`` in one transaction; returns the durable jobs to try again."""
+        try:
+            results = self._transaction(batch)
+        except sqlite3.OperationalError as error:  # locked or busy: nothing was written
+            problem = StoreUnavailable(
+                f"the execution store {self.path} cannot be written now ({error}); "
+                "is another process using it?"
+            )
+            log.warning("%s", problem)
+            retry = []
+            for job in batch:
+                if job.durable:
+                    retry.append(job)
+                else:
+                    _settle(job.future, error=problem)
+            return retry
+        except sqlite3.Error as error:  # one bad write must not fail the others
+            if len(batch) > 1:
+                return [job for one in batch for job in self._write([one])]
+            log.error("a write to %s failed: %s", self.path, error)
+            _settle(batch[0].future, error=StoreUnavailable(str(error)))
+            return []
+        for job, result in zip(batch, results, strict=True):
+            _settle(job.future, result)
+        return []
+
+    def _transaction(self, batch: list[_Job]) -> list[Any]:
+        db = self._db
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            results: list[Any] = []
+            writes = [write for job in batch for write in job.writes]
+            for statement, group in itertools.groupby(writes, key=lambda item: item[0]):
+                db.executemany(statement, _rows(p for _, p in group))
+            for job in batch:
+                results.append(job.action(db) if job.action is not None else None)
+            db.execute("COMMIT")
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
+        return results
 
     # ------------------------------------------------------------------- reads
 
+    def _read(self, sql: str, params: Iterable[Any]) -> list[Any]:
+        try:
+            with self._read_lock:
+                return self._reader.execute(sql, tuple(params)).fetchall()
+        except sqlite3.OperationalError as error:
+            raise StoreUnavailable(
+                f"the execution store {self.path} cannot be read now ({error})"
+            ) from None
+
     def exists(self, arn: str) -> bool:
-        """Whether an execution is known (queued or written), without writing the queue."""
-        if arn in self._pending_arns:
-            return True
-        with self._lock:
-            found = self._db.execute("SELECT 1 FROM executions WHERE arn = ?", (arn,)).fetchone()
-        return found is not None
+        """Whether an execution is known (being written or written)."""
+        with self._pending_lock:
+            if arn in self._pending_arns:
+                return True
+        return bool(self._read("SELECT 1 FROM executions WHERE arn = ?", (arn,)))
 
     def get_execution(self, arn: str) -> ExecutionRow | None:
-        with self._lock:
-            self._flush_locked()
-            row = self._db.execute(
-                f"SELECT {_COLUMNS} FROM executions WHERE arn = ?", (arn,)
-            ).fetchone()
-        return None if row is None else _execution(row)
+        rows = self._read(f"SELECT {_COLUMNS} FROM executions WHERE arn = ?", (arn,))
+        return _execution(rows[0]) if rows else None
+
+    def running(self) -> list[ExecutionRow]:
+        """Executions stored as RUNNING, oldest first."""
+        rows = self._read(
+            f"SELECT {_COLUMNS} FROM executions WHERE status = 'RUNNING' ORDER BY seq", ()
+        )
+        return [_execution(row) for row in rows]
 
     def list_executions(
         self,
@@ -323,10 +467,7 @@ class ExecutionStore:
             params.append(before_seq)
         sql += " ORDER BY seq DESC LIMIT ?"
         params.append(limit)
-        with self._lock:
-            self._flush_locked()
-            rows = self._db.execute(sql, params).fetchall()
-        return [_execution(row) for row in rows]
+        return [_execution(row) for row in self._read(sql, params)]
 
     def search_executions(
         self,
@@ -359,19 +500,16 @@ class ExecutionStore:
         where = f" WHERE {' AND '.join(clauses)}" if clauses else ""
         sql = f"SELECT {_COLUMNS} FROM executions{where} ORDER BY seq DESC LIMIT ?"
         params.append(limit)
-        with self._lock:
-            self._flush_locked()
-            rows = self._db.execute(sql, params).fetchall()
+        rows = self._read(sql, params)
         return [_execution(row) for row in rows]
 
     def count_executions(self) -> dict[tuple[str, str], int]:
         """How many executions each state machine has, by status."""
-        with self._lock:
-            self._flush_locked()
-            rows = self._db.execute(
-                "SELECT state_machine_arn, status, COUNT(*) FROM executions"
-                " GROUP BY state_machine_arn, status"
-            ).fetchall()
+        rows = self._read(
+            "SELECT state_machine_arn, status, COUNT(*) FROM executions"
+            " GROUP BY state_machine_arn, status",
+            (),
+        )
         return {(str(machine), str(status)): int(count) for machine, status, count in rows}
 
     def events(
@@ -394,75 +532,73 @@ class ExecutionStore:
             params.append(before_id)
         sql += f" ORDER BY id {'DESC' if reverse else 'ASC'} LIMIT ?"
         params.append(limit)
-        with self._lock:
-            self._flush_locked()
-            rows = self._db.execute(sql, params).fetchall()
-        return [_event(row) for row in rows]
+        return [_event(row) for row in self._read(sql, params)]
 
     def state_machines(self) -> list[StateMachineRow]:
-        with self._lock:
-            rows = self._db.execute(
-                "SELECT arn, name, definition, role_arn, type, creation_date"
-                " FROM state_machines ORDER BY creation_date"
-            ).fetchall()
+        rows = self._read(
+            "SELECT arn, name, definition, role_arn, type, creation_date"
+            " FROM state_machines ORDER BY creation_date",
+            (),
+        )
         return [StateMachineRow(*row) for row in rows]
 
-    # ------------------------------------------------------------------ batches
-
-    def _queue(self, statement: str, parameters: tuple[Any, ...] | dict[str, Any]) -> None:
-        with self._lock:
-            if self._closed:
-                return
-            self._pending.append((statement, parameters))
-            if len(self._pending) >= self._batch_size:
-                self._flush_locked()
-                return
-            try:
-                loop = asyncio.get_running_loop()
-            except RuntimeError:
-                self._flush_locked()  # no event loop: nothing to batch with
-                return
-            if self._flush_handle is None or self._flush_loop is not loop:
-                if self._flush_handle is not None:
-                    self._flush_handle.cancel()
-                self._flush_loop = loop
-                self._flush_handle = loop.call_later(self._flush_interval, self.flush)
+    # --------------------------------------------------------------- lifecycle
 
     def flush(self) -> None:
-        """Write every queued change now (one transaction)."""
-        with self._lock:
-            self._flush_locked()
-
-    def _flush_locked(self) -> None:
-        if self._flush_handle is not None:
-            self._flush_handle.cancel()
-            self._flush_handle = None
-        if not self._pending or self._closed:
-            return
-        pending, self._pending = self._pending, []
-        self._pending_arns.clear()
-        self._db.execute("BEGIN")
-        try:
-            for statement, group in itertools.groupby(pending, key=lambda item: item[0]):
-                self._db.executemany(statement, _rows(p for _, p in group))
-        except BaseException:
-            self._db.execute("ROLLBACK")
-            raise
-        self._db.execute("COMMIT")
+        """Wait until every write submitted so far is committed (from outside the loop)."""
+        if not self._closed:
+            self.barrier().result()
 
     def close(self) -> None:
-        with self._lock:
-            if self._closed:
-                return
-            self._flush_locked()
-            self._closed = True
-            self._db.close()
+        """Commit what is queued (retrying a locked store for a while), then close."""
+        if self._closed:
+            return
+        self._closed = True
+        self._queue.put(_STOP)
+        self._writer.join()
+        with self._read_lock:
+            self._reader.close()
+        if self._temporary is not None:
+            shutil.rmtree(self._temporary, ignore_errors=True)
 
     def __enter__(self) -> ExecutionStore:
         return self
 
     def __exit__(self, *_: object) -> None:
         self.close()
+
+
+def _settle(future: Future[Any], result: Any = None, error: BaseException | None = None) -> None:
+    """Resolve a writer's future; one whose waiter gave up (cancelled) is left alone."""
+    try:
+        if error is not None:
+            future.set_exception(error)
+        else:
+            future.set_result(result)
+    except InvalidStateError:
+        pass  # cancelled by its waiter: the write itself is done all the same
+
+
+def _abort_running(db: sqlite3.Connection) -> list[str]:
+    rows = db.execute("SELECT arn, start_date FROM executions WHERE status = 'RUNNING'").fetchall()
+    for arn, start_date in rows:
+        last = db.execute(
+            "SELECT id, timestamp FROM events WHERE execution_arn = ? ORDER BY id DESC LIMIT 1",
+            (arn,),
+        ).fetchone()
+        last_id, stopped = (0, start_date)
+        if last is not None:
+            last_id, stopped = int(last[0]), float(last[1])
+        aborted = {
+            "timestamp": stopped,
+            "type": "ExecutionAborted",
+            "id": last_id + 1,
+            "previousEventId": last_id,
+            "executionAbortedEventDetails": {"cause": INTERRUPTED_CAUSE},
+        }
+        db.execute(_INSERT_EVENT, _event_row(arn, aborted))
+        db.execute(_FINISH_EXECUTION, ("ABORTED", None, None, INTERRUPTED_CAUSE, stopped, arn))
+    return [str(arn) for arn, _ in rows]
 
 
 def _rows(parameters: Iterable[tuple[Any, ...] | dict[str, Any]]) -> Iterator[tuple[Any, ...]]:

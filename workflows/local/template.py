@@ -139,6 +139,10 @@ class Template:
     def of_type(self, kind: str) -> dict[str, dict[str, Any]]:
         return {k: v for k, v in self.resources.items() if v.get("Type") == kind}
 
+    def resolve(self, node: Any, where: str) -> Any:
+        """``node`` with its ``!Ref``/``!GetAtt``/``!Sub`` resolved as CloudFormation would."""
+        return _Resolver(self.resources, self.parameters).value(node, where)
+
     def state_machine(self, reference: str) -> StateMachineSpec:
         """By logical id or by definition file name (``order_processing``)."""
         for spec in self.state_machines.values():

@@ -9,7 +9,9 @@ tests/integration/local/test_sfn_api.py.
 from __future__ import annotations
 
 import asyncio
+import inspect
 import json
+import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -69,20 +71,26 @@ def service(app: LocalApp) -> Iterator[ExecutionService]:
     service.close()
 
 
-def create(service: ExecutionService, definition: dict[str, Any], name: str) -> str:
-    arn: str = service.create_state_machine(name, json.dumps(definition), ROLE)["stateMachineArn"]
+async def create(service: ExecutionService, definition: dict[str, Any], name: str) -> str:
+    created = await service.create_state_machine(name, json.dumps(definition), ROLE)
+    arn: str = created["stateMachineArn"]
     return arn
 
 
-def code_of(call: Any) -> str:
+async def code_of(call: Any) -> str:
+    async def attempt() -> None:
+        answer = call()
+        if inspect.isawaitable(answer):
+            await answer
+
     with pytest.raises(ServiceError) as caught:
-        call()
+        await attempt()
     return caught.value.code
 
 
 async def test_start_returns_at_once_and_the_execution_runs(service: ExecutionService) -> None:
-    arn = create(service, PASS, "echo")
-    started = service.start_execution(arn, '{"x": 1}', "first")
+    arn = await create(service, PASS, "echo")
+    started = await service.start_execution(arn, '{"x": 1}', "first")
     execution = started["executionArn"]
     assert execution == f"{PREFIX}:execution:echo:first"
     assert service.describe_execution(execution)["status"] == "RUNNING"
@@ -119,21 +127,21 @@ async def test_executions_the_app_runs_itself_are_registered(
 
 
 async def test_idempotent_start_only_while_running(service: ExecutionService) -> None:
-    arn = create(service, WAIT, "holding")
-    first = service.start_execution(arn, '{"a": 1}', "same")
-    assert service.start_execution(arn, '{"a": 1}', "same") == first
-    assert code_of(lambda: service.start_execution(arn, '{"a": 2}', "same")) == (
+    arn = await create(service, WAIT, "holding")
+    first = await service.start_execution(arn, '{"a": 1}', "same")
+    assert (await service.start_execution(arn, '{"a": 1}', "same")) == first
+    assert await code_of(lambda: service.start_execution(arn, '{"a": 2}', "same")) == (
         "ExecutionAlreadyExists"
     )
     await service.stop_execution(first["executionArn"])
-    assert code_of(lambda: service.start_execution(arn, '{"a": 1}', "same")) == (
+    assert await code_of(lambda: service.start_execution(arn, '{"a": 1}', "same")) == (
         "ExecutionAlreadyExists"
     )
 
 
 async def test_stop_right_after_start_aborts(service: ExecutionService) -> None:
-    arn = create(service, WAIT, "holding")
-    execution = service.start_execution(arn)["executionArn"]
+    arn = await create(service, WAIT, "holding")
+    execution = (await service.start_execution(arn))["executionArn"]
     stopped = await service.stop_execution(execution, error="E", cause="C")  # never ran a step
     described = service.describe_execution(execution)
     assert (described["status"], described["error"], described["cause"]) == ("ABORTED", "E", "C")
@@ -174,19 +182,19 @@ async def test_task_tokens_succeed_fail_and_expire(
 ) -> None:
     tokens = Tokens()
     app.runner.integrations["sqs:sendMessage"] = tokens
-    arn = create(service, ASK, "asking")
+    arn = await create(service, ASK, "asking")
 
-    yes = service.start_execution(arn, "{}", "yes")["executionArn"]
+    yes = (await service.start_execution(arn, "{}", "yes"))["executionArn"]
     token = await asyncio.wait_for(tokens.issued.get(), 5)
-    assert code_of(lambda: service.send_task_success(token, "{nope")) == "InvalidOutput"
-    service.send_task_heartbeat(token)
-    service.send_task_success(token, '{"ok": true}')
+    assert await code_of(lambda: service.send_task_success(token, "{nope")) == "InvalidOutput"
+    await service.send_task_heartbeat(token)
+    await service.send_task_success(token, '{"ok": true}')
     assert json.loads((await service.wait(yes))["output"]) == {"ok": True}
-    assert code_of(lambda: service.send_task_success(token, "{}")) == "TaskDoesNotExist"
+    assert await code_of(lambda: service.send_task_success(token, "{}")) == "TaskDoesNotExist"
 
-    no = service.start_execution(arn, "{}", "no")["executionArn"]
+    no = (await service.start_execution(arn, "{}", "no"))["executionArn"]
     token = await asyncio.wait_for(tokens.issued.get(), 5)
-    service.send_task_failure(token, error="Denied", cause="by a person")
+    await service.send_task_failure(token, error="Denied", cause="by a person")
     failed = await service.wait(no)
     assert (failed["status"], failed["error"], failed["cause"]) == (
         "FAILED",
@@ -194,19 +202,19 @@ async def test_task_tokens_succeed_fail_and_expire(
         "by a person",
     )
 
-    gone = service.start_execution(arn, "{}", "gone")["executionArn"]
+    gone = (await service.start_execution(arn, "{}", "gone"))["executionArn"]
     token = await asyncio.wait_for(tokens.issued.get(), 5)
     await service.stop_execution(gone)
-    assert code_of(lambda: service.send_task_heartbeat(token)) == "TaskDoesNotExist"
-    assert code_of(lambda: service.send_task_failure("not-a-token")) == "InvalidToken"
+    assert await code_of(lambda: service.send_task_heartbeat(token)) == "TaskDoesNotExist"
+    assert await code_of(lambda: service.send_task_failure("not-a-token")) == "InvalidToken"
 
 
 async def test_timeouts_on_a_virtual_clock() -> None:
     app = LocalApp(load_template(REPO / "infra" / "sam" / "template.yaml"), clock=VirtualClock())
     service = ExecutionService(app)
     slow = {**WAIT, "TimeoutSeconds": 60}
-    arn = create(service, slow, "slow")
-    execution = service.start_execution(arn)["executionArn"]
+    arn = await create(service, slow, "slow")
+    execution = (await service.start_execution(arn))["executionArn"]
     timed_out = await service.wait(execution)
     assert (timed_out["status"], timed_out["error"]) == ("TIMED_OUT", "States.Timeout")
     assert timed_out["stopDate"] - timed_out["startDate"] == pytest.approx(60)
@@ -214,8 +222,8 @@ async def test_timeouts_on_a_virtual_clock() -> None:
 
 
 async def test_history_options(service: ExecutionService) -> None:
-    arn = create(service, PASS, "echo")
-    execution = service.start_execution(arn, '{"secret": 1}')["executionArn"]
+    arn = await create(service, PASS, "echo")
+    execution = (await service.start_execution(arn, '{"secret": 1}'))["executionArn"]
     await service.wait(execution)
     bare = service.get_execution_history(execution, include_execution_data=False)["events"]
     assert bare[0]["executionStartedEventDetails"] == {
@@ -223,19 +231,19 @@ async def test_history_options(service: ExecutionService) -> None:
     }
     assert "secret" not in json.dumps(bare)
     page = service.get_execution_history(execution, max_results=2)
-    assert code_of(
+    assert await code_of(
         lambda: service.get_execution_history(
             execution, next_token=page["nextToken"], reverse_order=True
         )
     ) == ("InvalidToken")
-    other = service.start_execution(arn)["executionArn"]
+    other = (await service.start_execution(arn))["executionArn"]
     assert (
-        code_of(lambda: service.get_execution_history(other, next_token=page["nextToken"]))
+        await code_of(lambda: service.get_execution_history(other, next_token=page["nextToken"]))
         == "InvalidToken"
     )
 
 
-def test_state_machines(service: ExecutionService) -> None:
+async def test_state_machines(service: ExecutionService) -> None:
     listed = service.list_state_machines(max_results=2)
     assert len(listed["stateMachines"]) == 2
     rest = service.list_state_machines(next_token=listed["nextToken"])
@@ -243,20 +251,20 @@ def test_state_machines(service: ExecutionService) -> None:
     assert "OrderProcessingStateMachine" in every
     assert every == sorted(every)
     orders = f"{PREFIX}:stateMachine:OrderProcessingStateMachine"
-    assert code_of(lambda: service.delete_state_machine(orders)) == "ValidationException"
-    assert code_of(lambda: service.create_state_machine("x", "{}", ROLE, "FAST")) == (
+    assert await code_of(lambda: service.delete_state_machine(orders)) == "ValidationException"
+    assert await code_of(lambda: service.create_state_machine("x", "{}", ROLE, "FAST")) == (
         "ValidationException"
     )
-    assert code_of(lambda: service.create_state_machine("x", json.dumps(PASS), "role")) == (
+    assert await code_of(lambda: service.create_state_machine("x", json.dumps(PASS), "role")) == (
         "InvalidArn"
     )
-    assert code_of(
+    assert await code_of(
         lambda: service.create_state_machine("OrderProcessingStateMachine", "{}", ROLE)
     ) == ("StateMachineAlreadyExists")
-    assert service.delete_state_machine(f"{PREFIX}:stateMachine:never-was") == {}
+    assert await service.delete_state_machine(f"{PREFIX}:stateMachine:never-was") == {}
 
 
-def test_validation_shows_warnings_on_request(service: ExecutionService) -> None:
+async def test_validation_shows_warnings_on_request(service: ExecutionService) -> None:
     definition = json.dumps({"StartAt": "A", "States": {"A": {"Type": "Pass", "Next": "B"}}})
     errors = service.validate_state_machine_definition(definition)
     assert errors["result"] == "FAIL"
@@ -266,21 +274,23 @@ def test_validation_shows_warnings_on_request(service: ExecutionService) -> None
     assert len(everything["diagnostics"]) >= len(errors["diagnostics"])
     invalid = service.validate_state_machine_definition("{not json")
     assert invalid["diagnostics"][0]["code"] == "INVALID_JSON_DESCRIPTION"
-    assert code_of(
+    assert await code_of(
         lambda: service.validate_state_machine_definition(definition, severity="INFO")
     ) == ("ValidationException")
 
 
-def test_arns_are_checked_before_lookups(service: ExecutionService) -> None:
-    assert code_of(lambda: service.describe_execution("arn:aws:sqs:x")) == "InvalidArn"
-    assert code_of(lambda: service.describe_execution(f"{PREFIX}:execution:M")) == "InvalidArn"
-    assert code_of(lambda: service.describe_execution(f"{PREFIX}:execution:M:n")) == (
+async def test_arns_are_checked_before_lookups(service: ExecutionService) -> None:
+    assert await code_of(lambda: service.describe_execution("arn:aws:sqs:x")) == "InvalidArn"
+    assert (
+        await code_of(lambda: service.describe_execution(f"{PREFIX}:execution:M")) == "InvalidArn"
+    )
+    assert await code_of(lambda: service.describe_execution(f"{PREFIX}:execution:M:n")) == (
         "ExecutionDoesNotExist"
     )
-    assert code_of(lambda: service.list_executions(f"{PREFIX}:stateMachine:M", max_results=-1)) == (
-        "ValidationException"
-    )
-    assert code_of(lambda: service.describe_state_machine_for_execution(f"{PREFIX}:x")) == (
+    assert await code_of(
+        lambda: service.list_executions(f"{PREFIX}:stateMachine:M", max_results=-1)
+    ) == ("ValidationException")
+    assert await code_of(lambda: service.describe_state_machine_for_execution(f"{PREFIX}:x")) == (
         "InvalidArn"
     )
 
@@ -289,8 +299,8 @@ async def test_ad_hoc_machines_and_their_executions_survive_a_restart(tmp_path: 
     path = tmp_path / "executions.sqlite3"
     template = load_template(REPO / "infra" / "sam" / "template.yaml")
     first = ExecutionService(LocalApp(template), ExecutionStore(path))
-    arn = create(first, PASS, "kept")
-    execution = first.start_execution(arn, "[1, 2]", "one")["executionArn"]
+    arn = await create(first, PASS, "kept")
+    execution = (await first.start_execution(arn, "[1, 2]", "one"))["executionArn"]
     await first.wait(execution)
     first.close()
 
@@ -298,8 +308,45 @@ async def test_ad_hoc_machines_and_their_executions_survive_a_restart(tmp_path: 
     assert second.describe_state_machine(arn)["definition"] == json.dumps(PASS)
     assert json.loads(second.describe_execution(execution)["output"]) == [1, 2]
     assert second.describe_state_machine_for_execution(execution)["name"] == "kept"
-    again = second.start_execution(arn, "{}", "two")["executionArn"]
+    again = (await second.start_execution(arn, "{}", "two"))["executionArn"]
     assert (await second.wait(again))["status"] == "SUCCEEDED"
     names = [e["name"] for e in second.list_executions(arn)["executions"]]
     assert names == ["two", "one"]
     second.close()
+
+
+async def test_a_locked_store_fails_the_start_and_the_loop_keeps_serving(
+    app: LocalApp, tmp_path: Path
+) -> None:
+    path = tmp_path / "executions.sqlite3"
+    service = ExecutionService(app, ExecutionStore(path, busy_timeout=0.3))
+    arn = await create(service, PASS, "echo")
+    before = (await service.start_execution(arn, "{}", "before"))["executionArn"]
+    await service.wait(before)
+    other = sqlite3.connect(path, isolation_level=None)
+    other.execute("BEGIN EXCLUSIVE")  # another process holds the file
+    ticks = 0
+
+    async def ticking() -> None:
+        nonlocal ticks
+        while True:
+            ticks += 1
+            await asyncio.sleep(0)
+
+    ticker = asyncio.ensure_future(ticking())
+    try:
+        with pytest.raises(ServiceError) as refused:
+            await service.start_execution(arn, "{}", "during")
+        assert (refused.value.code, refused.value.status) == ("ServiceUnavailable", 503)
+        assert ticks > 0, "the event loop ran other work while the store waited"
+        assert service.describe_execution(before)["status"] == "SUCCEEDED"
+    finally:
+        ticker.cancel()
+        other.execute("ROLLBACK")
+        other.close()
+    assert await code_of(lambda: service.describe_execution(f"{PREFIX}:execution:echo:during")) == (
+        "ExecutionDoesNotExist"
+    )
+    after = (await service.start_execution(arn, "{}", "during"))["executionArn"]
+    assert (await service.wait(after))["status"] == "SUCCEEDED"
+    service.close()

@@ -1,4 +1,4 @@
-"""ExecutionStore: executions and history in SQLite, written in batches, recovered on open."""
+"""ExecutionStore: executions and history in SQLite, committed before anyone relies on them."""
 
 from __future__ import annotations
 
@@ -16,6 +16,7 @@ from workflows.local.store import (
     ExecutionRow,
     ExecutionStore,
     StateMachineRow,
+    StoreUnavailable,
 )
 
 MACHINE = "arn:aws:states:us-east-1:123456789012:stateMachine:M"
@@ -41,11 +42,12 @@ def rows_on_disk(path: Path, table: str) -> int:
 
 def test_an_execution_round_trips_and_finishes() -> None:
     with ExecutionStore(":memory:") as store:
-        store.insert_execution(row("one"))
+        store.insert_execution(row("one")).result(timeout=5)
         assert store.get_execution(execution_arn("one")) == ExecutionRow(
             execution_arn("one"), MACHINE, "one", "RUNNING", '{"a":1}', 1000.0, seq=1
         )
         store.finish_execution(execution_arn("one"), "SUCCEEDED", stop_date=1002.5, output="[1]")
+        store.flush()
         done = store.get_execution(execution_arn("one"))
         assert done is not None
         assert (done.status, done.output, done.stop_date) == ("SUCCEEDED", "[1]", 1002.5)
@@ -57,6 +59,7 @@ def test_events_page_forwards_and_backwards() -> None:
         store.insert_execution(row("one"))
         for event_id in range(1, 11):
             store.add_event(execution_arn("one"), event(event_id))
+        store.flush()
         arn = execution_arn("one")
         assert [e["id"] for e in store.events(arn, limit=4)] == [1, 2, 3, 4]
         assert [e["id"] for e in store.events(arn, after_id=4, limit=4)] == [5, 6, 7, 8]
@@ -73,6 +76,7 @@ def test_history_events_are_stored_as_get_execution_history_gives_them() -> None
     with ExecutionStore(":memory:") as store:
         history.subscribe(lambda e: store.add_event("arn:x", e))
         result = asyncio.run(machine.execute({"in": True}, history=history))
+        store.flush()
         stored = store.events("arn:x", limit=1000)
     expected = [{**e, "timestamp": e["timestamp"].timestamp()} for e in result.history]
     assert stored == expected
@@ -83,6 +87,7 @@ def test_list_is_newest_first_filtered_and_continues() -> None:
     with ExecutionStore(":memory:") as store:
         for index, status in enumerate(["SUCCEEDED", "RUNNING", "FAILED", "RUNNING"]):
             store.insert_execution(row(f"e{index}", status, start=1000.0 + index))
+        store.flush()
         assert [r.name for r in store.list_executions(MACHINE)] == ["e3", "e2", "e1", "e0"]
         assert [r.name for r in store.list_executions(MACHINE, status="RUNNING")] == ["e3", "e1"]
         first = store.list_executions(MACHINE, limit=2)
@@ -91,45 +96,56 @@ def test_list_is_newest_first_filtered_and_continues() -> None:
         assert store.list_executions("arn:aws:states:us-east-1:123456789012:stateMachine:N") == []
 
 
-def test_writes_are_batched_until_flushed(tmp_path: Path) -> None:
-    path = tmp_path / "batched.sqlite3"
-
-    async def scenario() -> None:
-        store = ExecutionStore(path, flush_interval=0.05)
-        store.insert_execution(row("one"))
+def test_a_write_is_on_disk_when_its_future_resolves(tmp_path: Path) -> None:
+    path = tmp_path / "durable.sqlite3"
+    with ExecutionStore(path) as store:
+        store.insert_execution(row("one")).result(timeout=5)
+        assert rows_on_disk(path, "executions") == 1
         for event_id in range(1, 4):
             store.add_event(execution_arn("one"), event(event_id))
-        assert rows_on_disk(path, "events") == 0, "queued, not yet written"
-        await asyncio.sleep(0.15)
-        assert rows_on_disk(path, "events") == 3, "written a moment later, in one batch"
-        store.add_event(execution_arn("one"), event(4))
-        assert len(store.events(execution_arn("one"))) == 4, "a read writes what is queued"
-        store.close()
-
-    asyncio.run(scenario())
+        store.barrier().result(timeout=5)
+        assert rows_on_disk(path, "events") == 3
 
 
-def test_a_full_batch_is_written_at_once(tmp_path: Path) -> None:
-    path = tmp_path / "full.sqlite3"
-
-    async def scenario() -> None:
-        store = ExecutionStore(path, flush_interval=60, batch_size=10)
-        store.insert_execution(row("one"))
-        for event_id in range(1, 10):
-            store.add_event(execution_arn("one"), event(event_id))
-        assert rows_on_disk(path, "events") == 9
-        store.close()
-
-    asyncio.run(scenario())
+async def test_many_writers_share_commits_and_the_loop_never_waits(tmp_path: Path) -> None:
+    path = tmp_path / "group.sqlite3"
+    with ExecutionStore(path) as store:
+        futures = [
+            asyncio.wrap_future(store.insert_execution(row(f"e{index}"))) for index in range(200)
+        ]
+        await asyncio.gather(*futures)
+        assert rows_on_disk(path, "executions") == 200
 
 
-def test_without_an_event_loop_writes_are_immediate(tmp_path: Path) -> None:
+def test_a_locked_store_fails_the_caller_and_keeps_the_history(tmp_path: Path) -> None:
+    path = tmp_path / "locked.sqlite3"
+    store = ExecutionStore(path, busy_timeout=0.1, retry_delay=0.05)
+    store.insert_execution(row("before")).result(timeout=5)
+    other = sqlite3.connect(path, isolation_level=None)
+    other.execute("BEGIN EXCLUSIVE")  # another process holds the write lock
+    try:
+        refused = store.insert_execution(row("refused"))
+        with pytest.raises(StoreUnavailable, match="cannot be written now"):
+            refused.result(timeout=5)
+        kept = store.add_event(execution_arn("before"), event(1))
+        assert not kept.done(), "a history event waits for the store, it is not dropped"
+        assert store.get_execution(execution_arn("before")) is not None, "reads still work"
+    finally:
+        other.execute("ROLLBACK")
+        other.close()
+    kept.result(timeout=5)
+    assert [e["id"] for e in store.events(execution_arn("before"))] == [1]
+    assert store.get_execution(execution_arn("refused")) is None
+    store.close()
+
+
+def test_after_close_writes_fail_and_nothing_is_written(tmp_path: Path) -> None:
     path = tmp_path / "direct.sqlite3"
     store = ExecutionStore(path)
-    store.insert_execution(row("one"))
-    assert rows_on_disk(path, "executions") == 1
+    store.insert_execution(row("one")).result(timeout=5)
     store.close()
-    store.insert_execution(row("two"))  # after close: ignored, never raises
+    with pytest.raises(StoreUnavailable):
+        store.insert_execution(row("two")).result(timeout=5)
     assert rows_on_disk(path, "executions") == 1
 
 
@@ -171,16 +187,16 @@ def test_reopening_aborts_what_was_running(tmp_path: Path) -> None:
 def test_state_machines_are_kept() -> None:
     with ExecutionStore(":memory:") as store:
         machine = StateMachineRow(MACHINE, "M", "{}", "arn:aws:iam::1:role/r", "STANDARD", 5.0)
-        store.put_state_machine(machine)
+        store.put_state_machine(machine).result(timeout=5)
         assert store.state_machines() == [machine]
-        store.delete_state_machine(MACHINE)
+        store.delete_state_machine(MACHINE).result(timeout=5)
         assert store.state_machines() == []
 
 
 @pytest.mark.parametrize("path", [":memory:"])
 def test_memory_stores_are_independent(path: str) -> None:
     first, second = ExecutionStore(path), ExecutionStore(path)
-    first.insert_execution(row("one"))
+    first.insert_execution(row("one")).result(timeout=5)
     assert second.get_execution(execution_arn("one")) is None
     first.close()
     second.close()
