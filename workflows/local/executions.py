@@ -25,7 +25,7 @@ import time
 import uuid
 from collections.abc import Callable
 from concurrent.futures import Future
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any, Final
 
@@ -108,6 +108,20 @@ class _Machine:
     creation_date: float
     machine: StateMachine
     template_id: str | None = None  # logical id for the template's machines
+    revision_id: str | None = None
+    update_date: float | None = None
+    description: str | None = None  # of a published version
+    tags: dict[str, str] = field(default_factory=dict)
+    logging: dict[str, Any] = field(
+        default_factory=lambda: {"level": "OFF", "includeExecutionData": False}
+    )
+    tracing: dict[str, Any] = field(default_factory=lambda: {"enabled": False})
+    versions: dict[int, _Machine] = field(default_factory=dict)  # published: number -> copy
+
+
+def _is_version_arn(arn: str) -> bool:
+    parts = arn.split(":")
+    return len(parts) == 8 and parts[5] == "stateMachine" and parts[7].isdigit()
 
 
 @dataclass
@@ -143,6 +157,8 @@ class ExecutionService:
         self.account = account
         self._machines: dict[str, _Machine] = {}
         self._live: dict[str, _Live] = {}
+        # what each execution started by this service ran: its definition (or version)
+        self.ran_with: dict[str, _Machine] = {}
         self._closed = False
         # how long an API call waits for its write before answering ServiceUnavailable
         self.answer_timeout = 5.0
@@ -195,6 +211,12 @@ class ExecutionService:
         definition: str,
         role_arn: str,
         type: str = "STANDARD",
+        *,
+        tags: list[dict[str, str]] | None = None,
+        logging: dict[str, Any] | None = None,
+        tracing: dict[str, Any] | None = None,
+        publish: bool = False,
+        version_description: str | None = None,
     ) -> dict[str, Any]:
         if not _NAME.match(name):
             raise ServiceError("InvalidName", f"Invalid Name: '{name}'")
@@ -232,8 +254,18 @@ class ExecutionService:
                 StateMachineRow(arn, name, definition, role_arn, type, created)
             )
         )
-        self._machines[arn] = _Machine(arn, name, type, definition, role_arn, created, machine)
-        return {"stateMachineArn": arn, "creationDate": created}
+        entry = _Machine(arn, name, type, definition, role_arn, created, machine)
+        entry.tags = {t["key"]: t["value"] for t in tags or ()}
+        if logging is not None:
+            entry.logging = logging
+        if tracing is not None:
+            entry.tracing = tracing
+        self._machines[arn] = entry
+        answer: dict[str, Any] = {"stateMachineArn": arn, "creationDate": created}
+        if publish:
+            published = self.publish_state_machine_version(arn, description=version_description)
+            answer["stateMachineVersionArn"] = published["stateMachineVersionArn"]
+        return answer
 
     async def delete_state_machine(self, state_machine_arn: str) -> dict[str, Any]:
         self._check_arn(state_machine_arn, "stateMachine")
@@ -253,7 +285,7 @@ class ExecutionService:
 
     def describe_state_machine(self, state_machine_arn: str) -> dict[str, Any]:
         entry = self._state_machine(state_machine_arn)
-        return {
+        answer: dict[str, Any] = {
             "stateMachineArn": entry.arn,
             "name": entry.name,
             "status": "ACTIVE",
@@ -261,9 +293,14 @@ class ExecutionService:
             "roleArn": entry.role_arn,
             "type": entry.type,
             "creationDate": entry.creation_date,
-            "loggingConfiguration": {"level": "OFF", "includeExecutionData": False},
-            "tracingConfiguration": {"enabled": False},
+            "loggingConfiguration": entry.logging,
+            "tracingConfiguration": entry.tracing,
         }
+        if entry.revision_id is not None:
+            answer["revisionId"] = entry.revision_id
+        if entry.description is not None:
+            answer["description"] = entry.description
+        return answer
 
     def list_state_machines(
         self, *, max_results: int = 0, next_token: str | None = None
@@ -291,6 +328,20 @@ class ExecutionService:
 
     def describe_state_machine_for_execution(self, execution_arn: str) -> dict[str, Any]:
         row = self._execution(execution_arn)
+        ran = self.ran_with.get(execution_arn)
+        if ran is not None:  # the definition the execution started with, not today's
+            answer = {
+                "stateMachineArn": row.state_machine_arn,
+                "name": ran.name,
+                "definition": ran.definition,
+                "roleArn": ran.role_arn,
+                "updateDate": ran.update_date or ran.creation_date,
+                "loggingConfiguration": ran.logging,
+                "tracingConfiguration": ran.tracing,
+            }
+            if ran.revision_id is not None:
+                answer["revisionId"] = ran.revision_id
+            return answer
         entry = self._machines.get(row.state_machine_arn)
         if entry is None:
             raise ServiceError(
@@ -368,6 +419,8 @@ class ExecutionService:
         nothing runs.
         """
         entry = self._state_machine(state_machine_arn)
+        # a version runs as an execution of its state machine (AWS lists it there)
+        base_arn = entry.arn.rsplit(":", 1)[0] if _is_version_arn(entry.arn) else entry.arn
         if name is None:
             name = str(uuid.uuid4())
         elif not _NAME.match(name):
@@ -395,14 +448,12 @@ class ExecutionService:
         if live is not None or self.store.exists(arn):
             raise ServiceError("ExecutionAlreadyExists", f"Execution Already Exists: '{arn}'")
         start = self.app.clock.now()
-        live = _Live(arn, entry.arn, text, start)
+        live = _Live(arn, base_arn, text, start)
         self._live[arn] = live  # a second start with this name now sees it
         try:
             await committed(
                 self.store.insert_execution(
-                    ExecutionRow(
-                        arn, entry.arn, name, "RUNNING", text, start, started_by=started_by
-                    )
+                    ExecutionRow(arn, base_arn, name, "RUNNING", text, start, started_by=started_by)
                 )
             )
         except ServiceError:
@@ -414,6 +465,7 @@ class ExecutionService:
             run = self.app.execute_machine(
                 entry.machine, value, name=name, started_by=started_by, label=entry.name
             )
+        self.ran_with[arn] = replace(entry)  # a snapshot: updates change the entry itself
         live.outer = self.app._background.spawn(run)
         live.outer.add_done_callback(lambda task: self._outer_done(live, task))
         return {"executionArn": arn, "startDate": start}
@@ -438,7 +490,153 @@ class ExecutionService:
             answer["error"] = row.error
         if row.cause is not None:
             answer["cause"] = row.cause
+        ran = self.ran_with.get(execution_arn)
+        if ran is not None and _is_version_arn(ran.arn):
+            answer["stateMachineVersionArn"] = ran.arn
+        answer["redriveCount"] = 0
+        if row.status in ("FAILED", "TIMED_OUT", "ABORTED"):
+            answer["redriveStatus"] = "NOT_REDRIVABLE"
+            answer["redriveStatusReason"] = "Execution redrive is not supported locally yet"
         return answer
+
+    # ------------------------------------------------- updates, versions and tags
+
+    async def update_state_machine(
+        self,
+        state_machine_arn: str,
+        *,
+        definition: str | None = None,
+        role_arn: str | None = None,
+        logging: dict[str, Any] | None = None,
+        tracing: dict[str, Any] | None = None,
+        publish: bool = False,
+        version_description: str | None = None,
+    ) -> dict[str, Any]:
+        """UpdateStateMachine: the next executions run the new definition; running ones,
+        and DescribeStateMachineForExecution of any started before, keep theirs."""
+        entry = self._state_machine(state_machine_arn)
+        if _is_version_arn(state_machine_arn):
+            raise ServiceError("ValidationException", "A state machine version cannot be updated")
+        if definition is None and role_arn is None and logging is None and tracing is None:
+            raise ServiceError(
+                "MissingRequiredParameter",
+                "Either the definition, the role ARN, the LoggingConfiguration, or the "
+                "TracingConfiguration must be specified",
+            )
+        if entry.template_id is not None:
+            raise validation_error(
+                "stateMachineArn",
+                "a state machine of the SAM template is updated by editing its definition "
+                "file and restarting",
+                state_machine_arn,
+            )
+        if role_arn is not None and not role_arn.startswith("arn:"):
+            raise ServiceError("InvalidArn", f"Invalid Arn: 'Invalid ARN prefix: {role_arn}'")
+        new_definition = definition if definition is not None else entry.definition
+        new_role = role_arn if role_arn is not None else entry.role_arn
+        try:
+            machine = self._compile(new_definition, entry.name, new_role, entry.type)
+        except DefinitionError as error:
+            raise ServiceError("InvalidDefinition", _definition_message(error)) from None
+        await committed(
+            self.store.put_state_machine(
+                StateMachineRow(
+                    entry.arn, entry.name, new_definition, new_role, entry.type, entry.creation_date
+                )
+            )
+        )
+        entry.definition, entry.role_arn, entry.machine = new_definition, new_role, machine
+        entry.logging = logging if logging is not None else entry.logging
+        entry.tracing = tracing if tracing is not None else entry.tracing
+        entry.revision_id = str(uuid.uuid4())
+        entry.update_date = time.time()
+        answer: dict[str, Any] = {"updateDate": entry.update_date, "revisionId": entry.revision_id}
+        if publish:
+            published = self.publish_state_machine_version(
+                entry.arn, description=version_description
+            )
+            answer["stateMachineVersionArn"] = published["stateMachineVersionArn"]
+        return answer
+
+    def publish_state_machine_version(
+        self,
+        state_machine_arn: str,
+        *,
+        revision_id: str | None = None,
+        description: str | None = None,
+    ) -> dict[str, Any]:
+        entry = self._state_machine(state_machine_arn)
+        if revision_id is not None and revision_id != entry.revision_id:
+            raise ServiceError(
+                "ConflictException",
+                f"The revisionId '{revision_id}' is not the state machine's current revision",
+            )
+        for number, version in entry.versions.items():
+            if version.definition == entry.definition and version.role_arn == entry.role_arn:
+                # publishing an unchanged revision returns the version it already is
+                return {
+                    "stateMachineVersionArn": f"{entry.arn}:{number}",
+                    "creationDate": version.creation_date,
+                }
+        number = max(entry.versions, default=0) + 1
+        created = time.time()
+        entry.versions[number] = _Machine(
+            f"{entry.arn}:{number}",
+            entry.name,
+            entry.type,
+            entry.definition,
+            entry.role_arn,
+            created,
+            entry.machine,
+            template_id=entry.template_id,
+            revision_id=entry.revision_id,
+            description=description,
+            logging=entry.logging,
+            tracing=entry.tracing,
+        )
+        return {"stateMachineVersionArn": f"{entry.arn}:{number}", "creationDate": created}
+
+    def list_state_machine_versions(self, state_machine_arn: str) -> dict[str, Any]:
+        entry = self._state_machine(state_machine_arn)
+        return {
+            "stateMachineVersions": [
+                {"stateMachineVersionArn": v.arn, "creationDate": v.creation_date}
+                for _, v in sorted(entry.versions.items(), reverse=True)
+            ]
+        }
+
+    def delete_state_machine_version(self, version_arn: str) -> dict[str, Any]:
+        if not _is_version_arn(version_arn):
+            raise ServiceError("InvalidArn", f"Invalid Arn: '{version_arn}'")
+        base = self._machines.get(version_arn.rsplit(":", 1)[0])
+        if base is not None:
+            base.versions.pop(int(version_arn.rsplit(":", 1)[1]), None)
+        return {}
+
+    def _tagged(self, resource_arn: str) -> _Machine:
+        entry = self._machines.get(resource_arn)
+        if entry is None:
+            raise ServiceError("ResourceNotFound", f"Resource not found: '{resource_arn}'")
+        return entry
+
+    def tag_resource(self, resource_arn: str, tags: list[dict[str, str]]) -> dict[str, Any]:
+        entry = self._tagged(resource_arn)
+        merged = {**entry.tags, **{t["key"]: t["value"] for t in tags}}
+        if len(merged) > 50:
+            raise ServiceError(
+                "TooManyTags", f"Too many tags: '{resource_arn}' would have {len(merged)} (50 max)"
+            )
+        entry.tags = merged
+        return {}
+
+    def untag_resource(self, resource_arn: str, keys: list[str]) -> dict[str, Any]:
+        entry = self._tagged(resource_arn)
+        entry.tags = {k: v for k, v in entry.tags.items() if k not in keys}
+        return {}
+
+    def list_tags_for_resource(self, resource_arn: str) -> dict[str, Any]:
+        entry = self._tagged(resource_arn)
+        return {"tags": [{"key": k, "value": v} for k, v in entry.tags.items()]}
 
     def get_execution_history(
         self,
@@ -794,6 +992,16 @@ class ExecutionService:
             raise ServiceError("InvalidArn", f"Invalid Arn: '{arn}'")
 
     def _state_machine(self, arn: str) -> _Machine:
+        """The machine of a state machine ARN, or of a version ARN (``...:NAME:3``)."""
+        parts = arn.split(":")
+        if len(parts) == 8 and parts[7].isdigit():
+            base = self._state_machine(":".join(parts[:7]))
+            version = base.versions.get(int(parts[7]))
+            if version is None:
+                raise ServiceError(
+                    "ResourceNotFound", f"State Machine Version Does Not Exist: '{arn}'"
+                )
+            return version
         self._check_arn(arn, "stateMachine")
         entry = self._machines.get(arn)
         if entry is None:

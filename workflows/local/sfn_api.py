@@ -180,13 +180,78 @@ async def _send_task_heartbeat(service: ExecutionService, request: Request) -> d
     return await service.send_task_heartbeat(_required(request, "taskToken"))
 
 
+def _tags(request: Request, field: str = "tags") -> list[dict[str, str]]:
+    tags = request.get(field) or []
+    if not isinstance(tags, list) or not all(
+        isinstance(t, dict) and isinstance(t.get("key"), str) and isinstance(t.get("value"), str)
+        for t in tags
+    ):
+        raise validation_error(field, "Member must be a list of {key, value} strings")
+    return tags
+
+
+def _structure(request: Request, field: str) -> dict[str, Any] | None:
+    value = request.get(field)
+    if value is not None and not isinstance(value, dict):
+        raise validation_error(field, "Member must be a structure", json.dumps(value))
+    return value
+
+
 async def _create_state_machine(service: ExecutionService, request: Request) -> dict[str, Any]:
     return await service.create_state_machine(
         _required(request, "name", max_length=80),
         _required(request, "definition", max_length=1048576),
         _arn(request, "roleArn"),
         _string(request, "type", max_length=16) or "STANDARD",
+        tags=_tags(request),
+        logging=_structure(request, "loggingConfiguration"),
+        tracing=_structure(request, "tracingConfiguration"),
+        publish=bool(request.get("publish")),
+        version_description=_string(request, "versionDescription", max_length=256),
     )
+
+
+async def _update_state_machine(service: ExecutionService, request: Request) -> dict[str, Any]:
+    return await service.update_state_machine(
+        _arn(request, "stateMachineArn"),
+        definition=_string(request, "definition", max_length=1048576),
+        role_arn=_string(request, "roleArn", max_length=256),
+        logging=_structure(request, "loggingConfiguration"),
+        tracing=_structure(request, "tracingConfiguration"),
+        publish=bool(request.get("publish")),
+        version_description=_string(request, "versionDescription", max_length=256),
+    )
+
+
+async def _publish_version(service: ExecutionService, request: Request) -> dict[str, Any]:
+    return service.publish_state_machine_version(
+        _arn(request, "stateMachineArn"),
+        revision_id=_string(request, "revisionId", max_length=256),
+        description=_string(request, "description", max_length=256),
+    )
+
+
+async def _list_versions(service: ExecutionService, request: Request) -> dict[str, Any]:
+    return service.list_state_machine_versions(_arn(request, "stateMachineArn"))
+
+
+async def _delete_version(service: ExecutionService, request: Request) -> dict[str, Any]:
+    return service.delete_state_machine_version(_arn(request, "stateMachineVersionArn"))
+
+
+async def _tag_resource(service: ExecutionService, request: Request) -> dict[str, Any]:
+    return service.tag_resource(_arn(request, "resourceArn"), _tags(request))
+
+
+async def _untag_resource(service: ExecutionService, request: Request) -> dict[str, Any]:
+    keys = request.get("tagKeys") or []
+    if not isinstance(keys, list) or not all(isinstance(k, str) for k in keys):
+        raise validation_error("tagKeys", "Member must be a list of strings")
+    return service.untag_resource(_arn(request, "resourceArn"), keys)
+
+
+async def _list_tags(service: ExecutionService, request: Request) -> dict[str, Any]:
+    return service.list_tags_for_resource(_arn(request, "resourceArn"))
 
 
 async def _delete_state_machine(service: ExecutionService, request: Request) -> dict[str, Any]:
@@ -236,6 +301,13 @@ ACTIONS: Final[dict[str, Action]] = {
     "ListStateMachines": _list_state_machines,
     "DescribeStateMachineForExecution": _describe_state_machine_for_execution,
     "ValidateStateMachineDefinition": _validate_state_machine_definition,
+    "UpdateStateMachine": _update_state_machine,
+    "PublishStateMachineVersion": _publish_version,
+    "ListStateMachineVersions": _list_versions,
+    "DeleteStateMachineVersion": _delete_version,
+    "TagResource": _tag_resource,
+    "UntagResource": _untag_resource,
+    "ListTagsForResource": _list_tags,
 }
 ACTIONS.update(ACTIVITY_ACTIONS)
 ACTIONS.update(TEST_STATE_ACTIONS)

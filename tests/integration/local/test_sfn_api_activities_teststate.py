@@ -41,19 +41,12 @@ def plain_host(runtime: Runtime) -> Any:
 NOT_YET_SERVED = {
     "CreateStateMachineAlias",
     "DeleteStateMachineAlias",
-    "DeleteStateMachineVersion",
     "DescribeMapRun",
     "DescribeStateMachineAlias",
     "ListMapRuns",
     "ListStateMachineAliases",
-    "ListStateMachineVersions",
-    "ListTagsForResource",
-    "PublishStateMachineVersion",
     "RedriveExecution",
-    "TagResource",
-    "UntagResource",
     "UpdateMapRun",
-    "UpdateStateMachine",
     "UpdateStateMachineAlias",
 }
 
@@ -187,3 +180,79 @@ def test_test_state_refuses_a_broken_definition(plain_host: Any) -> None:
     with pytest.raises(sfn.exceptions.InvalidDefinition) as info:
         sfn.test_state(definition='{"Type": "Pass", "Next": 3}', input="{}")
     assert "/Next" in str(info.value)
+
+
+PASS_ONE = {"StartAt": "A", "States": {"A": {"Type": "Pass", "Result": 1, "End": True}}}
+PASS_TWO = {"StartAt": "A", "States": {"A": {"Type": "Pass", "Result": 2, "End": True}}}
+
+
+def finished(sfn: Any, arn: str) -> Any:
+    return wait_until(
+        lambda: (d := sfn.describe_execution(executionArn=arn))["status"] != "RUNNING" and d,
+        what=f"{arn} to end",
+    )
+
+
+def test_update_runs_the_new_definition_and_old_executions_keep_theirs(sfn: Any) -> None:
+    machine = sfn.create_state_machine(
+        name="updatable", definition=json.dumps(PASS_ONE), roleArn=ROLE
+    )["stateMachineArn"]
+    first = sfn.start_execution(stateMachineArn=machine)["executionArn"]
+    assert finished(sfn, first)["output"] == "1"
+    updated = sfn.update_state_machine(stateMachineArn=machine, definition=json.dumps(PASS_TWO))
+    assert updated["revisionId"]
+    described = sfn.describe_state_machine(stateMachineArn=machine)
+    assert json.loads(described["definition"]) == PASS_TWO
+    assert described["revisionId"] == updated["revisionId"]
+    second = sfn.start_execution(stateMachineArn=machine)["executionArn"]
+    assert finished(sfn, second)["output"] == "2"
+    ran = sfn.describe_state_machine_for_execution(executionArn=first)
+    assert json.loads(ran["definition"]) == PASS_ONE
+    with pytest.raises(sfn.exceptions.InvalidDefinition):
+        sfn.update_state_machine(stateMachineArn=machine, definition='{"StartAt": "X"}')
+    with pytest.raises(sfn.exceptions.MissingRequiredParameter):
+        sfn.update_state_machine(stateMachineArn=machine)
+
+
+def test_versions_are_published_listed_run_and_deleted(sfn: Any) -> None:
+    created = sfn.create_state_machine(
+        name="versioned", definition=json.dumps(PASS_ONE), roleArn=ROLE, publish=True
+    )
+    machine, v1 = created["stateMachineArn"], created["stateMachineVersionArn"]
+    assert v1 == f"{machine}:1"
+    v2 = sfn.update_state_machine(
+        stateMachineArn=machine, definition=json.dumps(PASS_TWO), publish=True
+    )["stateMachineVersionArn"]
+    assert v2 == f"{machine}:2"
+    listed = sfn.list_state_machine_versions(stateMachineArn=machine)["stateMachineVersions"]
+    assert [v["stateMachineVersionArn"] for v in listed] == [v2, v1]
+    on_v1 = sfn.start_execution(stateMachineArn=v1)["executionArn"]
+    described = finished(sfn, on_v1)
+    assert described["output"] == "1"
+    assert described["stateMachineArn"] == machine
+    assert described["stateMachineVersionArn"] == v1
+    sfn.delete_state_machine_version(stateMachineVersionArn=v1)
+    assert [
+        v["stateMachineVersionArn"]
+        for v in sfn.list_state_machine_versions(stateMachineArn=machine)["stateMachineVersions"]
+    ] == [v2]
+
+
+def test_tags_are_kept_changed_and_listed(sfn: Any) -> None:
+    machine = sfn.create_state_machine(
+        name="tagged",
+        definition=json.dumps(PASS_ONE),
+        roleArn=ROLE,
+        tags=[{"key": "team", "value": "orders"}],
+        tracingConfiguration={"enabled": True},
+    )["stateMachineArn"]
+    assert sfn.describe_state_machine(stateMachineArn=machine)["tracingConfiguration"] == {
+        "enabled": True
+    }
+    sfn.tag_resource(resourceArn=machine, tags=[{"key": "env", "value": "local"}])
+    sfn.untag_resource(resourceArn=machine, tagKeys=["team"])
+    assert sfn.list_tags_for_resource(resourceArn=machine)["tags"] == [
+        {"key": "env", "value": "local"}
+    ]
+    with pytest.raises(sfn.exceptions.ResourceNotFound):
+        sfn.list_tags_for_resource(resourceArn=machine + "-gone")
