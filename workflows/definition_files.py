@@ -301,11 +301,27 @@ def _resolve_tree(resolver: _Resolver, node: Any) -> Any:
 
 
 def _definition_string(resolver: _Resolver, node: Any) -> str | None:
-    """DefinitionString: text, or !Sub text whose ${...} CloudFormation fills."""
+    """DefinitionString: text, !Sub text whose ${...} CloudFormation fills, or the
+    Fn::Join of text and references that CDK synthesizes."""
     if isinstance(node, str):
         return node
-    if isinstance(node, dict) and list(node) == ["Fn::Sub"]:
-        node = _Tag("Sub", node["Fn::Sub"])
+    if isinstance(node, dict) and len(node) == 1 and next(iter(node)) in ("Fn::Sub", "Fn::Join"):
+        key = next(iter(node))
+        node = _Tag(key.removeprefix("Fn::"), node[key])
+    if isinstance(node, _Tag) and node.name == "Join":
+        if not (isinstance(node.value, list) and len(node.value) == 2):
+            return None
+        separator, parts = node.value
+        if not isinstance(separator, str) or not isinstance(parts, list):
+            return None
+        texts = []
+        for part in parts:
+            if isinstance(part, str):
+                texts.append(part)
+                continue
+            value = _resolve(resolver, part)
+            texts.append(str(value) if value is not None else "${" + _reference_name(part) + "}")
+        return separator.join(texts)
     if isinstance(node, _Tag) and node.name == "Sub":
         template, variables = (
             (node.value, {}) if isinstance(node.value, str) else (node.value[0], node.value[1])
@@ -323,6 +339,18 @@ def _definition_string(resolver: _Resolver, node: Any) -> str | None:
 
         return re.sub(r"\$\{([^!}][^}]*)\}", sub, template)
     return None
+
+
+def _reference_name(node: Any) -> str:
+    """A placeholder name for a reference that cannot be resolved here (``Fn.Arn``)."""
+    if isinstance(node, _Tag):
+        node = {node.name: node.value}
+    if isinstance(node, dict) and len(node) == 1:
+        value = next(iter(node.values()))
+        if isinstance(value, list):
+            return ".".join(str(v) for v in value)
+        return str(value)
+    return "Unresolved"
 
 
 def _block_locator(root: yaml.Node | None, at: tuple[str, ...], text: str) -> Locate:

@@ -8,7 +8,7 @@ import boto3
 import pytest
 
 from tests.integration.integrations.conftest import task_events, task_machine
-from workflows.engine import ServiceIntegration, StateMachine, VirtualClock
+from workflows.engine import DefinitionError, ServiceIntegration, StateMachine, VirtualClock
 
 TABLE = "Orders"
 
@@ -205,15 +205,14 @@ def test_unsupported_parameters_are_dropped_as_aws_does(
     assert result.status == "SUCCEEDED", result.cause
 
 
-def test_unsupported_pattern_is_a_runtime_error(
-    table: Any, integrations: dict[str, ServiceIntegration]
-) -> None:
-    machine = task_machine(
-        {
-            "Resource": "arn:aws:states:::dynamodb:putItem.waitForTaskToken",
-            "Parameters": {"TableName": TABLE, "Item": {"pk": {"S": "o-6"}}},
-        }
-    )
-    result = machine.run({}, integrations=integrations, clock=VirtualClock())
-    assert result.status == "FAILED"
-    assert result.error == "States.Runtime"
+def test_unsupported_pattern_is_refused_when_the_machine_is_created() -> None:
+    """AWS's optimized DynamoDB integration is request-response only: CreateStateMachine
+    refuses `.waitForTaskToken` as a resource it does not recognize (issue #15)."""
+    resource = "arn:aws:states:::dynamodb:putItem.waitForTaskToken"
+    with pytest.raises(DefinitionError) as refused:
+        task_machine(
+            {"Resource": resource, "Parameters": {"TableName": TABLE, "Item": {"pk": {"S": "o"}}}}
+        )
+    [diagnostic] = refused.value.diagnostics
+    assert diagnostic.code == "SCHEMA_VALIDATION_FAILED"
+    assert diagnostic.message.startswith(f"The resource provided {resource} is not recognized.")

@@ -359,3 +359,43 @@ def test_the_pre_commit_hook_runs_this_command(tmp_path: Path) -> None:
     path = write(tmp_path, "x.asl.json", PLACEHOLDERS)
     code, _, _ = invoke(*hook["entry"].split()[1:], *hook.get("args", []), str(path))
     assert code == 0
+
+
+def test_a_cdk_synthesized_template_joins_its_definition_string(tmp_path: Path) -> None:
+    """CDK writes DefinitionString as an Fn::Join of text and references."""
+    head = '{"StartAt":"Call","States":{"Call":{"Type":"Task","Resource":"arn:'
+    middle = ':states:::lambda:invoke","Parameters":{"FunctionName":"'
+    tail = (
+        '"},"Next":"Q"},"Q":{"Type":"Task","Resource":"arn:aws:states:::dynamodb:query",'
+        '"End":true}}}'
+    )
+    template = {
+        "Resources": {
+            "Fn": {"Type": "AWS::Lambda::Function", "Properties": {}},
+            "Machine": {
+                "Type": "AWS::StepFunctions::StateMachine",
+                "Properties": {
+                    "DefinitionString": {
+                        "Fn::Join": [
+                            "",
+                            [
+                                head,
+                                {"Ref": "AWS::Partition"},
+                                middle,
+                                {"Fn::GetAtt": ["Fn", "Arn"]},
+                                tail,
+                            ],
+                        ]
+                    }
+                },
+            },
+        }
+    }
+    path = tmp_path / "Stack.template.json"
+    path.write_text(json.dumps(template, indent=1))
+    code, _, err = invoke("validate", str(path))
+    assert code == 1
+    assert "NOTE PLACEHOLDER_IN_ARN" in err  # ${AWS::Partition} checked as aws
+    assert "/States/Call/Resource" in err
+    assert "arn:aws:states:::dynamodb:query is not recognized" in err
+    assert "(at /States/Q/Resource) [" in err
