@@ -44,7 +44,7 @@ AUTHORITY: Final[dict[str, str]] = {
     codes.INVALID_TYPE: SPEC + ": each field's JSON type ('Field X must be ...')",
     codes.INVALID_VALUE: SPEC + ": the ranges of counts, seconds, percentages, rates",
     codes.MISSING_FIELD: SPEC + ": the required fields of each state type",
-    codes.UNKNOWN_FIELD: "AWS: 'SCHEMA_VALIDATION_FAILED: Field X not allowed' (awslabs/statelint#8)",
+    codes.UNKNOWN_FIELD: "AWS: 'SCHEMA_VALIDATION_FAILED: Field X not allowed' (statelint#8)",
     codes.FIELD_NOT_ALLOWED: SPEC + ", 'State Types' table of the fields each type allows",
     codes.CONFLICTING_FIELDS: SPEC + ": 'MUST NOT include both X and XPath', Wait's one of four",
     codes.INVALID_STATE_TYPE: SPEC + ", 'States': Type is one of the eight state types",
