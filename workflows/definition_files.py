@@ -10,7 +10,8 @@
   ``DefinitionSubstitutions`` (``!Ref``, ``!GetAtt`` and ``!Sub`` resolved as the local
   template reader resolves them; what cannot be resolved here stays a placeholder);
 - a Terraform module (a ``.tf`` file or its folder): every ``templatefile(...)`` call,
-  filled with the literal values of its variables map.
+  filled with the literal values of its variables map;
+- any other folder: its ``*.asl.json`` / ``*.asl.yaml`` files.
 
 Each definition comes with a ``locate`` function from a JSON pointer to the line
 and column of that field in the file a person edits, for editors and code scanning.
@@ -40,6 +41,7 @@ Locate = Callable[[str], Position | None]
 
 UNREADABLE = "DEFINITION_FILE_UNREADABLE"  # a definition file named but not readable
 _STATE_MACHINE_TYPES = ("AWS::Serverless::StateMachine", "AWS::StepFunctions::StateMachine")
+_ASL_FILE = re.compile(r"\.asl\.(json|ya?ml)$")  # a folder without .tf files: its ASL files
 _TEMPLATE_SUFFIXES = (".yaml", ".yml", ".template", ".json")
 
 
@@ -60,7 +62,10 @@ def read_definitions(
 ) -> list[DefinitionSource]:
     """Every definition ``path`` holds, placeholders filled from the file's own
     substitutions first and ``values`` (``--sub``) for the rest."""
-    if path.is_dir() or path.suffix == ".tf":
+    if path.is_dir() and not any(path.glob("*.tf")):
+        files = sorted(p for p in path.iterdir() if _ASL_FILE.search(p.name))
+        sources = [_asl_file(f, f.as_posix(), {}, values) for f in files]
+    elif path.is_dir() or path.suffix == ".tf":
         sources = _terraform(path, values)
     elif _is_template(path):
         sources = _template(path, values)

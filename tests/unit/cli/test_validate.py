@@ -399,3 +399,10 @@ def test_a_cdk_synthesized_template_joins_its_definition_string(tmp_path: Path) 
     assert "/States/Call/Resource" in err
     assert "arn:aws:states:::dynamodb:query is not recognized" in err
     assert "(at /States/Q/Resource) [" in err
+
+
+def test_a_folder_without_terraform_is_a_folder_of_asl_files(in_repo: None) -> None:
+    code, out, err = invoke("validate", "state_machines")
+    assert code == 0, err
+    assert "state_machines/order_quote.asl.json: valid" in out
+    assert out.count(": valid") == len(list((REPO / "state_machines").glob("*.asl.json")))
