@@ -90,13 +90,44 @@ def _asl_file(
         return _unreadable(label, path, f"cannot read {path}: {reason}", UNREADABLE)
     if path.suffix in (".yaml", ".yml"):
         try:
-            node = yaml.compose(raw, Loader=_Loader)
-            parsed = _plain(yaml.load(raw, Loader=_Loader))
+            node, loaded = _load_yaml(raw)
         except yaml.YAMLError as exc:
             return _unreadable(label, path, f"{path} is not valid YAML: {exc}")
-        text = fill(json.dumps(parsed), {**values, **own})
+        text = fill(json.dumps(_plain(loaded), default=str), {**values, **own})
         return DefinitionSource(label, path, text, locate=_yaml_locator(node, ()))
     return DefinitionSource(label, path, fill(raw, {**values, **own}), locate=_json_locator(raw))
+
+
+_TIMESTAMP_TAG = "tag:yaml.org,2002:timestamp"
+
+
+def _load_yaml(text: str) -> tuple[yaml.Node | None, Any]:
+    """The node tree (for positions) and the values of a YAML document.
+
+    Unquoted timestamps stay the text they are (as CloudFormation and SAM read them),
+    not Python datetimes: ASL compares timestamps as RFC 3339 strings.
+    """
+    loader = _Loader(text)
+    try:
+        node = loader.get_single_node()
+        if node is None:
+            return None, None
+        _timestamps_as_text(node)
+        return node, loader.construct_document(node)
+    finally:
+        loader.dispose()
+
+
+def _timestamps_as_text(node: yaml.Node) -> None:
+    if isinstance(node, yaml.ScalarNode) and node.tag == _TIMESTAMP_TAG:
+        node.tag = "tag:yaml.org,2002:str"
+    elif isinstance(node, yaml.MappingNode):
+        for key, value in node.value:
+            _timestamps_as_text(key)
+            _timestamps_as_text(value)
+    elif isinstance(node, yaml.SequenceNode):
+        for item in node.value:
+            _timestamps_as_text(item)
 
 
 def _unreadable(
@@ -183,8 +214,7 @@ def _is_template(path: Path) -> bool:
 def _template(path: Path, values: Mapping[str, str]) -> list[DefinitionSource]:
     text = path.read_text(encoding="utf-8")
     try:
-        raw = yaml.load(text, Loader=_Loader)
-        root = yaml.compose(text, Loader=_Loader)
+        root, raw = _load_yaml(text)
     except yaml.YAMLError as exc:
         return [_unreadable(path.as_posix(), path, f"{path} is not a readable template: {exc}")]
     if not isinstance(raw, dict):
@@ -230,7 +260,7 @@ def _template_machine(
         source.file = _display_path(path.parent / uri)
     elif isinstance(props.get("Definition"), dict):
         definition = _resolve_tree(resolver, props["Definition"])
-        text = fill(json.dumps(definition), {**values, **own})
+        text = fill(json.dumps(definition, default=str), {**values, **own})
         source = DefinitionSource(
             label, path, text, locate=_yaml_locator(root, (*at, "Definition"))
         )

@@ -406,3 +406,27 @@ def test_a_folder_without_terraform_is_a_folder_of_asl_files(in_repo: None) -> N
     assert code == 0, err
     assert "state_machines/order_quote.asl.json: valid" in out
     assert out.count(": valid") == len(list((REPO / "state_machines").glob("*.asl.json")))
+
+
+def test_a_yaml_definition_keeps_timestamps_as_text(tmp_path: Path) -> None:
+    """SAM's DefinitionUri may name a YAML file; an unquoted timestamp is text, as
+    CloudFormation reads it, and positions point into the YAML."""
+    path = write(
+        tmp_path,
+        "wait.asl.yaml",
+        """\
+        StartAt: Hold
+        States:
+          Hold:
+            Type: Wait
+            Timestamp: 2016-03-14T01:59:00Z
+            Next: Done
+          Done:
+            Type: Pass
+            Next: Nowhere
+        """,
+    )
+    code, _, err = invoke("validate", str(path))
+    assert code == 1
+    assert "INVALID_TIMESTAMP" not in err
+    assert f"{path.as_posix()}:9:5: ERROR MISSING_TRANSITION_TARGET" in err
