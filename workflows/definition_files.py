@@ -219,10 +219,13 @@ def _template(path: Path, values: Mapping[str, str]) -> list[DefinitionSource]:
         return [_unreadable(path.as_posix(), path, f"{path} is not a readable template: {exc}")]
     if not isinstance(raw, dict):
         return [_unreadable(path.as_posix(), path, f"{path} is not a template (no Resources)")]
-    resources = raw.get("Resources") or {}
+    resources = raw.get("Resources")
+    if not isinstance(resources, dict):
+        return [_unreadable(path.as_posix(), path, f"{path}: Resources is not a mapping")]
+    declared = raw.get("Parameters")
     parameters = {
-        name: str(spec.get("Default", "")) if isinstance(spec, dict) else ""
-        for name, spec in (raw.get("Parameters") or {}).items()
+        str(name): str(spec.get("Default", "")) if isinstance(spec, dict) else ""
+        for name, spec in (declared.items() if isinstance(declared, dict) else ())
     }
     resolver = _Resolver(resources, parameters)
     sources = []
@@ -241,7 +244,9 @@ def _template_machine(
     resource: dict[str, Any],
     values: Mapping[str, str],
 ) -> DefinitionSource:
-    props = resource.get("Properties") or {}
+    props = resource.get("Properties")
+    if not isinstance(props, dict):
+        props = {}
     label = f"{path.as_posix()}: Resources/{logical_id}"
     serverless = resource.get("Type") == "AWS::Serverless::StateMachine"
     machine_type = str(props.get("Type" if serverless else "StateMachineType") or "STANDARD")

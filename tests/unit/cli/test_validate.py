@@ -430,3 +430,46 @@ def test_a_yaml_definition_keeps_timestamps_as_text(tmp_path: Path) -> None:
     assert code == 1
     assert "INVALID_TIMESTAMP" not in err
     assert f"{path.as_posix()}:9:5: ERROR MISSING_TRANSITION_TARGET" in err
+
+
+@pytest.mark.parametrize(
+    ("name", "text"),
+    [
+        ("broken.yaml", "Resources: {Machine: [unclosed\n"),
+        ("list.yaml", "AWSTemplateFormatVersion: x\nResources: [1, 2]\n"),
+        (
+            "props.yaml",
+            "Resources:\n  M:\n    Type: AWS::StepFunctions::StateMachine\n    Properties: 3\n",
+        ),
+        (
+            "subs.yaml",
+            "Resources:\n  M:\n    Type: AWS::Serverless::StateMachine\n    Properties:\n"
+            "      DefinitionSubstitutions: {A: !GetAtt Missing.Arn, B: !Select [0, [x]]}\n"
+            "      Definition:\n"
+            "        {StartAt: A, States: {A: {Type: Task, Resource: '${A}', End: true}}}\n",
+        ),
+        (
+            "string.yaml",
+            "Resources:\n  M:\n    Type: AWS::StepFunctions::StateMachine\n    Properties:\n"
+            "      DefinitionString: !Join [1, 2]\n",
+        ),
+        (
+            "s3.yaml",
+            "Resources:\n  M:\n    Type: AWS::Serverless::StateMachine\n    Properties:\n"
+            "      DefinitionUri: {Bucket: b, Key: k}\n",
+        ),
+        ("main.tf", 'resource "aws_sfn_state_machine" "m" {\n  definition = templatefile(\n'),
+        (
+            "missing.tf",
+            'resource "aws_sfn_state_machine" "m" {\n'
+            '  definition = templatefile("${path.module}/none.asl.json", {})\n}\n',
+        ),
+    ],
+)
+def test_odd_templates_get_diagnostics_not_tracebacks(tmp_path: Path, name: str, text: str) -> None:
+    path = tmp_path / name
+    path.write_text(text)
+    for output in ("text", "json", "sarif"):
+        code, _, err = invoke("validate", str(path), "--format", output)
+        assert code in (0, 1), err
+        assert "Traceback" not in err
