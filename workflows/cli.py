@@ -233,9 +233,9 @@ def validate(
 ) -> None:
     """Check definitions as AWS would; exit 1 if AWS would refuse any.
 
-    PATHS are ASL files, SAM/CloudFormation templates (each state machine, with the
-    template's DefinitionSubstitutions) or Terraform modules (each templatefile()).
-    Placeholders nothing fills are reported as notes, not errors.
+    PATHS are ASL files (or folders of *.asl.json), SAM/CloudFormation templates (each
+    state machine, with the template's DefinitionSubstitutions) or Terraform modules
+    (each templatefile()). Placeholders nothing fills are reported as notes, not errors.
     """
     from workflows.definition_files import read_definitions
     from workflows.validation_report import (

@@ -10,7 +10,8 @@
   ``DefinitionSubstitutions`` (``!Ref``, ``!GetAtt`` and ``!Sub`` resolved as the local
   template reader resolves them; what cannot be resolved here stays a placeholder);
 - a Terraform module (a ``.tf`` file or its folder): every ``templatefile(...)`` call,
-  filled with the literal values of its variables map.
+  filled with the literal values of its variables map;
+- any other folder: its ``*.asl.json`` / ``*.asl.yaml`` files.
 
 Each definition comes with a ``locate`` function from a JSON pointer to the line
 and column of that field in the file a person edits, for editors and code scanning.
@@ -40,6 +41,7 @@ Locate = Callable[[str], Position | None]
 
 UNREADABLE = "DEFINITION_FILE_UNREADABLE"  # a definition file named but not readable
 _STATE_MACHINE_TYPES = ("AWS::Serverless::StateMachine", "AWS::StepFunctions::StateMachine")
+_ASL_FILE = re.compile(r"\.asl\.(json|ya?ml)$")  # a folder without .tf files: its ASL files
 _TEMPLATE_SUFFIXES = (".yaml", ".yml", ".template", ".json")
 
 
@@ -60,7 +62,10 @@ def read_definitions(
 ) -> list[DefinitionSource]:
     """Every definition ``path`` holds, placeholders filled from the file's own
     substitutions first and ``values`` (``--sub``) for the rest."""
-    if path.is_dir() or path.suffix == ".tf":
+    if path.is_dir() and not any(path.glob("*.tf")):
+        files = sorted(p for p in path.iterdir() if _ASL_FILE.search(p.name))
+        sources = [_asl_file(f, f.as_posix(), {}, values) for f in files]
+    elif path.is_dir() or path.suffix == ".tf":
         sources = _terraform(path, values)
     elif _is_template(path):
         sources = _template(path, values)
@@ -85,13 +90,44 @@ def _asl_file(
         return _unreadable(label, path, f"cannot read {path}: {reason}", UNREADABLE)
     if path.suffix in (".yaml", ".yml"):
         try:
-            node = yaml.compose(raw, Loader=_Loader)
-            parsed = _plain(yaml.load(raw, Loader=_Loader))
+            node, loaded = _load_yaml(raw)
         except yaml.YAMLError as exc:
             return _unreadable(label, path, f"{path} is not valid YAML: {exc}")
-        text = fill(json.dumps(parsed), {**values, **own})
+        text = fill(json.dumps(_plain(loaded), default=str), {**values, **own})
         return DefinitionSource(label, path, text, locate=_yaml_locator(node, ()))
     return DefinitionSource(label, path, fill(raw, {**values, **own}), locate=_json_locator(raw))
+
+
+_TIMESTAMP_TAG = "tag:yaml.org,2002:timestamp"
+
+
+def _load_yaml(text: str) -> tuple[yaml.Node | None, Any]:
+    """The node tree (for positions) and the values of a YAML document.
+
+    Unquoted timestamps stay the text they are (as CloudFormation and SAM read them),
+    not Python datetimes: ASL compares timestamps as RFC 3339 strings.
+    """
+    loader = _Loader(text)
+    try:
+        node = loader.get_single_node()
+        if node is None:
+            return None, None
+        _timestamps_as_text(node)
+        return node, loader.construct_document(node)
+    finally:
+        loader.dispose()
+
+
+def _timestamps_as_text(node: yaml.Node) -> None:
+    if isinstance(node, yaml.ScalarNode) and node.tag == _TIMESTAMP_TAG:
+        node.tag = "tag:yaml.org,2002:str"
+    elif isinstance(node, yaml.MappingNode):
+        for key, value in node.value:
+            _timestamps_as_text(key)
+            _timestamps_as_text(value)
+    elif isinstance(node, yaml.SequenceNode):
+        for item in node.value:
+            _timestamps_as_text(item)
 
 
 def _unreadable(
@@ -178,16 +214,18 @@ def _is_template(path: Path) -> bool:
 def _template(path: Path, values: Mapping[str, str]) -> list[DefinitionSource]:
     text = path.read_text(encoding="utf-8")
     try:
-        raw = yaml.load(text, Loader=_Loader)
-        root = yaml.compose(text, Loader=_Loader)
+        root, raw = _load_yaml(text)
     except yaml.YAMLError as exc:
         return [_unreadable(path.as_posix(), path, f"{path} is not a readable template: {exc}")]
     if not isinstance(raw, dict):
         return [_unreadable(path.as_posix(), path, f"{path} is not a template (no Resources)")]
-    resources = raw.get("Resources") or {}
+    resources = raw.get("Resources")
+    if not isinstance(resources, dict):
+        return [_unreadable(path.as_posix(), path, f"{path}: Resources is not a mapping")]
+    declared = raw.get("Parameters")
     parameters = {
-        name: str(spec.get("Default", "")) if isinstance(spec, dict) else ""
-        for name, spec in (raw.get("Parameters") or {}).items()
+        str(name): str(spec.get("Default", "")) if isinstance(spec, dict) else ""
+        for name, spec in (declared.items() if isinstance(declared, dict) else ())
     }
     resolver = _Resolver(resources, parameters)
     sources = []
@@ -206,7 +244,9 @@ def _template_machine(
     resource: dict[str, Any],
     values: Mapping[str, str],
 ) -> DefinitionSource:
-    props = resource.get("Properties") or {}
+    props = resource.get("Properties")
+    if not isinstance(props, dict):
+        props = {}
     label = f"{path.as_posix()}: Resources/{logical_id}"
     serverless = resource.get("Type") == "AWS::Serverless::StateMachine"
     machine_type = str(props.get("Type" if serverless else "StateMachineType") or "STANDARD")
@@ -225,7 +265,7 @@ def _template_machine(
         source.file = _display_path(path.parent / uri)
     elif isinstance(props.get("Definition"), dict):
         definition = _resolve_tree(resolver, props["Definition"])
-        text = fill(json.dumps(definition), {**values, **own})
+        text = fill(json.dumps(definition, default=str), {**values, **own})
         source = DefinitionSource(
             label, path, text, locate=_yaml_locator(root, (*at, "Definition"))
         )
@@ -301,11 +341,27 @@ def _resolve_tree(resolver: _Resolver, node: Any) -> Any:
 
 
 def _definition_string(resolver: _Resolver, node: Any) -> str | None:
-    """DefinitionString: text, or !Sub text whose ${...} CloudFormation fills."""
+    """DefinitionString: text, !Sub text whose ${...} CloudFormation fills, or the
+    Fn::Join of text and references that CDK synthesizes."""
     if isinstance(node, str):
         return node
-    if isinstance(node, dict) and list(node) == ["Fn::Sub"]:
-        node = _Tag("Sub", node["Fn::Sub"])
+    if isinstance(node, dict) and len(node) == 1 and next(iter(node)) in ("Fn::Sub", "Fn::Join"):
+        key = next(iter(node))
+        node = _Tag(key.removeprefix("Fn::"), node[key])
+    if isinstance(node, _Tag) and node.name == "Join":
+        if not (isinstance(node.value, list) and len(node.value) == 2):
+            return None
+        separator, parts = node.value
+        if not isinstance(separator, str) or not isinstance(parts, list):
+            return None
+        texts = []
+        for part in parts:
+            if isinstance(part, str):
+                texts.append(part)
+                continue
+            value = _resolve(resolver, part)
+            texts.append(str(value) if value is not None else "${" + _reference_name(part) + "}")
+        return separator.join(texts)
     if isinstance(node, _Tag) and node.name == "Sub":
         template, variables = (
             (node.value, {}) if isinstance(node.value, str) else (node.value[0], node.value[1])
@@ -323,6 +379,18 @@ def _definition_string(resolver: _Resolver, node: Any) -> str | None:
 
         return re.sub(r"\$\{([^!}][^}]*)\}", sub, template)
     return None
+
+
+def _reference_name(node: Any) -> str:
+    """A placeholder name for a reference that cannot be resolved here (``Fn.Arn``)."""
+    if isinstance(node, _Tag):
+        node = {node.name: node.value}
+    if isinstance(node, dict) and len(node) == 1:
+        value = next(iter(node.values()))
+        if isinstance(value, list):
+            return ".".join(str(v) for v in value)
+        return str(value)
+    return "Unresolved"
 
 
 def _block_locator(root: yaml.Node | None, at: tuple[str, ...], text: str) -> Locate:

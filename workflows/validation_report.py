@@ -11,6 +11,7 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final
+from urllib.parse import quote
 
 from workflows.engine.diagnostics import Diagnostic
 
@@ -81,7 +82,9 @@ def render_sarif(findings: list[Finding], version: str) -> str:
     results = []
     for f in findings:
         d = f.diagnostic
-        physical: dict[str, Any] = {"artifactLocation": {"uri": f.file.as_posix()}}
+        # a URI reference: repository-relative when the path is (what code scanning wants)
+        uri = quote(f.file.as_posix())
+        physical: dict[str, Any] = {"artifactLocation": {"uri": uri}}
         if f.line is not None:
             physical["region"] = {"startLine": f.line, "startColumn": f.column or 1}
         results.append(

@@ -206,14 +206,14 @@ def test_unsupported_parameters_are_dropped_as_aws_does(
     assert result.status == "SUCCEEDED", result.cause
 
 
-def test_an_unsupported_pattern_is_refused_when_the_machine_is_created() -> None:
-    """DynamoDB's optimized integration is request-response only: AWS refuses
-    .waitForTaskToken on it at CreateStateMachine, with the resource's pointer."""
+def test_unsupported_pattern_is_refused_when_the_machine_is_created() -> None:
+    """AWS's optimized DynamoDB integration is request-response only: CreateStateMachine
+    refuses `.waitForTaskToken` as a resource it does not recognize (issue #15)."""
+    resource = "arn:aws:states:::dynamodb:putItem.waitForTaskToken"
     with pytest.raises(DefinitionError) as refused:
         task_machine(
-            {
-                "Resource": "arn:aws:states:::dynamodb:putItem.waitForTaskToken",
-                "Parameters": {"TableName": TABLE, "Item": {"pk": {"S": "o-6"}}},
-            }
+            {"Resource": resource, "Parameters": {"TableName": TABLE, "Item": {"pk": {"S": "o"}}}}
         )
-    assert [d.location for d in refused.value.diagnostics] == ["/States/Task/Resource"]
+    [diagnostic] = refused.value.diagnostics
+    assert diagnostic.code == "SCHEMA_VALIDATION_FAILED"
+    assert diagnostic.message.startswith(f"The resource provided {resource} is not recognized.")

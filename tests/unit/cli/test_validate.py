@@ -359,3 +359,117 @@ def test_the_pre_commit_hook_runs_this_command(tmp_path: Path) -> None:
     path = write(tmp_path, "x.asl.json", PLACEHOLDERS)
     code, _, _ = invoke(*hook["entry"].split()[1:], *hook.get("args", []), str(path))
     assert code == 0
+
+
+def test_a_cdk_synthesized_template_joins_its_definition_string(tmp_path: Path) -> None:
+    """CDK writes DefinitionString as an Fn::Join of text and references."""
+    head = '{"StartAt":"Call","States":{"Call":{"Type":"Task","Resource":"arn:'
+    middle = ':states:::lambda:invoke","Parameters":{"FunctionName":"'
+    tail = (
+        '"},"Next":"Q"},"Q":{"Type":"Task","Resource":"arn:aws:states:::dynamodb:query",'
+        '"End":true}}}'
+    )
+    template = {
+        "Resources": {
+            "Fn": {"Type": "AWS::Lambda::Function", "Properties": {}},
+            "Machine": {
+                "Type": "AWS::StepFunctions::StateMachine",
+                "Properties": {
+                    "DefinitionString": {
+                        "Fn::Join": [
+                            "",
+                            [
+                                head,
+                                {"Ref": "AWS::Partition"},
+                                middle,
+                                {"Fn::GetAtt": ["Fn", "Arn"]},
+                                tail,
+                            ],
+                        ]
+                    }
+                },
+            },
+        }
+    }
+    path = tmp_path / "Stack.template.json"
+    path.write_text(json.dumps(template, indent=1))
+    code, _, err = invoke("validate", str(path))
+    assert code == 1
+    assert "NOTE PLACEHOLDER_IN_ARN" in err  # ${AWS::Partition} checked as aws
+    assert "/States/Call/Resource" in err
+    assert "arn:aws:states:::dynamodb:query is not recognized" in err
+    assert "(at /States/Q/Resource) [" in err
+
+
+def test_a_folder_without_terraform_is_a_folder_of_asl_files(in_repo: None) -> None:
+    code, out, err = invoke("validate", "state_machines")
+    assert code == 0, err
+    assert "state_machines/order_quote.asl.json: valid" in out
+    assert out.count(": valid") == len(list((REPO / "state_machines").glob("*.asl.json")))
+
+
+def test_a_yaml_definition_keeps_timestamps_as_text(tmp_path: Path) -> None:
+    """SAM's DefinitionUri may name a YAML file; an unquoted timestamp is text, as
+    CloudFormation reads it, and positions point into the YAML."""
+    path = write(
+        tmp_path,
+        "wait.asl.yaml",
+        """\
+        StartAt: Hold
+        States:
+          Hold:
+            Type: Wait
+            Timestamp: 2016-03-14T01:59:00Z
+            Next: Done
+          Done:
+            Type: Pass
+            Next: Nowhere
+        """,
+    )
+    code, _, err = invoke("validate", str(path))
+    assert code == 1
+    assert "INVALID_TIMESTAMP" not in err
+    assert f"{path.as_posix()}:9:5: ERROR MISSING_TRANSITION_TARGET" in err
+
+
+@pytest.mark.parametrize(
+    ("name", "text"),
+    [
+        ("broken.yaml", "Resources: {Machine: [unclosed\n"),
+        ("list.yaml", "AWSTemplateFormatVersion: x\nResources: [1, 2]\n"),
+        (
+            "props.yaml",
+            "Resources:\n  M:\n    Type: AWS::StepFunctions::StateMachine\n    Properties: 3\n",
+        ),
+        (
+            "subs.yaml",
+            "Resources:\n  M:\n    Type: AWS::Serverless::StateMachine\n    Properties:\n"
+            "      DefinitionSubstitutions: {A: !GetAtt Missing.Arn, B: !Select [0, [x]]}\n"
+            "      Definition:\n"
+            "        {StartAt: A, States: {A: {Type: Task, Resource: '${A}', End: true}}}\n",
+        ),
+        (
+            "string.yaml",
+            "Resources:\n  M:\n    Type: AWS::StepFunctions::StateMachine\n    Properties:\n"
+            "      DefinitionString: !Join [1, 2]\n",
+        ),
+        (
+            "s3.yaml",
+            "Resources:\n  M:\n    Type: AWS::Serverless::StateMachine\n    Properties:\n"
+            "      DefinitionUri: {Bucket: b, Key: k}\n",
+        ),
+        ("main.tf", 'resource "aws_sfn_state_machine" "m" {\n  definition = templatefile(\n'),
+        (
+            "missing.tf",
+            'resource "aws_sfn_state_machine" "m" {\n'
+            '  definition = templatefile("${path.module}/none.asl.json", {})\n}\n',
+        ),
+    ],
+)
+def test_odd_templates_get_diagnostics_not_tracebacks(tmp_path: Path, name: str, text: str) -> None:
+    path = tmp_path / name
+    path.write_text(text)
+    for output in ("text", "json", "sarif"):
+        code, _, err = invoke("validate", str(path), "--format", output)
+        assert code in (0, 1), err
+        assert "Traceback" not in err

@@ -17,24 +17,35 @@ ItemProcessor (or legacy Iterator):
 - expressions: JSONPath and reference paths, ``.$`` fields of payload templates,
   intrinsic functions, Choice rules (``workflows.engine.choice``);
 - per state type: Wait's single wait field and its timestamp, Task's Resource ARN
-  and timeouts, Retry and Catch (``States.ALL`` alone and last), Map processor
-  configuration, concurrency and failure tolerance, Fail's error and cause.
+  (``resources``: a Lambda function, an activity, an optimized integration with a
+  pattern it supports, or ``aws-sdk:``; activities and ``.sync``/``.waitForTaskToken``
+  refused in an EXPRESS workflow) and timeouts, Retry and Catch (``States.ALL`` alone
+  and last), Map processor configuration, concurrency and failure tolerance, Fail's
+  error and cause.
+
+``validate_definition(definition, machine_type="EXPRESS")`` checks a definition as an
+EXPRESS workflow; ``placeholders=True`` checks a file kept beside infrastructure code,
+whose ``${Name}`` placeholders the deployment fills (``placeholders``): they are
+accepted with a ``NOTE`` (severity ``"NOTE"``), never refused.
 
 Codes: AWS's own codes where AWS documents one for the problem
 (``MISSING_TRANSITION_TARGET``, ``INVALID_RESOURCE``, ``MISSING_END_STATE``,
 ``DUPLICATE_STATE_NAME``, ``INVALID_STATE_NAME``, ``INVALID_LABEL_NAME``,
 ``DUPLICATE_LABEL_NAME``, ``INVALID_JSON_DESCRIPTION``, ``MISSING_DESCRIPTION``,
 and the warnings ``NO_DOLLAR``, ``NO_PATH``, ``PASS_RESULT_IS_STATIC``); where AWS
-only says ``SCHEMA_VALIDATION_FAILED`` the code names the problem instead.
+only says ``SCHEMA_VALIDATION_FAILED`` the code names the problem instead, except
+where AWS's own text is reproduced word for word (unrecognized resources, EXPRESS
+restrictions), which keep ``SCHEMA_VALIDATION_FAILED``.
 
 The rule for doubtful cases is: never reject what AWS accepts. Every definition of
 the conformance suite (recorded against AWS) validates without an error.
 
 The package, one module per kind of check: ``validator`` walks the definition and
 assembles the checks of ``fields`` (with ``query_languages``), ``expressions``,
-``transitions``, ``flow_states``, ``task_state``, ``choice_state``,
+``transitions``, ``flow_states``, ``task_state`` (with ``resources``), ``choice_state``,
 ``parallel_and_map_states`` and ``handlers`` (Retry and Catch) on the base in
-``checker``; ``codes`` lists the diagnostic codes.
+``checker``; ``placeholders`` knows deployment placeholders; ``codes`` lists the
+diagnostic codes.
 """
 
 from __future__ import annotations
@@ -66,8 +77,11 @@ from workflows.engine.validation.codes import (
     NO_DOLLAR,
     NO_PATH,
     PASS_RESULT_IS_STATIC,
+    PLACEHOLDER_IN_ARN,
+    PLACEHOLDER_VALUE,
     QUERY_LANGUAGE_DOWNGRADE,
     QUERY_LANGUAGE_MISMATCH,
+    SCHEMA_VALIDATION_FAILED,
     STATES_ALL_NOT_ALONE,
     STATES_ALL_NOT_LAST,
     UNKNOWN_FIELD,
@@ -75,6 +89,7 @@ from workflows.engine.validation.codes import (
 )
 from workflows.engine.validation.query_languages import JSONATA as JSONATA
 from workflows.engine.validation.query_languages import JSONPATH as JSONPATH
+from workflows.engine.validation.validator import MachineType as MachineType
 from workflows.engine.validation.validator import validate_definition
 from workflows.engine.validation.wording import json_kind as json_kind
 
@@ -105,8 +120,11 @@ __all__ = [
     "NO_DOLLAR",
     "NO_PATH",
     "PASS_RESULT_IS_STATIC",
+    "PLACEHOLDER_IN_ARN",
+    "PLACEHOLDER_VALUE",
     "QUERY_LANGUAGE_DOWNGRADE",
     "QUERY_LANGUAGE_MISMATCH",
+    "SCHEMA_VALIDATION_FAILED",
     "STATES_ALL_NOT_ALONE",
     "STATES_ALL_NOT_LAST",
     "UNKNOWN_FIELD",

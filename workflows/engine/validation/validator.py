@@ -24,7 +24,6 @@ from workflows.engine.validation.codes import (
     INVALID_VALUE,
     MISSING_DESCRIPTION,
     MISSING_FIELD,
-    PLACEHOLDER_VALUE,
     UNKNOWN_FIELD,
 )
 from workflows.engine.validation.fields import (
@@ -83,14 +82,9 @@ class _Validator(
                 self.error(MISSING_DESCRIPTION, "the state machine definition is empty", ())
                 return
             if self.placeholders and "${" in text:
-                text, bare = quote_bare_placeholders(text)
-                for name in bare:
-                    self.note(
-                        PLACEHOLDER_VALUE,
-                        f"${{{name}}} stands outside quotes (filled with a JSON value when "
-                        "the definition is deployed); read as a placeholder value",
-                        (),
-                    )
+                # "TimeoutSeconds": ${Timeout} is filled with a JSON value at deployment:
+                # read it as the string "${Timeout}", which the field's check then notes.
+                text = quote_bare_placeholders(text)[0]
             try:
                 definition = json.loads(text, object_pairs_hook=_pairs_hook)
             except json.JSONDecodeError as exc:
