@@ -12,13 +12,14 @@ in this process, while the test drives the browser from the main thread.
 from __future__ import annotations
 
 import asyncio
+import inspect
 import json
 import os
 import shutil
 import threading
 from collections.abc import Callable, Coroutine, Iterator
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 from urllib.parse import quote
 
 import pytest
@@ -109,10 +110,14 @@ class ConsoleApp:
         return asyncio.run_coroutine_threadsafe(work(), self.loop).result(timeout)
 
     def do(self, action: Callable[[], T]) -> T:
-        """Run a plain call of the service on its loop (it is not thread-safe)."""
+        """Run a call of the service on its loop (it is not thread-safe); a call that
+        returns an awaitable (the service's async operations) is awaited there."""
 
         async def run() -> T:
-            return action()
+            result: Any = action()
+            if inspect.isawaitable(result):
+                result = await result
+            return cast(T, result)
 
         return self.call(run)
 

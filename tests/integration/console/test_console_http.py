@@ -76,8 +76,9 @@ async def client(service: ExecutionService) -> AsyncIterator[TestClient[Any, Any
         yield client
 
 
-def create(service: ExecutionService, definition: dict[str, Any], name: str) -> str:
-    arn: str = service.create_state_machine(name, json.dumps(definition), ROLE)["stateMachineArn"]
+async def create(service: ExecutionService, definition: dict[str, Any], name: str) -> str:
+    created = await service.create_state_machine(name, json.dumps(definition), ROLE)
+    arn: str = created["stateMachineArn"]
     return arn
 
 
@@ -95,9 +96,9 @@ def console_data(html: str) -> Any:
 async def test_state_machines_page_lists_template_and_api_machines_with_counts(
     service: ExecutionService, client: TestClient[Any, Any]
 ) -> None:
-    echo = create(service, ECHO, "Echoes")
+    echo = await create(service, ECHO, "Echoes")
     for n in range(3):
-        await service.wait(service.start_execution(echo, "{}", f"e-{n}")["executionArn"])
+        await service.wait((await service.start_execution(echo, "{}", f"e-{n}"))["executionArn"])
     answer = await client.get("/")
     html = await answer.text()
     assert answer.status == 200
@@ -119,11 +120,13 @@ async def test_state_machines_page_lists_template_and_api_machines_with_counts(
 async def test_executions_list_filters_searches_and_pages(
     service: ExecutionService, client: TestClient[Any, Any]
 ) -> None:
-    echo = create(service, ECHO, "Echoes")
-    wait = create(service, WAIT, "Holding")
+    echo = await create(service, ECHO, "Echoes")
+    wait = await create(service, WAIT, "Holding")
     for n in range(55):
-        await service.wait(service.start_execution(echo, "{}", f"echo-{n:02d}")["executionArn"])
-    service.start_execution(wait, "{}", "holding-1")
+        await service.wait(
+            (await service.start_execution(echo, "{}", f"echo-{n:02d}"))["executionArn"]
+        )
+    await service.start_execution(wait, "{}", "holding-1")
 
     first = await (await client.get("/executions")).text()
     names = re.findall(r'">((?:echo|holding)-[\w-]+)</a>', first)
@@ -148,7 +151,7 @@ async def test_executions_list_filters_searches_and_pages(
 async def test_start_checks_the_input_and_opens_the_execution(
     service: ExecutionService, client: TestClient[Any, Any]
 ) -> None:
-    echo = create(service, ECHO, "Echoes")
+    echo = await create(service, ECHO, "Echoes")
     refused = await client.post(
         f"/state-machines/{page(echo)}/executions", data={"input": "{not json", "name": "x"}
     )
@@ -177,13 +180,17 @@ async def test_start_checks_the_input_and_opens_the_execution(
 async def test_a_waiting_task_is_answered_from_its_state(
     service: ExecutionService, client: TestClient[Any, Any]
 ) -> None:
-    ask = create(service, ASK, "Asking")
-    arn = service.start_execution(ask, "{}", "q-1")["executionArn"]
+    ask = await create(service, ASK, "Asking")
+    arn = (await service.start_execution(ask, "{}", "q-1"))["executionArn"]
     tokens = service.app.runner.integrations["sqs:sendMessage"]
     assert isinstance(tokens, Tokens)
     token = await asyncio.wait_for(tokens.issued.get(), 5)
 
-    view = await (await client.get(f"/api/executions/{page(arn)}")).json()
+    for _ in range(100):  # the store commits the task's events on its writer thread
+        view = await (await client.get(f"/api/executions/{page(arn)}")).json()
+        if view["waiting"]:
+            break
+        await asyncio.sleep(0.05)
     [waiting] = view["waiting"]
     assert (waiting["state"], waiting["token"], waiting["iteration"]) == ("Ask", token, [])
     assert view["trace"]["statuses"] == {"Ask": "running"}
@@ -204,7 +211,7 @@ async def test_a_waiting_task_is_answered_from_its_state(
     )
     assert "TaskDoesNotExist" in again.headers["Location"]
 
-    failing = service.start_execution(ask, "{}", "q-2")["executionArn"]
+    failing = (await service.start_execution(ask, "{}", "q-2"))["executionArn"]
     token = await asyncio.wait_for(tokens.issued.get(), 5)
     await client.post(
         f"/executions/{page(failing)}/task-token",
@@ -218,8 +225,8 @@ async def test_a_waiting_task_is_answered_from_its_state(
 async def test_stop_aborts_a_running_execution(
     service: ExecutionService, client: TestClient[Any, Any]
 ) -> None:
-    wait = create(service, WAIT, "Holding")
-    arn = service.start_execution(wait, "{}", "h-1")["executionArn"]
+    wait = await create(service, WAIT, "Holding")
+    arn = (await service.start_execution(wait, "{}", "h-1"))["executionArn"]
     while len(service.get_execution_history(arn)["events"]) < 2:
         await asyncio.sleep(0.01)
     stopped = await client.post(
@@ -235,8 +242,8 @@ async def test_stop_aborts_a_running_execution(
 async def test_actions_posted_from_another_site_are_refused(
     service: ExecutionService, client: TestClient[Any, Any]
 ) -> None:
-    wait = create(service, WAIT, "Holding")
-    arn = service.start_execution(wait, "{}", "h-1")["executionArn"]
+    wait = await create(service, WAIT, "Holding")
+    arn = (await service.start_execution(wait, "{}", "h-1"))["executionArn"]
     refused = await client.post(
         f"/executions/{page(arn)}/stop", headers={"Origin": "https://evil.example"}
     )
@@ -247,8 +254,8 @@ async def test_actions_posted_from_another_site_are_refused(
 async def test_payloads_are_text_never_markup(
     service: ExecutionService, client: TestClient[Any, Any]
 ) -> None:
-    echo = create(service, ECHO, "Echoes")
-    arn = service.start_execution(echo, json.dumps({"note": XSS}), "xss")["executionArn"]
+    echo = await create(service, ECHO, "Echoes")
+    arn = (await service.start_execution(echo, json.dumps({"note": XSS}), "xss"))["executionArn"]
     await service.wait(arn)
     html = await (await client.get(f"/executions/{page(arn)}")).text()
     assert XSS not in html
@@ -261,8 +268,8 @@ async def test_payloads_are_text_never_markup(
 async def test_the_stream_pushes_events_as_they_happen(
     service: ExecutionService, client: TestClient[Any, Any]
 ) -> None:
-    ask = create(service, ASK, "Asking")
-    arn = service.start_execution(ask, "{}", "live")["executionArn"]
+    ask = await create(service, ASK, "Asking")
+    arn = (await service.start_execution(ask, "{}", "live"))["executionArn"]
     tokens = service.app.runner.integrations["sqs:sendMessage"]
     assert isinstance(tokens, Tokens)
     token = await asyncio.wait_for(tokens.issued.get(), 5)
@@ -284,7 +291,7 @@ async def test_the_stream_pushes_events_as_they_happen(
     assert kind == "update"
     assert first["trace"]["statuses"] == {"Ask": "running"}
     seen = {e["id"] for e in first["events"]}
-    service.send_task_success(token, "{}")
+    await service.send_task_success(token, "{}")
     statuses: dict[str, str] = {}
     while kind != "end":
         kind, data = await asyncio.wait_for(next_message(), 5)

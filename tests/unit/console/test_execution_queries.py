@@ -24,6 +24,7 @@ def filled(count: int = 10_000) -> ExecutionStore:
                 1000.0 + n,
             )
         )
+    store.flush()  # writes are committed by the store's writer thread
     return store
 
 
