@@ -447,7 +447,7 @@ def raw_post(endpoint: str, target: str | None, body: bytes) -> tuple[int, dict[
 
 
 def test_protocol_errors_are_clear_json(runtime: Runtime) -> None:
-    status, body = raw_post(runtime.endpoint, "AWSStepFunctions.TagResource", b"{}")
+    status, body = raw_post(runtime.endpoint, "AWSStepFunctions.NoSuchAction", b"{}")
     assert (status, body["__type"]) == (400, "UnknownOperationException")
     status, body = raw_post(runtime.endpoint, None, b"{}")
     assert (status, body["__type"]) == (400, "UnknownOperationException")

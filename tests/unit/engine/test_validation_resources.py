@@ -198,10 +198,10 @@ def service() -> Iterator[ExecutionService]:
     service.close()
 
 
-def test_create_state_machine_refuses_as_aws_does(service: ExecutionService) -> None:
+async def test_create_state_machine_refuses_as_aws_does(service: ExecutionService) -> None:
     definition = json.dumps(task_machine("arn:aws:states:::dynamodb:query"))
     with pytest.raises(ServiceError) as caught:
-        service.create_state_machine("query", definition, ROLE)
+        await service.create_state_machine("query", definition, ROLE)
     assert caught.value.code == "InvalidDefinition"
     assert str(caught.value.message) == (
         "Invalid State Machine Definition: 'SCHEMA_VALIDATION_FAILED: "
@@ -210,11 +210,11 @@ def test_create_state_machine_refuses_as_aws_does(service: ExecutionService) -> 
     )
 
 
-def test_create_express_state_machine_refuses_a_callback(service: ExecutionService) -> None:
+async def test_create_express_state_machine_refuses_a_callback(service: ExecutionService) -> None:
     definition = json.dumps(task_machine("arn:aws:states:::sqs:sendMessage.waitForTaskToken"))
-    service.create_state_machine("standard", definition, ROLE)  # STANDARD: fine
+    await service.create_state_machine("standard", definition, ROLE)  # STANDARD: fine
     with pytest.raises(ServiceError) as caught:
-        service.create_state_machine("express", definition, ROLE, type="EXPRESS")
+        await service.create_state_machine("express", definition, ROLE, type="EXPRESS")
     assert caught.value.code == "InvalidDefinition"
     assert "Express state machine does not support '.sync' service integration" in str(
         caught.value.message
