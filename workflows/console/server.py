@@ -391,6 +391,8 @@ async def execution_stream(request: web.Request) -> web.StreamResponse:
             if fresh:
                 after = int(fresh[-1]["id"])
                 await stream.send("update", {**view, "events": fresh})
+                # each update carries the whole trace: a big execution gets fewer of them
+                await asyncio.sleep(min(1.0, len(view["events"]) / 10_000))
             if view["execution"]["status"] != "RUNNING":
                 await stream.send("end", {"status": view["execution"]["status"]})
                 break
