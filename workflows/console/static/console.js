@@ -522,6 +522,7 @@
       }
       if (last && last.result !== null) {
         box.append(block("Result (before ResultSelector and ResultPath)", last.result));
+        if (this.live) box.append(childLinks(last.result));
       }
       box.append(block("Output (after ResultSelector, ResultPath and OutputPath)", visit.output));
       if (visit.assignedVariables) box.append(block("Variables assigned", JSON.stringify(visit.assignedVariables)));
@@ -564,14 +565,21 @@
       const box = this.find("#waiting");
       if (!box) return;
       const waiting = this.live ? (this.data.waiting || []) : [];
-      box.replaceChildren(...waiting.map((w) => el("p", { class: "notice" },
+      const action = `/executions/${encodeURIComponent(this.data.execution.executionArn)}/task-token`;
+      box.replaceChildren(...waiting.map((w) => el("div", { class: "notice waiting-token" },
         "Waiting for a task token: ",
         el("button", { type: "button", class: "link", text: w.state, onclick: () => {
           for (const [map, index] of w.iteration) this.selection[map] = index;
           this.select(w.state);
           this.find("#state-panel").scrollIntoView({ block: "nearest" });
         } }),
-        " (open it to send SendTaskSuccess or SendTaskFailure)")));
+        // the common answer in one click; the state's panel has the output and the failure
+        el("form", { method: "post", action, class: "inline" },
+          el("input", { type: "hidden", name: "token", value: w.token }),
+          el("input", { type: "hidden", name: "outcome", value: "success" }),
+          el("input", { type: "hidden", name: "output", value: "{}" }),
+          el("button", { type: "submit", class: "quick-success", text: "Send task success {}" })),
+        " or open the state for another output or SendTaskFailure.")));
     }
 
     // ----------------------------------------------------------------- events
@@ -638,6 +646,15 @@
           execution.cause ? el("pre", { class: "code", text: execution.cause }) : null));
       }
     }
+  }
+
+  // a states:startExecution result names the execution it started: link to it
+  function childLinks(result) {
+    const arns = [...new Set(String(result).match(/arn:aws:states:[^:"]+:\d+:execution:[^"\\\s]+/g) || [])];
+    if (!arns.length) return null;
+    return el("p", {}, "Started: ", ...arns.map((arn) => el("a", {
+      href: `/executions/${encodeURIComponent(arn)}`, class: "child", text: arn.split(":").pop(),
+    })));
   }
 
   // an event's details, written out only when opened (10,000 events stay quick to show)
