@@ -116,7 +116,10 @@ class Console:
 
     def view(self, arn: str) -> dict[str, Any]:
         execution = self.service.describe_execution(arn)
-        definition = self.service.describe_state_machine_for_execution(arn)["definition"]
+        try:
+            definition = self.service.describe_state_machine_for_execution(arn)["definition"]
+        except ServiceError:  # its state machine was deleted: the events still tell the story
+            definition = "{}"
         events = normalise_events(self.history(arn))
         traced = trace(events)
         row = self.service.store.get_execution(arn)
