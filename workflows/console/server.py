@@ -116,7 +116,10 @@ class Console:
 
     def view(self, arn: str) -> dict[str, Any]:
         execution = self.service.describe_execution(arn)
-        definition = self.service.describe_state_machine_for_execution(arn)["definition"]
+        try:
+            definition = self.service.describe_state_machine_for_execution(arn)["definition"]
+        except ServiceError:  # its state machine was deleted: the events still tell the story
+            definition = "{}"
         events = normalise_events(self.history(arn))
         traced = trace(events)
         row = self.service.store.get_execution(arn)
@@ -391,6 +394,8 @@ async def execution_stream(request: web.Request) -> web.StreamResponse:
             if fresh:
                 after = int(fresh[-1]["id"])
                 await stream.send("update", {**view, "events": fresh})
+                # each update carries the whole trace: a big execution gets fewer of them
+                await asyncio.sleep(min(1.0, len(view["events"]) / 10_000))
             if view["execution"]["status"] != "RUNNING":
                 await stream.send("end", {"status": view["execution"]["status"]})
                 break

@@ -15,7 +15,6 @@ import asyncio
 import inspect
 import json
 import os
-import shutil
 import threading
 from collections.abc import Callable, Coroutine, Iterator
 from pathlib import Path
@@ -58,7 +57,7 @@ T = TypeVar("T")
 def browser_missing() -> str | None:
     if not CHROMIUM.exists():
         return SKIP_REASON
-    if shutil.which("playwright") is None and not _importable("playwright"):
+    if not _importable("playwright"):
         return "Playwright is not installed (pip install -e '.[dev]')"
     return None
 

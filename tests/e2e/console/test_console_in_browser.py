@@ -146,8 +146,9 @@ def test_an_order_waiting_for_approval_is_approved_from_the_console(
     arn = console.start("OrderProcessingStateMachine", expensive, "needs-approval")
     page.goto(console.page_of(arn))
     state(page, "RequestApproval", "running")
-    page.click('#waiting button:text-is("RequestApproval")')
-    page.click('#state-panel form.token.success button[type="submit"]')
+    page.click('#waiting button:text-is("RequestApproval")')  # the state that waits
+    assert page.locator("#state-panel form.token.failure").count() == 1
+    page.click("#waiting button.quick-success")  # approving is one click
     page.wait_for_selector('#execution-status:text-is("SUCCEEDED")', timeout=60_000)
     assert "SendTaskSuccess sent" in page.locator(".notice").first.inner_text()
     state(page, "RequestApproval", "succeeded")
@@ -214,3 +215,35 @@ def test_a_payload_with_markup_is_shown_as_text(console: ConsoleApp, page: Any) 
     page.locator("#events details").first.click()
     assert XSS in page.locator("#events details").first.inner_text()
     console.wait(f"{PREFIX}:execution:ConsoleEchoMachine:markup")
+
+
+PARENT = {
+    "StartAt": "StartSweep",
+    "States": {
+        "StartSweep": {
+            "Type": "Task",
+            "Resource": "arn:aws:states:::states:startExecution",
+            "Parameters": {
+                "StateMachineArn": f"{PREFIX}:stateMachine:StuckOrderSweepStateMachine",
+                "Input": {},
+                "Name": "swept-by-parent",
+            },
+            "End": True,
+        }
+    },
+}
+
+
+def test_a_parent_links_to_the_execution_it_started(console: ConsoleApp, page: Any) -> None:
+    machine = console.create("ConsoleParentMachine", PARENT)
+    arn = str(
+        console.do(lambda: console.service.start_execution(machine, "{}", "parent"))["executionArn"]
+    )
+    console.wait(arn)
+    page.goto(console.page_of(arn))
+    state(page, "StartSweep", "succeeded")
+    open_state(page, "StartSweep")
+    page.click('#state-panel a.child:text-is("swept-by-parent")')
+    page.wait_for_selector('#execution-name:text-is("swept-by-parent")')
+    assert "StuckOrderSweepStateMachine" in page.locator("dl.facts").inner_text()
+    console.wait(f"{PREFIX}:execution:StuckOrderSweepStateMachine:swept-by-parent")
