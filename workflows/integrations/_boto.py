@@ -184,7 +184,8 @@ def optimized_error(service: OptimizedService, exc: Exception) -> StatesError:
         code = str(error.get("Code") or "Unknown")
         modeled = type(exc) is not ClientError
         name = _exception_name(type(exc).__name__) if modeled else service.base_exception
-        message = str(error.get("Message") or error.get("message") or "")
+        text = str(error.get("Message") or error.get("message") or "")
+        message = _service_message(service.prefix == "SNS", code, text)
         details = [
             f"Service: {service.sdk_name}",
             f"Status Code: {meta.get('HTTPStatusCode', 400)}",
@@ -207,7 +208,8 @@ def sdk_error(service_name: str, exc: Exception) -> StatesError:
         meta = exc.response.get("ResponseMetadata") or {}
         modeled = type(exc) is not ClientError
         name = _exception_name(type(exc).__name__) if modeled else f"{service_name}Exception"
-        message = str(error.get("Message") or error.get("message") or "")
+        text = str(error.get("Message") or error.get("message") or "")
+        message = _service_message(service_name == "Sns", str(error.get("Code") or ""), text)
         details = [
             f"Service: {service_name}",
             f"Status Code: {meta.get('HTTPStatusCode', 400)}",
@@ -242,6 +244,14 @@ def _s3_host_id(service_name: str) -> str | None:
     if service_name != "S3":
         return None
     return base64.b64encode(os.urandom(57)).decode("ascii")
+
+
+def _service_message(sns: bool, code: str, message: str) -> str:
+    """The message as the service words it: SNS prefixes every InvalidParameter message
+    with ``Invalid parameter: `` (the local SNS leaves it out of some)."""
+    if sns and code == "InvalidParameter" and not message.startswith("Invalid parameter"):
+        return f"Invalid parameter: {message}"
+    return message
 
 
 def _exception_name(name: str) -> str:
