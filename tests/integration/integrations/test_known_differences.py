@@ -64,7 +64,11 @@ def test_an_unreachable_endpoint_gets_botocores_text(
         },
     )
     assert result.error == "SQS.SdkClientException"
-    assert (result.cause or "").startswith("Could not connect to the endpoint URL")
+    # AWS's wording up to the reason, which is botocore's (the SDK for Java says
+    # "Connect to host:port [...] failed: Connection refused")
+    assert (result.cause or "").startswith(
+        'Unable to execute HTTP request: Could not connect to the endpoint URL: "http://127.0.0.1:9'
+    )
 
 
 def test_sdk_result_members_keep_botocores_spelling(
