@@ -20,12 +20,14 @@ import threading
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from typing import Any, Final, Literal
+from urllib.parse import urlsplit
 
 import boto3
 from botocore.config import Config
 from botocore.exceptions import (
     BotoCoreError,
     ClientError,
+    EndpointConnectionError,
     ParamValidationError,
 )
 from botocore.response import StreamingBody
@@ -184,7 +186,8 @@ def optimized_error(service: OptimizedService, exc: Exception) -> StatesError:
         code = str(error.get("Code") or "Unknown")
         modeled = type(exc) is not ClientError
         name = _exception_name(type(exc).__name__) if modeled else service.base_exception
-        message = str(error.get("Message") or error.get("message") or "")
+        text = str(error.get("Message") or error.get("message") or "")
+        message = _service_message(service.prefix == "SNS", code, text)
         details = [
             f"Service: {service.sdk_name}",
             f"Status Code: {meta.get('HTTPStatusCode', 400)}",
@@ -196,7 +199,7 @@ def optimized_error(service: OptimizedService, exc: Exception) -> StatesError:
     if isinstance(exc, ParamValidationError):
         return StatesError(f"{service.prefix}.{service.base_exception}", _botocore_message(exc))
     if isinstance(exc, BotoCoreError):
-        return StatesError(f"{service.prefix}.SdkClientException", _botocore_message(exc))
+        return StatesError(f"{service.prefix}.SdkClientException", _client_message(exc))
     return StatesError(f"{service.prefix}.SdkClientException", f"{type(exc).__name__}: {exc}")
 
 
@@ -207,7 +210,8 @@ def sdk_error(service_name: str, exc: Exception) -> StatesError:
         meta = exc.response.get("ResponseMetadata") or {}
         modeled = type(exc) is not ClientError
         name = _exception_name(type(exc).__name__) if modeled else f"{service_name}Exception"
-        message = str(error.get("Message") or error.get("message") or "")
+        text = str(error.get("Message") or error.get("message") or "")
+        message = _service_message(service_name == "Sns", str(error.get("Code") or ""), text)
         details = [
             f"Service: {service_name}",
             f"Status Code: {meta.get('HTTPStatusCode', 400)}",
@@ -223,7 +227,7 @@ def sdk_error(service_name: str, exc: Exception) -> StatesError:
     if isinstance(exc, ParamValidationError):
         return StatesError(f"{service_name}.{service_name}Exception", _botocore_message(exc))
     if isinstance(exc, BotoCoreError):
-        return StatesError(f"{service_name}.SdkClientException", _botocore_message(exc))
+        return StatesError(f"{service_name}.SdkClientException", _client_message(exc))
     return StatesError(f"{service_name}.SdkClientException", f"{type(exc).__name__}: {exc}")
 
 
@@ -244,8 +248,28 @@ def _s3_host_id(service_name: str) -> str | None:
     return base64.b64encode(os.urandom(57)).decode("ascii")
 
 
+def _service_message(sns: bool, code: str, message: str) -> str:
+    """The message as the service words it: SNS prefixes every InvalidParameter message
+    with ``Invalid parameter: `` (the local SNS leaves it out of some)."""
+    if sns and code == "InvalidParameter" and not message.startswith("Invalid parameter"):
+        return f"Invalid parameter: {message}"
+    return message
+
+
 def _exception_name(name: str) -> str:
     return name if name.endswith("Exception") else name + "Exception"
+
+
+def _client_message(exc: BotoCoreError) -> str:
+    """A request that got no answer, worded as the AWS SDK words it (recorded:
+    ``Unable to execute HTTP request: <host>: Name or service not known``)."""
+    if isinstance(exc, EndpointConnectionError):
+        host = urlsplit(str(exc.kwargs.get("endpoint_url") or "")).hostname or ""
+        reason = str(exc.kwargs.get("error") or "")
+        if "Name or service not known" in reason or "not known" in reason:
+            return f"Unable to execute HTTP request: {host}: Name or service not known"
+        return f"Unable to execute HTTP request: {_botocore_message(exc)}"
+    return _botocore_message(exc)
 
 
 def _botocore_message(exc: Exception) -> str:

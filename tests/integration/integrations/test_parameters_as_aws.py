@@ -173,3 +173,42 @@ def test_a_detail_that_is_not_an_object_is_a_malformed_entry(
     assert set(first) == {"EventId"}
     malformed = {"ErrorCode": "MalformedDetail", "ErrorMessage": "Detail is malformed."}
     assert text == number == malformed
+
+
+def test_put_events_fails_entries_as_the_recorded_executions_show(
+    aws: boto3.Session, integrations: dict[str, ServiceIntegration]
+) -> None:
+    # recorded against AWS: a JSON string Detail, and an entry without a Source
+    malformed = run(
+        integrations,
+        {
+            "Resource": "arn:aws:states:::events:putEvents",
+            "Parameters": {
+                "Entries": [{"Detail": '"jsonstring"', "DetailType": "t", "Source": "some.source"}]
+            },
+        },
+    )
+    assert malformed.error == "EventBridge.FailedEntry"
+    assert json.loads(malformed.cause or "") == {
+        "Entries": [{"ErrorCode": "MalformedDetail", "ErrorMessage": "Detail is malformed."}],
+        "FailedEntryCount": 1,
+    }
+    no_source = run(
+        integrations,
+        {
+            "Resource": "arn:aws:states:::events:putEvents",
+            "Parameters": {
+                "Entries": [
+                    {"Detail": {"Message": "HelloWorld1"}, "DetailType": "t", "Source": "s"},
+                    {"Detail": {"Message": "HelloWorld"}, "DetailType": "t"},
+                ]
+            },
+        },
+    )
+    answer = json.loads(no_source.cause or "")
+    assert answer["FailedEntryCount"] == 1
+    assert set(answer["Entries"][0]) == {"EventId"}
+    assert answer["Entries"][1] == {
+        "ErrorCode": "InvalidArgument",
+        "ErrorMessage": "Parameter Source is not valid. Reason: Source is a required argument.",
+    }

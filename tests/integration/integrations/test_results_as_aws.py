@@ -243,3 +243,21 @@ def test_aws_sdk_dynamodb_reports_capacity_only_when_asked(
         {"Resource": resource, "Parameters": {**update, "ReturnConsumedCapacity": "TOTAL"}},
     )
     assert asked.output["ConsumedCapacity"]["TableName"] == TABLE
+
+
+def test_fifo_topic_without_deduplication_fails_with_snss_words(
+    aws: boto3.Session, integrations: dict[str, ServiceIntegration]
+) -> None:
+    fifo = aws.client("sns").create_topic(Name="orders.fifo", Attributes={"FifoTopic": "true"})
+    result = task_machine(
+        {
+            "Resource": "arn:aws:states:::sns:publish",
+            "Parameters": {"TopicArn": fifo["TopicArn"], "Message": "m", "MessageGroupId": "g"},
+        }
+    ).run({}, integrations=integrations, clock=VirtualClock())
+    assert result.error == "SNS.InvalidParameterException"
+    assert (result.cause or "").startswith(
+        "Invalid parameter: The topic should either have ContentBasedDeduplication enabled or "
+        "MessageDeduplicationId provided explicitly (Service: AmazonSNS; Status Code: 400; "
+        "Error Code: InvalidParameter;"
+    )

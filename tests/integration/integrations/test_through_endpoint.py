@@ -281,3 +281,29 @@ def test_send_task_failure_without_error_or_cause_reaches_the_catcher_as_nulls(s
     done = wait_status(sfn, execution)
     assert done["status"] == "SUCCEEDED"
     assert json.loads(done["output"]) == {"Error": None, "Cause": None}
+
+
+def test_a_parent_that_times_out_stops_its_sync_child(sfn: Any) -> None:
+    # real time (one second): on a virtual clock the store's writer thread lets the
+    # clock reach the parent's timeout before the child has started
+    child = create_machine(
+        sfn, {"StartAt": "Hold", "States": {"Hold": {"Type": "Wait", "Seconds": 3600, "End": True}}}
+    )
+    done = run_to_end(
+        sfn,
+        {
+            "StartAt": "Start",
+            "States": {
+                "Start": task(
+                    "arn:aws:states:::states:startExecution.sync",
+                    {"StateMachineArn": child, "Name": "held"},
+                    TimeoutSeconds=1,
+                    End=True,
+                )
+            },
+        },
+    )
+    assert (done["status"], done["error"]) == ("FAILED", "States.Timeout")
+    child_arn = child.replace(":stateMachine:", ":execution:") + ":held"
+    stopped = wait_status(sfn, child_arn)
+    assert (stopped["status"], stopped.get("error")) == ("ABORTED", "States.Aborted")

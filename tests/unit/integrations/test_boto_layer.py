@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import re
+import socket
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -23,7 +24,7 @@ from workflows.integrations._boto import (
     optimized_error,
     sdk_error,
 )
-from workflows.integrations.optimized import DYNAMODB, state_machine_arn
+from workflows.integrations.optimized import DYNAMODB, SQS, state_machine_arn
 from workflows.integrations.requests import serialize
 from workflows.integrations.sdk import to_states
 
@@ -240,3 +241,15 @@ async def test_calls_run_in_a_thread_with_the_clock_busy() -> None:
     assert await call(request, FakePool(), "sqs", "ping", {"a": 1}) == {"ok": {"a": 1}}
     assert clock.busy_during_call == [True]
     assert clock.depth == 0
+
+
+def test_an_unknown_host_is_worded_as_the_recorded_sdk_client_exception() -> None:
+    unknown = EndpointConnectionError(
+        endpoint_url="https://no-such-queue-73e08fde/",
+        error=socket.gaierror(-2, "Name or service not known"),
+    )
+    error = optimized_error(SQS, unknown)
+    assert (error.error, error.cause) == (
+        "SQS.SdkClientException",
+        "Unable to execute HTTP request: no-such-queue-73e08fde: Name or service not known",
+    )
