@@ -308,6 +308,11 @@ def _version() -> str:
     show_default=True,
     help="Where executions, service data and the signing key are kept.",
 )
+@click.option(
+    "--fresh",
+    is_flag=True,
+    help="Start clean: forget the executions and the services' data of earlier runs.",
+)
 def up(
     template_path: Path,
     host: str,
@@ -316,6 +321,7 @@ def up(
     aws_port: int,
     console_port: int,
     state_dir: Path,
+    fresh: bool,
 ) -> None:
     """Bring the whole application up locally: API, Step Functions, AWS services, schedules,
     and the console to watch and act on executions.
@@ -335,6 +341,7 @@ def up(
         ports=Ports(host, api_port, stepfunctions_port, aws_port),
         state_dir=state_dir,
         servers=[serve_console(console_port)],
+        fresh=fresh,
     )
     flags = {
         "api": "--api-port",
@@ -365,6 +372,39 @@ def up(
             f"stop what uses it or choose another port with {flags[error.role]}"
         ) from None
     click.echo("stopped")
+
+
+@main.command()
+@click.option(
+    "--state-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path(".workflows"),
+    show_default=True,
+)
+def reset(state_dir: Path) -> None:
+    """Forget the executions and the services' data that `workflows up` keeps.
+
+    Refused while a `workflows up` uses the directory. The local signing key stays,
+    so tokens from `workflows token` remain valid.
+    """
+    from workflows.local.instance_lock import InstanceLock, StateDirInUse
+    from workflows.local.runtime import forget_state
+
+    if not state_dir.is_dir():
+        click.echo(f"{state_dir} does not exist: nothing to reset")
+        return
+    lock = InstanceLock(state_dir)
+    try:
+        lock.acquire()
+    except StateDirInUse as error:
+        raise click.ClickException(str(error)) from None
+    try:
+        removed = forget_state(state_dir)
+    finally:
+        lock.release()
+    for path in removed:
+        click.echo(f"removed {path}")
+    click.echo(f"{state_dir} is clean" if removed else f"{state_dir} held nothing to reset")
 
 
 @main.command()

@@ -1,10 +1,10 @@
 """Powertools Idempotency, applied inside the handler path.
 
-The persistence layer builds a boto3 client when constructed, so it cannot be
-created at import time (the house rule); ``run_idempotently`` wraps the task's
-logic per invocation with a persistence layer built from settings, or the one a
-test injects. A duplicate invocation (same key) returns the stored result without
-running the logic again.
+The persistence layer needs a boto3 client, so it cannot be created at import time
+(the house rule); it gets the sandbox's client from ``tasks.common.aws``.
+``run_idempotently`` wraps the task's logic per invocation with a persistence layer
+built from settings, or the one a test injects. A duplicate invocation (same key)
+returns the stored result without running the logic again.
 """
 
 from __future__ import annotations
@@ -24,14 +24,19 @@ from aws_lambda_powertools.utilities.idempotency.exceptions import (
 from aws_lambda_powertools.utilities.idempotency.persistence.base import BasePersistenceLayer
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from tasks.common.aws import client
+
 __all__ = ["BasePersistenceLayer", "dynamodb_persistence", "run_idempotently"]
 
 Payload = dict[str, Any]
 
 
 def dynamodb_persistence(table_name: str) -> BasePersistenceLayer:
-    """The production store: the Powertools table named by ``IDEMPOTENCY_TABLE``."""
-    return DynamoDBPersistenceLayer(table_name=table_name)
+    """The production store: the Powertools table named by ``IDEMPOTENCY_TABLE``.
+
+    It uses the sandbox's DynamoDB client (built once), not a new one per invocation.
+    """
+    return DynamoDBPersistenceLayer(table_name=table_name, boto3_client=client("dynamodb"))
 
 
 def run_idempotently(

@@ -20,7 +20,7 @@ import importlib
 import json
 import uuid
 from collections.abc import Awaitable, Callable, Iterator, Mapping
-from concurrent.futures import Executor
+from concurrent.futures import Executor, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -32,7 +32,7 @@ from workflows.engine.clock import Clock, RealClock
 from workflows.engine.errors import StatesError
 from workflows.engine.frame import iso_timestamp
 from workflows.engine.history import History
-from workflows.engine.lambdas import HandlerMode, InProcessLambdas
+from workflows.engine.lambdas import HandlerMode, InProcessLambdas, function_name_of
 from workflows.engine.machine import ExecutionResult
 from workflows.engine.tasks import ServiceIntegration, TaskRequest, TaskRunner
 from workflows.integrations import StartExecutionFn, aws_integrations
@@ -49,11 +49,65 @@ class _LazyHandler:
         self.reference = reference
         self._function: Callable[[Any, Any], Any] | None = None
 
-    def __call__(self, event: Any, context: Any) -> Any:
+    def resolve(self) -> Callable[[Any, Any], Any]:
         if self._function is None:
             module_name, _, attribute = self.reference.rpartition(".")
             self._function = getattr(importlib.import_module(module_name), attribute)
-        return self._function(event, context)
+        return self._function
+
+    def __call__(self, event: Any, context: Any) -> Any:
+        return self.resolve()(event, context)
+
+
+class _Sandbox:
+    """One function's sandbox: its module imported once (its SDK clients and other
+    module state kept between invocations), one invocation at a time."""
+
+    def __init__(
+        self, name: str, handler: _LazyHandler, mode: HandlerMode, threads: ThreadPoolExecutor
+    ) -> None:
+        self.name = name
+        self.handler = handler
+        self.mode = mode
+        self.threads = threads
+        self._lambdas: InProcessLambdas | None = None
+        self._loading: asyncio.Lock | None = None
+
+    async def lambdas(self) -> InProcessLambdas:
+        """The function's runner, once its module is imported (a cold start)."""
+        if self._lambdas is None:
+            self._loading = self._loading or asyncio.Lock()
+            async with self._loading:
+                if self._lambdas is None:
+                    function = await self._import()
+                    # the engine calls the handler itself, so a stack trace starts there
+                    self._lambdas = InProcessLambdas(
+                        {self.name: function},
+                        mode=self.mode,
+                        region=REGION,
+                        account=ACCOUNT,
+                        executor=self.threads,
+                        one_at_a_time=True,
+                    )
+        return self._lambdas
+
+    async def _import(self) -> Callable[[Any, Any], Any]:
+        try:
+            return await asyncio.get_running_loop().run_in_executor(
+                self.threads, self.handler.resolve
+            )
+        except Exception as error:  # what the Lambda runtime answers for a bad Handler
+            raise StatesError(
+                "Runtime.ImportModuleError",
+                json.dumps(
+                    {
+                        "errorMessage": f"Unable to import module {self.handler.reference!r}: "
+                        f"{error}",
+                        "errorType": "Runtime.ImportModuleError",
+                        "stackTrace": [],
+                    }
+                ),
+            ) from error
 
 
 @dataclass
@@ -127,20 +181,25 @@ class LocalApp:
         self._background = _Background()
         self._sqs: Any = None
         self._machines: dict[str, StateMachine] = {}
-        self.lambdas = InProcessLambdas(
-            {f.logical_id: _LazyHandler(f.handler) for f in template.functions.values()},
-            mode=handler_mode,
-            region=REGION,
-            account=ACCOUNT,
-            one_at_a_time=True,
+        # one sandbox per function, as Lambda runs them: a function handles one
+        # invocation at a time, different functions run at the same time, each on a
+        # thread of its own (so the API's function never queues behind the tasks')
+        self._sandbox_threads = ThreadPoolExecutor(
+            max_workers=len(template.functions) + 1, thread_name_prefix="lambda"
         )
+        handlers = {f.logical_id: _LazyHandler(f.handler) for f in template.functions.values()}
+        sandboxes = {
+            name: _Sandbox(name, handler, handler_mode, self._sandbox_threads)
+            for name, handler in handlers.items()
+        }
+        self.lambdas = _Sandboxes(handlers, sandboxes)
         integrations: dict[str, ServiceIntegration] = aws_integrations(
             self._session_factory, start_execution=self._start_execution_task
         )
         integrations["events:putEvents"] = self._follow_rules(integrations["events:putEvents"])
         integrations["sqs:sendMessage"] = self._deliver_after(integrations["sqs:sendMessage"])
         self.runner = TaskRunner(
-            _EffectLambdas(self, self.lambdas),
+            _Sandboxes(handlers, sandboxes, before=self.effect_allowed),
             {key: self._after_stored(call) for key, call in integrations.items()},
             self.tokens,
         )
@@ -209,7 +268,8 @@ class LocalApp:
 
     async def effect_allowed(self) -> None:
         if self.before_effect is not None:
-            await self.before_effect()
+            with self.clock.busy():  # a virtual clock must not jump while the store writes
+                await self.before_effect()
 
     def _after_stored(self, call: ServiceIntegration) -> ServiceIntegration:
         async def stored_then_call(request: TaskRequest) -> Any:
@@ -513,19 +573,35 @@ class _EffectClock:
             yield
 
 
-class _EffectLambdas(InProcessLambdas):
-    """The app's Lambdas as Task states call them: after the history so far is stored."""
+class _Sandboxes(InProcessLambdas):
+    """The template's functions, each invoked in its own sandbox.
 
-    def __init__(self, app: LocalApp, lambdas: InProcessLambdas) -> None:
-        self.__dict__.update(lambdas.__dict__)  # the same functions and sandboxes
-        self._app = app
-        self._inner = lambdas
+    ``before`` is awaited first (for Task states: the history so far is stored). The
+    sandbox (an ``InProcessLambdas`` of one function) reports a handler's error, so
+    its stack trace starts at the handler, as Lambda's does.
+    """
+
+    def __init__(
+        self,
+        handlers: Mapping[str, Callable[[Any, Any], Any]],
+        sandboxes: Mapping[str, _Sandbox],
+        *,
+        before: Callable[[], Awaitable[None]] | None = None,
+    ) -> None:
+        super().__init__(handlers, region=REGION, account=ACCOUNT)
+        self._sandboxes = dict(sandboxes)
+        self._before = before
 
     async def invoke(
         self, reference: str, event: Any, clock: Clock, request_id: str | None = None
     ) -> Any:
-        await self._app.effect_allowed()
-        return await self._inner.invoke(reference, event, clock, request_id)
+        if self._before is not None:
+            await self._before()
+        sandbox = self._sandboxes.get(function_name_of(reference))
+        if sandbox is None:
+            return await super().invoke(reference, event, clock, request_id)  # not found
+        lambdas = await sandbox.lambdas()
+        return await lambdas.invoke(reference, event, clock, request_id)
 
 
 def _state_machine_of(execution_arn: str) -> str:

@@ -39,11 +39,34 @@ from workflows.local.executions import ExecutionService
 from workflows.local.instance_lock import InstanceLock
 from workflows.local.local_auth import LocalIssuer, template_overrides
 from workflows.local.run import fake_aws_environment
+from workflows.local.service_data import SNAPSHOT_NAME
+from workflows.local.service_data import restore as restore_services
+from workflows.local.service_data import save as save_services
+from workflows.local.service_data import snapshot as snapshot_services
 from workflows.local.sfn_api import start_server
 from workflows.local.store import ExecutionStore
 from workflows.local.template import StateMachineSpec, load_template
 
-__all__ = ["LocalRuntime", "PortInUse", "Ports", "ServerStarter"]
+__all__ = ["LocalRuntime", "PortInUse", "Ports", "ServerStarter", "forget_state"]
+
+# what ``--fresh`` and ``workflows reset`` remove (the signing key stays: tokens remain valid)
+_STATE_FILES = (
+    "executions.sqlite3",
+    "executions.sqlite3-wal",
+    "executions.sqlite3-shm",
+    "services.json",
+)
+
+
+def forget_state(state_dir: Path) -> list[Path]:
+    """Remove the executions and the services' data kept in ``state_dir``; returns what was."""
+    removed = []
+    for name in _STATE_FILES:
+        path = state_dir / name
+        if path.exists():
+            path.unlink()
+            removed.append(path)
+    return removed
 
 
 class PortInUse(Exception):
@@ -75,15 +98,20 @@ class LocalRuntime:
         ports: Ports | None = None,
         state_dir: Path = Path(".workflows"),
         servers: Sequence[ServerStarter] = (),
+        fresh: bool = False,
+        snapshot_interval: float = 30.0,
     ) -> None:
         self.template_path = template_path
         self.ports = ports or Ports()
         self.state_dir = state_dir
+        self.fresh = fresh
+        self.snapshot_interval = snapshot_interval
         self.app: LocalApp | None = None
         self.service: ExecutionService | None = None
         self._moto: Any = None
         self._moto_thread: threading.Thread | None = None
         self._lock = InstanceLock(state_dir)
+        self._app_for_snapshots: LocalApp | None = None
         self._runners: list[web.AppRunner] = []
         self._tasks: list[asyncio.Task[Any]] = []
         self._servers = list(servers)
@@ -97,6 +125,8 @@ class LocalRuntime:
         before it can touch the first instance's executions.
         """
         self._lock.acquire()
+        if self.fresh:
+            forget_state(self.state_dir)
         try:
             await self._start()
         except BaseException:
@@ -120,6 +150,9 @@ class LocalRuntime:
         app = LocalApp(template, keep_records=False)
         os.environ.update(app.environment())
         await asyncio.to_thread(app.provision)
+        # the services' data of the previous run, after the template's resources exist
+        await asyncio.to_thread(restore_services, app.session(), self._snapshot_path)
+        self._app_for_snapshots = app
         self.state_dir.mkdir(parents=True, exist_ok=True)
         store = await asyncio.to_thread(
             ExecutionStore, self.state_dir / "executions.sqlite3", recover=False
@@ -143,6 +176,7 @@ class LocalRuntime:
         self._tasks = [
             asyncio.ensure_future(poll_queues(app)),
             asyncio.ensure_future(run_schedules(app, scheduled)),
+            asyncio.ensure_future(self._snapshots()),
         ]
         self.app = app
         # extra servers (the console) bind their ports before anything is recovered
@@ -165,6 +199,9 @@ class LocalRuntime:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
         self._tasks = []
+        if self._app_for_snapshots is not None:
+            await asyncio.to_thread(self._save_services)
+            self._app_for_snapshots = None
         if self._moto is not None:
             if self._moto_thread is not None:
                 # moto keeps its data in this process, shared by every server it starts:
@@ -174,6 +211,24 @@ class LocalRuntime:
             self._moto.server_close()
             self._moto = None
         self._lock.release()
+
+    @property
+    def _snapshot_path(self) -> Path:
+        return self.state_dir / SNAPSHOT_NAME
+
+    def _save_services(self) -> None:
+        app = self._app_for_snapshots
+        if app is not None:
+            save_services(snapshot_services(app.session()), self._snapshot_path)
+
+    async def _snapshots(self) -> None:
+        """Keep the services' snapshot fresh while running (a kill -9 loses the rest)."""
+        while True:
+            await asyncio.sleep(self.snapshot_interval)
+            try:
+                await asyncio.to_thread(self._save_services)
+            except Exception:  # e.g. the services are stopping; the next one will do
+                logging.getLogger("workflows.local").exception("snapshot of the services failed")
 
     def banner(self) -> str:
         ports = self.ports
@@ -186,13 +241,15 @@ class LocalRuntime:
                 f"  AWS services     {ports.url(ports.aws)}  (AWS_ENDPOINT_URL; moto)",
                 f"  executions kept  {self.state_dir / 'executions.sqlite3'}",
                 *(f"  {label:<16} {address}" for label, address in self.addresses),
+                f"  services' data   {self._snapshot_path}  (every {self.snapshot_interval:g} s"
+                " and on stop; --fresh starts clean)",
                 "",
                 "Place an order:",
                 "  TOKEN=$(.venv/bin/workflows token --sub CUST-1001)",
                 f'  curl -s -X POST {api}/orders -H "Authorization: Bearer $TOKEN" \\',
                 '       -H "Content-Type: application/json" -d @examples/order_request.json',
                 "",
-                "Ctrl-C stops everything.",
+                "Ctrl-C (or SIGTERM) stops everything, keeping what is stored.",
             ]
         )
 

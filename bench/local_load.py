@@ -1,0 +1,278 @@
+"""Load `workflows up` as API clients would: many orders at once, then count what held.
+
+    .venv/bin/python -m bench.local_load                      # 500 orders, 50 clients
+    .venv/bin/python -m bench.local_load --orders 1000 --clients 50
+    .venv/bin/python -m bench.local_load --kill               # kill -9 mid-load, restart
+    .venv/bin/python -m bench.local_load --checkout /work/main  # another checkout's runtime
+
+It starts `workflows up` as a subprocess (in a temporary directory, on free ports, from
+the checkout's template and code), places orders with POST /orders from concurrent
+clients, waits until every acknowledged execution has ended, and prints the accept
+latency (p50/p99/max), the answers by status, how the executions ended and the
+runtime's memory (RSS) before and after. With ``--kill`` it sends SIGKILL at a random
+moment during the load, starts the runtime again on the same directory and counts the
+acknowledged orders whose execution was lost and the orders charged more than once.
+Figures go to docs/benchmarks.md; nothing here is a test.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import random
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import boto3
+from botocore.config import Config
+
+HERE = Path(__file__).resolve().parents[1]
+MACHINE = "arn:aws:states:us-east-1:123456789012:stateMachine:OrderProcessingStateMachine"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@dataclass
+class Runtime:
+    checkout: Path
+    directory: Path
+    ports: dict[str, int] = field(
+        default_factory=lambda: {"api": free_port(), "sfn": free_port(), "aws": free_port()}
+    )
+    process: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        log = (self.directory / "up.log").open("ab")
+        environment = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+        environment["PYTHONPATH"] = str(self.checkout)
+        self.process = subprocess.Popen(
+            [
+                str(self.checkout / ".venv" / "bin" / "python"),
+                "-m",
+                "workflows.cli",
+                "up",
+                "--template",
+                str(self.checkout / "infra" / "sam" / "template.yaml"),
+                "--api-port",
+                str(self.ports["api"]),
+                "--stepfunctions-port",
+                str(self.ports["sfn"]),
+                "--aws-port",
+                str(self.ports["aws"]),
+            ],
+            cwd=self.directory,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            env=environment,
+        )
+        deadline = time.monotonic() + 120
+        while "workflows is up" not in (self.directory / "up.log").read_text(errors="replace"):
+            if self.process.poll() is not None or time.monotonic() > deadline:
+                raise SystemExit(f"workflows up did not start; see {self.directory / 'up.log'}")
+            time.sleep(0.1)
+
+    def rss_mb(self) -> float:
+        assert self.process is not None
+        for line in Path(f"/proc/{self.process.pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+        return float("nan")
+
+    def kill(self) -> None:
+        assert self.process is not None
+        self.process.send_signal(signal.SIGKILL)
+        self.process.wait(30)
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.send_signal(signal.SIGINT)
+            try:
+                self.process.wait(60)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+
+    def client(self, service: str, port: str) -> Any:
+        return boto3.client(
+            service,
+            endpoint_url=f"http://127.0.0.1:{self.ports[port]}",
+            region_name="us-east-1",
+            aws_access_key_id="testing",
+            aws_secret_access_key="testing",
+            config=Config(retries={"max_attempts": 1}, read_timeout=120),
+        )
+
+
+def token(runtime: Runtime) -> str:
+    sys.path.insert(0, str(runtime.checkout))
+    from workflows.local.local_auth import mint_token
+
+    return mint_token(
+        "CUST-1001",
+        key_path=runtime.directory / ".workflows" / "jwt-key.pem",
+        issuer=f"http://127.0.0.1:{runtime.ports['api']}/",
+        minutes=120,
+    )
+
+
+@dataclass
+class Load:
+    latencies: list[float] = field(default_factory=list)
+    statuses: dict[int, int] = field(default_factory=dict)
+    accepted: dict[str, str] = field(default_factory=dict)  # order id -> execution ARN
+
+
+async def place_orders(runtime: Runtime, orders: int, clients: int, load: Load) -> None:
+    body = json.loads((runtime.checkout / "examples" / "order_request.json").read_text())
+    headers = {"Authorization": f"Bearer {token(runtime)}"}
+    queue: asyncio.Queue[int] = asyncio.Queue()
+    for number in range(orders):
+        queue.put_nowait(number)
+    url = f"http://127.0.0.1:{runtime.ports['api']}/orders"
+    timeout = aiohttp.ClientTimeout(total=120)
+
+    async def client(http: aiohttp.ClientSession) -> None:
+        while not queue.empty():
+            number = queue.get_nowait()
+            order_id = f"ORD-LOAD-{number:06d}"
+            started = time.perf_counter()
+            try:
+                async with http.post(
+                    url, json={**body, "orderId": order_id}, headers=headers
+                ) as answer:
+                    status = answer.status
+                    data = await answer.json(content_type=None)
+            except (TimeoutError, aiohttp.ClientError):
+                status, data = 0, None  # no answer (the runtime was killed)
+            load.latencies.append(time.perf_counter() - started)
+            load.statuses[status] = load.statuses.get(status, 0) + 1
+            if status == 202 and isinstance(data, dict):
+                load.accepted[order_id] = data["data"]["executionArn"]
+
+    async with aiohttp.ClientSession(timeout=timeout) as http:
+        await asyncio.gather(*(client(http) for _ in range(clients)))
+
+
+def outcomes(runtime: Runtime, arns: list[str], wait_seconds: float) -> dict[str, int]:
+    sfn = runtime.client("stepfunctions", "sfn")
+    deadline = time.monotonic() + wait_seconds
+    ended: dict[str, str] = {}
+    while time.monotonic() < deadline:
+        for arn in arns:
+            if arn in ended:
+                continue
+            try:
+                status = sfn.describe_execution(executionArn=arn)["status"]
+            except sfn.exceptions.ExecutionDoesNotExist:
+                status = "LOST"
+            if status != "RUNNING":
+                ended[arn] = status
+        if len(ended) == len(arns):
+            break
+        time.sleep(1)
+    counts: dict[str, int] = {}
+    for arn in arns:
+        status = ended.get(arn, "RUNNING")
+        counts[status] = counts.get(status, 0) + 1
+    return counts
+
+
+def charged_twice(runtime: Runtime, accepted: dict[str, str]) -> int:
+    """Orders whose ChargePayment state succeeded more than once, over all executions."""
+    sfn = runtime.client("stepfunctions", "sfn")
+    charges: dict[str, int] = {}
+    for page in sfn.get_paginator("list_executions").paginate(stateMachineArn=MACHINE):
+        for execution in page["executions"]:
+            order = json.loads(
+                sfn.describe_execution(executionArn=execution["executionArn"])["input"]
+            ).get("orderId")
+            if order not in accepted:
+                continue
+            history = sfn.get_paginator("get_execution_history").paginate(
+                executionArn=execution["executionArn"]
+            )
+            for events in history:
+                for event in events["events"]:
+                    exited = event.get("stateExitedEventDetails") or {}
+                    if exited.get("name") == "ChargePayment":
+                        charges[order] = charges.get(order, 0) + 1
+    return sum(1 for count in charges.values() if count > 1)
+
+
+def percentile(values: list[float], share: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(share * len(ordered)))]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--orders", type=int, default=500)
+    parser.add_argument("--clients", type=int, default=50)
+    parser.add_argument("--checkout", type=Path, default=HERE, help="whose runtime to load")
+    parser.add_argument("--kill", action="store_true", help="kill -9 mid-load, then restart")
+    parser.add_argument("--wait", type=float, default=600, help="seconds to wait for the ends")
+    options = parser.parse_args()
+
+    with tempfile.TemporaryDirectory(prefix="workflows-load-") as directory:
+        runtime = Runtime(options.checkout.resolve(), Path(directory))
+        runtime.start()
+        try:
+            rss_start = runtime.rss_mb()
+            load = Load()
+            started = time.perf_counter()
+            if options.kill:
+                killer = asyncio.get_event_loop_policy().new_event_loop()
+                moment = random.uniform(0.2, 0.8) * options.orders
+
+                async def with_kill() -> None:
+                    placing = asyncio.ensure_future(
+                        place_orders(runtime, options.orders, options.clients, load)
+                    )
+                    while len(load.latencies) < moment and not placing.done():
+                        await asyncio.sleep(0.01)
+                    runtime.kill()
+                    await placing
+
+                killer.run_until_complete(with_kill())
+                killer.close()
+                runtime.start()
+            else:
+                asyncio.run(place_orders(runtime, options.orders, options.clients, load))
+            placing_seconds = time.perf_counter() - started
+            ends = outcomes(runtime, list(load.accepted.values()), options.wait)
+            rss_end = runtime.rss_mb()
+            accepted = load.latencies
+            print(f"runtime          {options.checkout.resolve()}")
+            print(f"orders           {options.orders} from {options.clients} clients")
+            print(f"answers          {dict(sorted(load.statuses.items()))}")
+            print(
+                f"accept latency   p50 {statistics.median(accepted):.3f} s"
+                f"  p99 {percentile(accepted, 0.99):.3f} s  max {max(accepted):.3f} s"
+            )
+            print(f"placing took     {placing_seconds:.1f} s")
+            print(f"executions       {dict(sorted(ends.items()))}")
+            print(f"5xx answers      {sum(n for s, n in load.statuses.items() if s >= 500)}")
+            print(f"memory (RSS)     {rss_start:.0f} MB at start, {rss_end:.0f} MB after")
+            if options.kill:
+                print(f"acknowledged but lost  {ends.get('LOST', 0)}")
+                print(f"charged twice          {charged_twice(runtime, load.accepted)}")
+        finally:
+            runtime.stop()
+
+
+if __name__ == "__main__":
+    main()
