@@ -1,4 +1,4 @@
-"""VirtualClock: time that moves only when everything waits for it."""
+"""VirtualClock: idle time is skipped, time under work flows at real speed."""
 
 from __future__ import annotations
 
@@ -132,7 +132,7 @@ async def test_advance_fires_timers_created_on_the_way() -> None:
     await task
 
 
-async def test_busy_holds_time_while_a_thread_runs() -> None:
+async def test_time_flows_at_real_speed_while_work_runs_and_skips_once_it_ends() -> None:
     clock = VirtualClock(0)
     release = threading.Event()
     seen_in_thread: list[float] = []
@@ -141,32 +141,78 @@ async def test_busy_holds_time_while_a_thread_runs() -> None:
         release.wait(30)
         seen_in_thread.append(clock.now())
 
-    sleeper = asyncio.ensure_future(clock.sleep(10))
+    sleeper = asyncio.ensure_future(clock.sleep(1000))
+    await asyncio.sleep(0)  # the sleep starts (its deadline is 1000) before the work does
     loop = asyncio.get_running_loop()
     with clock.busy():
         in_thread = loop.run_in_executor(None, work)
-        for _ in range(200):  # every chance for the clock to (wrongly) jump
+        for _ in range(200):  # every chance for the clock to (wrongly) skip to the timer
             await asyncio.sleep(0)
-        assert clock.now() == 0
-        assert not sleeper.done()
+        assert not sleeper.done(), "idle time is skipped, time under work is not"
         release.set()
         await in_thread
+    assert 0 < seen_in_thread[0] < 1000, "the thread saw time that had flowed, not a jump"
     await sleeper
-    assert seen_in_thread == [0]
-    assert clock.now() == 10
+    assert clock.now() == 1000, "once the work ended, the rest of the wait was skipped"
 
 
-async def test_nested_busy_sections_hold_time_until_the_last_ends() -> None:
+async def test_a_timer_falls_due_while_work_still_blocks() -> None:
+    # what lets TimeoutSeconds stop a handler that blocks: the timer fires in real time
     clock = VirtualClock(0)
-    sleeper = asyncio.ensure_future(clock.sleep(1))
+    release = threading.Event()
+    loop = asyncio.get_running_loop()
+    with clock.busy():
+        in_thread = loop.run_in_executor(None, release.wait, 30)
+        await asyncio.wait_for(clock.sleep(0.05), timeout=20)
+        assert not release.is_set(), "the timer fired while the work was still running"
+        assert clock.now() >= 0.05
+        release.set()
+        await in_thread
+
+
+async def test_an_earlier_timer_added_during_work_is_not_held_up_by_a_later_one() -> None:
+    clock = VirtualClock(0)
+    release = threading.Event()
+    loop = asyncio.get_running_loop()
+    late = asyncio.ensure_future(clock.sleep(3600))
+    await asyncio.sleep(0)
+    with clock.busy():
+        in_thread = loop.run_in_executor(None, release.wait, 30)
+        await asyncio.sleep(0)  # the driver now waits (in real time) for the 3600 s timer
+        await asyncio.wait_for(clock.sleep(0.05), timeout=20)
+        assert not late.done()
+        release.set()
+        await in_thread
+    await late
+    assert clock.now() == 3600
+
+
+async def test_nested_busy_sections_let_time_flow_until_the_last_ends() -> None:
+    clock = VirtualClock(0)
+    sleeper = asyncio.ensure_future(clock.sleep(1000))
+    await asyncio.sleep(0)
     with clock.busy():
         with clock.busy():
             await asyncio.sleep(0)
         for _ in range(50):
             await asyncio.sleep(0)
         assert not sleeper.done()
+        assert clock.now() > 0, "time flows while the outer section still runs"
+    held = clock.now()
+    assert clock.now() == held, "outside work, time stands until it is skipped"
     await sleeper
-    assert clock.now() == 1
+    assert clock.now() == 1000
+
+
+async def test_real_time_passes_moves_with_the_wall_clock_even_when_idle() -> None:
+    clock = VirtualClock(0, real_time_passes=True)
+    first = clock.now()
+    threading.Event().wait(0.01)
+    assert clock.now() > first
+    with clock.busy():
+        pass
+    await clock.sleep(3600)  # waits are still skipped
+    assert clock.now() >= 3600
 
 
 async def test_real_clock_sleeps_for_real_and_reports_wall_time() -> None:
