@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import threading
+from collections.abc import Iterator
 from datetime import UTC, datetime
+from typing import Any
 
 import pytest
 
-from workflows.engine import Clock, RealClock, VirtualClock
+from workflows.engine import Clock, RealClock, StateMachine, TaskRequest, VirtualClock
 
 
 def test_both_clocks_satisfy_the_clock_protocol() -> None:
@@ -230,3 +232,128 @@ async def test_a_non_positive_sleep_returns_at_once(seconds: float) -> None:
     clock = VirtualClock(7)
     await clock.sleep(seconds)
     assert clock.now() == 7
+
+
+# ------------------------------------------- a handler that blocks, on either clock
+#
+# AWS stops a Task whose handler outlives TimeoutSeconds, and a branch that misses its
+# heartbeat, while the handler still runs. On a VirtualClock that holds only idle time
+# still, so both fire after their seconds of real time, as on the RealClock.
+
+START = datetime(2024, 1, 1, tzinfo=UTC)
+
+
+@pytest.fixture(params=["virtual", "real"])
+def clock(request: pytest.FixtureRequest) -> Clock:
+    return VirtualClock(START) if request.param == "virtual" else RealClock()
+
+
+class BlockingHandler:
+    """A plain handler that works (blocks its thread) until released, for up to 30 s."""
+
+    def __init__(self) -> None:
+        self.release = threading.Event()
+        self.finished = threading.Event()
+
+    def __call__(self, event: Any, context: Any) -> Any:
+        self.release.wait(30)
+        self.finished.set()
+        return {"done": True}
+
+
+@pytest.fixture
+def blocking() -> Iterator[BlockingHandler]:
+    handler = BlockingHandler()
+    yield handler
+    handler.release.set()  # let the thread end whatever the test saw
+
+
+def seconds_between(result: Any, first: str, last: str) -> float:
+    stamps = {event["type"]: event["timestamp"] for event in result.history}
+    return float((stamps[last] - stamps[first]).total_seconds())
+
+
+@pytest.mark.parametrize(
+    ("resource", "started", "timed_out"),
+    [
+        ("arn:aws:states:::lambda:invoke", "TaskStarted", "TaskTimedOut"),
+        (
+            "arn:aws:lambda:us-east-1:123456789012:function:Slow",
+            "LambdaFunctionStarted",
+            "LambdaFunctionTimedOut",
+        ),
+    ],
+)
+async def test_timeout_seconds_stops_a_handler_that_blocks(
+    clock: Clock, blocking: BlockingHandler, resource: str, started: str, timed_out: str
+) -> None:
+    state: dict[str, Any] = {"Type": "Task", "Resource": resource, "TimeoutSeconds": 1}
+    if resource.endswith(":invoke"):
+        state["Parameters"] = {"FunctionName": "Slow"}
+    machine = StateMachine({"StartAt": "T", "States": {"T": {**state, "End": True}}})
+
+    result = await machine.execute({}, lambdas={"Slow": blocking}, clock=clock)
+
+    assert result.status == "FAILED"
+    assert result.error == "States.Timeout"
+    assert not blocking.finished.is_set(), "the timeout fired while the handler still worked"
+    assert timed_out in [event["type"] for event in result.history]
+    assert seconds_between(result, started, timed_out) >= 1
+
+
+async def test_heartbeat_seconds_fires_while_a_handler_in_another_branch_blocks(
+    clock: Clock, blocking: BlockingHandler
+) -> None:
+    async def send_message(request: TaskRequest) -> Any:
+        return {"MessageId": "m-1"}  # the token goes out; nobody ever heartbeats it
+
+    machine = StateMachine(
+        {
+            "StartAt": "Both",
+            "States": {
+                "Both": {
+                    "Type": "Parallel",
+                    "End": True,
+                    "Branches": [
+                        {
+                            "StartAt": "Work",
+                            "States": {
+                                "Work": {
+                                    "Type": "Task",
+                                    "Resource": "arn:aws:states:::lambda:invoke",
+                                    "Parameters": {"FunctionName": "Slow"},
+                                    "End": True,
+                                }
+                            },
+                        },
+                        {
+                            "StartAt": "Approve",
+                            "States": {
+                                "Approve": {
+                                    "Type": "Task",
+                                    "Resource": "arn:aws:states:::sqs:sendMessage.waitForTaskToken",
+                                    "Parameters": {
+                                        "QueueUrl": "q",
+                                        "MessageBody.$": "$$.Task.Token",
+                                    },
+                                    "HeartbeatSeconds": 1,
+                                    "End": True,
+                                }
+                            },
+                        },
+                    ],
+                }
+            },
+        }
+    )
+
+    result = await machine.execute(
+        {},
+        lambdas={"Slow": blocking},
+        integrations={"sqs:sendMessage": send_message},
+        clock=clock,
+    )
+
+    assert result.status == "FAILED"
+    assert result.error == "States.HeartbeatTimeout"
+    assert not blocking.finished.is_set(), "the heartbeat was missed while the handler worked"
