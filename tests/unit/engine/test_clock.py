@@ -357,3 +357,31 @@ async def test_heartbeat_seconds_fires_while_a_handler_in_another_branch_blocks(
     assert result.status == "FAILED"
     assert result.error == "States.HeartbeatTimeout"
     assert not blocking.finished.is_set(), "the heartbeat was missed while the handler worked"
+
+
+async def test_a_handler_sees_its_remaining_time_run_down_while_it_works() -> None:
+    # context.get_remaining_time_in_millis() counts down in real time, as on Lambda,
+    # also on the virtual clock (which used to stand still under a handler)
+    seen: list[int] = []
+
+    def handler(event: Any, context: Any) -> Any:
+        seen.append(context.get_remaining_time_in_millis())
+        threading.Event().wait(0.05)
+        seen.append(context.get_remaining_time_in_millis())
+        return None
+
+    machine = StateMachine(
+        {
+            "StartAt": "T",
+            "States": {
+                "T": {
+                    "Type": "Task",
+                    "Resource": "arn:aws:lambda:us-east-1:123456789012:function:F",
+                    "End": True,
+                }
+            },
+        }
+    )
+    result = await machine.execute({}, lambdas={"F": handler}, clock=VirtualClock(START))
+    assert result.status == "SUCCEEDED"
+    assert seen[1] < seen[0]
