@@ -2,10 +2,14 @@
 
 Every wait in the engine (Wait states, Retry back-off, TimeoutSeconds,
 HeartbeatSeconds) goes through a ``Clock``. ``RealClock`` sleeps. ``VirtualClock``
-keeps a timeline of its own: a sleep registers a timer, and when nothing else in
-the event loop can make progress (no ready callback, no handler running in a
-thread) the clock jumps to the earliest timer. A 24-hour approval timeout then
-takes no real time, while history timestamps and ``$$`` advance as if it had.
+keeps a timeline of its own that skips only idle time: a sleep registers a timer,
+and when nothing in the event loop can make progress the clock jumps to the
+earliest timer; while work runs outside the loop (a handler in a thread, an SDK
+call: ``busy()``) the timeline flows at real speed and timers fire when their
+moment really comes. A 24-hour approval timeout then takes no real time, while a
+handler that blocks for 3 s under ``TimeoutSeconds: 1`` times out after 1 s, as on
+AWS (and as in Temporal's time-skipping test server). History timestamps and ``$$``
+follow the timeline.
 """
 
 from __future__ import annotations
@@ -15,7 +19,7 @@ import heapq
 import itertools
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from datetime import UTC, datetime
 from typing import Protocol, runtime_checkable
 
@@ -51,13 +55,16 @@ class RealClock:
 
 
 class VirtualClock:
-    """Time that moves only when everything is waiting for it.
+    """Time that skips what is idle and flows while work is being done.
 
     ``start`` fixes where the timeline begins (default: now). With ``auto_advance``
     (the default) the clock skips ahead by itself whenever the event loop is idle;
-    without it, time moves only through ``advance``. With ``real_time_passes`` the
-    clock also moves with the wall clock in between (a handler that works for 40 ms
-    takes 40 ms), while waits are still skipped: what ``workflows run`` shows.
+    without it, idle time is skipped only through ``advance``. Inside ``busy()``
+    (work outside the event loop: a handler thread, an SDK call) the clock moves with
+    the wall clock, and the timers that fall due meanwhile fire on time. With
+    ``real_time_passes`` the clock always moves with the wall clock (a handler that
+    works for 40 ms takes 40 ms), while idle waits are still skipped: what
+    ``workflows run`` shows.
     """
 
     def __init__(
@@ -70,23 +77,42 @@ class VirtualClock:
         if isinstance(start, datetime):
             start = start.replace(tzinfo=start.tzinfo or UTC).timestamp()
         self._real = real_time_passes
-        self._origin = time.time()
-        self._now = self._origin if start is None else float(start)
+        base = time.time() if start is None else float(start)
+        # (virtual seconds at the anchor, real monotonic moment it began to flow or None):
+        # one tuple, replaced whole, so that a handler thread reading now() sees a pair
+        # that belongs together
+        self._state: tuple[float, float | None] = (
+            base,
+            time.monotonic() if real_time_passes else None,
+        )
         self._timers: list[tuple[float, int, asyncio.Future[None]]] = []
         self._sequence = itertools.count()
         self._busy = 0
         self._auto = auto_advance
         self._driver: asyncio.Task[None] | None = None
-        self._not_busy: asyncio.Event | None = None
+        self._wake: asyncio.Event | None = None
 
     def now(self) -> float:
-        if self._real:
-            return self._now + (time.time() - self._origin)
-        return self._now
+        base, anchor = self._state
+        if anchor is None:
+            return base
+        return base + (time.monotonic() - anchor)
+
+    @property
+    def flowing(self) -> bool:
+        """Whether the timeline is moving with the wall clock right now."""
+        return self._state[1] is not None
 
     def _jump_to(self, moment: float) -> None:
         """Skip ahead so that ``now()`` is at least ``moment``."""
-        self._now += max(0.0, moment - self.now())
+        base, anchor = self._state
+        gap = moment - self.now()
+        if gap > 0:
+            self._state = (base + gap, anchor)
+
+    def _poke(self) -> None:
+        if self._wake is not None:
+            self._wake.set()
 
     async def sleep(self, seconds: float) -> None:
         loop = asyncio.get_running_loop()
@@ -97,6 +123,8 @@ class VirtualClock:
         heapq.heappush(self._timers, (self.now() + seconds, next(self._sequence), future))
         if self._auto and (self._driver is None or self._driver.done()):
             self._driver = loop.create_task(self._drive())
+        else:
+            self._poke()  # a driver waiting in real time recomputes its next deadline
         await future
 
     async def advance(self, seconds: float) -> None:
@@ -111,13 +139,19 @@ class VirtualClock:
 
     @contextmanager
     def busy(self) -> Iterator[None]:
+        """Work outside the event loop is in progress: time flows at real speed."""
         self._busy += 1
+        if self._busy == 1 and not self._real:
+            self._state = (self._state[0], time.monotonic())
+            self._poke()
         try:
             yield
         finally:
             self._busy -= 1
-            if not self._busy and self._not_busy is not None:
-                self._not_busy.set()
+            if not self._busy:
+                if not self._real:
+                    self._state = (self.now(), None)
+                self._poke()
 
     async def _settle(self, limit: int = 100) -> None:
         """Let everything that is ready run (and register its timers) before time moves."""
@@ -140,14 +174,29 @@ class VirtualClock:
         # let the woken coroutines run before the next timer fires
         await asyncio.sleep(0)
 
+    async def _wait_real(self, seconds: float) -> None:
+        """Wait up to ``seconds`` of real time, or less if poked (work ended, new timer)."""
+        wake = self._wake
+        if wake is None:
+            wake = self._wake = asyncio.Event()
+        wake.clear()
+        with suppress(TimeoutError):
+            await asyncio.wait_for(wake.wait(), seconds)
+
     async def _drive(self) -> None:
         loop = asyncio.get_running_loop()
         ready = getattr(loop, "_ready", None)  # CPython's run queue: the cheapest idleness test
         while self._timers:
+            if self._timers[0][2].cancelled():
+                heapq.heappop(self._timers)
+                continue
             if self._busy:
-                self._not_busy = self._not_busy or asyncio.Event()
-                self._not_busy.clear()
-                await self._not_busy.wait()
+                # work is running: the timeline flows, the earliest timer fires on time
+                due = self._timers[0][0] - self.now()
+                if due <= 0:
+                    await self._fire_next()
+                else:
+                    await self._wait_real(due)
                 continue
             await asyncio.sleep(0)
             if self._busy or (ready is not None and len(ready) > 0):

@@ -1,14 +1,16 @@
-"""VirtualClock: time that moves only when everything waits for it."""
+"""VirtualClock: idle time is skipped, time under work flows at real speed."""
 
 from __future__ import annotations
 
 import asyncio
 import threading
+from collections.abc import Iterator
 from datetime import UTC, datetime
+from typing import Any
 
 import pytest
 
-from workflows.engine import Clock, RealClock, VirtualClock
+from workflows.engine import Clock, RealClock, StateMachine, TaskRequest, VirtualClock
 
 
 def test_both_clocks_satisfy_the_clock_protocol() -> None:
@@ -132,7 +134,7 @@ async def test_advance_fires_timers_created_on_the_way() -> None:
     await task
 
 
-async def test_busy_holds_time_while_a_thread_runs() -> None:
+async def test_time_flows_at_real_speed_while_work_runs_and_skips_once_it_ends() -> None:
     clock = VirtualClock(0)
     release = threading.Event()
     seen_in_thread: list[float] = []
@@ -141,32 +143,78 @@ async def test_busy_holds_time_while_a_thread_runs() -> None:
         release.wait(30)
         seen_in_thread.append(clock.now())
 
-    sleeper = asyncio.ensure_future(clock.sleep(10))
+    sleeper = asyncio.ensure_future(clock.sleep(1000))
+    await asyncio.sleep(0)  # the sleep starts (its deadline is 1000) before the work does
     loop = asyncio.get_running_loop()
     with clock.busy():
         in_thread = loop.run_in_executor(None, work)
-        for _ in range(200):  # every chance for the clock to (wrongly) jump
+        for _ in range(200):  # every chance for the clock to (wrongly) skip to the timer
             await asyncio.sleep(0)
-        assert clock.now() == 0
-        assert not sleeper.done()
+        assert not sleeper.done(), "idle time is skipped, time under work is not"
         release.set()
         await in_thread
+    assert 0 < seen_in_thread[0] < 1000, "the thread saw time that had flowed, not a jump"
     await sleeper
-    assert seen_in_thread == [0]
-    assert clock.now() == 10
+    assert clock.now() == 1000, "once the work ended, the rest of the wait was skipped"
 
 
-async def test_nested_busy_sections_hold_time_until_the_last_ends() -> None:
+async def test_a_timer_falls_due_while_work_still_blocks() -> None:
+    # what lets TimeoutSeconds stop a handler that blocks: the timer fires in real time
     clock = VirtualClock(0)
-    sleeper = asyncio.ensure_future(clock.sleep(1))
+    release = threading.Event()
+    loop = asyncio.get_running_loop()
+    with clock.busy():
+        in_thread = loop.run_in_executor(None, release.wait, 30)
+        await asyncio.wait_for(clock.sleep(0.05), timeout=20)
+        assert not release.is_set(), "the timer fired while the work was still running"
+        assert clock.now() >= 0.05
+        release.set()
+        await in_thread
+
+
+async def test_an_earlier_timer_added_during_work_is_not_held_up_by_a_later_one() -> None:
+    clock = VirtualClock(0)
+    release = threading.Event()
+    loop = asyncio.get_running_loop()
+    late = asyncio.ensure_future(clock.sleep(3600))
+    await asyncio.sleep(0)
+    with clock.busy():
+        in_thread = loop.run_in_executor(None, release.wait, 30)
+        await asyncio.sleep(0)  # the driver now waits (in real time) for the 3600 s timer
+        await asyncio.wait_for(clock.sleep(0.05), timeout=20)
+        assert not late.done()
+        release.set()
+        await in_thread
+    await late
+    assert clock.now() == 3600
+
+
+async def test_nested_busy_sections_let_time_flow_until_the_last_ends() -> None:
+    clock = VirtualClock(0)
+    sleeper = asyncio.ensure_future(clock.sleep(1000))
+    await asyncio.sleep(0)
     with clock.busy():
         with clock.busy():
             await asyncio.sleep(0)
         for _ in range(50):
             await asyncio.sleep(0)
         assert not sleeper.done()
+        assert clock.now() > 0, "time flows while the outer section still runs"
+    held = clock.now()
+    assert clock.now() == held, "outside work, time stands until it is skipped"
     await sleeper
-    assert clock.now() == 1
+    assert clock.now() == 1000
+
+
+async def test_real_time_passes_moves_with_the_wall_clock_even_when_idle() -> None:
+    clock = VirtualClock(0, real_time_passes=True)
+    first = clock.now()
+    threading.Event().wait(0.01)
+    assert clock.now() > first
+    with clock.busy():
+        pass
+    await clock.sleep(3600)  # waits are still skipped
+    assert clock.now() >= 3600
 
 
 async def test_real_clock_sleeps_for_real_and_reports_wall_time() -> None:
@@ -184,3 +232,156 @@ async def test_a_non_positive_sleep_returns_at_once(seconds: float) -> None:
     clock = VirtualClock(7)
     await clock.sleep(seconds)
     assert clock.now() == 7
+
+
+# ------------------------------------------- a handler that blocks, on either clock
+#
+# AWS stops a Task whose handler outlives TimeoutSeconds, and a branch that misses its
+# heartbeat, while the handler still runs. On a VirtualClock that holds only idle time
+# still, so both fire after their seconds of real time, as on the RealClock.
+
+START = datetime(2024, 1, 1, tzinfo=UTC)
+
+
+@pytest.fixture(params=["virtual", "real"])
+def clock(request: pytest.FixtureRequest) -> Clock:
+    return VirtualClock(START) if request.param == "virtual" else RealClock()
+
+
+class BlockingHandler:
+    """A plain handler that works (blocks its thread) until released, for up to 30 s."""
+
+    def __init__(self) -> None:
+        self.release = threading.Event()
+        self.finished = threading.Event()
+
+    def __call__(self, event: Any, context: Any) -> Any:
+        self.release.wait(30)
+        self.finished.set()
+        return {"done": True}
+
+
+@pytest.fixture
+def blocking() -> Iterator[BlockingHandler]:
+    handler = BlockingHandler()
+    yield handler
+    handler.release.set()  # let the thread end whatever the test saw
+
+
+def seconds_between(result: Any, first: str, last: str) -> float:
+    stamps = {event["type"]: event["timestamp"] for event in result.history}
+    return float((stamps[last] - stamps[first]).total_seconds())
+
+
+@pytest.mark.parametrize(
+    ("resource", "started", "timed_out"),
+    [
+        ("arn:aws:states:::lambda:invoke", "TaskStarted", "TaskTimedOut"),
+        (
+            "arn:aws:lambda:us-east-1:123456789012:function:Slow",
+            "LambdaFunctionStarted",
+            "LambdaFunctionTimedOut",
+        ),
+    ],
+)
+async def test_timeout_seconds_stops_a_handler_that_blocks(
+    clock: Clock, blocking: BlockingHandler, resource: str, started: str, timed_out: str
+) -> None:
+    state: dict[str, Any] = {"Type": "Task", "Resource": resource, "TimeoutSeconds": 1}
+    if resource.endswith(":invoke"):
+        state["Parameters"] = {"FunctionName": "Slow"}
+    machine = StateMachine({"StartAt": "T", "States": {"T": {**state, "End": True}}})
+
+    result = await machine.execute({}, lambdas={"Slow": blocking}, clock=clock)
+
+    assert result.status == "FAILED"
+    assert result.error == "States.Timeout"
+    assert not blocking.finished.is_set(), "the timeout fired while the handler still worked"
+    assert timed_out in [event["type"] for event in result.history]
+    assert seconds_between(result, started, timed_out) >= 1
+
+
+async def test_heartbeat_seconds_fires_while_a_handler_in_another_branch_blocks(
+    clock: Clock, blocking: BlockingHandler
+) -> None:
+    async def send_message(request: TaskRequest) -> Any:
+        return {"MessageId": "m-1"}  # the token goes out; nobody ever heartbeats it
+
+    machine = StateMachine(
+        {
+            "StartAt": "Both",
+            "States": {
+                "Both": {
+                    "Type": "Parallel",
+                    "End": True,
+                    "Branches": [
+                        {
+                            "StartAt": "Work",
+                            "States": {
+                                "Work": {
+                                    "Type": "Task",
+                                    "Resource": "arn:aws:states:::lambda:invoke",
+                                    "Parameters": {"FunctionName": "Slow"},
+                                    "End": True,
+                                }
+                            },
+                        },
+                        {
+                            "StartAt": "Approve",
+                            "States": {
+                                "Approve": {
+                                    "Type": "Task",
+                                    "Resource": "arn:aws:states:::sqs:sendMessage.waitForTaskToken",
+                                    "Parameters": {
+                                        "QueueUrl": "q",
+                                        "MessageBody.$": "$$.Task.Token",
+                                    },
+                                    "HeartbeatSeconds": 1,
+                                    "End": True,
+                                }
+                            },
+                        },
+                    ],
+                }
+            },
+        }
+    )
+
+    result = await machine.execute(
+        {},
+        lambdas={"Slow": blocking},
+        integrations={"sqs:sendMessage": send_message},
+        clock=clock,
+    )
+
+    assert result.status == "FAILED"
+    assert result.error == "States.HeartbeatTimeout"
+    assert not blocking.finished.is_set(), "the heartbeat was missed while the handler worked"
+
+
+async def test_a_handler_sees_its_remaining_time_run_down_while_it_works() -> None:
+    # context.get_remaining_time_in_millis() counts down in real time, as on Lambda,
+    # also on the virtual clock (which used to stand still under a handler)
+    seen: list[int] = []
+
+    def handler(event: Any, context: Any) -> Any:
+        seen.append(context.get_remaining_time_in_millis())
+        threading.Event().wait(0.05)
+        seen.append(context.get_remaining_time_in_millis())
+        return None
+
+    machine = StateMachine(
+        {
+            "StartAt": "T",
+            "States": {
+                "T": {
+                    "Type": "Task",
+                    "Resource": "arn:aws:lambda:us-east-1:123456789012:function:F",
+                    "End": True,
+                }
+            },
+        }
+    )
+    result = await machine.execute({}, lambdas={"F": handler}, clock=VirtualClock(START))
+    assert result.status == "SUCCEEDED"
+    assert seen[1] < seen[0]
