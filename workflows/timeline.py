@@ -7,11 +7,14 @@ lines for retries, caught errors, Map iterations and the final result.
 
 from __future__ import annotations
 
+import json
+import re
 from dataclasses import dataclass, field
 from datetime import datetime
+from pathlib import PurePath
 from typing import Any
 
-__all__ = ["Step", "human", "render_timeline", "steps_of"]
+__all__ = ["Step", "human", "readable_cause", "render_timeline", "steps_of"]
 
 
 @dataclass
@@ -184,10 +187,38 @@ def render_timeline(events: list[dict[str, Any]], *, collapse_iterations: int = 
     if kind == "ExecutionSucceeded":
         lines.append(f"{total:>10}  SUCCEEDED")
     elif kind == "ExecutionFailed":
-        lines.append(f"{total:>10}  FAILED  {details.get('error')}: {details.get('cause')}")
+        cause = readable_cause(details.get("cause"))
+        lines.append(f"{total:>10}  FAILED  {details.get('error')}: {cause}")
     else:
         lines.append(f"{total:>10}  {kind}")
     return "\n".join(lines)
+
+
+def readable_cause(cause: Any) -> Any:
+    """A Lambda function error (the runtime's JSON error document) as a person reads it.
+
+    ``{"errorMessage":"card declined","errorType":"PaymentDeclined","stackTrace":[...]}``
+    becomes ``card declined (at handler.py:12 in charge)``: the message and the frame
+    that raised. Any other cause is shown as it is.
+    """
+    if not isinstance(cause, str) or not cause.startswith('{"errorMessage"'):
+        return cause
+    try:
+        document = json.loads(cause)
+    except ValueError:
+        return cause
+    if not isinstance(document, dict) or "errorType" not in document:
+        return cause
+    message = str(document.get("errorMessage", ""))
+    trace = document.get("stackTrace") or []
+    frame = _FRAME.match(trace[-1]) if trace and isinstance(trace[-1], str) else None
+    if frame is None:
+        return message
+    where = f"{PurePath(frame['file']).name}:{frame['line']} in {frame['name']}"
+    return f"{message} (at {where})"
+
+
+_FRAME = re.compile(r'\s*File "(?P<file>[^"]+)", line (?P<line>\d+), in (?P<name>\S+)')
 
 
 def _collapse(steps: list[Step], keep: int) -> list[Step]:

@@ -3,24 +3,42 @@
 This is part of the engine (not ``workflows.integrations``) because the engine's
 public API takes ``lambdas={"Name": handler}`` and running a Python function needs
 no AWS SDK. What crosses the boundary is JSON, exactly as with real Lambda: the
-event is a fresh decoded copy (a handler that mutates it cannot corrupt the
-execution), the result is encoded the way the Python runtime encodes it
-(``Decimal`` allowed), and an exception becomes AWS's error/cause pair.
+event is decoded from a request body (a handler that mutates it cannot corrupt the
+execution), the result is marshalled the way the Python runtime (``awslambdaric``)
+marshals it (``bytes`` go out as they are, anything else as JSON with ``Decimal``
+allowed), and an exception becomes the runtime's error document.
+
+``InProcessLambdas.call`` is the Lambda ``Invoke`` API: it returns an ``Invocation``
+(request id, response body, log tail) from which ``arn:aws:states:::lambda:invoke``
+builds the response Step Functions records (``lambda_invoke_response``).
+``InProcessLambdas.invoke`` is what the legacy ``arn:aws:lambda:...:function:NAME``
+resource and the local runtime use: the decoded result.
 """
 
 from __future__ import annotations
 
 import asyncio
+import base64
 import concurrent.futures
+import contextvars
 import inspect
 import json
+import logging
+import math
 import os
+import re
+import secrets
+import sys
+import threading
 import time
 import traceback
 import uuid
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any, Final, Literal
+from contextlib import contextmanager
+from dataclasses import dataclass
+from email.utils import formatdate
+from typing import Any, Final, Literal, TextIO
 
 import orjson
 
@@ -28,7 +46,16 @@ from workflows.engine.clock import Clock
 from workflows.engine.errors import StatesError
 from workflows.engine.history import json_default
 
-__all__ = ["Handler", "InProcessLambdas", "LambdaContext", "function_name_of"]
+__all__ = [
+    "FunctionError",
+    "Handler",
+    "InProcessLambdas",
+    "Invocation",
+    "LambdaContext",
+    "function_name_of",
+    "lambda_invoke_response",
+    "request_body",
+]
 
 Handler = Callable[[Any, Any], Any] | Callable[[Any, Any], Awaitable[Any]]
 HandlerMode = Literal["thread", "inline"]
@@ -36,9 +63,20 @@ HandlerMode = Literal["thread", "inline"]
 DEFAULT_REGION = "us-east-1"
 DEFAULT_ACCOUNT = "123456789012"
 
+# The largest result a Task may hand back to Step Functions (its payload quota).
+RESULT_LIMIT_BYTES: Final = 256 * 1024
+# LogType Tail returns the last 4 KB of the invocation's log.
+LOG_TAIL_BYTES: Final = 4 * 1024
+MEMORY_SIZE_MB: Final = 128
+
 
 class LambdaContext:
     """What a handler's ``context`` argument offers on AWS Lambda."""
+
+    function_version = "$LATEST"
+    memory_limit_in_mb = MEMORY_SIZE_MB
+    identity = None
+    client_context = None
 
     def __init__(
         self,
@@ -49,16 +87,19 @@ class LambdaContext:
         request_id: str | None = None,
     ) -> None:
         self.function_name = function_name
-        self.function_version = "$LATEST"
         self.invoked_function_arn = arn
-        self.memory_limit_in_mb = 128
         self.aws_request_id = request_id or str(uuid.uuid4())
         self.log_group_name = f"/aws/lambda/{function_name}"
-        self.log_stream_name = time.strftime("%Y/%m/%d/[$LATEST]") + uuid.uuid4().hex
-        self.identity = None
-        self.client_context = None
         self._deadline = clock.now() + timeout_seconds
         self._clock = clock
+        self._log_stream_name: str | None = None
+
+    @property
+    def log_stream_name(self) -> str:
+        # made on first use: most handlers never read it
+        if self._log_stream_name is None:
+            self._log_stream_name = time.strftime("%Y/%m/%d/[$LATEST]") + uuid.uuid4().hex
+        return self._log_stream_name
 
     def get_remaining_time_in_millis(self) -> int:
         return max(0, int((self._deadline - self._clock.now()) * 1000))
@@ -74,6 +115,15 @@ def function_name_of(reference: str) -> str:
     if len(parts) >= 3 and parts[1] == "function":  # ACCOUNT:function:NAME[:QUALIFIER]
         return parts[2]
     return parts[0]
+
+
+def _qualifier_of(reference: str) -> str | None:
+    parts = reference.split(":")
+    if reference.startswith("arn:"):
+        return parts[7] if len(parts) > 7 else None
+    if len(parts) >= 3 and parts[1] == "function":
+        return parts[3] if len(parts) > 3 else None
+    return parts[1] if len(parts) == 2 else None
 
 
 def to_json_bytes(value: Any) -> bytes:
@@ -92,6 +142,339 @@ def json_copy(value: Any) -> Any:
         # integers beyond 64 bits: orjson can neither encode them nor decode them exactly
         # (it decodes them as floats), so both halves go through the standard library
         return json.loads(json.dumps(value, default=json_default, separators=(",", ":")))
+
+
+def compact_json(value: Any) -> str:
+    """JSON as Step Functions (Jackson) writes it: no insignificant spaces, UTF-8 as is."""
+    return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+
+
+# ------------------------------------------------------------------ the request side
+
+
+def _lambda_client_error(code: str, status: int, message: str) -> StatesError:
+    """A Lambda API error as a Task reports it (the SDK v1 exception text)."""
+    return StatesError(
+        f"Lambda.{code}",
+        f"{message} (Service: AWSLambda; Status Code: {status}; Error Code: {code}; "
+        f"Request ID: {uuid.uuid4()}; Proxy: null)",
+    )
+
+
+def request_body(payload: Any, present: bool = True) -> bytes:
+    """The Invoke request body ``arn:aws:states:::lambda:invoke`` sends for ``Payload``.
+
+    A JSON value is sent as JSON; a string is sent as the JSON text it holds (so
+    ``"0.0"`` reaches the function as the number ``0.0``), and Lambda refuses one that
+    is not JSON (``Lambda.InvalidRequestContentException``); a null or absent Payload
+    reaches the function as ``{}``.
+    """
+    if not present or payload is None or payload == "":
+        return b"{}"
+    if isinstance(payload, str):
+        try:
+            json.loads(payload)
+        except ValueError:
+            raise _lambda_client_error(
+                "InvalidRequestContentException",
+                400,
+                "Could not parse request body into json: Could not parse payload into json: "
+                + _jackson_parse_error(payload),
+            ) from None
+        return payload.encode()
+    return to_json_bytes(payload)
+
+
+_TOKEN_CHAR = re.compile(r"[\w$]")
+
+
+def _jackson_parse_error(text: str) -> str:
+    """What Lambda's JSON parser (Jackson) says of a body that is not JSON."""
+    stripped = text.lstrip()
+    offset = len(text) - len(stripped)
+    first = stripped[:1]
+    if first and (first.isalpha() or first in "_$"):
+        end = 0
+        while end < len(stripped) and _TOKEN_CHAR.match(stripped[end]) and end < 256:
+            end += 1
+        token = stripped[:end]
+        consumed = offset + end + (1 if offset + end < len(text) else 0)
+        problem = (
+            f"Unrecognized token '{token}': was expecting (JSON String, Number, Array, "
+            "Object or token 'null', 'true' or 'false')"
+        )
+    else:
+        # anything else: report the first character the parser cannot start a value with
+        char = first or " "
+        consumed = offset + 1
+        problem = (
+            f"Unexpected character ('{char}' (code {ord(char)})): expected a valid value "
+            "(JSON String, Number, Array, Object or token 'null', 'true' or 'false')"
+        )
+    source = text if len(text) <= 500 else f'{text[:500]}"[truncated {len(text) - 500} bytes]'
+    closing = '"' if len(text) <= 500 else ""
+    return f'{problem}\n at [Source: (byte[])"{source}{closing}; line: 1, column: {consumed + 1}]'
+
+
+# ----------------------------------------------------------------- the response side
+
+
+@dataclass(slots=True)
+class Invocation:
+    """One completed Invoke: what Lambda sent back."""
+
+    request_id: str
+    function_arn: str
+    body: bytes  # the response body (compact JSON when the runtime encoded the result)
+    payload: Any  # the body as Step Functions reads it: parsed JSON, or the text
+    body_is_raw: bool  # the handler returned bytes: ``body`` is exactly what it returned
+    log: str | None  # the invocation's log (START ... REPORT) when the caller asked for it
+    requested_at: float  # the clock's time when the request was made
+
+    @property
+    def content_length(self) -> int:
+        """The length of the body as the Python runtime posts it (its encoder is spaced)."""
+        if self.body_is_raw:
+            return len(self.body)
+        return len(json.dumps(self.payload, default=json_default).encode())
+
+
+def _parse_body(body: bytes) -> Any:
+    try:
+        return orjson.loads(body)
+    except orjson.JSONDecodeError:
+        pass
+    text = body.decode("utf-8", errors="replace")
+    try:
+        # what orjson refuses and Java/Python parsers take (big integers, NaN)
+        return json.loads(text)
+    except ValueError:
+        return text
+
+
+# Types orjson would encode natively and the runtime's json encoder refuses.
+_ORJSON_LIKE_RUNTIME: Final = (
+    orjson.OPT_PASSTHROUGH_DATETIME
+    | orjson.OPT_PASSTHROUGH_DATACLASS
+    | orjson.OPT_PASSTHROUGH_SUBCLASS
+)
+
+
+def marshal_result(result: Any) -> tuple[bytes, Any, bool]:
+    """What the Python runtime posts for a handler's return value: (body, value, raw).
+
+    ``bytes`` are the body as they are (``b'"HelloWorld!"'`` is the JSON string
+    ``"HelloWorld!"``; text that is not JSON stays text); anything else is encoded
+    as JSON (a ``str`` becomes a JSON string, a ``Decimal`` the number it holds).
+    Raises TypeError/ValueError for what JSON cannot hold.
+    """
+    if isinstance(result, bytes | bytearray):
+        body = bytes(result)
+        return body, _parse_body(body), True
+    try:
+        body = orjson.dumps(result, default=json_default, option=_ORJSON_LIKE_RUNTIME)
+        return body, orjson.loads(body), False
+    except TypeError:
+        # integers beyond 64 bits, subclasses, non-str keys: the standard encoder decides
+        text = json.dumps(result, default=json_default, separators=(",", ":"))
+        return text.encode(), json.loads(text), False
+
+
+def result_too_large(invocation: Invocation) -> bool:
+    """Whether a Task result exceeds Step Functions' payload quota (256 KiB of JSON)."""
+    # re-encoded JSON grows at most sixfold (\u0000) from the body; most results are far below
+    if len(invocation.body) * 6 + 64 <= RESULT_LIMIT_BYTES:
+        return False
+    return len(to_json_bytes(invocation.payload)) > RESULT_LIMIT_BYTES
+
+
+def data_limit_exceeded(task: str) -> StatesError:
+    """AWS's failure for a Task result over the quota (``task``: 'lambda' or the ARN)."""
+    return StatesError(
+        "States.DataLimitExceeded",
+        f"The state/task '{task}' returned a result with a size exceeding the maximum "
+        f"number of bytes service limit.",
+    )
+
+
+def lambda_invoke_response(invocation: Invocation, log_tail: bool = False) -> dict[str, Any]:
+    """The result of ``arn:aws:states:::lambda:invoke``, in the shape and order AWS records.
+
+    ``AllHttpHeaders`` keeps the order Step Functions' HTTP client reports (each value a
+    list); ``HttpHeaders`` is sorted case-insensitively (single values).
+    """
+    request_id = invocation.request_id
+    date = formatdate(invocation.requested_at, usegmt=True)
+    trace = (
+        f"root=1-{int(invocation.requested_at):08x}-{secrets.token_hex(12)};"
+        f"parent={secrets.token_hex(8)};sampled=0"
+    )
+    log_result = None
+    if log_tail and invocation.log is not None:
+        tail = invocation.log.encode()[-LOG_TAIL_BYTES:]
+        log_result = base64.b64encode(tail).decode("ascii")
+    headers: list[tuple[str, str]] = []
+    if log_result is not None:
+        headers.append(("X-Amz-Log-Result", log_result))
+    headers += [
+        ("X-Amz-Executed-Version", "$LATEST"),
+        ("x-amzn-Remapped-Content-Length", "0"),
+        ("Connection", "keep-alive"),
+        ("x-amzn-RequestId", request_id),
+        ("Content-Length", str(invocation.content_length)),
+        ("Date", date),
+        ("X-Amzn-Trace-Id", trace),
+        ("Content-Type", "application/json"),
+    ]
+    response: dict[str, Any] = {"ExecutedVersion": "$LATEST"}
+    if log_result is not None:
+        response["LogResult"] = log_result
+    response["Payload"] = invocation.payload
+    response["SdkHttpMetadata"] = {
+        "AllHttpHeaders": {name: [value] for name, value in headers},
+        "HttpHeaders": dict(sorted(headers, key=lambda header: header[0].lower())),
+        "HttpStatusCode": 200,
+    }
+    response["SdkResponseMetadata"] = {"RequestId": request_id}
+    response["StatusCode"] = 200
+    return response
+
+
+class FunctionError(StatesError):
+    """A function error (``X-Amz-Function-Error``): the runtime's error document.
+
+    ``cause`` is the document as the runtime posted it (spaced JSON, what the legacy
+    ``arn:aws:lambda:...:function:NAME`` resource reports); ``compact()`` is the same
+    document as ``arn:aws:states:::lambda:invoke`` reports it, re-serialized compactly.
+    """
+
+    def __init__(self, document: dict[str, Any]) -> None:
+        super().__init__(str(document.get("errorType") or "Exception"), json.dumps(document))
+        self.document = document
+
+    def compact(self) -> StatesError:
+        return StatesError(self.error, compact_json(self.document))
+
+
+# ------------------------------------------------------------------------- logging
+
+
+_capture: contextvars.ContextVar[list[str] | None] = contextvars.ContextVar(
+    "workflows_lambda_log_capture", default=None
+)
+_tee_lock = threading.Lock()
+_tee_users = 0
+
+
+class _Tee:
+    """A stand-in for sys.stdout/stderr that also copies writes into the capture in force."""
+
+    def __init__(self, stream: TextIO) -> None:
+        self.stream = stream
+
+    def write(self, text: str) -> int:
+        lines = _capture.get()
+        if lines is not None:
+            lines.append(text)
+        return self.stream.write(text)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.stream, name)
+
+
+class _LambdaLogHandler(logging.Handler):
+    """Root-logger records as the Python runtime writes them to the function's log."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        formatter = logging.Formatter(
+            "[%(levelname)s]\t%(asctime)s.%(msecs)03dZ\t%(aws_request_id)s\t%(message)s\n",
+            "%Y-%m-%dT%H:%M:%S",
+        )
+        formatter.converter = time.gmtime
+        self.setFormatter(formatter)
+
+    def emit(self, record: logging.LogRecord) -> None:
+        lines = _capture.get()
+        if lines is None:
+            return
+        record.aws_request_id = _request_id.get()
+        try:
+            lines.append(self.format(record))
+        except Exception:  # a log line never fails an invocation
+            self.handleError(record)
+
+
+_request_id: contextvars.ContextVar[str] = contextvars.ContextVar(
+    "workflows_lambda_request_id", default=""
+)
+_log_handler: Final = _LambdaLogHandler()
+
+
+@contextmanager
+def _capturing() -> Iterator[None]:
+    """While any invocation records its log: stdout, stderr and root logging are teed."""
+    global _tee_users
+    with _tee_lock:
+        _tee_users += 1
+        if _tee_users == 1:
+            if not isinstance(sys.stdout, _Tee):
+                sys.stdout = _Tee(sys.stdout)
+            if not isinstance(sys.stderr, _Tee):
+                sys.stderr = _Tee(sys.stderr)
+            logging.getLogger().addHandler(_log_handler)
+    try:
+        yield
+    finally:
+        with _tee_lock:
+            _tee_users -= 1
+            if _tee_users == 0:
+                logging.getLogger().removeHandler(_log_handler)
+                for name in ("stdout", "stderr"):
+                    stream = getattr(sys, name)
+                    if isinstance(stream, _Tee):
+                        setattr(sys, name, stream.stream)
+
+
+def _run_logged(
+    lines: list[str], request_id: str, handler: Handler, payload: Any, context: Any
+) -> Any:
+    """``handler(payload, context)`` with its output copied into ``lines``."""
+    capture = _capture.set(lines)
+    request = _request_id.set(request_id)
+    try:
+        return handler(payload, context)
+    finally:
+        _capture.reset(capture)
+        _request_id.reset(request)
+
+
+def _log_text(request_id: str, lines: list[str], milliseconds: float) -> str:
+    """The log of one invocation as Lambda writes it (START, output, END, REPORT)."""
+    used = min(MEMORY_SIZE_MB, max(1, _max_rss_mb()))
+    body = "".join(lines)
+    if body and not body.endswith("\n"):
+        body += "\n"
+    return (
+        f"START RequestId: {request_id} Version: $LATEST\n"
+        f"{body}"
+        f"END RequestId: {request_id}\n"
+        f"REPORT RequestId: {request_id}\tDuration: {milliseconds:.2f} ms\t"
+        f"Billed Duration: {max(1, math.ceil(milliseconds))} ms\t"
+        f"Memory Size: {MEMORY_SIZE_MB} MB\tMax Memory Used: {used} MB\t\n"
+    )
+
+
+def _max_rss_mb() -> int:
+    try:
+        import resource
+
+        return int(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024)
+    except (ImportError, OSError):  # pragma: no cover - not on Linux
+        return MEMORY_SIZE_MB // 2
+
+
+# ----------------------------------------------------------------------- invoking
 
 
 class InProcessLambdas:
@@ -129,7 +512,9 @@ class InProcessLambdas:
         if reference.startswith("arn:"):
             return reference
         name = function_name_of(reference)
-        return f"arn:aws:lambda:{self.region}:{self.account}:function:{name}"
+        qualifier = _qualifier_of(reference)
+        arn = f"arn:aws:lambda:{self.region}:{self.account}:function:{name}"
+        return f"{arn}:{qualifier}" if qualifier else arn
 
     def __contains__(self, reference: str) -> bool:
         return function_name_of(reference) in self._handlers
@@ -137,63 +522,144 @@ class InProcessLambdas:
     async def invoke(
         self, reference: str, event: Any, clock: Clock, request_id: str | None = None
     ) -> Any:
-        """Run the handler; returns its JSON result or raises StatesError as Lambda reports it.
+        """Run the handler; returns its decoded result or raises StatesError as Lambda reports it.
 
-        ``request_id`` becomes the invocation's ``context.aws_request_id`` (default: new).
+        What the legacy ``arn:aws:lambda:...:function:NAME`` resource and the local
+        runtime (SQS sources, API Gateway) see. ``request_id`` becomes the invocation's
+        ``context.aws_request_id`` (default: new).
+        """
+        invocation = await self.call(reference, event, clock, request_id=request_id)
+        return invocation.payload
+
+    async def call(
+        self,
+        reference: str,
+        event: Any,
+        clock: Clock,
+        *,
+        request_id: str | None = None,
+        body: bytes | None = None,
+        log: bool = False,
+    ) -> Invocation:
+        """The Invoke API: run the handler on ``event`` (or on the request ``body``).
+
+        Raises ``FunctionError`` when the handler raises (or its result cannot be
+        marshalled), ``Lambda.ResourceNotFoundException`` for an unknown function.
+        With ``log`` the invocation's output (print, sys.stderr, root logging) is
+        recorded as Lambda writes it, for ``LogType: Tail``.
         """
         name = function_name_of(reference)
         handler = self._handlers.get(name)
-        arn = self.arn_of(reference)
         if handler is None:
-            raise StatesError(
-                "Lambda.ResourceNotFoundException",
-                f"Function not found: {arn} (Service: AWSLambda; Status Code: 404; "
-                f"Error Code: ResourceNotFoundException; Request ID: {uuid.uuid4()}; Proxy: null)",
+            arn = self.arn_of(reference)
+            if _qualifier_of(arn) is None:
+                arn += ":$LATEST"
+            raise _lambda_client_error(
+                "ResourceNotFoundException", 404, f"Function not found: {arn}"
             )
+        arn = self.arn_of(reference)
+        requested_at = clock.now()
         context = LambdaContext(name, arn, self._timeout, clock, request_id)
-        payload = json_copy(event)
+        request_id = context.aws_request_id
+        payload = json_copy(event) if body is None else _parse_body(body)
+        if log:
+            lines: list[str] = []
+            began = time.perf_counter()
+            with _capturing():
+                result = await self._run(handler, payload, context, clock, lines)
+            milliseconds = (time.perf_counter() - began) * 1000
+            text: str | None = _log_text(request_id, lines, milliseconds)
+        else:
+            result = await self._run(handler, payload, context, clock, None)
+            text = None
+        try:
+            response, value, raw = marshal_result(result)
+        except (TypeError, ValueError) as exc:
+            raise FunctionError(_marshal_error(exc, request_id)) from None
+        return Invocation(request_id, arn, response, value, raw, text, requested_at)
+
+    async def _run(
+        self,
+        handler: Handler,
+        payload: Any,
+        context: LambdaContext,
+        clock: Clock,
+        lines: list[str] | None,
+    ) -> Any:
+        """The handler's return value; raises FunctionError as the runtime reports one."""
         try:
             if inspect.iscoroutinefunction(handler):
-                result = await handler(payload, context)
-            elif self._mode == "inline":
-                result = handler(payload, context)
+                if lines is None:
+                    return await handler(payload, context)
+                capture = _capture.set(lines)
+                request = _request_id.set(context.aws_request_id)
+                try:
+                    return await handler(payload, context)
+                finally:
+                    _capture.reset(capture)
+                    _request_id.reset(request)
+            if self._mode == "inline":
+                if lines is None:
+                    result = handler(payload, context)
+                else:
+                    result = _run_logged(lines, context.aws_request_id, handler, payload, context)
                 if inspect.isawaitable(result):
                     result = await result
-            else:
-                loop = asyncio.get_running_loop()
-                with clock.busy():
-                    if self._one_at_a_time:
-                        self._turn = self._turn or asyncio.Lock()
-                        async with self._turn:
-                            result = await loop.run_in_executor(
-                                self._executor, handler, payload, context
-                            )
-                    else:
-                        result = await loop.run_in_executor(
-                            self._executor, handler, payload, context
-                        )
+                return result
+            return await self._in_thread(handler, payload, context, clock, lines)
         except StatesError:
             raise
         except Exception as exc:
-            raise _lambda_error(exc, context.aws_request_id) from exc
-        try:
-            return json_copy(result)
-        except (TypeError, ValueError) as exc:
-            raise StatesError(
-                "Runtime.MarshalError",
-                json.dumps(
-                    {
-                        "errorMessage": f"Unable to marshal response: {exc}",
-                        "errorType": "Runtime.MarshalError",
-                        "requestId": context.aws_request_id,
-                        "stackTrace": [],
-                    }
-                ),
-            ) from exc
+            raise FunctionError(_error_document(exc, context.aws_request_id)) from exc
+
+    async def _in_thread(
+        self,
+        handler: Handler,
+        payload: Any,
+        context: LambdaContext,
+        clock: Clock,
+        lines: list[str] | None,
+    ) -> Any:
+        loop = asyncio.get_running_loop()
+        executor = self._executor  # None: the loop's (StateMachine.run: one shared pool)
+        with clock.busy():
+            if self._one_at_a_time:
+                self._turn = self._turn or asyncio.Lock()
+                async with self._turn:
+                    return await self._submit(loop, executor, handler, payload, context, lines)
+            return await self._submit(loop, executor, handler, payload, context, lines)
+
+    @staticmethod
+    def _submit(
+        loop: asyncio.AbstractEventLoop,
+        executor: ThreadPoolExecutor | None,
+        handler: Handler,
+        payload: Any,
+        context: LambdaContext,
+        lines: list[str] | None,
+    ) -> asyncio.Future[Any]:
+        if lines is None:
+            return loop.run_in_executor(executor, handler, payload, context)
+        run = contextvars.copy_context().run
+        request_id = context.aws_request_id
+        return loop.run_in_executor(
+            executor, run, _run_logged, lines, request_id, handler, payload, context
+        )
+
+
+def _marshal_error(exc: BaseException, request_id: str) -> dict[str, Any]:
+    # the runtime's FaultException for a result json cannot encode, with the message
+    # Python's encoder gives ("Object of type set is not JSON serializable")
+    return {
+        "errorMessage": f"Unable to marshal response: {exc}",
+        "errorType": "Runtime.MarshalError",
+        "requestId": request_id,
+        "stackTrace": [],
+    }
 
 
 # Frames of the machinery that calls a handler (this module, the thread pool, the
-# event loop); the Lambda runtime likewise drops its own bootstrap frames.
+# event loop, contextvars); the Lambda runtime likewise drops its own bootstrap frames.
 _CALLER_FILES: Final = (
     os.path.abspath(__file__),
     os.path.dirname(os.path.abspath(concurrent.futures.__file__)) + os.sep,
@@ -211,14 +677,53 @@ def _handler_frames(tb: Any) -> list[tuple[str, int, str, str | None]]:
     return []
 
 
-def _lambda_error(exc: BaseException, request_id: str) -> StatesError:
-    error_type = type(exc).__name__
-    cause = {
+def _error_document(exc: BaseException, request_id: str) -> dict[str, Any]:
+    """The runtime's error document (``make_error``) for an exception from the handler."""
+    return {
         "errorMessage": str(exc),
-        "errorType": error_type,
+        "errorType": type(exc).__name__,
         "requestId": request_id,
         # the Python runtime's shape: traceback.format_list over (file, line, name, code)
         # tuples, so one "  File ..., line N, in name\n    code\n" string per frame
         "stackTrace": traceback.format_list(_handler_frames(exc.__traceback__)),
     }
-    return StatesError(error_type, json.dumps(cause))
+
+
+# ------------------------------------------------------------- the two Task resources
+
+
+async def lambda_invoke_task(
+    lambdas: InProcessLambdas, parameters: Mapping[str, Any], clock: Clock
+) -> dict[str, Any]:
+    """``arn:aws:states:::lambda:invoke``: Invoke with the Task's parameters, AWS's result.
+
+    A function error fails the Task with the runtime's error document serialized
+    compactly as the cause; a result over the payload quota with
+    ``States.DataLimitExceeded`` naming the task 'lambda'.
+    """
+    tail = parameters.get("LogType") == "Tail"
+    body = request_body(parameters.get("Payload"), "Payload" in parameters)
+    try:
+        invocation = await lambdas.call(
+            str(parameters["FunctionName"]), None, clock, body=body, log=tail
+        )
+    except FunctionError as error:
+        raise error.compact() from None
+    if result_too_large(invocation):
+        raise data_limit_exceeded("lambda")
+    return lambda_invoke_response(invocation, log_tail=tail)
+
+
+async def lambda_function_task(
+    lambdas: InProcessLambdas, function_arn: str, event: Any, clock: Clock
+) -> Any:
+    """The legacy ``arn:aws:lambda:REGION:ACCOUNT:function:NAME`` resource: the result itself.
+
+    A function error fails the Task with the runtime's error document as it posted it
+    (spaced JSON); a result over the quota with ``States.DataLimitExceeded`` naming the
+    function ARN.
+    """
+    invocation = await lambdas.call(function_arn, event, clock)
+    if result_too_large(invocation):
+        raise data_limit_exceeded(function_arn)
+    return invocation.payload

@@ -4,9 +4,10 @@ The oracle is AWS's "Error handling in Step Functions": a retrier waits
 ``IntervalSeconds * BackoffRate ** (attempt - 1)`` (capped by ``MaxDelaySeconds``;
 ``JitterStrategy: FULL`` picks a random delay between 0 and that), each retrier
 counts its own attempts, an exhausted retrier hands the error to Catch, the first
-matching catcher wins, ``States.ALL`` matches neither ``States.Runtime`` nor
-``States.DataLimitExceeded``, and ``States.TaskFailed`` matches everything except
-``States.Timeout``. Gaps are read from the timestamps of ``TaskScheduled`` events.
+matching catcher wins, ``States.ALL`` does not match ``States.Runtime``,
+``States.TaskFailed`` matches everything except ``States.Timeout``, and a failure of
+OutputPath is seen by no retrier or catcher. Gaps are read from the timestamps of
+``TaskScheduled`` events.
 """
 
 from __future__ import annotations

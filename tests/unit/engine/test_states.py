@@ -1038,7 +1038,9 @@ def test_an_oversized_string_result_fails_with_data_limit_exceeded() -> None:
     assert result.error == "States.DataLimitExceeded"
 
 
-def test_data_limit_exceeded_is_not_caught_by_states_all() -> None:
+def test_a_task_result_over_the_quota_is_caught_by_states_all() -> None:
+    # AWS records LambdaFunctionFailed (States.DataLimitExceeded, the cause naming the
+    # function) and the States.ALL catcher taking it
     sm = machine(
         {
             "T": {
@@ -1052,6 +1054,32 @@ def test_data_limit_exceeded_is_not_caught_by_states_all() -> None:
     )
     value = {"s": "x" * (LIMIT + 1)}
     result = run(sm, {}, lambdas={"Big": _returning(value)})
+    assert result.status == "SUCCEEDED"
+    assert result.output == {
+        "Error": "States.DataLimitExceeded",
+        "Cause": f"The state/task '{fn_arn('Big')}' returned a result with a size exceeding "
+        "the maximum number of bytes service limit.",
+    }
+    assert "LambdaFunctionFailed" in types(result)
+
+
+def test_a_state_output_over_the_quota_is_not_caught() -> None:
+    # each half fits; the output ResultPath builds from them does not, and that check
+    # comes after Retry and Catch
+    sm = machine(
+        {
+            "T": {
+                "Type": "Task",
+                "Resource": fn_arn("Big"),
+                "ResultPath": "$.result",
+                "Catch": [{"ErrorEquals": ["States.ALL"], "Next": "Recovered"}],
+                "End": True,
+            },
+            "Recovered": {"Type": "Pass", "End": True},
+        }
+    )
+    half = "x" * (LIMIT * 6 // 10)
+    result = run(sm, {"input": half}, lambdas={"Big": _returning(half)})
     assert result.status == "FAILED"
     assert result.error == "States.DataLimitExceeded"
     assert "PassStateEntered" not in types(result)

@@ -43,6 +43,7 @@ __all__ = [
     "Caught",
     "FailError",
     "Machine",
+    "OutputPathFailure",
     "State",
     "StepResult",
     "error_details",
@@ -54,7 +55,10 @@ __all__ = [
 
 JSONATA: Final = "JSONata"
 
-_UNCATCHABLE_BY_ALL: Final = frozenset({"States.Runtime", "States.DataLimitExceeded"})
+# States.ALL does not match States.Runtime. It does match States.DataLimitExceeded raised
+# by a Task's result (AWS records the Catch taking it); a state *output* over the quota
+# is checked after Retry and Catch (executor.py), so nothing catches that one.
+_UNCATCHABLE_BY_ALL: Final = frozenset({"States.Runtime"})
 _NOT_TASK_FAILED: Final = frozenset(
     {"States.Timeout", "States.Runtime", "States.DataLimitExceeded"}
 )
@@ -62,6 +66,11 @@ _NOT_TASK_FAILED: Final = frozenset(
 
 class FailError(StatesError):
     """Raised by a Fail state: the branch (or execution) fails with its error and cause."""
+
+
+class OutputPathFailure(StatesError):
+    """OutputPath failed on a state's result: AWS applies OutputPath after Retry and Catch,
+    so no retrier or catcher sees this failure (not even ``["States.Runtime"]``)."""
 
 
 class Caught:
@@ -84,8 +93,31 @@ def jayway(path: JsonPath) -> str:
     """How Jayway prints a path in 'No results for path' messages: $['a']['b'][0]."""
     if path.keys is None:
         return path.text
-    parts = "".join(f"['{k}']" if isinstance(k, str) else f"[{k}]" for k in path.keys)
-    return "$" + parts
+    return _jayway_keys(path.keys)
+
+
+def _jayway_keys(keys: tuple[str | int, ...]) -> str:
+    return "$" + "".join(f"['{k}']" if isinstance(k, str) else f"[{k}]" for k in keys)
+
+
+def not_found(path: JsonPath, data: Any) -> str:
+    """Jayway's words for a definite path that finds nothing in ``data``.
+
+    A missing last property: 'No results for path: $['a']['b']'; a missing property on
+    the way: 'Missing property in path $['a']' (the path up to the missing property).
+    """
+    keys = path.keys
+    if keys is not None:
+        node = data
+        for index, key in enumerate(keys):
+            if isinstance(key, str) and isinstance(node, dict):
+                if key in node:
+                    node = node[key]
+                    continue
+                if index < len(keys) - 1:
+                    return f"Missing property in path {_jayway_keys(keys[: index + 1])}"
+            break
+    return f"No results for path: {jayway(path)}"
 
 
 class _PathField:
@@ -107,7 +139,7 @@ class _PathField:
             return resolve(path, data, frame.context(), frame.variables)
         except PathNotFound:
             raise frame.runtime_error(
-                f"Invalid path '{self.text}' : No results for path: {jayway(path)}"
+                f"Invalid path '{self.text}' : {not_found(path, data)}"
             ) from None
 
 
@@ -134,10 +166,11 @@ def evaluate_payload(template: Template, data: Any, frame: Frame) -> Any:
 
 
 def error_output(error: StatesError) -> dict[str, Any]:
-    output: dict[str, Any] = {"Error": error.error}
-    if error.cause is not None or error.keeps_nulls:
-        output["Cause"] = error.cause
-    return output
+    """What a Catch receives. A missing cause is bound as "" (a timeout's, as AWS binds
+    it), or kept null for what SendTaskFailure sent without one."""
+    if error.keeps_nulls:
+        return {"Error": error.error, "Cause": error.cause}
+    return {"Error": error.error, "Cause": "" if error.cause is None else error.cause}
 
 
 def error_details(error: StatesError) -> dict[str, Any]:
@@ -490,7 +523,10 @@ class ResultState(State):
                     f"in '{dumps(data)}'"
                 ) from None
         if self.output_path is not None:
-            output = self.output_path.select(output, frame)
+            try:
+                output = self.output_path.select(output, frame)
+            except StatesError as error:
+                raise OutputPathFailure(error.error, error.cause) from None
         return output
 
     def _finish_jsonpath_assign(self, data: Any, result: Any, frame: Frame) -> Any:
@@ -514,6 +550,8 @@ class ResultState(State):
                     result = evaluate_payload(self.result_selector, result, frame)
                 return self.finish(data, result, frame), self.next
             except StatesError as error:
+                if isinstance(error, OutputPathFailure):
+                    raise
                 failed_at, frame.failed_at = frame.failed_at, None
                 delay: float | None = None
                 for index, retrier in enumerate(self.retriers):

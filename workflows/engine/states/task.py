@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import asyncio
-import uuid
 from collections.abc import Awaitable
 from typing import Any, Final
 
 from workflows.engine.errors import StatesError
 from workflows.engine.frame import Frame
 from workflows.engine.history import dumps
+from workflows.engine.lambdas import lambda_function_task, lambda_invoke_task
 from workflows.engine.mocks import Return, Throw
 from workflows.engine.paths import JsonPath, PathNotFound, resolve
 from workflows.engine.states.common import (
@@ -97,7 +97,7 @@ class TaskState(ResultState):
             frame.record("LambdaFunctionStarted")
             try:
                 result = await with_timeout(
-                    runner.lambdas.invoke(resource.arn, payload, execution.clock)
+                    lambda_function_task(runner.lambdas, resource.arn, payload, execution.clock)
                     if mock is None
                     else _mocked(mock),
                     timeout,
@@ -204,22 +204,7 @@ class TaskState(ResultState):
                 raise frame.runtime_error(
                     "The field 'FunctionName' is required by arn:aws:states:::lambda:invoke"
                 )
-            function = str(payload["FunctionName"])
-            event = payload.get("Payload", effective)
-            request_id = str(uuid.uuid4())
-            response_payload = await runner.lambdas.invoke(
-                function, event, execution.clock, request_id
-            )
-            result: Any = {
-                "ExecutedVersion": "$LATEST",
-                "Payload": response_payload,
-                "SdkHttpMetadata": {
-                    "HttpHeaders": {"Content-Type": "application/json"},
-                    "HttpStatusCode": 200,
-                },
-                "SdkResponseMetadata": {"RequestId": request_id},
-                "StatusCode": 200,
-            }
+            result: Any = await lambda_invoke_task(runner.lambdas, payload, execution.clock)
         else:
             integration = runner.integration_for(resource)
             if integration is None:
