@@ -253,8 +253,6 @@ def main() -> None:
             else:
                 asyncio.run(place_orders(runtime, options.orders, options.clients, load))
             placing_seconds = time.perf_counter() - started
-            ends = outcomes(runtime, list(load.accepted.values()), options.wait)
-            rss_end = runtime.rss_mb()
             accepted = load.latencies
             print(f"runtime          {options.checkout.resolve()}")
             print(f"orders           {options.orders} from {options.clients} clients")
@@ -264,9 +262,12 @@ def main() -> None:
                 f"  p99 {percentile(accepted, 0.99):.3f} s  max {max(accepted):.3f} s"
             )
             print(f"placing took     {placing_seconds:.1f} s")
-            print(f"executions       {dict(sorted(ends.items()))}")
             print(f"5xx answers      {sum(n for s, n in load.statuses.items() if s >= 500)}")
-            print(f"memory (RSS)     {rss_start:.0f} MB at start, {rss_end:.0f} MB after")
+            print(f"memory (RSS)     {rss_start:.0f} MB at start, {runtime.rss_mb():.0f} MB placed")
+            sys.stdout.flush()
+            ends = outcomes(runtime, list(load.accepted.values()), options.wait)
+            print(f"executions       {dict(sorted(ends.items()))} (after up to {options.wait:g} s)")
+            print(f"memory (RSS)     {runtime.rss_mb():.0f} MB after")
             if options.kill:
                 print(f"acknowledged but lost  {ends.get('LOST', 0)}")
                 print(f"charged twice          {charged_twice(runtime, load.accepted)}")
