@@ -57,7 +57,9 @@ class Runtime:
     process: subprocess.Popen[bytes] | None = None
 
     def start(self) -> None:
-        log = (self.directory / "up.log").open("ab")
+        path = self.directory / "up.log"
+        offset = path.stat().st_size if path.exists() else 0  # a restart appends
+        log = path.open("ab")
         environment = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
         environment["PYTHONPATH"] = str(self.checkout)
         self.process = subprocess.Popen(
@@ -81,7 +83,7 @@ class Runtime:
             env=environment,
         )
         deadline = time.monotonic() + 120
-        while "workflows is up" not in (self.directory / "up.log").read_text(errors="replace"):
+        while "workflows is up" not in path.read_bytes()[offset:].decode(errors="replace"):
             if self.process.poll() is not None or time.monotonic() > deadline:
                 raise SystemExit(f"workflows up did not start; see {self.directory / 'up.log'}")
             time.sleep(0.1)
