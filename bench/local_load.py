@@ -57,7 +57,9 @@ class Runtime:
     process: subprocess.Popen[bytes] | None = None
 
     def start(self) -> None:
-        log = (self.directory / "up.log").open("ab")
+        path = self.directory / "up.log"
+        offset = path.stat().st_size if path.exists() else 0  # a restart appends
+        log = path.open("ab")
         environment = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
         environment["PYTHONPATH"] = str(self.checkout)
         self.process = subprocess.Popen(
@@ -81,7 +83,7 @@ class Runtime:
             env=environment,
         )
         deadline = time.monotonic() + 120
-        while "workflows is up" not in (self.directory / "up.log").read_text(errors="replace"):
+        while "workflows is up" not in path.read_bytes()[offset:].decode(errors="replace"):
             if self.process.poll() is not None or time.monotonic() > deadline:
                 raise SystemExit(f"workflows up did not start; see {self.directory / 'up.log'}")
             time.sleep(0.1)
@@ -253,8 +255,6 @@ def main() -> None:
             else:
                 asyncio.run(place_orders(runtime, options.orders, options.clients, load))
             placing_seconds = time.perf_counter() - started
-            ends = outcomes(runtime, list(load.accepted.values()), options.wait)
-            rss_end = runtime.rss_mb()
             accepted = load.latencies
             print(f"runtime          {options.checkout.resolve()}")
             print(f"orders           {options.orders} from {options.clients} clients")
@@ -264,9 +264,12 @@ def main() -> None:
                 f"  p99 {percentile(accepted, 0.99):.3f} s  max {max(accepted):.3f} s"
             )
             print(f"placing took     {placing_seconds:.1f} s")
-            print(f"executions       {dict(sorted(ends.items()))}")
             print(f"5xx answers      {sum(n for s, n in load.statuses.items() if s >= 500)}")
-            print(f"memory (RSS)     {rss_start:.0f} MB at start, {rss_end:.0f} MB after")
+            print(f"memory (RSS)     {rss_start:.0f} MB at start, {runtime.rss_mb():.0f} MB placed")
+            sys.stdout.flush()
+            ends = outcomes(runtime, list(load.accepted.values()), options.wait)
+            print(f"executions       {dict(sorted(ends.items()))} (after up to {options.wait:g} s)")
+            print(f"memory (RSS)     {runtime.rss_mb():.0f} MB after")
             if options.kill:
                 print(f"acknowledged but lost  {ends.get('LOST', 0)}")
                 print(f"charged twice          {charged_twice(runtime, load.accepted)}")

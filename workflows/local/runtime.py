@@ -286,7 +286,7 @@ def _moto_server(host: str, port: int) -> Any:
         return make_server(
             host,
             port,
-            DomainDispatcherApplication(create_backend_app),
+            _one_at_a_time(DomainDispatcherApplication(create_backend_app)),
             threaded=True,
             request_handler=MotoRequestHandler,
         )
@@ -296,6 +296,27 @@ def _moto_server(host: str, port: int) -> Any:
         raise PortInUse("aws", host, port, problem) from None
     except SystemExit:  # werkzeug exits the process when the port is taken
         raise PortInUse("aws", host, port, OSError(errno.EADDRINUSE, "Address in use")) from None
+
+
+def _one_at_a_time(app: Any) -> Any:
+    """moto's backends are not thread-safe: serve one request at a time.
+
+    With functions running concurrently, two DynamoDB requests at once broke moto
+    (TransactWriteItems deep-copies the table while another request changes it:
+    "dictionary changed size during iteration", and copies piled up in memory). An SQS
+    ReceiveMessage may wait up to 20 s (long polling) and takes SQS's own locks, so it
+    does not hold the others up.
+    """
+    turn = threading.Lock()
+
+    def serve(environ: dict[str, Any], start_response: Any) -> Any:
+        if environ.get("HTTP_X_AMZ_TARGET") == "AmazonSQS.ReceiveMessage":
+            return app(environ, start_response)
+        with turn:
+            # the body is produced inside the lock too (moto answers with a list)
+            return list(app(environ, start_response))
+
+    return serve
 
 
 def _reset_moto(url: str) -> None:
