@@ -355,7 +355,7 @@ async def test_heartbeat_seconds_fires_while_a_handler_in_another_branch_blocks(
     )
 
     assert result.status == "FAILED"
-    assert result.error == "States.Timeout"  # AWS reports a missed heartbeat so (#15)
+    assert result.error == "States.Timeout"  # a missed heartbeat, as AWS records it (#15)
     assert not blocking.finished.is_set(), "the heartbeat was missed while the handler worked"
 
 
