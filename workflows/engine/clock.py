@@ -19,11 +19,11 @@ import heapq
 import itertools
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager, suppress
+from contextlib import AbstractContextManager, contextmanager, suppress
 from datetime import UTC, datetime
 from typing import Protocol, runtime_checkable
 
-__all__ = ["Clock", "RealClock", "VirtualClock"]
+__all__ = ["Clock", "RealClock", "VirtualClock", "held_still"]
 
 
 @runtime_checkable
@@ -88,6 +88,7 @@ class VirtualClock:
         self._timers: list[tuple[float, int, asyncio.Future[None]]] = []
         self._sequence = itertools.count()
         self._busy = 0
+        self._held = 0
         self._auto = auto_advance
         self._driver: asyncio.Task[None] | None = None
         self._wake: asyncio.Event | None = None
@@ -153,6 +154,21 @@ class VirtualClock:
                     self._state = (self.now(), None)
                 self._poke()
 
+    @contextmanager
+    def hold(self) -> Iterator[None]:
+        """Bookkeeping outside the event loop is in progress: time neither skips nor flows.
+
+        For the runtime's own chores (storing history before an effect), which take
+        real time on no execution's timeline: a wait must not be skipped over while
+        they run, and they must not lengthen it either.
+        """
+        self._held += 1
+        try:
+            yield
+        finally:
+            self._held -= 1
+            self._poke()
+
     async def _settle(self, limit: int = 100) -> None:
         """Let everything that is ready run (and register its timers) before time moves."""
         ready = getattr(asyncio.get_running_loop(), "_ready", None)
@@ -174,7 +190,7 @@ class VirtualClock:
         # let the woken coroutines run before the next timer fires
         await asyncio.sleep(0)
 
-    async def _wait_real(self, seconds: float) -> None:
+    async def _wait_real(self, seconds: float | None) -> None:
         """Wait up to ``seconds`` of real time, or less if poked (work ended, new timer)."""
         wake = self._wake
         if wake is None:
@@ -198,11 +214,20 @@ class VirtualClock:
                 else:
                     await self._wait_real(due)
                 continue
+            if self._held:
+                await self._wait_real(None)  # until the chore ends (or a timer arrives)
+                continue
             await asyncio.sleep(0)
-            if self._busy or (ready is not None and len(ready) > 0):
+            if self._busy or self._held or (ready is not None and len(ready) > 0):
                 continue
             if self._timers and self._timers[0][2].cancelled():
                 heapq.heappop(self._timers)
                 continue
             if self._timers:
                 await self._fire_next()
+
+
+def held_still(clock: Clock) -> AbstractContextManager[None]:
+    """``clock.hold()`` where the clock has it (a VirtualClock), else ``clock.busy()``."""
+    hold = getattr(clock, "hold", None)
+    return hold() if callable(hold) else clock.busy()

@@ -28,7 +28,7 @@ import boto3
 from botocore.exceptions import ClientError
 
 from workflows.engine import StateMachine, TaskTokens
-from workflows.engine.clock import Clock, RealClock
+from workflows.engine.clock import Clock, RealClock, held_still
 from workflows.engine.errors import StatesError
 from workflows.engine.frame import iso_timestamp
 from workflows.engine.history import History
@@ -268,7 +268,8 @@ class LocalApp:
 
     async def effect_allowed(self) -> None:
         if self.before_effect is not None:
-            with self.clock.busy():  # a virtual clock must not jump while the store writes
+            # storing is the runtime's chore: a virtual clock neither jumps nor flows meanwhile
+            with held_still(self.clock):
                 await self.before_effect()
 
     def _after_stored(self, call: ServiceIntegration) -> ServiceIntegration:

@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 
 from workflows.engine import Clock, RealClock, StateMachine, TaskRequest, VirtualClock
+from workflows.engine.clock import held_still
 
 
 def test_both_clocks_satisfy_the_clock_protocol() -> None:
@@ -204,6 +205,33 @@ async def test_nested_busy_sections_let_time_flow_until_the_last_ends() -> None:
     assert clock.now() == held, "outside work, time stands until it is skipped"
     await sleeper
     assert clock.now() == 1000
+
+
+async def test_hold_keeps_time_still_without_skipping_while_a_chore_runs() -> None:
+    # the local runtime's own bookkeeping (storing history) takes no time on the timeline
+    clock = VirtualClock(0)
+    release = threading.Event()
+    sleeper = asyncio.ensure_future(clock.sleep(60))
+    await asyncio.sleep(0)
+    loop = asyncio.get_running_loop()
+    with clock.hold():
+        chore = loop.run_in_executor(None, release.wait, 30)
+        for _ in range(200):
+            await asyncio.sleep(0)
+        assert not sleeper.done(), "no skip while the chore runs"
+        assert clock.now() == 0, "and no time flows either"
+        release.set()
+        await chore
+    await sleeper
+    assert clock.now() == 60
+
+
+def test_held_still_holds_a_virtual_clock_and_is_busy_on_others() -> None:
+    virtual, real = VirtualClock(0), RealClock()
+    with held_still(virtual):
+        assert virtual.now() == 0
+    with held_still(real):
+        pass
 
 
 async def test_real_time_passes_moves_with_the_wall_clock_even_when_idle() -> None:
