@@ -213,6 +213,10 @@ def test_a_payload_with_markup_is_shown_as_text(console: ConsoleApp, page: Any) 
     assert XSS in page.locator("#state-panel").inner_text()
     assert page.locator("img").count() == 0  # the payload never became an element
     page.locator("#events details").first.click()
+    # the event's details are filled in when it is opened: wait for them
+    page.wait_for_function(
+        "(text) => document.querySelector('#events details').innerText.includes(text)", arg=XSS
+    )
     assert XSS in page.locator("#events details").first.inner_text()
     console.wait(f"{PREFIX}:execution:ConsoleEchoMachine:markup")
 
