@@ -26,7 +26,7 @@ from typing import Any, Final, Literal
 
 from workflows.engine.clock import VirtualClock
 from workflows.engine.diagnostics import DefinitionError, Diagnostic, pointer
-from workflows.engine.errors import ALL, StatesError
+from workflows.engine.errors import StatesError
 from workflows.engine.executor import run_machine
 from workflows.engine.frame import Execution, Frame
 from workflows.engine.history import dumps
@@ -35,7 +35,7 @@ from workflows.engine.mocks import MockPlan, Return, Throw
 from workflows.engine.paths import ResultPathError, compile_path, set_path
 from workflows.engine.payload import compile_template
 from workflows.engine.states import compile_machine
-from workflows.engine.states.common import evaluate_payload
+from workflows.engine.states.common import Retrier, error_matches, evaluate_payload
 from workflows.engine.tasks import ServiceIntegration, TaskRunner, TaskTokens
 
 __all__ = ["InspectionLevel", "StateTestResult", "run_test_state"]
@@ -135,39 +135,24 @@ def _harness(name: str, state: dict[str, Any], language: str) -> dict[str, Any]:
     return machine
 
 
-def _matches(errors: list[str], name: str | None) -> bool:
-    if name in errors:
-        return True
-    if ALL in errors and name not in ("States.Runtime", "States.DataLimitExceeded"):
-        return True
-    return "States.TaskFailed" in errors and name not in (
-        "States.Timeout",
-        "States.Runtime",
-        "States.DataLimitExceeded",
-    )
-
-
 def _retrier_for(
-    state: dict[str, Any], error: str | None, retry_count: int
+    state: dict[str, Any], error: StatesError, retry_count: int
 ) -> tuple[int, float] | None:
     """(index, back-off seconds) of the Retrier that would retry ``error`` next."""
-    for index, retrier in enumerate(state.get("Retry") or ()):
-        if _matches(list(retrier.get("ErrorEquals") or ()), error):
-            if retry_count >= int(retrier.get("MaxAttempts", 3)):
+    for_task = state.get("Type") == "Task"
+    for index, spec in enumerate(state.get("Retry") or ()):
+        retrier = Retrier(spec)
+        if error_matches(retrier.errors, error, for_task):
+            if retry_count >= retrier.max_attempts:
                 return None
-            delay = (
-                float(retrier.get("IntervalSeconds", 1))
-                * float(retrier.get("BackoffRate", 2.0)) ** retry_count
-            )
-            if retrier.get("MaxDelaySeconds") is not None:
-                delay = min(delay, float(retrier["MaxDelaySeconds"]))
-            return index, delay
+            return index, retrier.delay(retry_count + 1)
     return None
 
 
-def _catch_index(state: dict[str, Any], error: str | None) -> int | None:
-    for index, catcher in enumerate(state.get("Catch") or ()):
-        if _matches(list(catcher.get("ErrorEquals") or ()), error):
+def _catch_index(state: dict[str, Any], error: StatesError) -> int | None:
+    for_task = state.get("Type") == "Task"
+    for index, spec in enumerate(state.get("Catch") or ()):
+        if error_matches(frozenset(spec.get("ErrorEquals") or ()), error, for_task):
             return index
     return None
 
@@ -282,7 +267,8 @@ def _judge(
     if failure is None and failed_event is not None:  # failed, then caught
         error, cause = _details(failed_event).get("error"), _details(failed_event).get("cause")
     if error is not None or failure is not None:
-        retry = _retrier_for(state, error, retry_count)
+        raised = failure if failure is not None else StatesError(error, cause)
+        retry = _retrier_for(state, raised, retry_count)
         if retry is not None:
             outcome = StateTestResult("RETRIABLE", error=error, cause=cause)
             outcome.inspection = {
@@ -302,7 +288,7 @@ def _judge(
     )
     state_output = _parsed(_details(exited)["output"]) if exited is not None else output
     if error is not None:
-        catch_index = _catch_index(state, error)
+        catch_index = _catch_index(state, StatesError(error, cause))
         outcome = StateTestResult(
             "CAUGHT_ERROR",
             output=state_output,

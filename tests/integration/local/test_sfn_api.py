@@ -67,14 +67,16 @@ class Runtime:
     def endpoint(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
-    def client(self) -> Any:
+    def client(self, *, host_prefix: bool = True) -> Any:
+        """A boto3 client of the endpoint; ``host_prefix=False`` for the operations botocore
+        sends to "sync-<host>" (StartSyncExecution, TestState)."""
         return boto3.client(
             "stepfunctions",
             endpoint_url=self.endpoint,
             region_name="us-east-1",
             aws_access_key_id="testing",
             aws_secret_access_key="testing",
-            config=Config(retries={"max_attempts": 1}),
+            config=Config(inject_host_prefix=host_prefix, retries={"max_attempts": 1}),
         )
 
     def stop(self) -> None:
@@ -569,14 +571,7 @@ def test_the_store_survives_a_restart(moto_endpoint: str, store_path: str) -> No
 
 def test_start_sync_execution_for_express_machines(runtime: Runtime) -> None:
     # botocore sends StartSyncExecution to "sync-<host>"; a local endpoint needs the plain host
-    sfn = boto3.client(
-        "stepfunctions",
-        endpoint_url=runtime.endpoint,
-        region_name="us-east-1",
-        aws_access_key_id="testing",
-        aws_secret_access_key="testing",
-        config=Config(inject_host_prefix=False, retries={"max_attempts": 1}),
-    )
+    sfn = runtime.client(host_prefix=False)
     express = sfn.create_state_machine(
         name="express-echo", definition=json.dumps(PASS), roleArn=ROLE, type="EXPRESS"
     )["stateMachineArn"]

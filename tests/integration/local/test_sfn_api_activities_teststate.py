@@ -9,7 +9,6 @@ from typing import Any
 
 import boto3
 import pytest
-from botocore.config import Config
 
 from tests.integration.local import test_sfn_api as base
 from tests.integration.local.test_sfn_api import ROLE, Runtime, wait_until
@@ -26,14 +25,7 @@ sfn = base.sfn
 def plain_host(runtime: Runtime) -> Any:
     """A client that sends TestState to the endpoint itself: botocore prefixes its host
     with "sync-" (docs/local-stepfunctions.md)."""
-    return boto3.client(
-        "stepfunctions",
-        endpoint_url=runtime.endpoint,
-        region_name="us-east-1",
-        aws_access_key_id="testing",
-        aws_secret_access_key="testing",
-        config=Config(inject_host_prefix=False, retries={"max_attempts": 1}),
-    )
+    return runtime.client(host_prefix=False)
 
 
 # Operations botocore knows that the endpoint does not serve yet (issue #9); the list

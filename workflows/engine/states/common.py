@@ -47,6 +47,7 @@ __all__ = [
     "State",
     "StepResult",
     "error_details",
+    "error_matches",
     "error_output",
     "evaluate_payload",
     "jayway",
@@ -181,7 +182,8 @@ def error_details(error: StatesError) -> dict[str, Any]:
     return details
 
 
-def _matches(errors: frozenset[str], error: StatesError, for_task: bool) -> bool:
+def error_matches(errors: frozenset[str], error: StatesError, for_task: bool) -> bool:
+    """Whether a Retrier's or Catcher's ErrorEquals covers ``error``, as AWS matches it."""
     name = error.error
     if name in errors or not errors.isdisjoint(error.also_matches):
         return True
@@ -555,7 +557,7 @@ class ResultState(State):
                 failed_at, frame.failed_at = frame.failed_at, None
                 delay: float | None = None
                 for index, retrier in enumerate(self.retriers):
-                    if _matches(retrier.errors, error, for_task):
+                    if error_matches(retrier.errors, error, for_task):
                         if counts[index] < retrier.max_attempts:
                             counts[index] += 1
                             delay = retrier.delay(counts[index])
@@ -571,7 +573,7 @@ class ResultState(State):
                 if failed_at is not None:
                     frame.record_linked(self.type_name + "StateFailed", failed_at)
                 for catcher in self.catchers:
-                    if _matches(catcher.errors, error, for_task):
+                    if error_matches(catcher.errors, error, for_task):
                         return Caught(catcher.apply(data, error, frame), catcher.next)
                 raise
 

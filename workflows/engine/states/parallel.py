@@ -300,7 +300,7 @@ class MapState(ResultState):
         runner = _MapRun(self, effective, detached, True)
         try:
             results = await runner.run(items, concurrency)
-        except StatesError as error:  # not expected: the runner tolerates every failure
+        except StatesError as error:  # an ItemSelector failure: the runner tolerates the rest
             frame.record("MapRunFailed", error_details(error))
             frame.failed_at = frame.prev
             raise
