@@ -9,8 +9,12 @@ file: each state entered, and each transition taken: Next, each Choice rule and
 Default, each Catch edge, a Retry taken (a state attempted more than once),
 including the states inside Map and Parallel.
 
-The history does not say which Choice rule matched: a transition to a target is
-credited to the first rule (or the Default) that leads there.
+The history says where a state went, not why: a Catch edge is credited to the
+first Catcher whose ErrorEquals covers the recorded error (as the engine matches
+it), and a Choice transition to the rule that held for the state's recorded input
+(evaluated again with the engine's rules; when that cannot be told, for example a
+rule that reads variables or a JSONata Condition, to the first rule or the Default
+leading to that target).
 """
 
 from __future__ import annotations
@@ -25,7 +29,10 @@ from typing import Any
 from workflows import definitions
 from workflows.console.graph import END, START, Edge, build_graph
 from workflows.console.trace import Visit, trace
+from workflows.engine.choice import compile_rule
+from workflows.engine.errors import StatesError
 from workflows.engine.machine import ExecutionResult, StateMachine
+from workflows.engine.states.common import error_matches
 
 __all__ = ["Coverage", "DefinitionCoverage", "shape_of"]
 
@@ -86,6 +93,7 @@ class DefinitionCoverage:
         self.states = [n.id for n in graph.nodes if n.id not in (START, END)]
         self.edges = [_key(e) for e in graph.edges if e.kind not in ("start", "end")]
         self._graph_edges = graph.edges
+        self._bodies = dict(_states_of(self.definition))
 
     @property
     def percent(self) -> float:
@@ -110,15 +118,62 @@ class DefinitionCoverage:
             self.states_hit.add(visit.name)
             if len(visit.attempts) > 1 or visit.status == "retried":
                 self._hit(visit.name, visit.name, ("retry",))
-            if visit.next is not None:
-                kinds = ("catch",) if visit.caught else ("next", "choice", "default")
-                self._hit(visit.name, visit.next, kinds)
+            if visit.next is None:
+                continue
+            if visit.caught:
+                self._hit_catch(visit, visit.next)
+            elif not self._hit_choice(visit, visit.next):
+                self._hit(visit.name, visit.next, ("next", "choice", "default"))
 
-    def _hit(self, source: str, target: str, kinds: tuple[str, ...]) -> None:
+    def _hit(self, source: str, target: str, kinds: tuple[str, ...], nth: int = 0) -> None:
+        """Credit the ``nth`` edge of one of ``kinds`` from ``source`` to ``target``."""
         for edge in self._graph_edges:
             if edge.source == source and edge.target == target and edge.kind in kinds:
-                self.edges_hit.add(_key(edge))
-                return
+                if nth == 0:
+                    self.edges_hit.add(_key(edge))
+                    return
+                nth -= 1
+
+    def _hit_catch(self, visit: Visit, target: str) -> None:
+        """The first Catcher that covers the recorded error took the state to its Next."""
+        body = self._bodies.get(visit.name) or {}
+        catchers = [
+            c
+            for c in body.get("Catch") or ()
+            if isinstance(c, Mapping) and isinstance(c.get("Next"), str)
+        ]
+        error = StatesError(visit.error or "States.ALL")
+        for catcher in catchers:
+            names = frozenset(e for e in catcher.get("ErrorEquals") or () if isinstance(e, str))
+            if error_matches(names, error, for_task=body.get("Type") == "Task"):
+                if catcher.get("Next") == target:
+                    same = [c for c in catchers if c.get("Next") == target]
+                    self._hit(visit.name, target, ("catch",), same.index(catcher))
+                    return
+                break
+        self._hit(visit.name, target, ("catch",))
+
+    def _hit_choice(self, visit: Visit, target: str) -> bool:
+        """Credit the Choice rule that held for the visit's input; False when unknown."""
+        body = self._bodies.get(visit.name) or {}
+        rules = [r for r in body.get("Choices") or () if isinstance(r, Mapping)]
+        if body.get("Type") != "Choice" or visit.input is None:
+            return False
+        leading = [r for r in rules if r.get("Next") == target]
+        if len(leading) + (body.get("Default") == target) < 2:
+            return False  # only one rule (or the Default) leads there: credit by target
+        try:
+            data = json.loads(visit.input)
+            held = next((r for r in rules if compile_rule(dict(r)).matches(data, {}, {})), None)
+        except (ValueError, TypeError, StatesError):  # variables, context, JSONata: unknown
+            return False
+        if held is None and body.get("Default") == target:
+            self._hit(visit.name, target, ("default",))
+            return True
+        if held is None or held.get("Next") != target:
+            return False  # the input recorded is not what the rules saw (InputPath, ...)
+        self._hit(visit.name, target, ("choice",), leading.index(held))
+        return True
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -206,6 +261,20 @@ class Coverage:
         index = folder / "index.html"
         index.write_text("\n".join(parts) + "\n")
         return index
+
+
+def _states_of(body: Mapping[str, Any]) -> Iterable[tuple[str, Mapping[str, Any]]]:
+    """Every state of a definition by name, those inside Parallel and Map too."""
+    for name, state in (body.get("States") or {}).items():
+        if not isinstance(state, Mapping):
+            continue
+        yield name, state
+        for branch in state.get("Branches") or ():
+            if isinstance(branch, Mapping):
+                yield from _states_of(branch)
+        processor = state.get("ItemProcessor") or state.get("Iterator")
+        if isinstance(processor, Mapping):
+            yield from _states_of(processor)
 
 
 def _row(label: str, hit: bool) -> str:

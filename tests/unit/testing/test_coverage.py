@@ -121,3 +121,63 @@ def test_the_pytest_options_report_and_fail_under(pytester: pytest.Pytester) -> 
     written = json.loads((pytester.path / "cov" / "coverage.json").read_text())
     assert written["definitions"]["payment"]["executions"] == 1
     assert 0 < written["percent"] < 90
+
+
+SAME_TARGETS: dict[str, Any] = {
+    "StartAt": "Route",
+    "States": {
+        "Route": {
+            "Type": "Choice",
+            "Choices": [
+                {"Variable": "$.total", "NumericLessThan": 0, "Next": "Refuse"},
+                {"Variable": "$.total", "NumericGreaterThan": 1000, "Next": "Refuse"},
+            ],
+            "Default": "Charge",
+        },
+        "Charge": {
+            "Type": "Task",
+            "Resource": "arn:aws:lambda:us-east-1:123456789012:function:charge",
+            "TimeoutSeconds": 5,
+            "Catch": [
+                {"ErrorEquals": ["States.Timeout"], "Next": "Refuse"},
+                {"ErrorEquals": ["Declined"], "Next": "Refuse"},
+                {"ErrorEquals": ["States.ALL"], "Next": "Refuse"},
+            ],
+            "End": True,
+        },
+        "Refuse": {"Type": "Fail", "Error": "Refused"},
+    },
+}
+
+
+@pytest.fixture
+def same_targets(tmp_path: Path) -> Any:
+    (tmp_path / "limits.asl.json").write_text(json.dumps(SAME_TARGETS))
+    collected = Coverage(tmp_path)
+    undo = observe_executions(collected.observe)
+    yield collected.files["limits"]
+    undo()
+
+
+def test_the_catcher_that_matched_the_error_is_credited(same_targets: Any) -> None:
+    machine = StateMachine(SAME_TARGETS)
+    machine.run({"total": 5}, clock=VirtualClock(), mocks={"Charge": Throw("Declined")})
+    missed = same_targets.missed_edges
+    assert "Charge -> Refuse (catch [Declined])" not in missed
+    assert "Charge -> Refuse (catch [States.Timeout])" in missed
+    assert "Charge -> Refuse (catch [States.ALL])" in missed
+    machine.run({"total": 5}, clock=VirtualClock(), mocks={"Charge": Throw("Boom")})
+    assert "Charge -> Refuse (catch [States.ALL])" not in same_targets.missed_edges
+    assert "Charge -> Refuse (catch [States.Timeout])" in same_targets.missed_edges
+
+
+def test_the_choice_rule_that_held_is_credited_not_the_first_to_that_target(
+    same_targets: Any,
+) -> None:
+    machine = StateMachine(SAME_TARGETS)
+    machine.run({"total": 5000}, clock=VirtualClock(), mocks={"Charge": Return(1)})
+    rules = [e for e in same_targets.missed_edges if e.startswith("Route -> Refuse (choice")]
+    assert rules == ["Route -> Refuse (choice [$.total NumericLessThan 0])"]
+    machine.run({"total": -1}, clock=VirtualClock(), mocks={"Charge": Return(1)})
+    routes = [e for e in same_targets.missed_edges if e.startswith("Route ->")]
+    assert routes == ["Route -> Charge (default)"]
