@@ -33,6 +33,7 @@ from workflows.engine.choice import compile_rule
 from workflows.engine.errors import StatesError
 from workflows.engine.machine import ExecutionResult, StateMachine
 from workflows.engine.states.common import error_matches
+from workflows.testing.drawing import draw_coverage
 
 __all__ = ["Coverage", "DefinitionCoverage", "shape_of"]
 
@@ -92,6 +93,7 @@ class DefinitionCoverage:
         graph = build_graph(self.definition)
         self.states = [n.id for n in graph.nodes if n.id not in (START, END)]
         self.edges = [_key(e) for e in graph.edges if e.kind not in ("start", "end")]
+        self.graph = graph
         self._graph_edges = graph.edges
         self._bodies = dict(_states_of(self.definition))
 
@@ -238,29 +240,56 @@ class Coverage:
         path.write_text(json.dumps(self.to_dict(), indent=2) + "\n")
 
     def write_html(self, folder: Path) -> Path:
-        """index.html: per definition, each state and transition, covered or missed."""
+        """index.html: each definition's graph, what was missed marked, and the missed listed."""
         folder.mkdir(parents=True, exist_ok=True)
         parts = [
-            "<!doctype html><meta charset=utf-8><title>Workflow coverage</title>",
-            "<style>body{font:14px system-ui;margin:2em}td,th{padding:2px 8px}"
-            ".hit{color:#1a7f37}.miss{color:#cf222e;font-weight:600}</style>",
+            "<!doctype html><html lang=en><meta charset=utf-8>",
+            "<title>Workflow coverage</title>",
+            f"<style>{_STYLE}</style>",
             f"<h1>Workflow coverage: {self.percent:.1f}%</h1>",
+            '<p class="legend"><span class="covered">covered</span> '
+            '<span class="missed">missed: never entered or never taken</span></p>',
         ]
         for entry in self.files.values():
+            name = html.escape(entry.name)
             parts.append(
-                f"<h2>{html.escape(entry.name)}: {entry.percent:.1f}% "
-                f"({entry.executions} executions)</h2><table><tr><th>state or transition</th>"
-                "<th>covered</th></tr>"
+                f'<section class="definition" id="{name}" data-percent="{entry.percent:.2f}">'
+                f"<h2>{name}: {entry.percent:.1f}%</h2><p>{entry.executions} executions; "
+                f"states {len(entry.states_hit)}/{len(entry.states)}, "
+                f"transitions {len(entry.edges_hit)}/{len(entry.edges)}</p>"
             )
-            for state in entry.states:
-                hit = state in entry.states_hit
-                parts.append(_row(f"state {state}", hit))
-            for edge in entry.edges:
-                parts.append(_row(_describe(edge), edge in entry.edges_hit))
-            parts.append("</table>")
+            parts.append(
+                '<div class="graph">'
+                + draw_coverage(entry.graph, entry.states_hit, entry.edges_hit, title=entry.name)
+                + "</div>"
+            )
+            missed = [f"state {s}" for s in entry.missed_states] + entry.missed_edges
+            if missed:
+                parts.append('<ul class="missed-list">')
+                parts.extend(f"<li>{html.escape(text)}</li>" for text in missed)
+                parts.append("</ul>")
+            parts.append("</section>")
         index = folder / "index.html"
         index.write_text("\n".join(parts) + "\n")
         return index
+
+
+_STYLE = (
+    "body{font:14px system-ui,sans-serif;margin:2em;color:#1f2328}"
+    ".graph{overflow:auto;border:1px solid #d0d7de;border-radius:6px;margin:.5em 0}"
+    "svg text{font:12px system-ui,sans-serif;fill:#1f2328}"
+    ".state rect{fill:#dafbe1;stroke:#1a7f37;stroke-width:1.5}"
+    ".state.missed rect{fill:#ffebe9;stroke:#cf222e;stroke-dasharray:5 3;stroke-width:2}"
+    ".state.container rect{fill:#f6fff8}.state.container.missed rect{fill:#fff8f7}"
+    ".branch rect{fill:none;stroke:#8c959f;stroke-dasharray:2 2}"
+    ".pseudo{fill:#57606a}"
+    "path.edge{fill:none;stroke:#1a7f37;stroke-width:1.5}"
+    "path.edge.missed{stroke:#cf222e;stroke-dasharray:6 4;stroke-width:2}"
+    "path.edge.pseudo{stroke:#8c959f}"
+    ".edge-label{font-size:11px}.edge-label.missed{fill:#cf222e}"
+    ".legend .covered{color:#1a7f37}.legend .missed{color:#cf222e;font-weight:600}"
+    ".missed-list{color:#cf222e}"
+)
 
 
 def _states_of(body: Mapping[str, Any]) -> Iterable[tuple[str, Mapping[str, Any]]]:
@@ -275,8 +304,3 @@ def _states_of(body: Mapping[str, Any]) -> Iterable[tuple[str, Mapping[str, Any]
         processor = state.get("ItemProcessor") or state.get("Iterator")
         if isinstance(processor, Mapping):
             yield from _states_of(processor)
-
-
-def _row(label: str, hit: bool) -> str:
-    mark = '<td class="hit">yes</td>' if hit else '<td class="miss">missed</td>'
-    return f"<tr><td>{html.escape(label)}</td>{mark}</tr>"
