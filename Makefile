@@ -31,7 +31,7 @@ layers: $(STAMP)
 	$(BIN)/lint-imports
 
 test: $(STAMP)
-	$(BIN)/pytest --workflows-cov --workflows-cov-report=term
+	$(BIN)/pytest --workflows-cov --workflows-cov-report=term --workflows-cov-fail-under=100
 
 check: lint types layers test
 

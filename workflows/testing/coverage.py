@@ -177,12 +177,22 @@ class DefinitionCoverage:
         self._hit(visit.name, target, ("choice",), leading.index(held))
         return True
 
+    def by_kind(self) -> dict[str, dict[str, int]]:
+        """Covered and total per kind: states, then next, choice, default, catch, retry."""
+        counts = {"states": {"total": len(self.states), "covered": len(self.states_hit)}}
+        for kind in ("next", "choice", "default", "catch", "retry"):
+            edges = [e for e in self.edges if e[2] == kind]
+            hit = [e for e in edges if e in self.edges_hit]
+            counts[kind] = {"total": len(edges), "covered": len(hit)}
+        return counts
+
     def to_dict(self) -> dict[str, Any]:
         return {
             "path": str(self.path),
             "executions": self.executions,
             "states": {"total": len(self.states), "covered": len(self.states_hit)},
             "transitions": {"total": len(self.edges), "covered": len(self.edges_hit)},
+            "by_kind": self.by_kind(),
             "percent": round(self.percent, 2),
             "missed_states": self.missed_states,
             "missed_transitions": self.missed_edges,

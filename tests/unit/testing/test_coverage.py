@@ -181,3 +181,13 @@ def test_the_choice_rule_that_held_is_credited_not_the_first_to_that_target(
     machine.run({"total": -1}, clock=VirtualClock(), mocks={"Charge": Return(1)})
     routes = [e for e in same_targets.missed_edges if e.startswith("Route ->")]
     assert routes == ["Route -> Charge (default)"]
+
+
+def test_the_json_report_counts_each_kind_of_transition(coverage: Coverage) -> None:
+    run({"kind": "single"}, Throw("Declined"))
+    kinds = coverage.to_dict()["definitions"]["payment"]["by_kind"]
+    assert kinds["states"] == {"total": 6, "covered": 3}  # Route, Charge, Refuse
+    assert kinds["catch"] == {"total": 1, "covered": 1}
+    assert kinds["default"] == {"total": 1, "covered": 1}
+    assert kinds["choice"] == {"total": 1, "covered": 0}
+    assert kinds["retry"] == {"total": 1, "covered": 0}
