@@ -411,11 +411,18 @@ def reset(state_dir: Path) -> None:
 @click.option("--sub", "subject", default="CUST-1001", show_default=True, help="The caller (sub).")
 @click.option("--role", "roles", multiple=True, help="A role claim, e.g. approver (repeatable).")
 @click.option("--minutes", default=60, show_default=True, help="How long the token is valid.")
-def token(subject: str, roles: tuple[str, ...], minutes: int) -> None:
+@click.option(
+    "--api-port",
+    default=3000,
+    show_default=True,
+    help="The --api-port of the `workflows up` that is to accept it (its issuer names it).",
+)
+def token(subject: str, roles: tuple[str, ...], minutes: int, api_port: int) -> None:
     """Print a JWT that the local API (`workflows up`) accepts, signed by the local key."""
-    from workflows.local.local_auth import mint_token
+    from workflows.local.local_auth import jwt_environment, mint_token
 
-    click.echo(mint_token(subject, roles=roles, minutes=minutes))
+    issuer = jwt_environment(f"http://127.0.0.1:{api_port}")["JWT_ISSUER"]
+    click.echo(mint_token(subject, roles=roles, minutes=minutes, issuer=issuer))
 
 
 @main.command()

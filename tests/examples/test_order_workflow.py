@@ -6,6 +6,7 @@ tests/unit/test_docs_examples.py checks that it still is, so the how-to runs as 
 
 from __future__ import annotations
 
+import asyncio
 import json
 from pathlib import Path
 
@@ -86,3 +87,42 @@ def test_the_history_as_a_snapshot(workflows):
     )
     text = snapshot(result)  # no timestamps, ARNs and UUIDs numbered: compare it to a file
     assert text.splitlines()[0].startswith("  1   0 ExecutionStarted")
+
+
+async def test_an_approver_answers_while_the_order_waits(workflows):
+    asked = asyncio.Queue()
+
+    async def approval_queue(request):  # stands in for sqs:sendMessage
+        await asked.put(request.task_token)
+        return {"MessageId": "m-1"}
+
+    valid = {**ORDER, "total": 900, "status": "PENDING", "createdAt": "2026-01-01T00:00:00Z"}
+    execution = asyncio.ensure_future(
+        workflows.execute(
+            "order_processing",
+            ORDER,
+            substitutions=THRESHOLD,
+            integrations={"sqs:sendMessage": approval_queue},
+            mocks={
+                "ValidateOrder": Return({"Payload": valid}),
+                "ReserveInventory": Return({"Payload": {"reservations": [], "reservedAt": "t"}}),
+                "ChargePayment": Return(
+                    {
+                        "Payload": {
+                            "chargeId": "ch_1",
+                            "amount": 900,
+                            "currency": "EUR",
+                            "status": "CAPTURED",
+                        }
+                    }
+                ),
+                "ConfirmOrder": Return({}),
+                "PublishOrderConfirmed": Return({"FailedEntryCount": 0}),
+            },
+        )
+    )
+    token = await asked.get()  # the order waits for a human now
+    workflows.tokens.succeed(token, {"approved": True, "approver": "manager-1"})
+    result = await execution
+    assert result.status == "SUCCEEDED"
+    assert_path(result, ["RequestApproval", "WasApproved", "ChargePayment"], exact=False)

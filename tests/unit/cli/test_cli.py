@@ -136,3 +136,16 @@ def test_token_is_accepted_by_the_local_issuers_key(
     assert claims["sub"] == "CUST-7"
     assert claims["roles"] == ["approver"]
     assert claims["exp"] - claims["iat"] == 300
+    assert claims["iss"] == "http://127.0.0.1:3000/"
+
+
+def test_token_for_an_api_on_another_port_names_that_issuer(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import jwt
+
+    monkeypatch.chdir(tmp_path)
+    code, out, _ = invoke("token", "--api-port", "4000")
+    assert code == 0
+    claims = jwt.decode(out.strip(), options={"verify_signature": False})
+    assert claims["iss"] == "http://127.0.0.1:4000/"
