@@ -18,6 +18,7 @@ from workflows.testing import (
     assert_state,
     contains,
     inspect,
+    replay,
     snapshot,
 )
 
@@ -126,3 +127,24 @@ async def test_an_approver_answers_while_the_order_waits(workflows):
     result = await execution
     assert result.status == "SUCCEEDED"
     assert_path(result, ["RequestApproval", "WasApproved", "ChargePayment"], exact=False)
+
+
+def test_a_recorded_execution_replays_and_an_edit_shows_where_it_leaves(workflows):
+    # from AWS: history = "history.json" (aws stepfunctions get-execution-history --output json)
+    history = workflows.run(
+        "order_processing",
+        ORDER,
+        mock_config=MOCKS,
+        test_case="PaymentDeclined",
+        substitutions=THRESHOLD,
+    ).history
+    machine = workflows.load("order_processing", THRESHOLD)
+    replayed = replay(history, machine)
+    assert replayed.matches, replayed.divergence
+    assert replayed.result.error == "PaymentDeclined"
+
+    edited = json.loads(json.dumps(machine.definition))
+    edited["States"]["ChargePayment"]["Catch"][0]["Next"] = "RefundPayment"
+    diverged = replay(history, edited)
+    assert not diverged.matches
+    assert "RefundPayment" in str(diverged.divergence)

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import re
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -36,6 +37,12 @@ _TIMED_OUT: Final = ("TaskTimedOut", "LambdaFunctionTimedOut", "ActivityTimedOut
 _NOT_COMPARED: Final = frozenset({"TaskSubmitted"})
 # details that differ between any two runs
 _VOLATILE: Final = ("roleArn", "mapRunArn")
+# values inside the data that differ between two executions of the same thing: the
+# execution's ARN ($$.Execution.Id), times ($$.State.EnteredTime, ...), task tokens
+_EXECUTION_ARN: Final = re.compile(r"arn:aws:states:[^:\s\"]*:\d*:execution:[^\s\"]+")
+_TIMESTAMP: Final = re.compile(
+    r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d+)?(?:Z|[+-]\d{2}:?\d{2})?"
+)
 
 
 @dataclass(frozen=True)
@@ -109,8 +116,54 @@ def _comparable(events: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
         if event["type"] in _NOT_COMPARED:
             continue
         details = {key: value for key, value in details_of(event).items() if key not in _VOLATILE}
-        shown.append({"type": event["type"], "details": _parsed_texts(details)})
-    return shown
+        shown.append({"type": event["type"], "details": _unvaried(_parsed_texts(details))})
+    tokens = _tokens(shown)
+    return [_without_tokens(event, tokens) for event in shown]
+
+
+def _unvaried(value: Any) -> Any:
+    """``value`` with execution ARNs and timestamps replaced by what they stand for."""
+    if isinstance(value, str):
+        return _TIMESTAMP.sub("<time>", _EXECUTION_ARN.sub("<execution>", value))
+    if isinstance(value, dict):
+        return {key: _unvaried(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_unvaried(item) for item in value]
+    return value
+
+
+def _tokens(events: Sequence[Mapping[str, Any]]) -> set[str]:
+    """The task tokens of a run: what a waiting Task's parameters carry under a *Token key."""
+    found: set[str] = set()
+
+    def walk(value: Any) -> None:
+        if isinstance(value, dict):
+            for key, item in value.items():
+                if isinstance(item, str) and key.lower().endswith("token") and len(item) > 16:
+                    found.add(item)
+                walk(item)
+        elif isinstance(value, list):
+            for item in value:
+                walk(item)
+
+    for event in events:
+        if event["type"] == "TaskScheduled" and ".waitForTaskToken" in str(
+            event["details"].get("resource", "")
+        ):
+            walk(event["details"].get("parameters"))
+    return found
+
+
+def _without_tokens(value: Any, tokens: set[str]) -> Any:
+    if not tokens:
+        return value
+    if isinstance(value, str):
+        return "<task token>" if value in tokens else value
+    if isinstance(value, dict):
+        return {key: _without_tokens(item, tokens) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_without_tokens(item, tokens) for item in value]
+    return value
 
 
 def _parsed_texts(details: dict[str, Any]) -> dict[str, Any]:
