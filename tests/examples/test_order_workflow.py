@@ -26,6 +26,15 @@ HERE = Path(__file__).resolve().parent
 ORDER = json.loads((HERE.parents[1] / "examples" / "order.json").read_text())
 MOCKS = HERE.parent / "fixtures" / "mocks" / "order_processing.json"
 THRESHOLD = {"ApprovalThreshold": "500"}
+VALID = {**ORDER, "total": 900, "status": "PENDING", "createdAt": "2026-01-01T00:00:00Z"}
+CHARGED = {"chargeId": "ch_1", "amount": 900, "currency": "EUR", "status": "CAPTURED"}
+ABOVE_THRESHOLD = {
+    "ValidateOrder": Return({"Payload": VALID}),
+    "ReserveInventory": Return({"Payload": {"reservations": [], "reservedAt": "t"}}),
+    "ChargePayment": Return({"Payload": CHARGED}),
+    "ConfirmOrder": Return({}),
+    "PublishOrderConfirmed": Return({"FailedEntryCount": 0}),
+}
 
 
 def test_a_confirmed_order_goes_this_way(workflows):
@@ -97,29 +106,13 @@ async def test_an_approver_answers_while_the_order_waits(workflows):
         await asked.put(request.task_token)
         return {"MessageId": "m-1"}
 
-    valid = {**ORDER, "total": 900, "status": "PENDING", "createdAt": "2026-01-01T00:00:00Z"}
     execution = asyncio.ensure_future(
         workflows.execute(
             "order_processing",
             ORDER,
             substitutions=THRESHOLD,
             integrations={"sqs:sendMessage": approval_queue},
-            mocks={
-                "ValidateOrder": Return({"Payload": valid}),
-                "ReserveInventory": Return({"Payload": {"reservations": [], "reservedAt": "t"}}),
-                "ChargePayment": Return(
-                    {
-                        "Payload": {
-                            "chargeId": "ch_1",
-                            "amount": 900,
-                            "currency": "EUR",
-                            "status": "CAPTURED",
-                        }
-                    }
-                ),
-                "ConfirmOrder": Return({}),
-                "PublishOrderConfirmed": Return({"FailedEntryCount": 0}),
-            },
+            mocks=ABOVE_THRESHOLD,  # the other Tasks answered; the total needs an approver
         )
     )
     token = await asked.get()  # the order waits for a human now
