@@ -37,6 +37,25 @@ def _refused(answer: Any, reason: str) -> None:
     assert answer.headers["www-authenticate"].startswith("Bearer")
 
 
+class _FromNow:
+    """A claim time given as seconds from when the test runs, not from collection."""
+
+    def __init__(self, seconds: int = 0) -> None:
+        self.seconds = seconds
+
+    def __add__(self, seconds: int) -> _FromNow:
+        return _FromNow(self.seconds + seconds)
+
+    def __sub__(self, seconds: int) -> _FromNow:
+        return _FromNow(self.seconds - seconds)
+
+    def at(self, now: int) -> int:
+        return now + self.seconds
+
+
+NOW = _FromNow()
+
+
 def test_a_valid_rs256_token_is_accepted(call: Invoke, tokens: TokenFactory) -> None:
     assert call(api_event("post_orders", token=tokens.customer())).status == 202
 
@@ -44,9 +63,10 @@ def test_a_valid_rs256_token_is_accepted(call: Invoke, tokens: TokenFactory) -> 
 @pytest.mark.parametrize(
     ("claims", "reason"),
     [
-        pytest.param({"exp": int(time.time()) - 120}, "token_expired", id="expired"),
-        pytest.param({"nbf": int(time.time()) + 600}, "token_not_yet_valid", id="future-nbf"),
-        pytest.param({"iat": int(time.time()) + 600}, "token_not_yet_valid", id="future-iat"),
+        # times as seconds from when the test runs (a full suite runs for longer than 600 s)
+        pytest.param({"exp": NOW - 120}, "token_expired", id="expired"),
+        pytest.param({"nbf": NOW + 600}, "token_not_yet_valid", id="future-nbf"),
+        pytest.param({"iat": NOW + 600}, "token_not_yet_valid", id="future-iat"),
         pytest.param({"aud": "another-api"}, "invalid_audience", id="wrong-aud"),
         pytest.param({"iss": "https://evil.example/"}, "invalid_issuer", id="wrong-iss"),
         pytest.param({"exp": None}, "missing_claim", id="no-exp"),
@@ -58,6 +78,8 @@ def test_a_valid_rs256_token_is_accepted(call: Invoke, tokens: TokenFactory) -> 
 def test_claims_are_checked(
     call: Invoke, aws: Aws, tokens: TokenFactory, claims: dict[str, Any], reason: str
 ) -> None:
+    now = int(time.time())
+    claims = {k: v.at(now) if isinstance(v, _FromNow) else v for k, v in claims.items()}
     token = tokens.rs256(**claims)
     answer = call(api_event("post_orders", token=token))
     _refused(answer, reason)
