@@ -39,6 +39,7 @@ PAD: Final = 14.0
 HEADER: Final = 24.0  # the label strip at the top of a Map/Parallel box
 MARGIN: Final = 24.0
 LOOP: Final = 18.0  # how far a Retry loop stands out to the right
+LABELS: Final = 170.0  # room on the right for the labels of loops and of edges going back
 
 
 @dataclass
@@ -71,7 +72,7 @@ class _Box:
 def layout(graph: Graph) -> tuple[list[Placed], float, float]:
     """Where each node (and each Parallel branch) goes; and the drawing's width, height."""
     box = _scope(graph, None, START)
-    return box.shifted(MARGIN, MARGIN), box.w + 2 * MARGIN + LOOP, box.h + 2 * MARGIN
+    return box.shifted(MARGIN, MARGIN), box.w + 2 * MARGIN + LOOP + LABELS, box.h + 2 * MARGIN
 
 
 def _scope(graph: Graph, scope: str | None, start: str | None) -> _Box:
