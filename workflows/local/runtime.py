@@ -44,6 +44,7 @@ from workflows.local.service_data import restore as restore_services
 from workflows.local.service_data import save as save_services
 from workflows.local.service_data import snapshot as snapshot_services
 from workflows.local.sfn_api import start_server
+from workflows.local.shared_loader import share_botocore_loader
 from workflows.local.store import ExecutionStore
 from workflows.local.template import StateMachineSpec, load_template
 
@@ -134,6 +135,7 @@ class LocalRuntime:
             raise
 
     async def _start(self) -> None:
+        share_botocore_loader()  # moto's, the runtime's and the sandboxes' sessions
         ports = self.ports
         api_socket = _listen("api", ports.host, ports.api)
         sfn_socket = _listen("stepfunctions", ports.host, ports.stepfunctions)

@@ -1,0 +1,20 @@
+"""The local runtime's botocore sessions share one data loader (models parsed once)."""
+
+from __future__ import annotations
+
+import botocore.session
+import pytest
+
+from workflows.local import shared_loader
+
+
+def test_sessions_share_one_loader_once_switched_on(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(botocore.session, "create_loader", botocore.session.create_loader)
+    monkeypatch.setattr(shared_loader, "_loaders", {})
+    apart = [botocore.session.Session().get_component("data_loader") for _ in range(2)]
+    assert apart[0] is not apart[1]
+    shared_loader.share_botocore_loader()
+    together = [botocore.session.Session().get_component("data_loader") for _ in range(2)]
+    assert together[0] is together[1]
+    sqs = botocore.session.Session().create_client("sqs", region_name="us-east-1")
+    assert sqs.meta.service_model.service_name == "sqs"
