@@ -32,4 +32,3 @@ def test_context_variables_set_by_one_run_do_not_reach_the_next() -> None:
     first = machine.run({}, lambdas={"look": look})
     second = machine.run({}, lambdas={"look": look})
     assert (first.output, second.output) == ("unset", "unset")
-
