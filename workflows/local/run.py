@@ -50,9 +50,11 @@ def run_from_template(
     """Run one execution with everything it causes; ``after`` sees the app before moto stops."""
     from moto import mock_aws
 
+    from workflows.local.moto_patches import patch_transactions
     from workflows.local.shared_loader import share_botocore_loader
 
     share_botocore_loader()
+    patch_transactions()
     os.environ.update(fake_aws_environment())
     if not show_logs:
         # on AWS these lines go to CloudWatch; here they would bury the timeline
