@@ -26,7 +26,7 @@ from collections.abc import Coroutine
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
 
-__all__ = ["run_sync"]
+__all__ = ["alone_on_own_loop", "run_sync"]
 
 T = TypeVar("T")
 
@@ -44,6 +44,20 @@ def _shared_pool() -> ThreadPoolExecutor:
                 max_workers=min(32, (os.cpu_count() or 1) + 4), thread_name_prefix="handler"
             )
         return _pool
+
+
+def alone_on_own_loop() -> bool:
+    """True when the running loop is one of ``run()``'s and nothing else runs on it.
+
+    Then a plain handler may run on the loop itself: no other execution, Parallel
+    branch, Map iteration or timeout (each of those is a task of its own) is there to
+    be held up, and no service can be served by a loop that only ``run()`` drives.
+    """
+    loop = asyncio.get_running_loop()
+    runner: asyncio.Runner | None = getattr(_local, "runner", None)
+    if runner is None or runner.get_loop() is not loop:
+        return False
+    return len(asyncio.all_tasks(loop)) == 1
 
 
 def _runner() -> asyncio.Runner:
