@@ -70,8 +70,11 @@ def _ms(value: str, unit: str) -> float:
 
 def demo(runs: int) -> dict[str, Any]:
     """``workflows run order_processing --input @examples/order.json`` as ``make demo`` runs it."""
+    # ``-m`` from the checkout, so that another checkout's code is measured there
     command = [
-        str(Path(sys.executable).with_name("workflows")),
+        sys.executable,
+        "-m",
+        "workflows.cli",
         "run",
         "order_processing",
         "--input",
