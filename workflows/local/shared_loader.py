@@ -6,13 +6,18 @@ time). ``workflows run`` and ``workflows up`` run many SDK users in one process:
 runtime's service integrations, every function's sandbox (``tasks.common.aws``) and
 moto's backends, each with sessions of their own. ``share_botocore_loader`` makes
 botocore's loader factory hand out one loader per search path, so each model is
-parsed once per process. The loader only reads files and caches what it parsed;
-sessions, credentials and clients stay separate. It is the runtime's choice for its
-own process, never done on import, and never in the task code that ships to Lambda.
+parsed once per process. moto's own model lookups build a new loader per service,
+and a new loader lists every service folder of botocore before its first model
+(about 400 directories); moto's factory hands out one loader too. A loader only
+reads files and caches what it parsed; sessions, credentials and clients stay
+separate. It is the runtime's choice for its own process, never done on import, and
+never in the task code that ships to Lambda.
 """
 
 from __future__ import annotations
 
+import functools
+import importlib
 import threading
 from typing import Any
 
@@ -38,3 +43,11 @@ def share_botocore_loader() -> None:
     """From now on, new botocore sessions of this process share one data loader."""
     # botocore.session imported the factory by name; its sessions call that name
     botocore.session.create_loader = _shared_loader
+    try:
+        moto_utils = importlib.import_module("moto.core.utils")
+    except ImportError:  # pragma: no cover - moto is a dependency of the runtime
+        return
+    factory: Any = getattr(moto_utils, "create_loader")  # noqa: B009 - typed as Any
+    if not isinstance(factory, functools._lru_cache_wrapper):
+        # moto's loader (botocore's, plus moto's own models) keeps what it read too
+        setattr(moto_utils, "create_loader", functools.cache(factory))  # noqa: B010
