@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import botocore.loaders
 import botocore.session
 import pytest
 
@@ -9,7 +10,9 @@ from workflows.local import shared_loader
 
 
 def test_sessions_share_one_loader_once_switched_on(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(botocore.session, "create_loader", botocore.session.create_loader)
+    # the factory as botocore has it (an earlier workflows run in this process may have
+    # switched sharing on already)
+    monkeypatch.setattr(botocore.session, "create_loader", botocore.loaders.create_loader)
     monkeypatch.setattr(shared_loader, "_loaders", {})
     import moto.core.loaders
     import moto.core.utils
@@ -28,7 +31,9 @@ def test_moto_reads_its_models_through_one_loader(monkeypatch: pytest.MonkeyPatc
     import moto.core.loaders
     import moto.core.utils
 
-    monkeypatch.setattr(botocore.session, "create_loader", botocore.session.create_loader)
+    # the factory as botocore has it (an earlier workflows run in this process may have
+    # switched sharing on already)
+    monkeypatch.setattr(botocore.session, "create_loader", botocore.loaders.create_loader)
     monkeypatch.setattr(moto.core.utils, "create_loader", moto.core.loaders.create_loader)
     factory = moto.core.utils.create_loader  # type: ignore[attr-defined]
     assert factory() is not factory()
