@@ -212,6 +212,8 @@ def render(figures: dict[str, Any]) -> str:
     name = figures["name"]
     mode = "run(), thread" if figures["mode"] == "run" else figures["mode"]
     label = name if not figures.get("with_tasks") else f"{name} [{mode}]"
+    if figures["mode"] == "run" and not figures.get("with_tasks"):
+        label = f"{name} [run()]"
     line = (
         f"{label:<26} {figures['executions']:>6} exec  "
         f"{figures['executions_per_s']:>10.1f} exec/s  "
@@ -254,11 +256,14 @@ def main(argv: list[str] | None = None) -> int:
         if args.names and spec["name"] not in args.names:
             continue
         with_tasks = bool(spec.get("task_results"))
+        sequential = spec["mode"] != "concurrent"
         modes: list[str] = ["thread"]
         if with_tasks:
             modes = ["thread", "inline"] if args.handler_mode == "both" else [args.handler_mode]
-            if args.handler_mode == "both" and spec["mode"] != "concurrent":
-                modes.append("run")
+        elif args.handler_mode == "run" and sequential:
+            modes = ["run"]
+        if args.handler_mode == "both" and sequential:
+            modes.append("run")  # what users' tests call, with or without Tasks
         for mode in modes:
             if args.in_process:
                 figures = measure(spec, args.scale, mode)

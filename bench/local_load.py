@@ -39,6 +39,7 @@ from botocore.config import Config
 
 HERE = Path(__file__).resolve().parents[1]
 MACHINE = "arn:aws:states:us-east-1:123456789012:stateMachine:OrderProcessingStateMachine"
+NOTIFICATIONS = "arn:aws:states:us-east-1:123456789012:stateMachine:NotificationStateMachine"
 
 
 def free_port() -> int:
@@ -94,6 +95,13 @@ class Runtime:
             if line.startswith("VmRSS:"):
                 return int(line.split()[1]) / 1024
         return float("nan")
+
+    def cpu_seconds(self) -> float:
+        """User and system CPU the runtime's process has used so far."""
+        assert self.process is not None
+        fields = Path(f"/proc/{self.process.pid}/stat").read_text().rpartition(")")[2].split()
+        ticks = os.sysconf("SC_CLK_TCK")
+        return (int(fields[11]) + int(fields[12])) / ticks  # utime, stime
 
     def kill(self) -> None:
         assert self.process is not None
@@ -193,6 +201,44 @@ def outcomes(runtime: Runtime, arns: list[str], wait_seconds: float) -> dict[str
     return counts
 
 
+def running(runtime: Runtime, machine: str) -> int:
+    sfn = runtime.client("stepfunctions", "sfn")
+    count = 0
+    for page in sfn.get_paginator("list_executions").paginate(
+        stateMachineArn=machine, statusFilter="RUNNING"
+    ):
+        count += len(page["executions"])
+    return count
+
+
+def ended_count(runtime: Runtime, machine: str) -> int:
+    sfn = runtime.client("stepfunctions", "sfn")
+    count = 0
+    for page in sfn.get_paginator("list_executions").paginate(stateMachineArn=machine):
+        count += sum(1 for e in page["executions"] if e["status"] != "RUNNING")
+    return count
+
+
+def wait_until_all_ended(runtime: Runtime, orders: int, wait_seconds: float) -> float | None:
+    """When every order execution and a notification for each confirmed one had ended.
+
+    Polls two listings every 0.25 s (cheap for the runtime, unlike a describe per
+    execution), so the time and the CPU measured are the runtime's own work.
+    """
+    deadline = time.monotonic() + wait_seconds
+    while time.monotonic() < deadline:
+        if running(runtime, MACHINE) == 0 and ended_count(runtime, MACHINE) >= orders:
+            # every order has ended; a confirmed one starts its notification through an
+            # event rule, so wait until no notification runs and none is still to start
+            settled = 0
+            while time.monotonic() < deadline and settled < 2:
+                settled = settled + 1 if running(runtime, NOTIFICATIONS) == 0 else 0
+                time.sleep(0.25)
+            return time.perf_counter()
+        time.sleep(0.25)
+    return None
+
+
 def charged_twice(runtime: Runtime, accepted: dict[str, str]) -> int:
     """Orders whose ChargePayment state succeeded more than once, over all executions."""
     sfn = runtime.client("stepfunctions", "sfn")
@@ -227,6 +273,9 @@ def main() -> None:
     parser.add_argument("--checkout", type=Path, default=HERE, help="whose runtime to load")
     parser.add_argument("--kill", action="store_true", help="kill -9 mid-load, then restart")
     parser.add_argument("--wait", type=float, default=600, help="seconds to wait for the ends")
+    parser.add_argument(
+        "--idle-seconds", type=float, default=10, help="how long to measure the idle CPU"
+    )
     options = parser.parse_args()
 
     with tempfile.TemporaryDirectory(prefix="workflows-load-") as directory:
@@ -234,6 +283,10 @@ def main() -> None:
         runtime.start()
         try:
             rss_start = runtime.rss_mb()
+            idle_cpu = runtime.cpu_seconds()
+            time.sleep(options.idle_seconds)
+            idle_share = (runtime.cpu_seconds() - idle_cpu) / options.idle_seconds
+            cpu_start = runtime.cpu_seconds()
             load = Load()
             started = time.perf_counter()
             if options.kill:
@@ -266,7 +319,24 @@ def main() -> None:
             print(f"placing took     {placing_seconds:.1f} s")
             print(f"5xx answers      {sum(n for s, n in load.statuses.items() if s >= 500)}")
             print(f"memory (RSS)     {rss_start:.0f} MB at start, {runtime.rss_mb():.0f} MB placed")
+            print(
+                f"idle CPU         {idle_share * 100:.2f}% of a core "
+                f"over {options.idle_seconds:g} s"
+            )
             sys.stdout.flush()
+            if not options.kill:
+                finished = wait_until_all_ended(runtime, len(load.accepted), options.wait)
+                if finished is None:
+                    print("end to end       not all ended in time")
+                else:
+                    seconds = finished - started
+                    cpu = runtime.cpu_seconds() - cpu_start
+                    print(
+                        f"end to end       {len(load.accepted)} orders and their notifications "
+                        f"in {seconds:.1f} s: {len(load.accepted) / seconds:.1f} orders/s"
+                    )
+                    print(f"CPU per order    {cpu / max(1, len(load.accepted)):.3f} s")
+                print(f"notifications    {ended_count(runtime, NOTIFICATIONS)} ended")
             ends = outcomes(runtime, list(load.accepted.values()), options.wait)
             print(f"executions       {dict(sorted(ends.items()))} (after up to {options.wait:g} s)")
             print(f"memory (RSS)     {runtime.rss_mb():.0f} MB after")

@@ -330,11 +330,15 @@ def up(
     state directory.
     """
     import asyncio
+    import gc
     import signal
 
     from workflows.console.server import serve_console
     from workflows.local.instance_lock import StateDirInUse
+    from workflows.local.run import FEWER_COLLECTIONS
     from workflows.local.runtime import LocalRuntime, PortInUse, Ports
+
+    gc.set_threshold(*FEWER_COLLECTIONS)  # this process is the server: see FEWER_COLLECTIONS
 
     runtime = LocalRuntime(
         template_path,
@@ -356,6 +360,7 @@ def up(
         for number in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(number, stopping.set)
         await runtime.start()
+        gc.freeze()  # what starting built (modules, services) lives as long as the server
         click.echo(runtime.banner())
         try:
             await stopping.wait()

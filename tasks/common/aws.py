@@ -4,9 +4,13 @@ boto3 resolves endpoints from the standard variables (``AWS_ENDPOINT_URL``,
 ``AWS_ENDPOINT_URL_DYNAMODB``, ...), so the same code reaches AWS, the local
 services of ``workflows up``, or moto in tests. Nothing is created at import time:
 a client is built on first use and kept, as AWS advises for Lambda (a warm
-invocation reuses it instead of paying tens of milliseconds of CPU for a new
-session). Each thread keeps its own (a boto3 session and its resources are not
-meant to be shared between threads; on Lambda a sandbox has one), and what a
+invocation reuses it instead of paying tens of milliseconds of CPU for a new one).
+
+Low-level clients are thread-safe, so one of each serves every thread of the process
+(the local runtime runs many sandboxes' handlers on a few threads); ``Table``
+resources are not, so each thread keeps its own. Every session shares one botocore
+data loader: a new session otherwise parses the endpoint rules and service models
+from JSON again, hundreds of milliseconds of CPU before its first request. What a
 client was built for (region, endpoints, credentials from the environment) is part
 of its key, so a test that changes them gets a new one. ``reset_clients`` forgets
 them all.
@@ -19,12 +23,27 @@ import threading
 from typing import Any
 
 import boto3
+import botocore.session
 from botocore.exceptions import ClientError
+from botocore.loaders import Loader
 
-__all__ = ["ClientError", "client", "dynamodb_table", "error_code", "reset_clients"]
+__all__ = [
+    "ClientError",
+    "client",
+    "dynamodb_table",
+    "error_code",
+    "new_session",
+    "reset_clients",
+]
 
 _local = threading.local()
 _generation = 0
+# guards the shared caches below and every use of a cached session (sessions are not
+# thread-safe; the clients they build are)
+_lock = threading.RLock()
+_loader: Loader | None = None
+_sessions: dict[tuple[Any, ...], Any] = {}
+_clients: dict[tuple[Any, ...], Any] = {}
 
 
 def _environment() -> tuple[tuple[str, str], ...]:
@@ -47,7 +66,7 @@ def _environment() -> tuple[tuple[str, str], ...]:
     )
 
 
-def _cache() -> dict[tuple[Any, ...], Any]:
+def _thread_cache() -> dict[tuple[Any, ...], Any]:
     if getattr(_local, "generation", None) != _generation:
         _local.generation = _generation
         _local.cache = {}
@@ -55,38 +74,64 @@ def _cache() -> dict[tuple[Any, ...], Any]:
     return cache
 
 
-def _session(environment: tuple[tuple[str, str], ...]) -> Any:
-    cache = _cache()
-    key = ("session", environment)
-    if key not in cache:
-        cache[key] = boto3.session.Session()
-    return cache[key]
+def new_session() -> Any:
+    """A ``boto3.Session`` on the process's shared botocore data loader (cheap to build)."""
+    global _loader
+    core = botocore.session.Session()
+    with _lock:
+        if _loader is None:
+            _loader = core.get_component("data_loader")
+        else:
+            core.register_component("data_loader", _loader)
+        session = boto3.session.Session(botocore_session=core)
+        # boto3 adds its resource models' folder to the loader's search path on every
+        # session; the shared loader needs it once
+        paths = _loader.search_paths
+        if len(paths) > 1 and paths[-1] in paths[:-1]:
+            paths.pop()
+    return session
+
+
+def _session_locked(environment: tuple[tuple[str, str], ...]) -> Any:
+    key = (_generation, environment)
+    session = _sessions.get(key)
+    if session is None:
+        session = _sessions[key] = new_session()
+    return session
 
 
 def client(service_name: str) -> Any:
     """A low-level boto3 client for ``service_name`` (``ses``, ``sns``, ``sqs``, ...)."""
-    environment = _environment()
-    cache = _cache()
-    key = ("client", service_name, environment)
-    if key not in cache:
-        cache[key] = _session(environment).client(service_name)
-    return cache[key]
+    key = (_generation, service_name, _environment())
+    found = _clients.get(key)
+    if found is not None:
+        return found
+    with _lock:
+        found = _clients.get(key)
+        if found is None:
+            found = _session_locked(key[2]).client(service_name)
+            _clients[key] = found
+        return found
 
 
 def dynamodb_table(table_name: str) -> Any:
     """A DynamoDB ``Table`` resource: Python values in and out (``Decimal`` numbers)."""
     environment = _environment()
-    cache = _cache()
+    cache = _thread_cache()
     key = ("table", table_name, environment)
     if key not in cache:
-        cache[key] = _session(environment).resource("dynamodb").Table(table_name)
+        with _lock:
+            cache[key] = _session_locked(environment).resource("dynamodb").Table(table_name)
     return cache[key]
 
 
 def reset_clients() -> None:
     """Forget every client and session (tests; after the endpoints' data was reset)."""
     global _generation
-    _generation += 1
+    with _lock:
+        _generation += 1
+        _sessions.clear()
+        _clients.clear()
 
 
 def error_code(err: ClientError) -> str:

@@ -9,17 +9,23 @@ X-Ray annotation).
 
 The service name and metrics namespace come from the usual Powertools variables
 (``POWERTOOLS_SERVICE_NAME``, ``POWERTOOLS_METRICS_NAMESPACE``) with project
-defaults. The Tracer records X-Ray segments on Lambda and switches itself off
-elsewhere (local runs, tests).
+defaults. The Tracer records X-Ray segments on Lambda with tracing on; everywhere
+else (local runs, tests, ``POWERTOOLS_TRACE_DISABLED``) it is off, and then the X-Ray
+SDK is not even imported: Powertools' Tracer imports ``aws_xray_sdk.core`` (about half
+of a task's cold import) unless it is given a provider, so an off Tracer gets one
+that does nothing.
 """
 
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable
+import os
+from collections.abc import Callable, Generator
+from contextlib import asynccontextmanager, contextmanager
 from typing import Any, Protocol, TypeVar
 
 from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools.tracing.base import BaseProvider, BaseSegment
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 __all__ = [
@@ -38,8 +44,65 @@ D = TypeVar("D")
 D_contra = TypeVar("D_contra", contravariant=True)
 
 
+def tracing_enabled() -> bool:
+    """Powertools' own rule: on Lambda (not SAM local or Chalice), unless switched off."""
+    switched_off = os.getenv("POWERTOOLS_TRACE_DISABLED", "false").strip().lower()
+    if switched_off in ("1", "y", "yes", "t", "true", "on"):
+        return False
+    on_lambda = bool(os.getenv("LAMBDA_TASK_ROOT"))
+    emulated = bool(os.getenv("AWS_SAM_LOCAL") or os.getenv("AWS_CHALICE_CLI_MODE"))
+    return on_lambda and not emulated
+
+
+class _NoSegment(BaseSegment):
+    """What an off Tracer records into: nothing."""
+
+    def close(self, end_time: int | None = None) -> None:
+        pass
+
+    def add_subsegment(self, subsegment: Any) -> None:
+        pass
+
+    def remove_subsegment(self, subsegment: Any) -> None:
+        pass
+
+    def put_annotation(self, key: str, value: Any) -> None:
+        pass
+
+    def put_metadata(self, key: str, value: Any, namespace: str = "default") -> None:
+        pass
+
+    def add_exception(self, exception: BaseException, stack: Any, remote: bool = False) -> None:
+        pass
+
+
+class _NoTracing(BaseProvider):
+    """A provider for an off Tracer, so that the X-Ray SDK stays unimported."""
+
+    @contextmanager
+    def in_subsegment(self, name: Any = None, **kwargs: Any) -> Generator[BaseSegment, None, None]:
+        yield _NoSegment()
+
+    @asynccontextmanager
+    async def in_subsegment_async(self, name: Any = None, **kwargs: Any) -> Any:
+        yield _NoSegment()
+
+    def put_annotation(self, key: str, value: Any) -> None:
+        pass
+
+    def put_metadata(self, key: str, value: Any, namespace: str = "default") -> None:
+        pass
+
+    def patch(self, modules: Any) -> None:
+        pass
+
+    def patch_all(self) -> None:
+        pass
+
+
 logger = Logger()
-tracer = Tracer()  # switches itself off outside Lambda (tests, local runs)
+# the real X-Ray provider only where segments are recorded (Lambda with tracing on)
+tracer = Tracer() if tracing_enabled() else Tracer(disabled=True, provider=_NoTracing())
 metrics = Metrics()
 if not metrics.namespace:
     metrics.namespace = DEFAULT_NAMESPACE

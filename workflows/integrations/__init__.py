@@ -23,10 +23,11 @@ words (``requests.py``); optimized results carry the ``SdkHttpMetadata`` AWS's a
 carries (``wire.py``, also for other integrations that need AWS-shaped metadata).
 
 Clients come from one ``boto3.Session`` (``session_factory()``, default
-``boto3.Session()``), created lazily once per service, region ``us-east-1`` unless the
-session has one. Endpoints follow boto3's own settings (``AWS_ENDPOINT_URL``,
-``AWS_ENDPOINT_URL_<SERVICE>``), so locally they reach the local services and in tests
-moto. See ``docs/integrations.md`` for result shapes and error names.
+``new_session()``: a ``boto3.Session`` on the process's shared data loader), created
+lazily once per service, region ``us-east-1`` unless the session has one. Endpoints
+follow boto3's own settings (``AWS_ENDPOINT_URL``, ``AWS_ENDPOINT_URL_<SERVICE>``), so
+locally they reach the local services and in tests moto. See ``docs/integrations.md``
+for result shapes and error names.
 """
 
 from __future__ import annotations
@@ -35,12 +36,12 @@ from collections.abc import Callable
 from typing import Any
 
 from workflows.engine.tasks import ServiceIntegration
-from workflows.integrations._boto import ClientPool
+from workflows.integrations._boto import ClientPool, new_session
 from workflows.integrations.optimized import optimized_integrations
 from workflows.integrations.sdk import AwsSdkIntegration
 from workflows.integrations.stepfunctions import StartExecution, StartExecutionFn
 
-__all__ = ["StartExecutionFn", "aws_integrations"]
+__all__ = ["StartExecutionFn", "aws_integrations", "new_session"]
 
 
 def aws_integrations(

@@ -23,6 +23,7 @@ from typing import Any, Final, Literal
 from urllib.parse import urlsplit
 
 import boto3
+import botocore.session
 from botocore.config import Config
 from botocore.exceptions import (
     BotoCoreError,
@@ -43,6 +44,7 @@ __all__ = [
     "compact_json",
     "java_pascal_case",
     "jsonable",
+    "new_session",
     "optimized_error",
     "runtime_error",
     "sdk_error",
@@ -54,12 +56,39 @@ SessionFactory = Callable[[], Any]  # returns a boto3.Session
 
 _RETRIES = Config(retries={"mode": "standard"})
 
+_loader_lock = threading.Lock()
+_loader: Any = None
+
+
+def new_session(**options: Any) -> Any:
+    """A ``boto3.Session(**options)`` on the process's one botocore data loader.
+
+    A session with a loader of its own parses the endpoint rules and each service's
+    model from JSON again (hundreds of milliseconds of CPU before its first request);
+    the loader caches what it parsed, so sharing it makes every session after the
+    first cheap. Sessions themselves stay separate (they are not thread-safe).
+    """
+    global _loader
+    core = botocore.session.Session()
+    with _loader_lock:
+        if _loader is None:
+            _loader = core.get_component("data_loader")
+        else:
+            core.register_component("data_loader", _loader)
+        session = boto3.Session(botocore_session=core, **options)
+        # boto3 adds its resource models' folder to the loader's search path on every
+        # session; the shared loader needs it once
+        paths = _loader.search_paths
+        if len(paths) > 1 and paths[-1] in paths[:-1]:
+            paths.pop()
+    return session
+
 
 class ClientPool:
     """One botocore client per service, created on first use (thread-safe)."""
 
     def __init__(self, session_factory: SessionFactory | None = None) -> None:
-        self._factory: SessionFactory = session_factory or boto3.Session
+        self._factory: SessionFactory = session_factory or new_session
         self._session: Any = None
         self._clients: dict[str, Any] = {}
         self._lock = threading.Lock()

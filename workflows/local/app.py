@@ -24,7 +24,6 @@ from concurrent.futures import Executor, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
-import boto3
 from botocore.exceptions import ClientError
 
 from workflows.engine import StateMachine, TaskTokens
@@ -35,7 +34,7 @@ from workflows.engine.history import History
 from workflows.engine.lambdas import HandlerMode, InProcessLambdas, function_name_of
 from workflows.engine.machine import ExecutionResult
 from workflows.engine.tasks import ServiceIntegration, TaskRequest, TaskRunner
-from workflows.integrations import StartExecutionFn, aws_integrations
+from workflows.integrations import StartExecutionFn, aws_integrations, new_session
 from workflows.local.event_patterns import matches
 from workflows.local.template import ACCOUNT, REGION, FunctionSpec, StateMachineSpec, Template
 
@@ -177,7 +176,7 @@ class LocalApp:
         # the Step Functions endpoint makes it "the history so far is stored"
         self.before_effect: Callable[[], Awaitable[None]] | None = None
         self._execution_clock = _EffectClock(self)
-        self._session_factory = session_factory or (lambda: boto3.Session(region_name=REGION))
+        self._session_factory = session_factory or (lambda: new_session(region_name=REGION))
         self._background = _Background()
         self._sqs: Any = None
         self._machines: dict[str, StateMachine] = {}

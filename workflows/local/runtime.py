@@ -38,12 +38,14 @@ from workflows.local.background import poll_queues, run_schedules
 from workflows.local.executions import ExecutionService
 from workflows.local.instance_lock import InstanceLock
 from workflows.local.local_auth import LocalIssuer, template_overrides
+from workflows.local.moto_patches import patch_transactions
 from workflows.local.run import fake_aws_environment
 from workflows.local.service_data import SNAPSHOT_NAME
 from workflows.local.service_data import restore as restore_services
 from workflows.local.service_data import save as save_services
 from workflows.local.service_data import snapshot as snapshot_services
 from workflows.local.sfn_api import start_server
+from workflows.local.shared_loader import share_botocore_loader
 from workflows.local.store import ExecutionStore
 from workflows.local.template import StateMachineSpec, load_template
 
@@ -134,6 +136,8 @@ class LocalRuntime:
             raise
 
     async def _start(self) -> None:
+        share_botocore_loader()  # moto's, the runtime's and the sandboxes' sessions
+        patch_transactions()  # moto's TransactWriteItems without whole-table copies
         ports = self.ports
         api_socket = _listen("api", ports.host, ports.api)
         sfn_socket = _listen("stepfunctions", ports.host, ports.stepfunctions)

@@ -39,10 +39,21 @@ def test_reset_forgets_every_client() -> None:
     assert aws.client("sqs") is not first
 
 
-def test_each_thread_keeps_its_own() -> None:
-    here = aws.client("sqs")
-    there: list[object] = []
-    thread = threading.Thread(target=lambda: there.append(aws.client("sqs")))
+def test_threads_share_clients_but_keep_their_own_tables() -> None:
+    here = (aws.client("sqs"), aws.dynamodb_table("Orders"))
+    there: list[tuple[object, object]] = []
+    thread = threading.Thread(
+        target=lambda: there.append((aws.client("sqs"), aws.dynamodb_table("Orders")))
+    )
     thread.start()
     thread.join()
-    assert there[0] is not here
+    assert there[0][0] is here[0]  # low-level clients are thread-safe
+    assert there[0][1] is not here[1]  # resources are not
+
+
+def test_new_sessions_share_one_data_loader() -> None:
+    first, second = aws.new_session(), aws.new_session()
+    assert first is not second
+    loader = first._session.get_component("data_loader")
+    assert second._session.get_component("data_loader") is loader
+    assert len(loader.search_paths) == len(set(loader.search_paths))

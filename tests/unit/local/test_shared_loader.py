@@ -1,0 +1,42 @@
+"""The local runtime's botocore sessions share one data loader (models parsed once)."""
+
+from __future__ import annotations
+
+import botocore.loaders
+import botocore.session
+import pytest
+
+from workflows.local import shared_loader
+
+
+def test_sessions_share_one_loader_once_switched_on(monkeypatch: pytest.MonkeyPatch) -> None:
+    # the factory as botocore has it (an earlier workflows run in this process may have
+    # switched sharing on already)
+    monkeypatch.setattr(botocore.session, "create_loader", botocore.loaders.create_loader)
+    monkeypatch.setattr(shared_loader, "_loaders", {})
+    import moto.core.loaders
+    import moto.core.utils
+
+    monkeypatch.setattr(moto.core.utils, "create_loader", moto.core.loaders.create_loader)
+    apart = [botocore.session.Session().get_component("data_loader") for _ in range(2)]
+    assert apart[0] is not apart[1]
+    shared_loader.share_botocore_loader()
+    together = [botocore.session.Session().get_component("data_loader") for _ in range(2)]
+    assert together[0] is together[1]
+    sqs = botocore.session.Session().create_client("sqs", region_name="us-east-1")
+    assert sqs.meta.service_model.service_name == "sqs"
+
+
+def test_moto_reads_its_models_through_one_loader(monkeypatch: pytest.MonkeyPatch) -> None:
+    import moto.core.loaders
+    import moto.core.utils
+
+    # the factory as botocore has it (an earlier workflows run in this process may have
+    # switched sharing on already)
+    monkeypatch.setattr(botocore.session, "create_loader", botocore.loaders.create_loader)
+    monkeypatch.setattr(moto.core.utils, "create_loader", moto.core.loaders.create_loader)
+    factory = moto.core.utils.create_loader  # type: ignore[attr-defined]
+    assert factory() is not factory()
+    shared_loader.share_botocore_loader()
+    factory = moto.core.utils.create_loader  # type: ignore[attr-defined]
+    assert factory() is factory()

@@ -1,0 +1,53 @@
+"""One botocore data loader for every botocore session of the local runtime's process.
+
+Each botocore session builds its own data loader, which parses the endpoint rules and
+every service model it needs from JSON (hundreds of milliseconds of CPU in all, each
+time). ``workflows run`` and ``workflows up`` run many SDK users in one process: the
+runtime's service integrations, every function's sandbox (``tasks.common.aws``) and
+moto's backends, each with sessions of their own. ``share_botocore_loader`` makes
+botocore's loader factory hand out one loader per search path, so each model is
+parsed once per process. moto's own model lookups build a new loader per service,
+and a new loader lists every service folder of botocore before its first model
+(about 400 directories); moto's factory hands out one loader too. A loader only
+reads files and caches what it parsed; sessions, credentials and clients stay
+separate. It is the runtime's choice for its own process, never done on import, and
+never in the task code that ships to Lambda.
+"""
+
+from __future__ import annotations
+
+import functools
+import importlib
+import threading
+from typing import Any
+
+import botocore.loaders
+import botocore.session
+
+__all__ = ["share_botocore_loader"]
+
+_lock = threading.Lock()
+_loaders: dict[str | None, Any] = {}
+_original = botocore.loaders.create_loader
+
+
+def _shared_loader(search_path_string: str | None = None) -> Any:
+    with _lock:
+        loader = _loaders.get(search_path_string)
+        if loader is None:
+            loader = _loaders[search_path_string] = _original(search_path_string)
+        return loader
+
+
+def share_botocore_loader() -> None:
+    """From now on, new botocore sessions of this process share one data loader."""
+    # botocore.session imported the factory by name; its sessions call that name
+    botocore.session.create_loader = _shared_loader
+    try:
+        moto_utils = importlib.import_module("moto.core.utils")
+    except ImportError:  # pragma: no cover - moto is a dependency of the runtime
+        return
+    factory: Any = getattr(moto_utils, "create_loader")  # noqa: B009 - typed as Any
+    if not isinstance(factory, functools._lru_cache_wrapper):
+        # moto's loader (botocore's, plus moto's own models) keeps what it read too
+        setattr(moto_utils, "create_loader", functools.cache(factory))  # noqa: B010
