@@ -15,7 +15,7 @@ import time
 from typing import Any, Final
 
 from workflows.engine.history import dumps
-from workflows.local.executions import ExecutionService, ServiceError, validation_error
+from workflows.local.executions import ExecutionService, ServiceError, committed, validation_error
 
 __all__ = ["ACTIVITY_ACTIONS"]
 
@@ -60,7 +60,9 @@ async def _create_activity(service: ExecutionService, request: Request) -> dict[
     arn = f"arn:aws:states:{service.region}:{service.account}:activity:{name}"
     declared = service.app.runner.activities.declared
     if arn not in declared:  # creating an existing activity returns it, as on AWS
-        declared[arn] = (name, time.time())
+        created = time.time()
+        await committed(service.resources.put_activity(arn, name, created))  # kept on restart
+        declared[arn] = (name, created)
     return {"activityArn": arn, "creationDate": declared[arn][1]}
 
 
@@ -72,7 +74,9 @@ async def _describe_activity(service: ExecutionService, request: Request) -> dic
 
 async def _delete_activity(service: ExecutionService, request: Request) -> dict[str, Any]:
     arn = _text(request, "activityArn", max_length=256)
-    service.app.runner.activities.declared.pop(arn, None)  # deleting is idempotent on AWS
+    if arn in service.app.runner.activities.declared:  # deleting is idempotent on AWS
+        await committed(service.resources.delete_activity(arn))
+        service.app.runner.activities.declared.pop(arn, None)
     return {}
 
 
