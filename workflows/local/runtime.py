@@ -145,6 +145,9 @@ class LocalRuntime:
         os.environ.update(fake_aws_environment())
         os.environ["AWS_ENDPOINT_URL"] = ports.url(ports.aws)
         os.environ["AWS_ENDPOINT_URL_SFN"] = ports.url(ports.stepfunctions)
+        # botocore sends StartSyncExecution and TestState to "sync-<host>", which does not
+        # resolve for 127.0.0.1: the functions' clients send them to the endpoint itself
+        os.environ["AWS_DISABLE_HOST_PREFIX_INJECTION"] = "true"
         api_url = ports.url(ports.api)
         template = load_template(self.template_path, overrides=template_overrides(api_url))
         app = LocalApp(template, keep_records=False)
@@ -238,6 +241,8 @@ class LocalRuntime:
                 "workflows is up:",
                 f"  API Gateway      {api}  (OpenAPI: {api}/openapi.json, Swagger UI: {api}/docs)",
                 f"  Step Functions   {ports.url(ports.stepfunctions)}  (AWS_ENDPOINT_URL_SFN)",
+                "                   export AWS_DISABLE_HOST_PREFIX_INJECTION=true for"
+                " start-sync-execution and test-state (botocore adds 'sync-' to the host)",
                 f"  AWS services     {ports.url(ports.aws)}  (AWS_ENDPOINT_URL; moto)",
                 f"  executions kept  {self.state_dir / 'executions.sqlite3'}",
                 *(f"  {label:<16} {address}" for label, address in self.addresses),
