@@ -37,6 +37,7 @@ from workflows.engine import DefinitionError, Diagnostic, StateMachine, StatesEr
 from workflows.engine.history import dumps
 from workflows.engine.machine import ExecutionResult
 from workflows.engine.validation import validate_definition
+from workflows.local import json_text
 from workflows.local.app import ExecutionStarting, LocalApp
 from workflows.local.resource_store import AliasRow, Resources, ResourceStore, VersionRow
 from workflows.local.status_events import status_change_entry
@@ -500,7 +501,7 @@ class ExecutionService:
                 f"{_MAX_INPUT} bytes'",
             )
         try:
-            value = json.loads(text)
+            value = json_text.loads(text)
         except json.JSONDecodeError as error:
             raise ServiceError(
                 "InvalidExecutionInput",
@@ -932,7 +933,7 @@ class ExecutionService:
     async def send_task_success(self, task_token: str, output: str) -> dict[str, Any]:
         self._check_token(task_token)
         try:
-            value = json.loads(output)
+            value = json_text.loads(output)
         except json.JSONDecodeError as error:
             raise ServiceError(
                 "InvalidOutput", f"Invalid Output: '{error.msg} (column {error.colno})'"

@@ -21,6 +21,7 @@ from typing import Any, Final
 
 from aiohttp import web
 
+from workflows.local import json_text
 from workflows.local.executions import (
     ExecutionService,
     ServiceError,
@@ -391,7 +392,7 @@ async def _handle(request: web.Request) -> web.Response:
         )
     raw = await request.read()
     try:
-        body = json.loads(raw) if raw.strip() else {}
+        body = json_text.loads(raw) if raw.strip() else {}
     except (json.JSONDecodeError, UnicodeDecodeError) as error:
         return _error(
             "SerializationException", f"The request body is not valid JSON: {error}", request_id
