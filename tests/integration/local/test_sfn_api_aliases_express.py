@@ -221,6 +221,27 @@ def test_express_executions_have_express_arns_and_no_standard_api(runtime: Runti
         "This operation is not supported by this type of state machine",
     )
 
+    callback = {
+        "StartAt": "Publish",
+        "States": {
+            "Publish": {
+                "Type": "Task",
+                "Resource": "arn:aws:states:::sns:publish.waitForTaskToken",
+                "Parameters": {"TopicArn": "t", "Message.$": "$$.Task.Token"},
+                "End": True,
+            }
+        },
+    }
+    assert error_of(
+        lambda: sfn.create_state_machine(
+            name="no-callbacks", definition=json.dumps(callback), roleArn=ROLE, type="EXPRESS"
+        )
+    ) == (
+        "InvalidDefinition",
+        "Invalid State Machine Definition: 'SCHEMA_VALIDATION_FAILED: Express state machine "
+        "does not support '.waitForTaskToken' service integration  at /States/Publish/Resource'",
+    )
+
     answer = sfn.start_sync_execution(stateMachineArn=express, name="sync", input='{"n": 2}')
     assert answer["executionArn"].startswith(
         "arn:aws:states:us-east-1:123456789012:express:fast:sync:"
