@@ -209,6 +209,9 @@ class ExecutionService:
         self.resources = ResourceStore(self.store)
         self.aliases: dict[str, AliasRow] = {}
         self.targets: dict[str, tuple[str | None, str | None]] = {}
+        self.activity_tags: dict[str, dict[str, str]] = {}
+        # the highest version number each machine ever had: numbers are never reused
+        self._published: dict[str, int] = {}
         self._restore(self.resources.load())
         app.execution_listeners.append(self._on_execution)
         app.nested_executions = self._start_nested
@@ -243,12 +246,15 @@ class ExecutionService:
         for alias in stored.aliases:
             if alias.machine_arn in self._machines:
                 self.aliases[alias.arn] = alias
+        for arn, activity in stored.activities.items():
+            self.app.runner.activities.declared.setdefault(arn, activity)
         for arn, tags in stored.tags.items():
             if arn in self._machines:
                 self._machines[arn].tags = tags
-        for arn, activity in stored.activities.items():
-            self.app.runner.activities.declared.setdefault(arn, activity)
+            elif arn in self.app.runner.activities.declared:
+                self.activity_tags[arn] = tags
         self.targets = stored.targets
+        self._published = stored.highest_versions
 
     async def _history_stored(self) -> None:
         """What an execution awaits before its next effect: its history so far is on disk."""
@@ -338,6 +344,7 @@ class ExecutionService:
         await committed(self.store.delete_state_machine(state_machine_arn))
         await committed(self.resources.forget_machine(state_machine_arn))
         self._machines.pop(state_machine_arn, None)
+        self._published.pop(state_machine_arn, None)  # a new machine of the name starts at 1
         for alias_arn in [a for a, alias in self.aliases.items() if alias.machine_arn == entry.arn]:
             del self.aliases[alias_arn]
         return {}
@@ -679,7 +686,7 @@ class ExecutionService:
                     "stateMachineVersionArn": f"{entry.arn}:{number}",
                     "creationDate": version.creation_date,
                 }
-        number = max(entry.versions, default=0) + 1
+        number = max(self._published.get(entry.arn, 0), max(entry.versions, default=0)) + 1
         created = time.time()
         await committed(
             self.resources.put_version(
@@ -696,6 +703,7 @@ class ExecutionService:
                 )
             )
         )
+        self._published[entry.arn] = number
         entry.versions[number] = _Machine(
             f"{entry.arn}:{number}",
             entry.name,
@@ -742,33 +750,40 @@ class ExecutionService:
             base.versions.pop(int(number), None)
         return {}
 
-    def _tagged(self, resource_arn: str) -> _Machine:
+    def _tags(self, resource_arn: str) -> dict[str, str]:
+        """The tags of a state machine or an activity (the resources AWS tags)."""
         entry = self._machines.get(resource_arn)
-        if entry is None:
-            raise ServiceError("ResourceNotFound", f"Resource not found: '{resource_arn}'")
-        return entry
+        if entry is not None:
+            return entry.tags
+        if resource_arn in self.app.runner.activities.declared:
+            return self.activity_tags.get(resource_arn, {})
+        raise ServiceError("ResourceNotFound", f"Resource not found: '{resource_arn}'")
+
+    async def _keep_tags(self, resource_arn: str, tags: dict[str, str]) -> None:
+        await committed(self.resources.put_tags(resource_arn, tags))
+        entry = self._machines.get(resource_arn)
+        if entry is not None:
+            entry.tags = tags
+        else:
+            self.activity_tags[resource_arn] = tags
 
     async def tag_resource(self, resource_arn: str, tags: list[dict[str, str]]) -> dict[str, Any]:
-        entry = self._tagged(resource_arn)
-        merged = {**entry.tags, **{t["key"]: t["value"] for t in tags}}
+        merged = {**self._tags(resource_arn), **{t["key"]: t["value"] for t in tags}}
         if len(merged) > 50:
             raise ServiceError(
                 "TooManyTags", f"Too many tags: '{resource_arn}' would have {len(merged)} (50 max)"
             )
-        await committed(self.resources.put_tags(resource_arn, merged))
-        entry.tags = merged
+        await self._keep_tags(resource_arn, merged)
         return {}
 
     async def untag_resource(self, resource_arn: str, keys: list[str]) -> dict[str, Any]:
-        entry = self._tagged(resource_arn)
-        kept = {k: v for k, v in entry.tags.items() if k not in keys}
-        await committed(self.resources.put_tags(resource_arn, kept))
-        entry.tags = kept
+        kept = {k: v for k, v in self._tags(resource_arn).items() if k not in keys}
+        await self._keep_tags(resource_arn, kept)
         return {}
 
     def list_tags_for_resource(self, resource_arn: str) -> dict[str, Any]:
-        entry = self._tagged(resource_arn)
-        return {"tags": [{"key": k, "value": v} for k, v in entry.tags.items()]}
+        tags = self._tags(resource_arn)
+        return {"tags": [{"key": k, "value": v} for k, v in tags.items()]}
 
     def get_execution_history(
         self,

@@ -36,6 +36,7 @@ CREATE TABLE IF NOT EXISTS sfn_versions (
     revision_id TEXT,
     logging TEXT,
     tracing TEXT,
+    deleted INTEGER NOT NULL DEFAULT 0,  -- kept: a version number is never used again
     PRIMARY KEY (machine_arn, number)
 );
 CREATE TABLE IF NOT EXISTS sfn_aliases (
@@ -101,6 +102,7 @@ class Resources:
     tags: dict[str, dict[str, str]] = field(default_factory=dict)
     activities: dict[str, tuple[str, float]] = field(default_factory=dict)
     targets: dict[str, tuple[str | None, str | None]] = field(default_factory=dict)
+    highest_versions: dict[str, int] = field(default_factory=dict)  # deleted ones included
 
 
 def _json(value: Any) -> str | None:
@@ -127,9 +129,14 @@ class ResourceStore:
         loaded = Resources()
         for row in query(
             "SELECT machine_arn, number, definition, role_arn, creation_date, description,"
-            " revision_id, logging, tracing FROM sfn_versions ORDER BY machine_arn, number"
+            " revision_id, logging, tracing, deleted FROM sfn_versions"
+            " ORDER BY machine_arn, number"
         ):
-            machine, number, definition, role, created, description, revision, log, trace = row
+            machine, number, definition, role, created, description, revision, log, trace = row[:9]
+            highest = loaded.highest_versions.get(machine, 0)
+            loaded.highest_versions[machine] = max(highest, int(number))
+            if row[9]:
+                continue
             loaded.versions.append(
                 VersionRow(
                     machine,
@@ -176,7 +183,7 @@ class ResourceStore:
         return self.store.submit_writes(
             [
                 (
-                    "INSERT OR REPLACE INTO sfn_versions VALUES (?,?,?,?,?,?,?,?,?)",
+                    "INSERT OR REPLACE INTO sfn_versions VALUES (?,?,?,?,?,?,?,?,?,0)",
                     (
                         row.machine_arn,
                         row.number,
@@ -196,7 +203,7 @@ class ResourceStore:
         return self.store.submit_writes(
             [
                 (
-                    "DELETE FROM sfn_versions WHERE machine_arn = ? AND number = ?",
+                    "UPDATE sfn_versions SET deleted = 1 WHERE machine_arn = ? AND number = ?",
                     (machine_arn, number),
                 )
             ]

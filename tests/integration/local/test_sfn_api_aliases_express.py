@@ -196,6 +196,16 @@ def test_alias_validation_answers_as_aws(sfn: Any) -> None:
     sfn.delete_state_machine_version(stateMachineVersionArn=v1)  # no alias uses it now
 
 
+def test_a_deleted_version_number_is_never_used_again(sfn: Any) -> None:
+    machine, _, v2 = two_versions(sfn, "numbered")
+    sfn.delete_state_machine_version(stateMachineVersionArn=v2)
+    sfn.update_state_machine(stateMachineArn=machine, definition=json.dumps(ECHO))
+    v3 = sfn.publish_state_machine_version(stateMachineArn=machine)["stateMachineVersionArn"]
+    assert v3 == f"{machine}:3"  # as AWS: "delete version 10 ... publishes it as version 11"
+    listed = sfn.list_state_machine_versions(stateMachineArn=machine)["stateMachineVersions"]
+    assert [v["stateMachineVersionArn"] for v in listed] == [v3, f"{machine}:1"]
+
+
 # -------------------------------------------------------------------- Express
 
 
@@ -270,7 +280,11 @@ def test_versions_aliases_tags_and_activities_survive_a_restart(
             name="stable", routingConfiguration=[{"stateMachineVersionArn": v1, "weight": 100}]
         )["stateMachineAliasArn"]
         sfn.tag_resource(resourceArn=machine, tags=[{"key": "team", "value": "orders"}])
-        activity = sfn.create_activity(name="kept-work")["activityArn"]
+        activity = sfn.create_activity(
+            name="kept-work", tags=[{"key": "queue", "value": "packing"}]
+        )["activityArn"]
+        sfn.tag_resource(resourceArn=activity, tags=[{"key": "owner", "value": "ops"}])
+        sfn.untag_resource(resourceArn=activity, tagKeys=["queue"])
         started = sfn.start_execution(stateMachineArn=alias)["executionArn"]
         wait_status(sfn, started)
     finally:
@@ -288,6 +302,9 @@ def test_versions_aliases_tags_and_activities_survive_a_restart(
             {"key": "team", "value": "orders"}
         ]
         assert sfn.describe_activity(activityArn=activity)["name"] == "kept-work"
+        assert sfn.list_tags_for_resource(resourceArn=activity)["tags"] == [
+            {"key": "owner", "value": "ops"}
+        ]
         described = sfn.describe_execution(executionArn=started)
         assert (described["stateMachineVersionArn"], described["stateMachineAliasArn"]) == (
             v1,
@@ -295,7 +312,11 @@ def test_versions_aliases_tags_and_activities_survive_a_restart(
         )
         ran = sfn.describe_state_machine_for_execution(executionArn=started)
         assert json.loads(ran["definition"]) == ONE  # its version's, not the machine's now
-        again = sfn.start_execution(stateMachineArn=v2)["executionArn"]  # versions still run
-        assert wait_status(sfn, again)["output"] == "2"
+        sfn.delete_state_machine_version(stateMachineVersionArn=v2)
+        sfn.update_state_machine(stateMachineArn=machine, definition=json.dumps(ECHO))
+        v3 = sfn.publish_state_machine_version(stateMachineArn=machine)["stateMachineVersionArn"]
+        assert v3 == f"{machine}:3"  # the deleted number stays used after a restart
+        again = sfn.start_execution(stateMachineArn=v1)["executionArn"]  # versions still run
+        assert wait_status(sfn, again)["output"] == "1"
     finally:
         second.stop()
