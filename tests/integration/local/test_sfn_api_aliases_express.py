@@ -6,7 +6,9 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import boto3
 import pytest
+import urllib3
 from botocore.exceptions import ClientError
 
 from tests.integration.local import test_sfn_api as base
@@ -264,6 +266,44 @@ def test_express_executions_have_express_arns_and_no_standard_api(runtime: Runti
         "StateMachineTypeNotSupported",
         "This operation is not supported by this type of state machine",
     )
+
+
+def test_a_default_client_reaches_start_sync_execution_with_the_printed_export(
+    runtime: Runtime, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # what `workflows up` prints: botocore then keeps the host instead of "sync-127.0.0.1"
+    monkeypatch.setenv("AWS_DISABLE_HOST_PREFIX_INJECTION", "true")
+    sfn = boto3.client(
+        "stepfunctions",
+        endpoint_url=runtime.endpoint,
+        region_name="us-east-1",
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",
+    )
+    express = sfn.create_state_machine(
+        name="plain-client", definition=json.dumps(ECHO), roleArn=ROLE, type="EXPRESS"
+    )["stateMachineArn"]
+    assert sfn.start_sync_execution(stateMachineArn=express, input="{}")["status"] == "SUCCEEDED"
+
+
+def test_the_endpoint_serves_the_sync_host_botocore_names(runtime: Runtime) -> None:
+    # where "sync-<host>" resolves (a hosts entry, a proxy), the request is served as is
+    sfn = runtime.client(host_prefix=False)
+    express = sfn.create_state_machine(
+        name="sync-host", definition=json.dumps(ECHO), roleArn=ROLE, type="EXPRESS"
+    )["stateMachineArn"]
+    answer = urllib3.request(
+        "POST",
+        runtime.endpoint,
+        body=json.dumps({"stateMachineArn": express, "input": '{"x": 1}'}).encode(),
+        headers={
+            "Host": f"sync-127.0.0.1:{runtime.port}",
+            "X-Amz-Target": "AWSStepFunctions.StartSyncExecution",
+            "Content-Type": "application/x-amz-json-1.0",
+        },
+    )
+    assert answer.status == 200
+    assert json.loads(json.loads(answer.data)["output"]) == {"x": 1}
 
 
 # ------------------------------------------------------------------- restarts
