@@ -673,6 +673,8 @@ class ExecutionService:
         revision_id: str | None = None,
         description: str | None = None,
     ) -> dict[str, Any]:
+        if _is_version_arn(state_machine_arn):  # a version is published from its machine
+            raise ServiceError("InvalidArn", f"Invalid Arn: '{state_machine_arn}'")
         entry = self._state_machine(state_machine_arn)
         if revision_id is not None and revision_id != entry.revision_id:
             raise ServiceError(
@@ -720,14 +722,29 @@ class ExecutionService:
         )
         return {"stateMachineVersionArn": f"{entry.arn}:{number}", "creationDate": created}
 
-    def list_state_machine_versions(self, state_machine_arn: str) -> dict[str, Any]:
+    def list_state_machine_versions(
+        self, state_machine_arn: str, *, max_results: int = 0, next_token: str | None = None
+    ) -> dict[str, Any]:
+        limit = _page_size(max_results)
+        if _is_version_arn(state_machine_arn):
+            raise ServiceError("InvalidArn", f"Invalid Arn: '{state_machine_arn}'")
         entry = self._state_machine(state_machine_arn)
-        return {
+        start = 0
+        if next_token is not None:
+            token = _decode_token(next_token, "versions")
+            if token.get("machine") != entry.arn:
+                raise _invalid_token(next_token)
+            start = _token_int(token, next_token, "offset")
+        versions = [v for _, v in sorted(entry.versions.items(), reverse=True)]  # newest first
+        answer: dict[str, Any] = {
             "stateMachineVersions": [
                 {"stateMachineVersionArn": v.arn, "creationDate": v.creation_date}
-                for _, v in sorted(entry.versions.items(), reverse=True)
+                for v in versions[start : start + limit]
             ]
         }
+        if start + limit < len(versions):
+            answer["nextToken"] = _encode_token("versions", machine=entry.arn, offset=start + limit)
+        return answer
 
     async def delete_state_machine_version(self, version_arn: str) -> dict[str, Any]:
         if not _is_version_arn(version_arn):
@@ -1085,6 +1102,11 @@ class ExecutionService:
             error, cause = live.stop
             details = {k: v for k, v in (("error", error), ("cause", cause)) if v is not None}
             event = {**event, "executionAbortedEventDetails": details}
+        if kind == "ExecutionStarted" and live.arn in self.targets:
+            # AWS names the version (and alias) an execution started on in this event
+            started = dict(event.get("executionStartedEventDetails") or {})
+            started.update(self.started_on(live.arn))
+            event = {**event, "executionStartedEventDetails": started}
         self.store.add_event(live.arn, event)
         if terminal is None:
             return

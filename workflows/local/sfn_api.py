@@ -274,7 +274,11 @@ async def _publish_version(service: ExecutionService, request: Request) -> dict[
 
 
 async def _list_versions(service: ExecutionService, request: Request) -> dict[str, Any]:
-    return service.list_state_machine_versions(_arn(request, "stateMachineArn"))
+    return service.list_state_machine_versions(
+        _arn(request, "stateMachineArn"),
+        max_results=_integer(request, "maxResults"),
+        next_token=_token(request, "nextToken"),
+    )
 
 
 async def _delete_version(service: ExecutionService, request: Request) -> dict[str, Any]:

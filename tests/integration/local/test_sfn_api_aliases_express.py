@@ -61,6 +61,9 @@ def test_an_alias_routes_executions_and_they_report_it(sfn: Any) -> None:
     assert described["stateMachineArn"] == machine
     assert described["stateMachineVersionArn"] == v1
     assert described["stateMachineAliasArn"] == alias
+    started = sfn.get_execution_history(executionArn=through_alias)["events"][0]
+    assert started["executionStartedEventDetails"]["stateMachineVersionArn"] == v1
+    assert started["executionStartedEventDetails"]["stateMachineAliasArn"] == alias
 
     sfn.update_state_machine_alias(
         stateMachineAliasArn=alias,
@@ -206,6 +209,17 @@ def test_a_deleted_version_number_is_never_used_again(sfn: Any) -> None:
     assert v3 == f"{machine}:3"  # as AWS: "delete version 10 ... publishes it as version 11"
     listed = sfn.list_state_machine_versions(stateMachineArn=machine)["stateMachineVersions"]
     assert [v["stateMachineVersionArn"] for v in listed] == [v3, f"{machine}:1"]
+    first = sfn.list_state_machine_versions(stateMachineArn=machine, maxResults=1)
+    rest = sfn.list_state_machine_versions(
+        stateMachineArn=machine, maxResults=1, nextToken=first["nextToken"]
+    )
+    assert [v["stateMachineVersionArn"] for v in first["stateMachineVersions"]] == [v3]
+    assert [v["stateMachineVersionArn"] for v in rest["stateMachineVersions"]] == [f"{machine}:1"]
+    assert "nextToken" not in rest
+    assert error_of(lambda: sfn.publish_state_machine_version(stateMachineArn=v3)) == (
+        "InvalidArn",
+        f"Invalid Arn: '{v3}'",
+    )
 
 
 # -------------------------------------------------------------------- Express
