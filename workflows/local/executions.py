@@ -39,7 +39,13 @@ from workflows.engine.machine import ExecutionResult
 from workflows.engine.validation import validate_definition
 from workflows.local import json_text
 from workflows.local.app import ExecutionStarting, LocalApp
-from workflows.local.resource_store import AliasRow, Resources, ResourceStore, VersionRow
+from workflows.local.resource_store import (
+    AliasRow,
+    MachineSettings,
+    Resources,
+    ResourceStore,
+    VersionRow,
+)
 from workflows.local.status_events import status_change_entry
 from workflows.local.store import (
     ExecutionRow,
@@ -254,7 +260,23 @@ class ExecutionService:
             elif arn in self.app.runner.activities.declared:
                 self.activity_tags[arn] = tags
         self.targets = stored.targets
+        for settings in stored.settings:
+            machine_entry = self._machines.get(settings.arn)
+            if machine_entry is None:
+                continue
+            machine_entry.revision_id = settings.revision_id
+            machine_entry.update_date = settings.update_date
+            if settings.logging is not None:
+                machine_entry.logging = settings.logging
+            if settings.tracing is not None:
+                machine_entry.tracing = settings.tracing
         self._published = stored.highest_versions
+
+    @staticmethod
+    def _settings(entry: _Machine) -> MachineSettings:
+        return MachineSettings(
+            entry.arn, entry.revision_id, entry.update_date, entry.logging, entry.tracing
+        )
 
     async def _history_stored(self) -> None:
         """What an execution awaits before its next effect: its history so far is on disk."""
@@ -320,6 +342,8 @@ class ExecutionService:
             entry.logging = logging
         if tracing is not None:
             entry.tracing = tracing
+        if logging is not None or tracing is not None:
+            await committed(self.resources.put_settings(self._settings(entry)))
         self._machines[arn] = entry
         answer: dict[str, Any] = {"stateMachineArn": arn, "creationDate": created}
         if publish:
@@ -653,11 +677,17 @@ class ExecutionService:
                 )
             )
         )
+        changed = replace(
+            entry,
+            logging=logging if logging is not None else entry.logging,
+            tracing=tracing if tracing is not None else entry.tracing,
+            revision_id=str(uuid.uuid4()),
+            update_date=time.time(),
+        )
+        await committed(self.resources.put_settings(self._settings(changed)))
         entry.definition, entry.role_arn, entry.machine = new_definition, new_role, machine
-        entry.logging = logging if logging is not None else entry.logging
-        entry.tracing = tracing if tracing is not None else entry.tracing
-        entry.revision_id = str(uuid.uuid4())
-        entry.update_date = time.time()
+        entry.logging, entry.tracing = changed.logging, changed.tracing
+        entry.revision_id, entry.update_date = changed.revision_id, changed.update_date
         answer: dict[str, Any] = {"updateDate": entry.update_date, "revisionId": entry.revision_id}
         if publish:
             published = await self.publish_state_machine_version(

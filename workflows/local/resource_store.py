@@ -20,6 +20,7 @@ from workflows.local.store import ExecutionStore, StoreUnavailable
 
 __all__ = [
     "AliasRow",
+    "MachineSettings",
     "ResourceStore",
     "Resources",
     "VersionRow",
@@ -57,6 +58,13 @@ CREATE TABLE IF NOT EXISTS sfn_activities (
     name TEXT NOT NULL,
     creation_date REAL NOT NULL
 );
+CREATE TABLE IF NOT EXISTS sfn_machine_settings (
+    arn TEXT PRIMARY KEY,
+    revision_id TEXT,
+    update_date REAL,
+    logging TEXT,
+    tracing TEXT
+);
 CREATE TABLE IF NOT EXISTS sfn_execution_targets (
     execution_arn TEXT PRIMARY KEY,
     version_arn TEXT,
@@ -78,6 +86,18 @@ class VersionRow:
     revision_id: str | None = None
     logging: dict[str, Any] | None = None
     tracing: dict[str, Any] | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class MachineSettings:
+    """What UpdateStateMachine changes besides the definition and role (those are in the
+    executions store's ``state_machines`` table)."""
+
+    arn: str
+    revision_id: str | None
+    update_date: float | None
+    logging: dict[str, Any] | None
+    tracing: dict[str, Any] | None
 
 
 @dataclass(slots=True)
@@ -103,6 +123,7 @@ class Resources:
     activities: dict[str, tuple[str, float]] = field(default_factory=dict)
     targets: dict[str, tuple[str | None, str | None]] = field(default_factory=dict)
     highest_versions: dict[str, int] = field(default_factory=dict)  # deleted ones included
+    settings: list[MachineSettings] = field(default_factory=list)
 
 
 def _json(value: Any) -> str | None:
@@ -171,6 +192,18 @@ class ResourceStore:
             "SELECT arn, name, creation_date FROM sfn_activities ORDER BY creation_date"
         ):
             loaded.activities[arn] = (name, float(created))
+        for arn, revision, updated, log, trace in query(
+            "SELECT arn, revision_id, update_date, logging, tracing FROM sfn_machine_settings"
+        ):
+            loaded.settings.append(
+                MachineSettings(
+                    arn,
+                    revision,
+                    None if updated is None else float(updated),
+                    json.loads(log) if log else None,
+                    json.loads(trace) if trace else None,
+                )
+            )
         for execution, version, alias in query(
             "SELECT execution_arn, version_arn, alias_arn FROM sfn_execution_targets"
         ):
@@ -227,6 +260,22 @@ class ResourceStore:
             ]
         )
 
+    def put_settings(self, settings: MachineSettings) -> Future[None]:
+        return self.store.submit_writes(
+            [
+                (
+                    "INSERT OR REPLACE INTO sfn_machine_settings VALUES (?,?,?,?,?)",
+                    (
+                        settings.arn,
+                        settings.revision_id,
+                        settings.update_date,
+                        _json(settings.logging),
+                        _json(settings.tracing),
+                    ),
+                )
+            ]
+        )
+
     def delete_alias(self, arn: str) -> Future[None]:
         return self.store.submit_writes([("DELETE FROM sfn_aliases WHERE arn = ?", (arn,))])
 
@@ -271,6 +320,7 @@ class ResourceStore:
                 ("DELETE FROM sfn_versions WHERE machine_arn = ?", (machine_arn,)),
                 ("DELETE FROM sfn_aliases WHERE machine_arn = ?", (machine_arn,)),
                 ("DELETE FROM sfn_tags WHERE resource_arn = ?", (machine_arn,)),
+                ("DELETE FROM sfn_machine_settings WHERE arn = ?", (machine_arn,)),
             ]
         )
 

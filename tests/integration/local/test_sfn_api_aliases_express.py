@@ -334,6 +334,9 @@ def test_versions_aliases_tags_and_activities_survive_a_restart(
             name="stable", routingConfiguration=[{"stateMachineVersionArn": v1, "weight": 100}]
         )["stateMachineAliasArn"]
         sfn.tag_resource(resourceArn=machine, tags=[{"key": "team", "value": "orders"}])
+        revision = sfn.update_state_machine(
+            stateMachineArn=machine, tracingConfiguration={"enabled": True}
+        )["revisionId"]
         activity = sfn.create_activity(
             name="kept-work", tags=[{"key": "queue", "value": "packing"}]
         )["activityArn"]
@@ -356,6 +359,9 @@ def test_versions_aliases_tags_and_activities_survive_a_restart(
             {"key": "team", "value": "orders"}
         ]
         assert sfn.describe_activity(activityArn=activity)["name"] == "kept-work"
+        described_machine = sfn.describe_state_machine(stateMachineArn=machine)
+        assert described_machine["revisionId"] == revision
+        assert described_machine["tracingConfiguration"] == {"enabled": True}
         assert sfn.list_tags_for_resource(resourceArn=activity)["tags"] == [
             {"key": "owner", "value": "ops"}
         ]
