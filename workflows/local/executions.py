@@ -889,20 +889,22 @@ class ExecutionService:
         limit = _page_size(max_results)
         qualified = is_alias_arn(state_machine_arn)  # a version's or alias's executions only
         if qualified:
-            if state_machine_arn not in self.aliases:
+            alias = self.aliases.get(state_machine_arn)
+            if alias is None:
                 raise ServiceError(
                     "ResourceNotFound", "Request references a resource that does not exist."
                 )
+            entry = self._state_machine(alias.machine_arn)
             listed = state_machine_arn
         else:
             entry = self._state_machine(state_machine_arn)
             qualified = _is_version_arn(entry.arn)
             listed = entry.arn
-            if entry.type == "EXPRESS":
-                raise ServiceError(
-                    "StateMachineTypeNotSupported",
-                    "This operation is not supported by this type of state machine",
-                )
+        if entry.type == "EXPRESS":
+            raise ServiceError(
+                "StateMachineTypeNotSupported",
+                "This operation is not supported by this type of state machine",
+            )
         before = None
         if next_token is not None:
             token = _decode_token(next_token, "executions")
