@@ -10,7 +10,10 @@ error code. ``workflows.local.sfn_api`` puts this on HTTP.
 Every execution the app runs is registered, not only those started here: the
 service listens to ``LocalApp.execution_listeners``, so executions started by
 EventBridge rules, schedules or a parent's ``states:startExecution`` are visible
-too. Their history events go to the ``ExecutionStore`` as they are recorded.
+too. Their history events go to the ``ExecutionStore`` as they are recorded, and each
+status change of a STANDARD execution goes through the app's rules as AWS's "Step
+Functions Execution Status Change" event (``status_events``). Versions, aliases, tags,
+activities and the version each execution started on are kept by ``resource_store``.
 """
 
 from __future__ import annotations
