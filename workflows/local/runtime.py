@@ -47,7 +47,14 @@ from workflows.local.sfn_api import start_server
 from workflows.local.store import ExecutionStore
 from workflows.local.template import StateMachineSpec, load_template
 
-__all__ = ["LocalRuntime", "PortInUse", "Ports", "ServerStarter", "forget_state"]
+__all__ = [
+    "LocalRuntime",
+    "PortInUse",
+    "Ports",
+    "ServerStarter",
+    "client_environment",
+    "forget_state",
+]
 
 # what ``--fresh`` and ``workflows reset`` remove (the signing key stays: tokens remain valid)
 _STATE_FILES = (
@@ -88,6 +95,19 @@ class Ports:
 
     def url(self, port: int) -> str:
         return f"http://{self.host}:{port}"
+
+
+def client_environment(ports: Ports) -> dict[str, str]:
+    """What a shell needs for boto3 and the AWS CLI to use the runtime unchanged
+    (``eval "$(workflows env)"``): the endpoints, fake credentials and region, and no
+    "sync-" host prefix (botocore sends StartSyncExecution and TestState to
+    "sync-<host>", which does not resolve for 127.0.0.1)."""
+    return {
+        "AWS_ENDPOINT_URL": ports.url(ports.aws),
+        "AWS_ENDPOINT_URL_SFN": ports.url(ports.stepfunctions),
+        **fake_aws_environment(),
+        "AWS_DISABLE_HOST_PREFIX_INJECTION": "true",
+    }
 
 
 class LocalRuntime:
@@ -241,8 +261,8 @@ class LocalRuntime:
                 "workflows is up:",
                 f"  API Gateway      {api}  (OpenAPI: {api}/openapi.json, Swagger UI: {api}/docs)",
                 f"  Step Functions   {ports.url(ports.stepfunctions)}  (AWS_ENDPOINT_URL_SFN)",
-                "                   export AWS_DISABLE_HOST_PREFIX_INJECTION=true for"
-                " start-sync-execution and test-state (botocore adds 'sync-' to the host)",
+                '                   eval "$(workflows env)": the exports for boto3 and the'
+                " AWS CLI (sync- host prefix off for start-sync-execution and test-state)",
                 f"  AWS services     {ports.url(ports.aws)}  (AWS_ENDPOINT_URL; moto)",
                 f"  executions kept  {self.state_dir / 'executions.sqlite3'}",
                 *(f"  {label:<16} {address}" for label, address in self.addresses),

@@ -18,6 +18,7 @@ import pytest
 
 from tests.integration.local import test_sfn_api as base
 from tests.integration.local.test_sfn_api import ROLE, Runtime, wait_until
+from workflows.local.runtime import Ports, client_environment
 
 moto_endpoint = base.moto_endpoint
 store_path = base.store_path
@@ -31,14 +32,12 @@ PASS_TWO = {"StartAt": "A", "States": {"A": {"Type": "Pass", "Result": {"v": 2},
 class Cli:
     def __init__(self, endpoint: str, home: Path) -> None:
         self.endpoint = endpoint
+        # what `eval "$(workflows env)"` exports (fake credentials, region, no "sync-"
+        # host prefix for start-sync-execution), and --endpoint-url on every call
         self.env = {
+            **client_environment(Ports()),  # its endpoints yield to --endpoint-url
             "PATH": os.environ.get("PATH", ""),
             "HOME": str(home),  # no ~/.aws of whoever runs the tests
-            "AWS_ACCESS_KEY_ID": "testing",
-            "AWS_SECRET_ACCESS_KEY": "testing",
-            "AWS_DEFAULT_REGION": "us-east-1",
-            # StartSyncExecution goes to "sync-<host>" otherwise (docs/local-stepfunctions.md)
-            "AWS_DISABLE_HOST_PREFIX_INJECTION": "true",
         }
 
     def run(self, *args: str) -> subprocess.CompletedProcess[str]:
