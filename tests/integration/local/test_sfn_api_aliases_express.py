@@ -12,17 +12,38 @@ import urllib3
 from botocore.exceptions import ClientError
 
 from tests.integration.local import test_sfn_api as base
+from tests.integration.local.shapes import check_answers, problems
 from tests.integration.local.test_sfn_api import ORDERS, ROLE, Runtime, wait_status
 from workflows.engine.clock import RealClock
 
 moto_endpoint = base.moto_endpoint
 store_path = base.store_path
 runtime = base.runtime
-sfn = base.sfn
+
+
+@pytest.fixture
+def sfn(runtime: Runtime) -> Any:
+    """A client that also checks each answer against botocore's output shapes."""
+    return check_answers(runtime.client())
+
 
 ONE = {"StartAt": "A", "States": {"A": {"Type": "Pass", "Result": 1, "End": True}}}
 TWO = {"StartAt": "A", "States": {"A": {"Type": "Pass", "Result": 2, "End": True}}}
 ECHO = {"StartAt": "Echo", "States": {"Echo": {"Type": "Pass", "End": True}}}
+
+
+def test_the_shape_check_sees_what_botocore_would_hide(runtime: Runtime) -> None:
+    model = runtime.client().meta.service_model
+    sync = model.operation_model("StartSyncExecution").output_shape
+    answer = {"executionArn": "a", "startDate": 1, "stopDate": 2, "status": "SUCCEEDED"}
+    answer["redriveCount"] = 0
+    assert problems(answer, sync) == ["/redriveCount: not in StartSyncExecutionOutput"]
+    alias = model.operation_model("DescribeStateMachineAlias").output_shape
+    assert problems({"routingConfiguration": [{"weight": "100"}]}, alias) == [
+        "/routingConfiguration/0/weight: '100' is not an integer",
+        "/routingConfiguration/0/stateMachineVersionArn: required by "
+        "RoutingConfigurationListItem, missing",
+    ]
 
 
 def two_versions(sfn: Any, name: str) -> tuple[str, str, str]:
@@ -226,7 +247,7 @@ def test_a_deleted_version_number_is_never_used_again(sfn: Any) -> None:
 
 
 def test_express_executions_have_express_arns_and_no_standard_api(runtime: Runtime) -> None:
-    sfn = runtime.client(host_prefix=False)
+    sfn = check_answers(runtime.client(host_prefix=False))
     express = sfn.create_state_machine(
         name="fast", definition=json.dumps(ECHO), roleArn=ROLE, type="EXPRESS"
     )["stateMachineArn"]
