@@ -567,6 +567,8 @@ class ExecutionService:
             del self._live[arn]
             self.targets.pop(arn, None)
             raise
+        # RUNNING from the answer on, even if it is stopped before the engine starts it
+        self._status_changed(live, "RUNNING")
         if entry.template_id is not None and version_arn is None:
             run = self.app.execute(
                 entry.template_id, value, name=name, started_by=started_by, execution_arn=arn
@@ -1116,8 +1118,8 @@ class ExecutionService:
                 ),
                 durable=True,
             )
+            self._status_changed(live, "RUNNING")  # start_execution's own announce theirs
         registered = live
-        self._status_changed(live, "RUNNING")
 
         def record(event: dict[str, Any]) -> None:
             try:

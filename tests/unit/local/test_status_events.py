@@ -105,6 +105,30 @@ async def test_a_failed_execution_starts_the_rule_on_its_status_change(
     ]
 
 
+async def test_a_stopped_execution_reports_aborted_with_the_error_given(
+    app: LocalApp, service: ExecutionService
+) -> None:
+    events = published(app)
+    waiting = {
+        "StartAt": "Hold",
+        "States": {"Hold": {"Type": "Wait", "Seconds": 3600, "End": True}},
+    }
+    machine = (await service.create_state_machine("holding", json.dumps(waiting), ROLE))[
+        "stateMachineArn"
+    ]
+    started = await service.start_execution(machine, "{}", "held")
+    await service.stop_execution(started["executionArn"], error="Operator", cause="not today")
+    await app.drain()
+    [running, aborted] = [e["Detail"] for e in events]
+    assert running["status"] == "RUNNING"
+    assert (aborted["status"], aborted["error"], aborted["cause"]) == (
+        "ABORTED",
+        "Operator",
+        "not today",
+    )
+    assert aborted["stopDate"] is not None
+
+
 async def test_express_executions_send_no_status_events(
     app: LocalApp, service: ExecutionService
 ) -> None:
