@@ -380,6 +380,22 @@ def up(
 
 
 @main.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--stepfunctions-port", default=8083, show_default=True)
+@click.option("--aws-port", default=4566, show_default=True, help="Local AWS services (moto).")
+def env(host: str, stepfunctions_port: int, aws_port: int) -> None:
+    """Print the exports that point boto3 and the AWS CLI at `workflows up`:
+    eval "$(workflows env)"."""
+    import shlex
+
+    from workflows.local.runtime import Ports, client_environment
+
+    ports = Ports(host, stepfunctions=stepfunctions_port, aws=aws_port)
+    for name, value in client_environment(ports).items():
+        click.echo(f"export {name}={shlex.quote(value)}")
+
+
+@main.command()
 @click.option(
     "--state-dir",
     type=click.Path(file_okay=False, path_type=Path),

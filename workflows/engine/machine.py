@@ -101,6 +101,7 @@ class StateMachine:
         self.region = region
         self.account = account
         self.arn = f"arn:aws:states:{region}:{account}:stateMachine:{name}"
+        self.machine_type = machine_type
         self.role_arn = role_arn or f"arn:aws:iam::{account}:role/StepFunctionsExecutionRole"
         self.timeout_seconds: int | None = self.definition.get("TimeoutSeconds")
         self._machine: Machine = compile_machine(
@@ -155,6 +156,7 @@ class StateMachine:
         runner: TaskRunner | None = None,
         history: History | None = None,
         mocks: MockPlan | Mapping[str, MockSpec] | None = None,
+        execution_arn: str | None = None,
     ) -> ExecutionResult:
         """Run one execution to its end on the current event loop.
 
@@ -179,7 +181,7 @@ class StateMachine:
         data = {} if input is None else json_copy(input)
         execution = Execution(
             name=name,
-            arn=f"arn:aws:states:{self.region}:{self.account}:execution:{self.name}:{name}",
+            arn=execution_arn or self.execution_arn(name),
             state_machine_name=self.name,
             state_machine_arn=self.arn,
             role_arn=self.role_arn,
@@ -193,6 +195,16 @@ class StateMachine:
         for observer in _OBSERVERS:
             observer(self, result)
         return result
+
+    def execution_arn(self, name: str) -> str:
+        """The ARN of an execution called ``name``; an EXPRESS one is unique, as on AWS
+        (``...:express:MACHINE:NAME:UUID``: Express workflows do not reserve names)."""
+        if self.machine_type == "EXPRESS":
+            return (
+                f"arn:aws:states:{self.region}:{self.account}:express:{self.name}:{name}"
+                f":{uuid.uuid4()}"
+            )
+        return f"arn:aws:states:{self.region}:{self.account}:execution:{self.name}:{name}"
 
 
 async def run_execution(

@@ -281,8 +281,13 @@ class LocalApp:
     def machine(self, spec: StateMachineSpec) -> StateMachine:
         machine = self._machines.get(spec.arn)
         if machine is None:
+            props = self.template.resources.get(spec.logical_id, {}).get("Properties") or {}
             machine = StateMachine(
-                spec.definition_text(), name=spec.name, region=REGION, account=ACCOUNT
+                spec.definition_text(),
+                name=spec.name,
+                region=REGION,
+                account=ACCOUNT,
+                machine_type="EXPRESS" if props.get("Type") == "EXPRESS" else "STANDARD",
             )
             self._machines[spec.arn] = machine
         return machine
@@ -295,6 +300,7 @@ class LocalApp:
         name: str | None = None,
         started_by: str = "you",
         history: History | None = None,
+        execution_arn: str | None = None,
     ) -> ExecutionResult:
         """Run one execution of a template state machine to its end."""
         spec = self.template.state_machine(reference)
@@ -305,6 +311,7 @@ class LocalApp:
             started_by=started_by,
             history=history,
             label=spec.logical_id,
+            execution_arn=execution_arn,
         )
 
     async def execute_machine(
@@ -316,6 +323,7 @@ class LocalApp:
         started_by: str = "you",
         history: History | None = None,
         label: str | None = None,
+        execution_arn: str | None = None,
     ) -> ExecutionResult:
         """Run one execution of ``machine`` (from the template or not) on the app's runner.
 
@@ -328,7 +336,7 @@ class LocalApp:
                 input, clock=self._execution_clock, name=name, runner=self.runner, history=history
             )
         else:
-            result = await self._announced(machine, input, name, started_by, history)
+            result = await self._announced(machine, input, name, started_by, history, execution_arn)
         if self.keep_records:
             self.records.append(ExecutionRecord(label or machine.name, started_by, result))
         return result
@@ -340,16 +348,20 @@ class LocalApp:
         name: str | None,
         started_by: str,
         history: History | None,
+        execution_arn: str | None = None,
     ) -> ExecutionResult:
         name = str(uuid.uuid4()) if name is None else name
         history = History() if history is None else history
+        execution_arn = execution_arn or machine.execution_arn(name)
         run: asyncio.Task[ExecutionResult] = asyncio.ensure_future(
             machine.execute(
-                input, clock=self._execution_clock, name=name, runner=self.runner, history=history
+                input,
+                clock=self._execution_clock,
+                name=name,
+                runner=self.runner,
+                history=history,
+                execution_arn=execution_arn,
             )
-        )
-        execution_arn = (
-            f"arn:aws:states:{machine.region}:{machine.account}:execution:{machine.name}:{name}"
         )
         starting = ExecutionStarting(
             machine.arn, execution_arn, name, input, history, started_by, run

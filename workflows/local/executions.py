@@ -10,7 +10,10 @@ error code. ``workflows.local.sfn_api`` puts this on HTTP.
 Every execution the app runs is registered, not only those started here: the
 service listens to ``LocalApp.execution_listeners``, so executions started by
 EventBridge rules, schedules or a parent's ``states:startExecution`` are visible
-too. Their history events go to the ``ExecutionStore`` as they are recorded.
+too. Their history events go to the ``ExecutionStore`` as they are recorded, and each
+status change of a STANDARD execution goes through the app's rules as AWS's "Step
+Functions Execution Status Change" event (``status_events``). Versions, aliases, tags,
+activities and the version each execution started on are kept by ``resource_store``.
 """
 
 from __future__ import annotations
@@ -18,8 +21,10 @@ from __future__ import annotations
 import asyncio
 import base64
 import binascii
+import contextlib
 import json
 import logging
+import random
 import re
 import time
 import uuid
@@ -35,7 +40,16 @@ from workflows.engine import DefinitionError, Diagnostic, StateMachine, StatesEr
 from workflows.engine.history import dumps
 from workflows.engine.machine import ExecutionResult
 from workflows.engine.validation import validate_definition
+from workflows.local import json_text
 from workflows.local.app import ExecutionStarting, LocalApp
+from workflows.local.resource_store import (
+    AliasRow,
+    MachineSettings,
+    Resources,
+    ResourceStore,
+    VersionRow,
+)
+from workflows.local.status_events import status_change_entry
 from workflows.local.store import (
     ExecutionRow,
     ExecutionStore,
@@ -124,6 +138,12 @@ def _is_version_arn(arn: str) -> bool:
     return len(parts) == 8 and parts[5] == "stateMachine" and parts[7].isdigit()
 
 
+def is_alias_arn(arn: str) -> bool:
+    """``arn:aws:states:R:A:stateMachine:NAME:ALIAS`` (an alias name is never all digits)."""
+    parts = arn.split(":")
+    return len(parts) == 8 and parts[5] == "stateMachine" and not parts[7].isdigit()
+
+
 @dataclass
 class _Live:
     """An execution running in this process."""
@@ -194,9 +214,72 @@ class ExecutionService:
                     machine,
                 ),
             )
+        # versions, aliases, tags, activities and what each execution started on
+        self.resources = ResourceStore(self.store)
+        self.aliases: dict[str, AliasRow] = {}
+        self.targets: dict[str, tuple[str | None, str | None]] = {}
+        self.activity_tags: dict[str, dict[str, str]] = {}
+        # the highest version number each machine ever had: numbers are never reused
+        self._published: dict[str, int] = {}
+        self._restore(self.resources.load())
         app.execution_listeners.append(self._on_execution)
         app.nested_executions = self._start_nested
         app.before_effect = self._history_stored
+
+    def _restore(self, stored: Resources) -> None:
+        for row in stored.versions:
+            base = self._machines.get(row.machine_arn)
+            if base is None:
+                continue
+            try:
+                machine = self._compile(row.definition, base.name, row.role_arn, base.type)
+            except DefinitionError:  # pragma: no cover - validated when published
+                continue
+            version = _Machine(
+                f"{base.arn}:{row.number}",
+                base.name,
+                base.type,
+                row.definition,
+                row.role_arn,
+                row.creation_date,
+                machine,
+                template_id=base.template_id,
+                revision_id=row.revision_id,
+                description=row.description,
+            )
+            if row.logging is not None:
+                version.logging = row.logging
+            if row.tracing is not None:
+                version.tracing = row.tracing
+            base.versions[row.number] = version
+        for alias in stored.aliases:
+            if alias.machine_arn in self._machines:
+                self.aliases[alias.arn] = alias
+        for arn, activity in stored.activities.items():
+            self.app.runner.activities.declared.setdefault(arn, activity)
+        for arn, tags in stored.tags.items():
+            if arn in self._machines:
+                self._machines[arn].tags = tags
+            elif arn in self.app.runner.activities.declared:
+                self.activity_tags[arn] = tags
+        self.targets = stored.targets
+        for settings in stored.settings:
+            machine_entry = self._machines.get(settings.arn)
+            if machine_entry is None:
+                continue
+            machine_entry.revision_id = settings.revision_id
+            machine_entry.update_date = settings.update_date
+            if settings.logging is not None:
+                machine_entry.logging = settings.logging
+            if settings.tracing is not None:
+                machine_entry.tracing = settings.tracing
+        self._published = stored.highest_versions
+
+    @staticmethod
+    def _settings(entry: _Machine) -> MachineSettings:
+        return MachineSettings(
+            entry.arn, entry.revision_id, entry.update_date, entry.logging, entry.tracing
+        )
 
     async def _history_stored(self) -> None:
         """What an execution awaits before its next effect: its history so far is on disk."""
@@ -256,14 +339,20 @@ class ExecutionService:
         )
         entry = _Machine(arn, name, type, definition, role_arn, created, machine)
         entry.tags = {t["key"]: t["value"] for t in tags or ()}
+        if entry.tags:
+            await committed(self.resources.put_tags(arn, entry.tags))
         if logging is not None:
             entry.logging = logging
         if tracing is not None:
             entry.tracing = tracing
+        if logging is not None or tracing is not None:
+            await committed(self.resources.put_settings(self._settings(entry)))
         self._machines[arn] = entry
         answer: dict[str, Any] = {"stateMachineArn": arn, "creationDate": created}
         if publish:
-            published = self.publish_state_machine_version(arn, description=version_description)
+            published = await self.publish_state_machine_version(
+                arn, description=version_description
+            )
             answer["stateMachineVersionArn"] = published["stateMachineVersionArn"]
         return answer
 
@@ -280,7 +369,11 @@ class ExecutionService:
                 state_machine_arn,
             )
         await committed(self.store.delete_state_machine(state_machine_arn))
+        await committed(self.resources.forget_machine(state_machine_arn))
         self._machines.pop(state_machine_arn, None)
+        self._published.pop(state_machine_arn, None)  # a new machine of the name starts at 1
+        for alias_arn in [a for a, alias in self.aliases.items() if alias.machine_arn == entry.arn]:
+            del self.aliases[alias_arn]
         return {}
 
     def describe_state_machine(self, state_machine_arn: str) -> dict[str, Any]:
@@ -329,6 +422,10 @@ class ExecutionService:
     def describe_state_machine_for_execution(self, execution_arn: str) -> dict[str, Any]:
         row = self._execution(execution_arn)
         ran = self.ran_with.get(execution_arn)
+        version_arn = self.targets.get(execution_arn, (None, None))[0]
+        if ran is None and version_arn is not None:  # started on a version before a restart
+            with contextlib.suppress(ServiceError):  # unless the version was deleted since
+                ran = self._state_machine(version_arn)
         if ran is not None:  # the definition the execution started with, not today's
             answer = {
                 "stateMachineArn": row.state_machine_arn,
@@ -418,9 +515,14 @@ class ExecutionService:
         never lost. If the store cannot take it, the caller gets ServiceUnavailable and
         nothing runs.
         """
+        alias_arn = None
+        if is_alias_arn(state_machine_arn):  # an alias picks one of its versions by weight
+            alias_arn = state_machine_arn
+            state_machine_arn = self._route(alias_arn)
         entry = self._state_machine(state_machine_arn)
         # a version runs as an execution of its state machine (AWS lists it there)
         base_arn = entry.arn.rsplit(":", 1)[0] if _is_version_arn(entry.arn) else entry.arn
+        version_arn = entry.arn if _is_version_arn(entry.arn) else None
         if name is None:
             name = str(uuid.uuid4())
         elif not _NAME.match(name):
@@ -433,14 +535,15 @@ class ExecutionService:
                 f"{_MAX_INPUT} bytes'",
             )
         try:
-            value = json.loads(text)
+            value = json_text.loads(text)
         except json.JSONDecodeError as error:
             raise ServiceError(
                 "InvalidExecutionInput",
                 f"Invalid State Machine Execution Input: '{error.msg} "
                 f"(line {error.lineno}, column {error.colno})'",
             ) from None
-        arn = f"arn:aws:states:{self.region}:{self.account}:execution:{entry.name}:{name}"
+        # EXPRESS: a fresh ARN per start (names are not reserved, no idempotency)
+        arn = entry.machine.execution_arn(name)
         live = self._live.get(arn)
         if live is not None and not live.finished and live.input == text:
             # STANDARD: the same name and input while it runs is the same request
@@ -451,6 +554,10 @@ class ExecutionService:
         live = _Live(arn, base_arn, text, start)
         self._live[arn] = live  # a second start with this name now sees it
         try:
+            if version_arn is not None:
+                self.targets[arn] = (version_arn, alias_arn)
+                # queued before the execution's row: committed no later than it
+                self.resources.put_target(arn, version_arn, alias_arn)
             await committed(
                 self.store.insert_execution(
                     ExecutionRow(arn, base_arn, name, "RUNNING", text, start, started_by=started_by)
@@ -458,17 +565,49 @@ class ExecutionService:
             )
         except ServiceError:
             del self._live[arn]
+            self.targets.pop(arn, None)
             raise
-        if entry.template_id is not None:
-            run = self.app.execute(entry.template_id, value, name=name, started_by=started_by)
+        # RUNNING from the answer on, even if it is stopped before the engine starts it
+        self._status_changed(live, "RUNNING")
+        if entry.template_id is not None and version_arn is None:
+            run = self.app.execute(
+                entry.template_id, value, name=name, started_by=started_by, execution_arn=arn
+            )
         else:
             run = self.app.execute_machine(
-                entry.machine, value, name=name, started_by=started_by, label=entry.name
+                entry.machine,
+                value,
+                name=name,
+                started_by=started_by,
+                label=entry.template_id or entry.name,
+                execution_arn=arn,
             )
         self.ran_with[arn] = replace(entry)  # a snapshot: updates change the entry itself
         live.outer = self.app._background.spawn(run)
         live.outer.add_done_callback(lambda task: self._outer_done(live, task))
         return {"executionArn": arn, "startDate": start}
+
+    def started_on(self, execution_arn: str) -> dict[str, str]:
+        """``stateMachineVersionArn``/``stateMachineAliasArn`` of an execution started on
+        a version or through an alias (empty otherwise)."""
+        version_arn, alias_arn = self.targets.get(execution_arn, (None, None))
+        answer = {}
+        if version_arn is not None:
+            answer["stateMachineVersionArn"] = version_arn
+        if alias_arn is not None:
+            answer["stateMachineAliasArn"] = alias_arn
+        return answer
+
+    def _route(self, alias_arn: str) -> str:
+        """The version an execution through ``alias_arn`` runs: one drawn by weight."""
+        alias = self.aliases.get(alias_arn)
+        if alias is None:
+            raise ServiceError(
+                "StateMachineDoesNotExist", f"State Machine Does Not Exist: '{alias_arn}'"
+            )
+        versions = [version for version, _ in alias.routing]
+        weights = [weight for _, weight in alias.routing]
+        return random.choices(versions, weights=weights)[0]
 
     def describe_execution(self, execution_arn: str) -> dict[str, Any]:
         row = self._execution(execution_arn)
@@ -490,9 +629,7 @@ class ExecutionService:
             answer["error"] = row.error
         if row.cause is not None:
             answer["cause"] = row.cause
-        ran = self.ran_with.get(execution_arn)
-        if ran is not None and _is_version_arn(ran.arn):
-            answer["stateMachineVersionArn"] = ran.arn
+        answer.update(self.started_on(execution_arn))
         answer["redriveCount"] = 0
         if row.status in ("FAILED", "TIMED_OUT", "ABORTED"):
             answer["redriveStatus"] = "NOT_REDRIVABLE"
@@ -545,26 +682,34 @@ class ExecutionService:
                 )
             )
         )
+        changed = replace(
+            entry,
+            logging=logging if logging is not None else entry.logging,
+            tracing=tracing if tracing is not None else entry.tracing,
+            revision_id=str(uuid.uuid4()),
+            update_date=time.time(),
+        )
+        await committed(self.resources.put_settings(self._settings(changed)))
         entry.definition, entry.role_arn, entry.machine = new_definition, new_role, machine
-        entry.logging = logging if logging is not None else entry.logging
-        entry.tracing = tracing if tracing is not None else entry.tracing
-        entry.revision_id = str(uuid.uuid4())
-        entry.update_date = time.time()
+        entry.logging, entry.tracing = changed.logging, changed.tracing
+        entry.revision_id, entry.update_date = changed.revision_id, changed.update_date
         answer: dict[str, Any] = {"updateDate": entry.update_date, "revisionId": entry.revision_id}
         if publish:
-            published = self.publish_state_machine_version(
+            published = await self.publish_state_machine_version(
                 entry.arn, description=version_description
             )
             answer["stateMachineVersionArn"] = published["stateMachineVersionArn"]
         return answer
 
-    def publish_state_machine_version(
+    async def publish_state_machine_version(
         self,
         state_machine_arn: str,
         *,
         revision_id: str | None = None,
         description: str | None = None,
     ) -> dict[str, Any]:
+        if _is_version_arn(state_machine_arn):  # a version is published from its machine
+            raise ServiceError("InvalidArn", f"Invalid Arn: '{state_machine_arn}'")
         entry = self._state_machine(state_machine_arn)
         if revision_id is not None and revision_id != entry.revision_id:
             raise ServiceError(
@@ -578,8 +723,24 @@ class ExecutionService:
                     "stateMachineVersionArn": f"{entry.arn}:{number}",
                     "creationDate": version.creation_date,
                 }
-        number = max(entry.versions, default=0) + 1
+        number = max(self._published.get(entry.arn, 0), max(entry.versions, default=0)) + 1
         created = time.time()
+        await committed(
+            self.resources.put_version(
+                VersionRow(
+                    entry.arn,
+                    number,
+                    entry.definition,
+                    entry.role_arn,
+                    created,
+                    description,
+                    entry.revision_id,
+                    entry.logging,
+                    entry.tracing,
+                )
+            )
+        )
+        self._published[entry.arn] = number
         entry.versions[number] = _Machine(
             f"{entry.arn}:{number}",
             entry.name,
@@ -596,47 +757,85 @@ class ExecutionService:
         )
         return {"stateMachineVersionArn": f"{entry.arn}:{number}", "creationDate": created}
 
-    def list_state_machine_versions(self, state_machine_arn: str) -> dict[str, Any]:
+    def list_state_machine_versions(
+        self, state_machine_arn: str, *, max_results: int = 0, next_token: str | None = None
+    ) -> dict[str, Any]:
+        limit = _page_size(max_results)
+        if _is_version_arn(state_machine_arn):
+            raise ServiceError("InvalidArn", f"Invalid Arn: '{state_machine_arn}'")
         entry = self._state_machine(state_machine_arn)
-        return {
+        start = 0
+        if next_token is not None:
+            token = _decode_token(next_token, "versions")
+            if token.get("machine") != entry.arn:
+                raise _invalid_token(next_token)
+            start = _token_int(token, next_token, "offset")
+        versions = [v for _, v in sorted(entry.versions.items(), reverse=True)]  # newest first
+        answer: dict[str, Any] = {
             "stateMachineVersions": [
                 {"stateMachineVersionArn": v.arn, "creationDate": v.creation_date}
-                for _, v in sorted(entry.versions.items(), reverse=True)
+                for v in versions[start : start + limit]
             ]
         }
+        if start + limit < len(versions):
+            answer["nextToken"] = _encode_token("versions", machine=entry.arn, offset=start + limit)
+        return answer
 
-    def delete_state_machine_version(self, version_arn: str) -> dict[str, Any]:
+    async def delete_state_machine_version(self, version_arn: str) -> dict[str, Any]:
         if not _is_version_arn(version_arn):
             raise ServiceError("InvalidArn", f"Invalid Arn: '{version_arn}'")
-        base = self._machines.get(version_arn.rsplit(":", 1)[0])
-        if base is not None:
-            base.versions.pop(int(version_arn.rsplit(":", 1)[1]), None)
+        referenced = sorted(
+            alias.name
+            for alias in self.aliases.values()
+            if any(version == version_arn for version, _ in alias.routing)
+        )
+        if referenced:
+            raise ServiceError(
+                "ConflictException",
+                "Version to be deleted must not be referenced by an alias. Current list of "
+                f"aliases referencing this version: [{', '.join(referenced)}]",
+            )
+        machine_arn, number = version_arn.rsplit(":", 1)
+        base = self._machines.get(machine_arn)
+        if base is not None and int(number) in base.versions:
+            await committed(self.resources.delete_version(machine_arn, int(number)))
+            base.versions.pop(int(number), None)
         return {}
 
-    def _tagged(self, resource_arn: str) -> _Machine:
+    def _tags(self, resource_arn: str) -> dict[str, str]:
+        """The tags of a state machine or an activity (the resources AWS tags)."""
         entry = self._machines.get(resource_arn)
-        if entry is None:
-            raise ServiceError("ResourceNotFound", f"Resource not found: '{resource_arn}'")
-        return entry
+        if entry is not None:
+            return entry.tags
+        if resource_arn in self.app.runner.activities.declared:
+            return self.activity_tags.get(resource_arn, {})
+        raise ServiceError("ResourceNotFound", f"Resource not found: '{resource_arn}'")
 
-    def tag_resource(self, resource_arn: str, tags: list[dict[str, str]]) -> dict[str, Any]:
-        entry = self._tagged(resource_arn)
-        merged = {**entry.tags, **{t["key"]: t["value"] for t in tags}}
+    async def _keep_tags(self, resource_arn: str, tags: dict[str, str]) -> None:
+        await committed(self.resources.put_tags(resource_arn, tags))
+        entry = self._machines.get(resource_arn)
+        if entry is not None:
+            entry.tags = tags
+        else:
+            self.activity_tags[resource_arn] = tags
+
+    async def tag_resource(self, resource_arn: str, tags: list[dict[str, str]]) -> dict[str, Any]:
+        merged = {**self._tags(resource_arn), **{t["key"]: t["value"] for t in tags}}
         if len(merged) > 50:
             raise ServiceError(
                 "TooManyTags", f"Too many tags: '{resource_arn}' would have {len(merged)} (50 max)"
             )
-        entry.tags = merged
+        await self._keep_tags(resource_arn, merged)
         return {}
 
-    def untag_resource(self, resource_arn: str, keys: list[str]) -> dict[str, Any]:
-        entry = self._tagged(resource_arn)
-        entry.tags = {k: v for k, v in entry.tags.items() if k not in keys}
+    async def untag_resource(self, resource_arn: str, keys: list[str]) -> dict[str, Any]:
+        kept = {k: v for k, v in self._tags(resource_arn).items() if k not in keys}
+        await self._keep_tags(resource_arn, kept)
         return {}
 
     def list_tags_for_resource(self, resource_arn: str) -> dict[str, Any]:
-        entry = self._tagged(resource_arn)
-        return {"tags": [{"key": k, "value": v} for k, v in entry.tags.items()]}
+        tags = self._tags(resource_arn)
+        return {"tags": [{"key": k, "value": v} for k, v in tags.items()]}
 
     def get_execution_history(
         self,
@@ -693,16 +892,43 @@ class ExecutionService:
                 status_filter,
             )
         limit = _page_size(max_results)
-        entry = self._state_machine(state_machine_arn)
+        qualified = is_alias_arn(state_machine_arn)  # a version's or alias's executions only
+        if qualified:
+            alias = self.aliases.get(state_machine_arn)
+            if alias is None:
+                raise ServiceError(
+                    "ResourceNotFound", "Request references a resource that does not exist."
+                )
+            entry = self._state_machine(alias.machine_arn)
+            listed = state_machine_arn
+        else:
+            entry = self._state_machine(state_machine_arn)
+            qualified = _is_version_arn(entry.arn)
+            listed = entry.arn
+        if entry.type == "EXPRESS":
+            raise ServiceError(
+                "StateMachineTypeNotSupported",
+                "This operation is not supported by this type of state machine",
+            )
         before = None
         if next_token is not None:
             token = _decode_token(next_token, "executions")
-            if token.get("machine") != entry.arn or token.get("status") != status_filter:
+            if token.get("machine") != listed or token.get("status") != status_filter:
                 raise _invalid_token(next_token)
             before = _token_int(token, next_token)
-        rows = self.store.list_executions(
-            entry.arn, status=status_filter, before_seq=before, limit=limit + 1
-        )
+        if qualified:
+            arns = self.resources.executions_started_on(
+                listed,
+                alias=is_alias_arn(listed),
+                status=status_filter,
+                before_seq=before,
+                limit=limit + 1,
+            )
+            rows = [row for row in map(self.store.get_execution, arns) if row is not None]
+        else:
+            rows = self.store.list_executions(
+                listed, status=status_filter, before_seq=before, limit=limit + 1
+            )
         items = []
         for row in rows[:limit]:
             item: dict[str, Any] = {
@@ -714,11 +940,12 @@ class ExecutionService:
             }
             if row.stop_date is not None and row.status != "RUNNING":
                 item["stopDate"] = row.stop_date
+            item.update(self.started_on(row.arn))
             items.append(item)
         answer: dict[str, Any] = {"executions": items}
         if len(rows) > limit:
             answer["nextToken"] = _encode_token(
-                "executions", machine=entry.arn, status=status_filter, last=rows[limit - 1].seq
+                "executions", machine=listed, status=status_filter, last=rows[limit - 1].seq
             )
         return answer
 
@@ -775,7 +1002,7 @@ class ExecutionService:
     async def send_task_success(self, task_token: str, output: str) -> dict[str, Any]:
         self._check_token(task_token)
         try:
-            value = json.loads(output)
+            value = json_text.loads(output)
         except json.JSONDecodeError as error:
             raise ServiceError(
                 "InvalidOutput", f"Invalid Output: '{error.msg} (column {error.colno})'"
@@ -891,6 +1118,7 @@ class ExecutionService:
                 ),
                 durable=True,
             )
+            self._status_changed(live, "RUNNING")  # start_execution's own announce theirs
         registered = live
 
         def record(event: dict[str, Any]) -> None:
@@ -911,6 +1139,11 @@ class ExecutionService:
             error, cause = live.stop
             details = {k: v for k, v in (("error", error), ("cause", cause)) if v is not None}
             event = {**event, "executionAbortedEventDetails": details}
+        if kind == "ExecutionStarted" and live.arn in self.targets:
+            # AWS names the version (and alias) an execution started on in this event
+            started = dict(event.get("executionStartedEventDetails") or {})
+            started.update(self.started_on(live.arn))
+            event = {**event, "executionStartedEventDetails": started}
         self.store.add_event(live.arn, event)
         if terminal is None:
             return
@@ -942,11 +1175,40 @@ class ExecutionService:
         live.stored = self.store.finish_execution(
             live.arn, status, stop_date=stop, output=output, error=error, cause=cause
         )
+        self._status_changed(live, status, stop, output, error, cause)
         if self._live.get(live.arn) is live:
             del self._live[live.arn]
         for waiter in live.waiters:
             if not waiter.done():
                 waiter.set_result(None)
+
+    def _status_changed(
+        self,
+        live: _Live,
+        status: str,
+        stop: float | None = None,
+        output: str | None = None,
+        error: str | None = None,
+        cause: str | None = None,
+    ) -> None:
+        """Put the status change on the default bus, as AWS does for STANDARD executions."""
+        if live.arn.split(":")[5] != "execution":
+            return  # Express workflows do not emit them
+        entry = status_change_entry(
+            execution_arn=live.arn,
+            state_machine_arn=live.state_machine_arn,
+            status=status,
+            input=live.input,
+            start_date=live.start_date,
+            stop_date=stop,
+            output=output,
+            error=error,
+            cause=cause,
+        )
+        try:
+            self.app.publish(entry)
+        except Exception:  # a rule's trouble must never break the execution
+            log.exception("routing the status change of %s failed", live.arn)
 
     def _task_done(self, live: _Live, task: asyncio.Task[Any]) -> None:
         """The engine's task ended without a terminal event (a bug, or cancelled early)."""
@@ -983,11 +1245,12 @@ class ExecutionService:
         parts = arn.split(":")
         if len(parts) < 7 or parts[0] != "arn" or parts[2] != "states":
             raise ServiceError("InvalidArn", f"Invalid Arn: 'Invalid ARN prefix: {arn}'")
-        if parts[5] != kind:
+        express = kind == "execution" and parts[5] == "express"  # ...:express:MACHINE:NAME:ID
+        if parts[5] != kind and not express:
             raise ServiceError(
                 "InvalidArn", f"Invalid Arn: 'Resource type not valid in this context: {parts[5]}'"
             )
-        expected = 8 if kind == "execution" else 7
+        expected = 9 if express else 8 if kind == "execution" else 7
         if len(parts) != expected or not all(parts[6:]):
             raise ServiceError("InvalidArn", f"Invalid Arn: '{arn}'")
 

@@ -49,7 +49,14 @@ from workflows.local.shared_loader import share_botocore_loader
 from workflows.local.store import ExecutionStore
 from workflows.local.template import StateMachineSpec, load_template
 
-__all__ = ["LocalRuntime", "PortInUse", "Ports", "ServerStarter", "forget_state"]
+__all__ = [
+    "LocalRuntime",
+    "PortInUse",
+    "Ports",
+    "ServerStarter",
+    "client_environment",
+    "forget_state",
+]
 
 # what ``--fresh`` and ``workflows reset`` remove (the signing key stays: tokens remain valid)
 _STATE_FILES = (
@@ -90,6 +97,19 @@ class Ports:
 
     def url(self, port: int) -> str:
         return f"http://{self.host}:{port}"
+
+
+def client_environment(ports: Ports) -> dict[str, str]:
+    """What a shell needs for boto3 and the AWS CLI to use the runtime unchanged
+    (``eval "$(workflows env)"``): the endpoints, fake credentials and region, and no
+    "sync-" host prefix (botocore sends StartSyncExecution and TestState to
+    "sync-<host>", which does not resolve for 127.0.0.1)."""
+    return {
+        "AWS_ENDPOINT_URL": ports.url(ports.aws),
+        "AWS_ENDPOINT_URL_SFN": ports.url(ports.stepfunctions),
+        **fake_aws_environment(),
+        "AWS_DISABLE_HOST_PREFIX_INJECTION": "true",
+    }
 
 
 class LocalRuntime:
@@ -149,6 +169,9 @@ class LocalRuntime:
         os.environ.update(fake_aws_environment())
         os.environ["AWS_ENDPOINT_URL"] = ports.url(ports.aws)
         os.environ["AWS_ENDPOINT_URL_SFN"] = ports.url(ports.stepfunctions)
+        # botocore sends StartSyncExecution and TestState to "sync-<host>", which does not
+        # resolve for 127.0.0.1: the functions' clients send them to the endpoint itself
+        os.environ["AWS_DISABLE_HOST_PREFIX_INJECTION"] = "true"
         api_url = ports.url(ports.api)
         template = load_template(self.template_path, overrides=template_overrides(api_url))
         app = LocalApp(template, keep_records=False)
@@ -242,6 +265,8 @@ class LocalRuntime:
                 "workflows is up:",
                 f"  API Gateway      {api}  (OpenAPI: {api}/openapi.json, Swagger UI: {api}/docs)",
                 f"  Step Functions   {ports.url(ports.stepfunctions)}  (AWS_ENDPOINT_URL_SFN)",
+                '                   eval "$(workflows env)": the exports for boto3 and the'
+                " AWS CLI (sync- host prefix off for start-sync-execution and test-state)",
                 f"  AWS services     {ports.url(ports.aws)}  (AWS_ENDPOINT_URL; moto)",
                 f"  executions kept  {self.state_dir / 'executions.sqlite3'}",
                 *(f"  {label:<16} {address}" for label, address in self.addresses),

@@ -15,7 +15,7 @@ import time
 from typing import Any, Final
 
 from workflows.engine.history import dumps
-from workflows.local.executions import ExecutionService, ServiceError, validation_error
+from workflows.local.executions import ExecutionService, ServiceError, committed, validation_error
 
 __all__ = ["ACTIVITY_ACTIONS"]
 
@@ -43,6 +43,16 @@ def _text(request: Request, field: str, *, max_length: int) -> str:
     return value
 
 
+def _tag_list(request: Request) -> list[dict[str, str]]:
+    tags = request.get("tags") or []
+    if not isinstance(tags, list) or not all(
+        isinstance(t, dict) and isinstance(t.get("key"), str) and isinstance(t.get("value"), str)
+        for t in tags
+    ):
+        raise validation_error("tags", "Member must be a list of {key, value} strings")
+    return tags
+
+
 def _activity_arn(service: ExecutionService, request: Request) -> str:
     arn = _text(request, "activityArn", max_length=256)
     parts = arn.split(":")
@@ -59,8 +69,13 @@ async def _create_activity(service: ExecutionService, request: Request) -> dict[
         raise ServiceError("InvalidName", f"Invalid Name: '{name}'")
     arn = f"arn:aws:states:{service.region}:{service.account}:activity:{name}"
     declared = service.app.runner.activities.declared
+    tags = _tag_list(request)
     if arn not in declared:  # creating an existing activity returns it, as on AWS
-        declared[arn] = (name, time.time())
+        created = time.time()
+        await committed(service.resources.put_activity(arn, name, created))  # kept on restart
+        declared[arn] = (name, created)
+        if tags:
+            await service.tag_resource(arn, tags)
     return {"activityArn": arn, "creationDate": declared[arn][1]}
 
 
@@ -72,7 +87,10 @@ async def _describe_activity(service: ExecutionService, request: Request) -> dic
 
 async def _delete_activity(service: ExecutionService, request: Request) -> dict[str, Any]:
     arn = _text(request, "activityArn", max_length=256)
-    service.app.runner.activities.declared.pop(arn, None)  # deleting is idempotent on AWS
+    if arn in service.app.runner.activities.declared:  # deleting is idempotent on AWS
+        await committed(service.resources.delete_activity(arn))
+        service.app.runner.activities.declared.pop(arn, None)
+        service.activity_tags.pop(arn, None)
     return {}
 
 

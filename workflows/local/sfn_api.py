@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 import socket
 import uuid
 from collections.abc import Awaitable, Callable
@@ -20,13 +21,16 @@ from typing import Any, Final
 
 from aiohttp import web
 
+from workflows.local import json_text
 from workflows.local.executions import (
     ExecutionService,
     ServiceError,
+    is_alias_arn,
     unavailable,
     validation_error,
 )
 from workflows.local.sfn_activities import ACTIVITY_ACTIONS
+from workflows.local.sfn_aliases import ALIAS_ACTIONS
 from workflows.local.sfn_teststate import TEST_STATE_ACTIONS
 from workflows.local.store import StoreUnavailable
 
@@ -78,6 +82,18 @@ def _arn(request: Request, name: str) -> str:
     return _required(request, name, max_length=2048)
 
 
+def _standard_execution_arn(request: Request) -> str:
+    """An execution ARN for the calls AWS answers for Standard executions only: an
+    Express execution (``...:express:...``) is not described, listed or stopped."""
+    arn = _arn(request, "executionArn")
+    parts = arn.split(":")
+    if len(parts) > 5 and parts[5] == "express":
+        raise ServiceError(
+            "InvalidArn", "Invalid Arn: 'Resource type not valid in this context: express'"
+        )
+    return arn
+
+
 def _integer(request: Request, name: str) -> int:
     value = request.get(name)
     if value is None:
@@ -113,7 +129,8 @@ async def _start_execution(service: ExecutionService, request: Request) -> dict[
 
 async def _start_sync_execution(service: ExecutionService, request: Request) -> dict[str, Any]:
     arn = _arn(request, "stateMachineArn")
-    if service.describe_state_machine(arn)["type"] != "EXPRESS":
+    machine_arn = arn.rsplit(":", 1)[0] if is_alias_arn(arn) else arn
+    if service.describe_state_machine(machine_arn)["type"] != "EXPRESS":
         raise ServiceError(
             "StateMachineTypeNotSupported",
             "This operation is not supported by this type of state machine",
@@ -124,16 +141,41 @@ async def _start_sync_execution(service: ExecutionService, request: Request) -> 
         _string(request, "name", min_length=1, max_length=80),
         started_by="StartSyncExecution",
     )
-    return await service.wait(started["executionArn"])
+    ended = await service.wait(started["executionArn"])
+    answer: dict[str, Any] = {
+        key: ended[key]
+        for key in (
+            "executionArn",
+            "stateMachineArn",
+            "name",
+            "startDate",
+            "stopDate",
+            "status",
+            "error",
+            "cause",
+            "input",
+            "inputDetails",
+            "output",
+            "outputDetails",
+        )
+        if key in ended
+    }
+    # what AWS bills an Express execution: 64 MB at least, 100 ms at least
+    milliseconds = (ended.get("stopDate", ended["startDate"]) - ended["startDate"]) * 1000
+    answer["billingDetails"] = {
+        "billedMemoryUsedInMB": 64,
+        "billedDurationInMilliseconds": max(100, math.ceil(milliseconds)),
+    }
+    return answer
 
 
 async def _describe_execution(service: ExecutionService, request: Request) -> dict[str, Any]:
-    return service.describe_execution(_arn(request, "executionArn"))
+    return service.describe_execution(_standard_execution_arn(request))
 
 
 async def _get_execution_history(service: ExecutionService, request: Request) -> dict[str, Any]:
     return service.get_execution_history(
-        _arn(request, "executionArn"),
+        _standard_execution_arn(request),
         max_results=_integer(request, "maxResults"),
         next_token=_token(request, "nextToken"),
         reverse_order=_boolean(request, "reverseOrder", False),
@@ -156,7 +198,7 @@ async def _list_executions(service: ExecutionService, request: Request) -> dict[
 
 async def _stop_execution(service: ExecutionService, request: Request) -> dict[str, Any]:
     return await service.stop_execution(
-        _arn(request, "executionArn"),
+        _standard_execution_arn(request),
         error=_string(request, "error", max_length=256),
         cause=_string(request, "cause", max_length=32768),
     )
@@ -224,7 +266,7 @@ async def _update_state_machine(service: ExecutionService, request: Request) -> 
 
 
 async def _publish_version(service: ExecutionService, request: Request) -> dict[str, Any]:
-    return service.publish_state_machine_version(
+    return await service.publish_state_machine_version(
         _arn(request, "stateMachineArn"),
         revision_id=_string(request, "revisionId", max_length=256),
         description=_string(request, "description", max_length=256),
@@ -232,22 +274,26 @@ async def _publish_version(service: ExecutionService, request: Request) -> dict[
 
 
 async def _list_versions(service: ExecutionService, request: Request) -> dict[str, Any]:
-    return service.list_state_machine_versions(_arn(request, "stateMachineArn"))
+    return service.list_state_machine_versions(
+        _arn(request, "stateMachineArn"),
+        max_results=_integer(request, "maxResults"),
+        next_token=_token(request, "nextToken"),
+    )
 
 
 async def _delete_version(service: ExecutionService, request: Request) -> dict[str, Any]:
-    return service.delete_state_machine_version(_arn(request, "stateMachineVersionArn"))
+    return await service.delete_state_machine_version(_arn(request, "stateMachineVersionArn"))
 
 
 async def _tag_resource(service: ExecutionService, request: Request) -> dict[str, Any]:
-    return service.tag_resource(_arn(request, "resourceArn"), _tags(request))
+    return await service.tag_resource(_arn(request, "resourceArn"), _tags(request))
 
 
 async def _untag_resource(service: ExecutionService, request: Request) -> dict[str, Any]:
     keys = request.get("tagKeys") or []
     if not isinstance(keys, list) or not all(isinstance(k, str) for k in keys):
         raise validation_error("tagKeys", "Member must be a list of strings")
-    return service.untag_resource(_arn(request, "resourceArn"), keys)
+    return await service.untag_resource(_arn(request, "resourceArn"), keys)
 
 
 async def _list_tags(service: ExecutionService, request: Request) -> dict[str, Any]:
@@ -271,7 +317,7 @@ async def _list_state_machines(service: ExecutionService, request: Request) -> d
 async def _describe_state_machine_for_execution(
     service: ExecutionService, request: Request
 ) -> dict[str, Any]:
-    return service.describe_state_machine_for_execution(_arn(request, "executionArn"))
+    return service.describe_state_machine_for_execution(_standard_execution_arn(request))
 
 
 async def _validate_state_machine_definition(
@@ -311,6 +357,7 @@ ACTIONS: Final[dict[str, Action]] = {
 }
 ACTIONS.update(ACTIVITY_ACTIONS)
 ACTIONS.update(TEST_STATE_ACTIONS)
+ACTIONS.update(ALIAS_ACTIONS)
 
 
 # ------------------------------------------------------------------------ server
@@ -349,7 +396,7 @@ async def _handle(request: web.Request) -> web.Response:
         )
     raw = await request.read()
     try:
-        body = json.loads(raw) if raw.strip() else {}
+        body = json_text.loads(raw) if raw.strip() else {}
     except (json.JSONDecodeError, UnicodeDecodeError) as error:
         return _error(
             "SerializationException", f"The request body is not valid JSON: {error}", request_id

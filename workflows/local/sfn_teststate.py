@@ -15,6 +15,7 @@ from typing import Any, Final
 from workflows.engine.diagnostics import DefinitionError
 from workflows.engine.mocks import Return, Throw
 from workflows.engine.teststate import InspectionLevel, run_test_state
+from workflows.local import json_text
 from workflows.local.executions import ExecutionService, ServiceError, validation_error
 
 __all__ = ["TEST_STATE_ACTIONS"]
@@ -29,7 +30,7 @@ def _json_field(request: Request, field: str, default: Any) -> Any:
     if not isinstance(text, str):
         raise validation_error(field, "Member must be a string", json.dumps(text))
     try:
-        return json.loads(text)
+        return json_text.loads(text)
     except json.JSONDecodeError as error:
         raise ServiceError(
             "InvalidExecutionInput" if field == "input" else "ValidationException",

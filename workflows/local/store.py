@@ -542,6 +542,18 @@ class ExecutionStore:
         )
         return [StateMachineRow(*row) for row in rows]
 
+    # ------------------------------------------- other modules' tables in this file
+
+    def submit_writes(self, writes: list[tuple[str, tuple[Any, ...]]]) -> Future[None]:
+        """Commit ``(statement, parameters)`` writes to tables kept by other modules
+        (``resource_store``) with the executions' group commit; fails with
+        ``StoreUnavailable`` if the store cannot be written now."""
+        return self._submit(list(writes), durable=False)
+
+    def query(self, sql: str, params: Iterable[Any] = ()) -> list[Any]:
+        """Rows of a read of such a table (the reader connection)."""
+        return self._read(sql, params)
+
     # --------------------------------------------------------------- lifecycle
 
     def flush(self) -> None:

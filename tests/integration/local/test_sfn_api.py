@@ -25,6 +25,7 @@ import urllib3
 from botocore.config import Config
 from moto.server import ThreadedMotoServer
 
+from tests.integration.local.shapes import check_answers
 from workflows.engine.clock import Clock, RealClock, VirtualClock
 from workflows.local.app import LocalApp
 from workflows.local.executions import ExecutionService
@@ -135,7 +136,9 @@ def runtime(moto_endpoint: str, store_path: str) -> Iterator[Runtime]:
 
 @pytest.fixture
 def sfn(runtime: Runtime) -> Any:
-    return runtime.client()
+    """The endpoint's client; every answer is also checked against botocore's output
+    shape (a stray or missing field fails the test)."""
+    return check_answers(runtime.client())
 
 
 def wait_until(check: Callable[[], T | None], *, timeout: float = 20.0, what: str = "") -> T:

@@ -121,7 +121,7 @@ def test_express_refuses_callbacks_and_jobs(tmp_path: Path) -> None:
     assert invoke("validate", str(path))[0] == 0
     code, _, err = invoke("validate", str(path), "--type", "EXPRESS")
     assert code == 1
-    assert "Express state machine does not support '.sync' service integration" in err
+    assert "Express state machine does not support '.waitForTaskToken' service integration" in err
 
 
 def test_warnings_alone_exit_0(tmp_path: Path) -> None:

@@ -9,9 +9,10 @@ Each refusal names the AWS behaviour it follows:
   valid resource ARN, or the resource is not available in this region."
 - "Choosing workflow type in Step Functions": Express workflows do not support
   activities, the Run a Job (.sync) or the Wait for Callback (.waitForTaskToken)
-  patterns; AWS's texts are "Express state machine does not support Activity ARN" and
-  "Express state machine does not support '.sync' service integration" (recorded by
-  LocalStack's Express snapshot tests against AWS, the second also for .waitForTaskToken).
+  patterns; AWS's texts are "Express state machine does not support Activity ARN",
+  "Express state machine does not support '.sync' service integration" and, with a
+  trailing space, "... '.waitForTaskToken' service integration " (recorded against AWS
+  in LocalStack's Express snapshot tests).
 """
 
 from __future__ import annotations
@@ -131,7 +132,7 @@ def test_a_value_that_is_no_arn_at_all_is_named() -> None:
     [
         (
             "arn:aws:states:::sqs:sendMessage.waitForTaskToken",
-            "Express state machine does not support '.sync' service integration",
+            "Express state machine does not support '.waitForTaskToken' service integration ",
         ),
         (
             "arn:aws:states:::states:startExecution.sync",
@@ -216,9 +217,10 @@ async def test_create_express_state_machine_refuses_a_callback(service: Executio
     with pytest.raises(ServiceError) as caught:
         await service.create_state_machine("express", definition, ROLE, type="EXPRESS")
     assert caught.value.code == "InvalidDefinition"
-    assert "Express state machine does not support '.sync' service integration" in str(
-        caught.value.message
-    )
+    assert (
+        "SCHEMA_VALIDATION_FAILED: Express state machine does not support "
+        "'.waitForTaskToken' service integration  at /States/T/Resource"
+    ) in str(caught.value.message)
     assert "/States/T/Resource" in str(caught.value.message)
     validated = service.validate_state_machine_definition(definition, type="EXPRESS")
     assert validated["result"] == "FAIL"

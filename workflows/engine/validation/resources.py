@@ -125,8 +125,14 @@ def resource_problem(resource: str, machine_type: str = "STANDARD") -> ResourceP
         return not_recognized(resource)
     if not _integration_exists(integration, pattern):
         return not_recognized(resource)
+    if machine_type == "EXPRESS" and pattern == _CALLBACK:
+        # AWS's own text, recorded against AWS in LocalStack's Express snapshots: with a
+        # trailing space, so the message reads "... integration  at /States/..."
+        return ResourceProblem(
+            "SCHEMA_VALIDATION_FAILED",
+            "Express state machine does not support '.waitForTaskToken' service integration ",
+        )
     if machine_type == "EXPRESS" and pattern != _REQUEST:
-        # AWS's own text: it says '.sync' for .waitForTaskToken too (recorded by LocalStack).
         return ResourceProblem(
             "SCHEMA_VALIDATION_FAILED",
             "Express state machine does not support '.sync' service integration",
