@@ -1,0 +1,377 @@
+"""A Distributed Map run: items (from the input or an ItemReader), batches, child
+executions, tolerated failures and the result writer.
+
+Each item, or batch of items, runs as a child execution with an ARN, a history and
+a context object of its own (``$$.Execution`` is the child's, ``$$.StateMachine``
+is ``<machine>/<label>``); the parent history only records the map run. Items are
+dispatched as they are read, at most ``MaxConcurrency`` children at a time (AWS's
+ceiling of 10,000 when it is 0), and UpdateMapRun can change that limit and the
+tolerated failures while the run goes on.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import AsyncIterator
+from typing import Any, Final
+
+from workflows.engine.errors import (
+    ExceedToleratedFailureThreshold,
+    ItemReaderFailed,
+    StatesError,
+)
+from workflows.engine.frame import Execution, Frame
+from workflows.engine.history import History, dumps
+from workflows.engine.jsonata_expr import JsonataTemplate, QueryError
+from workflows.engine.map_runs import ChildExecution, MapRun
+from workflows.engine.payload import Template
+from workflows.engine.payload import compile_template as compile_payload
+from workflows.engine.states.common import (
+    error_details,
+    evaluate_field,
+    evaluate_payload,
+    jsonata_field,
+    number_or_expression,
+    optional_path,
+    query_failure,
+    states_of,
+)
+from workflows.engine.states.item_reader import ItemReader
+from workflows.engine.states.result_writer import ResultWriter, execution_record
+
+__all__ = ["DistributedMap", "ItemBatcher"]
+
+# AWS runs at most this many child executions at once, and that is what 0 means.
+MAX_CHILDREN: Final = 10_000
+# MaxInputBytesPerBatch cannot exceed the payload limit, which is also its default.
+MAX_BATCH_BYTES: Final = 256 * 1024
+
+
+class ItemBatcher:
+    """A compiled ``ItemBatcher``: the limits, and the BatchInput added to each batch."""
+
+    def __init__(self, spec: dict[str, Any], language: str) -> None:
+        self.max_items: Any = number_or_expression(spec, "MaxItemsPerBatch")
+        self.max_items_path = optional_path(spec.get("MaxItemsPerBatchPath"))
+        self.max_bytes: Any = number_or_expression(spec, "MaxInputBytesPerBatch")
+        self.max_bytes_path = optional_path(spec.get("MaxInputBytesPerBatchPath"))
+        self.batch_input: Template | None = None
+        self.jsonata_input: JsonataTemplate | None = None
+        if language == "JSONata":
+            self.jsonata_input = jsonata_field(spec, "BatchInput")
+        elif "BatchInput" in spec:
+            self.batch_input = compile_payload(spec["BatchInput"])
+
+
+class DistributedMap:
+    """The Distributed Map parts of a Map state's definition."""
+
+    def __init__(self, definition: dict[str, Any], config: dict[str, Any], language: str) -> None:
+        reader = definition.get("ItemReader")
+        self.reader = ItemReader(reader, language) if reader is not None else None
+        batcher = definition.get("ItemBatcher")
+        self.batcher = ItemBatcher(batcher, language) if batcher is not None else None
+        writer = definition.get("ResultWriter")
+        self.writer = ResultWriter(writer, language) if writer is not None else None
+        self.execution_type: str = config.get("ExecutionType", "STANDARD")
+
+
+class _Run:
+    """One attempt of a Distributed Map state."""
+
+    def __init__(
+        self,
+        state: Any,  # the MapState (typed loosely: it imports this module)
+        effective: Any,
+        frame: Frame,
+        run: MapRun,
+        tolerant: bool,
+    ) -> None:
+        self.state = state
+        self.parts: DistributedMap = state.distributed_parts
+        self.effective = effective
+        self.frame = frame
+        self.run = run
+        self.tolerant = tolerant
+        self.total_items = 0
+        self.failed_items = 0
+        self.first_error: StatesError | None = None
+        self.results: list[Any] = []
+        self.failed_slots: set[int] = set()  # results that are failed children's records
+        self.running: set[asyncio.Task[None]] = set()
+        self.stopping: StatesError | None = None
+        writer = self.parts.writer
+        self.sink = writer.open_sink(run) if writer is not None else None
+
+    # ------------------------------------------------------------------ items
+
+    async def _source(self, items: list[Any] | None) -> AsyncIterator[Any]:
+        if items is not None:
+            for item in items:
+                yield item
+            return
+        reader = self.parts.reader
+        assert reader is not None
+        max_items = self._count(reader.max_items, reader.max_items_path, "MaxItems")
+        try:
+            async for item in reader.items(
+                self.effective, self.frame, self.state.name, max_items or None
+            ):
+                yield item
+        except ItemReaderFailed:
+            raise
+        except StatesError as error:
+            raise ItemReaderFailed(ItemReaderFailed.name, error.cause or error.error) from None
+        except OSError as error:
+            raise ItemReaderFailed.of(f"The items could not be read: {error}") from None
+
+    def _count(self, value: Any, path: Any, field: str) -> int:
+        if path is not None:
+            number: int = self.state._number(
+                path, self.effective, self.frame, f"{field}Path", "integer"
+            )
+            return number
+        found = self.state.number_field(value, field, self.effective, self.frame)
+        return int(found) if found is not None else 0
+
+    def _select(self, index: int, item: Any) -> Any:
+        state = self.state
+        if state.item_selector is None and state.jsonata_selector is None:
+            return item
+        frame = self.frame
+        child = frame.child({"Index": index, "Value": item})
+        child.state_name = frame.state_name
+        child.entered_id = frame.entered_id
+        child.entered_time = frame.entered_time
+        if state.item_selector is not None:
+            return evaluate_payload(state.item_selector, self.effective, child)
+        try:
+            return state.jsonata_selector.evaluate(
+                {"input": self.effective, "context": child.context()}, child.variables
+            )
+        except QueryError as error:
+            raise query_failure(frame, error) from None
+
+    async def _units(self, items: list[Any] | None) -> AsyncIterator[tuple[int, Any]]:
+        """(number of items, child input) for each child execution to start."""
+        batcher = self.parts.batcher
+        index = 0
+        if batcher is None:
+            async for item in self._source(items):
+                yield 1, self._select(index, item)
+                index += 1
+            return
+        max_items = self._count(batcher.max_items, batcher.max_items_path, "MaxItemsPerBatch")
+        max_bytes = self._count(batcher.max_bytes, batcher.max_bytes_path, "MaxInputBytesPerBatch")
+        max_bytes = min(max_bytes or MAX_BATCH_BYTES, MAX_BATCH_BYTES)
+        shell: dict[str, Any] = {}
+        if batcher.batch_input is not None:
+            shell["BatchInput"] = evaluate_payload(batcher.batch_input, self.effective, self.frame)
+        elif batcher.jsonata_input is not None:
+            template = batcher.jsonata_input
+            states = states_of(self.frame, self.effective, template.uses_context)
+            shell["BatchInput"] = evaluate_field(template, states, self.frame)
+        base = len(dumps({**shell, "Items": []}).encode())
+        batch: list[Any] = []
+        size = base
+        async for item in self._source(items):
+            value = self._select(index, item)
+            index += 1
+            encoded = len(dumps(value).encode()) + (1 if batch else 0)
+            if batch and ((max_items and len(batch) >= max_items) or size + encoded > max_bytes):
+                yield len(batch), {**shell, "Items": batch}
+                batch, size = [], base
+                encoded -= 1
+            batch.append(value)
+            size += encoded
+        if batch:
+            yield len(batch), {**shell, "Items": batch}
+
+    # ---------------------------------------------------------- dispatching
+
+    def _limit(self) -> int:
+        concurrency = self.run.max_concurrency
+        return MAX_CHILDREN if concurrency <= 0 else min(concurrency, MAX_CHILDREN)
+
+    async def execute(self, items: list[Any] | None) -> list[Any] | None:
+        run = self.run
+        try:
+            async for count, child_input in self._units(items):
+                if self.stopping is not None:
+                    break
+                while len(self.running) >= self._limit() and self.stopping is None:
+                    run.changed.clear()
+                    await run.changed.wait()
+                if self.stopping is not None:
+                    break
+                self.total_items += count
+                slot = len(self.results)
+                if self.sink is None:
+                    self.results.append(None)
+                run.move(count, None, "running")
+                task = asyncio.ensure_future(self._child(slot, count, child_input))
+                self.running.add(task)
+                task.add_done_callback(self._ended)
+            while self.running:
+                run.changed.clear()
+                await run.changed.wait()
+        except BaseException:
+            await self._abort()
+            raise
+        if self.stopping is not None:
+            await self._abort()
+            raise self.stopping
+        if self.failed_items and self._exceeded(final=True):
+            raise self._threshold_error()
+        return None if self.sink is not None else self.results
+
+    def _ended(self, task: asyncio.Task[None]) -> None:
+        self.running.discard(task)
+        self.run.changed.set()
+
+    async def _abort(self) -> None:
+        for task in list(self.running):
+            task.cancel()
+        if self.running:
+            await asyncio.gather(*self.running, return_exceptions=True)
+
+    def _exceeded(self, final: bool) -> bool:
+        run = self.run
+        if not self.tolerant:
+            return True
+        if self.failed_items <= run.tolerated_failure_count:
+            return False
+        if not final and run.tolerated_failure_percentage > 0:
+            return False  # the share is only known once every item has been read
+        total = self.total_items
+        return not (total and self.failed_items * 100.0 / total <= run.tolerated_failure_percentage)
+
+    def _threshold_error(self) -> StatesError:
+        if not self.tolerant and self.first_error is not None:
+            return self.first_error
+        return ExceedToleratedFailureThreshold.of(
+            "The specified tolerated failure threshold was exceeded"
+        )
+
+    async def _child(self, slot: int, count: int, child_input: Any) -> None:
+        from workflows.engine.machine import ExecutionResult, run_execution
+
+        run, parent = self.run, self.frame.execution
+        name = str(uuid.uuid4())
+        base = run.state_machine_arn.replace(":stateMachine:", ":", 1)
+        region_account, _, machine = base.rpartition(":")
+        if self.parts.execution_type == "EXPRESS":
+            arn = f"{region_account}:express:{machine}:{name}:{uuid.uuid4()}"
+        else:
+            arn = f"{region_account}:execution:{machine}:{name}"
+        execution = Execution(
+            name=name,
+            arn=arn,
+            state_machine_name=machine,
+            state_machine_arn=run.state_machine_arn,
+            role_arn=parent.role_arn,
+            input=child_input,
+            clock=parent.clock,
+            tasks=parent.tasks,
+            history=History(),
+            mocks=parent.mocks,
+        )
+        record: ChildExecution | None = None
+        if self.parts.execution_type != "EXPRESS":
+            record = ChildExecution(arn, name, run.state_machine_arn, run.arn, execution.start_time)
+            parent.tasks.map_runs.add_child(run, record)
+        try:
+            result = await run_execution(self.state.processor, execution, None)
+        except asyncio.CancelledError:
+            run.move(count, "running", "aborted")
+            result = ExecutionResult(
+                status="ABORTED",
+                execution_arn=arn,
+                name=name,
+                input=child_input,
+                start_date=execution.start_time,
+                stop_date=parent.clock.now(),
+                _history=execution.history,
+            )
+            if record is not None:
+                record.result = result
+            raise
+        if record is not None:
+            record.result = result
+        status = {"SUCCEEDED": "succeeded", "TIMED_OUT": "timedOut"}.get(result.status, "failed")
+        run.move(count, "running", status)
+        if result.status == "SUCCEEDED":
+            output = result.output
+            if self.sink is not None:
+                self.sink.add(result, run.state_machine_arn)
+            else:
+                self.results[slot] = output
+            return
+        self.failed_items += count
+        error = StatesError(result.error, result.cause)
+        if self.first_error is None:
+            self.first_error = error
+        if self.sink is not None:
+            self.sink.add(result, run.state_machine_arn)
+        else:
+            self.results[slot] = execution_record(result, run.state_machine_arn)
+            self.failed_slots.add(slot)
+        if self.stopping is None and self._exceeded(final=False):
+            self.stopping = self._threshold_error()
+            run.changed.set()
+
+
+async def run_distributed(
+    state: Any,
+    items: list[Any] | None,
+    effective: Any,
+    frame: Frame,
+    concurrency: int,
+    tolerant: bool,
+    tolerated: tuple[float | None, float | None],
+) -> Any:
+    """Run a Distributed Map attempt; the parent history records the map run only."""
+    execution = frame.execution
+    parts: DistributedMap = state.distributed_parts
+    label = state.label or str(uuid.uuid4())
+    run_id = str(uuid.uuid4())
+    machine_arn = execution.state_machine_arn
+    count, percentage = tolerated
+    run = MapRun(
+        arn=f"{machine_arn.replace(':stateMachine:', ':mapRun:', 1)}/{label}:{run_id}",
+        execution_arn=execution.arn,
+        state_machine_arn=f"{machine_arn}/{label}",
+        label=label,
+        start_date=execution.clock.now(),
+        max_concurrency=concurrency,
+        tolerated_failure_count=int(count or 0),
+        tolerated_failure_percentage=float(percentage or 0.0),
+        execution_type=parts.execution_type,
+    )
+    execution.tasks.map_runs.add(run)
+    started = frame.record("MapRunStarted", {"mapRunArn": run.arn})
+    attempt = _Run(state, effective, frame, run, tolerant)
+    try:
+        results = await attempt.execute(items)
+        if parts.writer is not None:
+            output = await parts.writer.finish(
+                attempt.sink, results, attempt.failed_slots, run, effective, frame
+            )
+        else:
+            output = results
+    except StatesError as error:
+        run.status, run.stop_date = "FAILED", execution.clock.now()
+        frame.record("MapRunFailed", error_details(error))
+        frame.failed_at = frame.prev
+        raise
+    except asyncio.CancelledError:
+        run.status, run.stop_date = "ABORTED", execution.clock.now()
+        frame.record("MapRunAborted")
+        raise
+    run.status, run.stop_date = "SUCCEEDED", execution.clock.now()
+    frame.record("MapRunSucceeded")
+    frame.record("MapStateSucceeded")
+    # Since late 2024 AWS links the Map's exit to MapRunStarted.
+    frame.prev = started
+    return output
