@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
 if TYPE_CHECKING:
+    from workflows.engine.history import History
     from workflows.engine.machine import ExecutionResult
 
 __all__ = ["ChildExecution", "MapRun", "MapRunStatus", "MapRuns"]
@@ -37,6 +38,8 @@ class ChildExecution:
     state_machine_arn: str
     map_run_arn: str
     start_date: float
+    input: Any
+    history: History
     result: ExecutionResult | None = None  # None while it runs
 
     @property

@@ -33,12 +33,9 @@ def plain_host(runtime: Runtime) -> Any:
 NOT_YET_SERVED = {
     "CreateStateMachineAlias",
     "DeleteStateMachineAlias",
-    "DescribeMapRun",
     "DescribeStateMachineAlias",
-    "ListMapRuns",
     "ListStateMachineAliases",
     "RedriveExecution",
-    "UpdateMapRun",
     "UpdateStateMachineAlias",
 }
 

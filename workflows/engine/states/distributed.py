@@ -200,16 +200,18 @@ class _Run:
             async for count, child_input in self._units(items):
                 if self.stopping is not None:
                     break
+                run.move(count, None, "pending")
                 while len(self.running) >= self._limit() and self.stopping is None:
                     run.changed.clear()
                     await run.changed.wait()
                 if self.stopping is not None:
+                    run.move(count, "pending", "aborted")
                     break
                 self.total_items += count
                 slot = len(self.results)
                 if self.sink is None:
                     self.results.append(None)
-                run.move(count, None, "running")
+                run.move(count, "pending", "running")
                 task = asyncio.ensure_future(self._child(slot, count, child_input))
                 self.running.add(task)
                 task.add_done_callback(self._ended)
@@ -279,7 +281,15 @@ class _Run:
         )
         record: ChildExecution | None = None
         if self.parts.execution_type != "EXPRESS":
-            record = ChildExecution(arn, name, run.state_machine_arn, run.arn, execution.start_time)
+            record = ChildExecution(
+                arn,
+                name,
+                run.state_machine_arn,
+                run.arn,
+                execution.start_time,
+                child_input,
+                execution.history,
+            )
             parent.tasks.map_runs.add_child(run, record)
         try:
             result = await run_execution(self.state.processor, execution, None)

@@ -1,0 +1,129 @@
+"""Distributed Map runs over the local Step Functions endpoint, with a real boto3 client:
+ListMapRuns, DescribeMapRun, UpdateMapRun while the run goes on, and the child
+executions through ListExecutions(mapRunArn), DescribeExecution and GetExecutionHistory.
+
+The children wait on an activity, so the test decides when each one ends.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+
+from tests.integration.local import test_sfn_api as base
+from tests.integration.local.test_sfn_api import ACCOUNT_PREFIX, ROLE, wait_until
+
+moto_endpoint = base.moto_endpoint
+store_path = base.store_path
+runtime = base.runtime
+sfn = base.sfn
+
+
+def sweep_machine(sfn: Any, activity_arn: str, name: str) -> str:
+    definition = {
+        "StartAt": "Sweep",
+        "States": {
+            "Sweep": {
+                "Type": "Map",
+                "Label": "Pack",
+                "MaxConcurrency": 1,
+                "ToleratedFailureCount": 1,
+                "ItemProcessor": {
+                    "ProcessorConfig": {"Mode": "DISTRIBUTED", "ExecutionType": "STANDARD"},
+                    "StartAt": "PackOrder",
+                    "States": {
+                        "PackOrder": {"Type": "Task", "Resource": activity_arn, "End": True}
+                    },
+                },
+                "End": True,
+            }
+        },
+    }
+    created = sfn.create_state_machine(name=name, definition=json.dumps(definition), roleArn=ROLE)
+    return str(created["stateMachineArn"])
+
+
+def answer_one(sfn: Any, activity_arn: str) -> int:
+    task = sfn.get_activity_task(activityArn=activity_arn, workerName="packer")
+    order = json.loads(task["input"])
+    sfn.send_task_success(taskToken=task["taskToken"], output=json.dumps({"packed": order}))
+    return int(order)
+
+
+def test_a_map_run_is_listed_described_updated_and_its_children_are_executions(
+    sfn: Any,
+) -> None:
+    activity = sfn.create_activity(name="pack-swept-order")["activityArn"]
+    machine = sweep_machine(sfn, activity, "sweep")
+    execution = sfn.start_execution(stateMachineArn=machine, input="[1, 2, 3]")["executionArn"]
+
+    runs = wait_until(
+        lambda: sfn.list_map_runs(executionArn=execution)["mapRuns"], what="the map run"
+    )
+    run_arn = runs[0]["mapRunArn"]
+    assert run_arn.startswith(f"{ACCOUNT_PREFIX}:mapRun:sweep/Pack:")
+    assert runs[0]["stateMachineArn"] == f"{machine}/Pack"
+
+    described = wait_until(
+        lambda: (d := sfn.describe_map_run(mapRunArn=run_arn))["itemCounts"]["running"] == 1 and d,
+        what="one child running",
+    )
+    assert described["status"] == "RUNNING"
+    assert described["maxConcurrency"] == 1
+    assert described["toleratedFailureCount"] == 1
+    assert described["itemCounts"]["succeeded"] == 0
+
+    sfn.update_map_run(mapRunArn=run_arn, maxConcurrency=3)
+    wait_until(
+        lambda: sfn.describe_map_run(mapRunArn=run_arn)["itemCounts"]["running"] == 3,
+        what="three children running after UpdateMapRun",
+    )
+    assert sfn.describe_map_run(mapRunArn=run_arn)["maxConcurrency"] == 3
+
+    children = sfn.list_executions(mapRunArn=run_arn)["executions"]
+    assert len(children) == 3
+    assert {c["status"] for c in children} == {"RUNNING"}
+    assert all(c["mapRunArn"] == run_arn for c in children)
+    assert all(
+        c["executionArn"].startswith(f"{ACCOUNT_PREFIX}:execution:sweep/Pack:") for c in children
+    )
+
+    answered = sorted(answer_one(sfn, activity) for _ in range(3))
+    assert answered == [1, 2, 3]
+    ended = wait_until(
+        lambda: (d := sfn.describe_execution(executionArn=execution))["status"] != "RUNNING" and d,
+        what="the parent execution to end",
+    )
+    assert ended["status"] == "SUCCEEDED"
+    assert json.loads(ended["output"]) == [{"packed": 1}, {"packed": 2}, {"packed": 3}]
+
+    final = sfn.describe_map_run(mapRunArn=run_arn)
+    assert final["status"] == "SUCCEEDED"
+    assert final["itemCounts"]["succeeded"] == 3
+    assert final["itemCounts"]["total"] == 3
+    assert final["executionCounts"]["succeeded"] == 3
+    assert "stopDate" in final
+
+    child = children[0]["executionArn"]
+    child_described = sfn.describe_execution(executionArn=child)
+    assert child_described["status"] == "SUCCEEDED"
+    assert child_described["mapRunArn"] == run_arn
+    events = sfn.get_execution_history(executionArn=child)["events"]
+    assert events[0]["type"] == "ExecutionStarted"
+    assert events[-1]["type"] == "ExecutionSucceeded"
+    parent_types = [e["type"] for e in sfn.get_execution_history(executionArn=execution)["events"]]
+    assert "MapRunStarted" in parent_types
+    assert "MapRunSucceeded" in parent_types
+    assert "ActivityScheduled" not in parent_types
+
+
+def test_map_run_errors_name_the_problem(sfn: Any) -> None:
+    missing = f"{ACCOUNT_PREFIX}:mapRun:sweep/Pack:00000000-0000-0000-0000-000000000000"
+    with pytest.raises(sfn.exceptions.ResourceNotFound):
+        sfn.describe_map_run(mapRunArn=missing)
+    with pytest.raises(sfn.exceptions.InvalidArn):
+        sfn.describe_map_run(mapRunArn=f"{ACCOUNT_PREFIX}:execution:sweep:x")
+    with pytest.raises(sfn.exceptions.ResourceNotFound):
+        sfn.update_map_run(mapRunArn=missing, maxConcurrency=2)
