@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import boto3
 import pytest
 
 from tests.integration.local import test_sfn_api as base
@@ -127,3 +128,49 @@ def test_map_run_errors_name_the_problem(sfn: Any) -> None:
         sfn.describe_map_run(mapRunArn=f"{ACCOUNT_PREFIX}:execution:sweep:x")
     with pytest.raises(sfn.exceptions.ResourceNotFound):
         sfn.update_map_run(mapRunArn=missing, maxConcurrency=2)
+
+
+def test_items_are_read_from_and_results_written_to_the_local_s3(
+    moto_endpoint: str, sfn: Any
+) -> None:
+    s3 = boto3.client("s3", endpoint_url=moto_endpoint, region_name="us-east-1")
+    s3.create_bucket(Bucket="local-exports")
+    s3.put_object(Bucket="local-exports", Key="orders.csv", Body=b"id,total\nA1,10\nA2,20\n")
+    definition = {
+        "StartAt": "Read",
+        "States": {
+            "Read": {
+                "Type": "Map",
+                "ItemReader": {
+                    "Resource": "arn:aws:states:::s3:getObject",
+                    "ReaderConfig": {"InputType": "CSV", "CSVHeaderLocation": "FIRST_ROW"},
+                    "Parameters": {"Bucket": "local-exports", "Key": "orders.csv"},
+                },
+                "ItemProcessor": {
+                    "ProcessorConfig": {"Mode": "DISTRIBUTED", "ExecutionType": "STANDARD"},
+                    "StartAt": "Echo",
+                    "States": {"Echo": {"Type": "Pass", "End": True}},
+                },
+                "ResultWriter": {
+                    "Resource": "arn:aws:states:::s3:putObject",
+                    "Parameters": {"Bucket": "local-exports", "Prefix": "runs"},
+                    "WriterConfig": {"Transformation": "COMPACT"},
+                },
+                "End": True,
+            }
+        },
+    }
+    machine = sfn.create_state_machine(
+        name="read-export", definition=json.dumps(definition), roleArn=ROLE
+    )["stateMachineArn"]
+    execution = sfn.start_execution(stateMachineArn=machine)["executionArn"]
+    ended = wait_until(
+        lambda: (d := sfn.describe_execution(executionArn=execution))["status"] != "RUNNING" and d,
+        what="the execution to end",
+    )
+    assert ended["status"] == "SUCCEEDED", ended.get("cause")
+    key = json.loads(ended["output"])["ResultWriterDetails"]["Key"]
+    manifest = json.loads(s3.get_object(Bucket="local-exports", Key=key)["Body"].read())
+    written = manifest["ResultFiles"]["SUCCEEDED"][0]["Key"]
+    results = json.loads(s3.get_object(Bucket="local-exports", Key=written)["Body"].read())
+    assert sorted(r["id"] for r in results) == ["A1", "A2"]
