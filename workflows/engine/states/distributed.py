@@ -14,7 +14,7 @@ from __future__ import annotations
 import asyncio
 import uuid
 from collections.abc import AsyncIterator
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
 from workflows.engine.errors import (
     ExceedToleratedFailureThreshold,
@@ -40,7 +40,10 @@ from workflows.engine.states.common import (
 from workflows.engine.states.item_reader import ItemReader
 from workflows.engine.states.result_writer import ResultWriter, execution_record
 
-__all__ = ["DistributedMap", "ItemBatcher"]
+if TYPE_CHECKING:
+    from workflows.engine.states.parallel import MapState
+
+__all__ = ["DistributedMap", "ItemBatcher", "run_distributed"]
 
 # AWS runs at most this many child executions at once, and that is what 0 means.
 MAX_CHILDREN: Final = 10_000
@@ -82,13 +85,14 @@ class _Run:
 
     def __init__(
         self,
-        state: Any,  # the MapState (typed loosely: it imports this module)
+        state: MapState,
         effective: Any,
         frame: Frame,
         run: MapRun,
         tolerant: bool,
     ) -> None:
         self.state = state
+        assert state.distributed_parts is not None
         self.parts: DistributedMap = state.distributed_parts
         self.effective = effective
         self.frame = frame
@@ -146,6 +150,7 @@ class _Run:
         child.entered_time = frame.entered_time
         if state.item_selector is not None:
             return evaluate_payload(state.item_selector, self.effective, child)
+        assert state.jsonata_selector is not None
         try:
             return state.jsonata_selector.evaluate(
                 {"input": self.effective, "context": child.context()}, child.variables
@@ -333,7 +338,7 @@ class _Run:
 
 
 async def run_distributed(
-    state: Any,
+    state: MapState,
     items: list[Any] | None,
     effective: Any,
     frame: Frame,
@@ -343,7 +348,8 @@ async def run_distributed(
 ) -> Any:
     """Run a Distributed Map attempt; the parent history records the map run only."""
     execution = frame.execution
-    parts: DistributedMap = state.distributed_parts
+    parts = state.distributed_parts
+    assert parts is not None
     label = state.label or str(uuid.uuid4())
     run_id = str(uuid.uuid4())
     machine_arn = execution.state_machine_arn
