@@ -250,16 +250,18 @@ def items(ok: int, broken: int) -> list[dict[str, bool]]:
     return [{"ok": True}] * ok + [{"ok": False}] * broken
 
 
-def test_a_failing_child_fails_the_map_with_its_error_and_cause(
+def test_a_failing_child_fails_the_map_as_over_a_tolerance_of_zero(
     integrations: dict[str, ServiceIntegration],
 ) -> None:
     sm = machine({"ItemProcessor": FAIL_ODD_CHILD})
     result = sm.run(items(3, 1), integrations=integrations)
     assert (result.status, result.error, result.cause) == (
         "FAILED",
-        "Order.Broken",
-        "order cannot be read",
+        "States.ExceedToleratedFailureThreshold",
+        "The specified tolerated failure threshold was exceeded",
     )
+    failed = next(e for e in result.history if e["type"] == "MapRunFailed")
+    assert failed["mapRunFailedEventDetails"]["error"] == "States.ExceedToleratedFailureThreshold"
 
 
 @pytest.mark.parametrize(

@@ -100,7 +100,6 @@ class _Run:
         self.tolerant = tolerant
         self.total_items = 0
         self.failed_items = 0
-        self.first_error: StatesError | None = None
         self.results: list[Any] = []
         self.failed_slots: set[int] = set()  # results that are failed children's records
         self.running: set[asyncio.Task[None]] = set()
@@ -255,8 +254,8 @@ class _Run:
         return not (total and self.failed_items * 100.0 / total <= run.tolerated_failure_percentage)
 
     def _threshold_error(self) -> StatesError:
-        if not self.tolerant and self.first_error is not None:
-            return self.first_error
+        # Without a tolerance AWS tolerates 0 failures and fails the same way: the
+        # failing child's own error and cause are in its history and result record.
         return ExceedToleratedFailureThreshold.of(
             "The specified tolerated failure threshold was exceeded"
         )
@@ -324,9 +323,6 @@ class _Run:
                 self.results[slot] = output
             return
         self.failed_items += count
-        error = StatesError(result.error, result.cause)
-        if self.first_error is None:
-            self.first_error = error
         if self.sink is not None:
             self.sink.add(result, run.state_machine_arn)
         else:
