@@ -18,6 +18,7 @@ import pytest
 from moto import mock_aws
 
 from workflows.engine import StateMachine, VirtualClock
+from workflows.engine.mocks import Return
 from workflows.integrations import aws_integrations
 
 DEFINITION = Path(__file__).resolve().parents[2] / "examples" / "distributed_map"
@@ -103,3 +104,16 @@ def test_the_sweep_cancels_stuck_orders_and_writes_its_results_to_s3(s3: Any) ->
 def test_more_broken_orders_than_tolerated_fail_the_sweep(s3: Any) -> None:
     result = run_sweep(s3, broken=2)
     assert (result.status, result.error) == ("FAILED", "States.ExceedToleratedFailureThreshold")
+
+
+def test_a_mock_answers_the_item_reader_and_no_export_is_read(s3: Any) -> None:
+    rows = [{"orderId": "ORD-1", "customerId": "CUST-1", "status": "PENDING"}]
+    result = sweep_machine().run(
+        {"exportKey": "exports/none-uploaded.csv", "maxOrders": 0},
+        lambdas={"CancelOrder": cancel_order},
+        integrations=aws_integrations(lambda: boto3.Session(region_name="us-east-1")),
+        mocks={"CancelExportedOrders": Return(rows)},
+    )
+    manifest = read_json(s3, result.output["results"]["ResultWriterDetails"]["Key"])
+    written = read_json(s3, manifest["ResultFiles"]["SUCCEEDED"][0]["Key"])
+    assert json.loads(written[0]["Output"])[0]["cancelled"] is True
