@@ -185,3 +185,29 @@ def test_items_are_read_from_and_results_written_to_the_local_s3(
     written = manifest["ResultFiles"]["SUCCEEDED"][0]["Key"]
     results = json.loads(s3.get_object(Bucket="local-exports", Key=written)["Body"].read())
     assert sorted(r["id"] for r in results) == ["A1", "A2"]
+
+
+def test_stopping_the_parent_aborts_its_map_run_and_running_children(sfn: Any) -> None:
+    activity = sfn.create_activity(name="pack-never-answered")["activityArn"]
+    machine = sweep_machine(sfn, activity, "sweep-stopped")
+    execution = sfn.start_execution(stateMachineArn=machine, input="[1, 2]")["executionArn"]
+    runs = wait_until(
+        lambda: sfn.list_map_runs(executionArn=execution)["mapRuns"], what="the map run"
+    )
+    run_arn = runs[0]["mapRunArn"]
+    wait_until(
+        lambda: sfn.describe_map_run(mapRunArn=run_arn)["itemCounts"]["running"] == 1,
+        what="the first child running",
+    )
+    sfn.stop_execution(executionArn=execution, error="Operator", cause="export was wrong")
+    described = wait_until(
+        lambda: (d := sfn.describe_map_run(mapRunArn=run_arn))["status"] != "RUNNING" and d,
+        what="the map run to stop",
+    )
+    assert described["status"] == "ABORTED"
+    assert described["itemCounts"]["aborted"] >= 1
+    assert described["itemCounts"]["running"] == 0
+    children = sfn.list_executions(mapRunArn=run_arn)["executions"]
+    assert {c["status"] for c in children} == {"ABORTED"}
+    with pytest.raises(sfn.exceptions.ValidationException):
+        sfn.update_map_run(mapRunArn=run_arn, maxConcurrency=5)
