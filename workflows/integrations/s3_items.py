@@ -70,8 +70,11 @@ class _S3Call:
 
 
 def _chunks(body: Any) -> Iterator[bytes]:
+    """The body's chunks; a connection that breaks mid-object fails as an S3 error."""
     try:
         yield from body.iter_chunks(_CHUNK)
+    except Exception as exc:
+        raise sdk_error("S3", exc) from exc
     finally:
         body.close()
 

@@ -124,10 +124,8 @@ class _Run:
                 yield item
         except ItemReaderFailed:
             raise
-        except StatesError as error:
+        except StatesError as error:  # S3's answer (S3.NoSuchKeyException, ...) as the cause
             raise ItemReaderFailed(ItemReaderFailed.name, error.cause or error.error) from None
-        except OSError as error:
-            raise ItemReaderFailed.of(f"The items could not be read: {error}") from None
 
     def _count(self, value: Any, path: Any, field: str) -> int:
         if path is not None:
