@@ -58,6 +58,7 @@ class MapRun:
     tolerated_failure_count: int
     tolerated_failure_percentage: float
     execution_type: str
+    definition: str = "{}"  # the children's state machine (the ItemProcessor), as JSON text
     status: MapRunStatus = "RUNNING"
     stop_date: float | None = None
     items: Counter[str] = field(default_factory=Counter)

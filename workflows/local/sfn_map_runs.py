@@ -18,7 +18,7 @@ from workflows.engine.history import dumps
 from workflows.engine.map_runs import ChildExecution, MapRun, MapRuns
 from workflows.local.executions import ExecutionService, ServiceError, validation_error
 
-__all__ = ["MAP_RUN_ACTIONS", "wrap_execution_actions"]
+__all__ = ["MAP_RUN_ACTIONS", "child_events", "describe_child", "wrap_execution_actions"]
 
 Request = dict[str, Any]
 Action = Any  # the endpoint's action signature (service, request) -> awaitable answer
@@ -129,7 +129,8 @@ async def _update_map_run(service: ExecutionService, request: Request) -> dict[s
     return {}
 
 
-def _child_answer(child: ChildExecution) -> dict[str, Any]:
+def describe_child(child: ChildExecution) -> dict[str, Any]:
+    """DescribeExecution of a map run's child."""
     result = child.result
     answer: dict[str, Any] = {
         "executionArn": child.arn,
@@ -184,11 +185,17 @@ def _list_children(service: ExecutionService, request: Request) -> dict[str, Any
     return answer
 
 
-def _child_history(child: ChildExecution, request: Request) -> dict[str, Any]:
+def child_events(child: ChildExecution) -> list[dict[str, Any]]:
+    """A child's history events as GetExecutionHistory answers them (epoch timestamps)."""
     events = []
     for event in child.history:
         event["timestamp"] = event["timestamp"].timestamp()
         events.append(event)
+    return events
+
+
+def _child_history(child: ChildExecution, request: Request) -> dict[str, Any]:
+    events = child_events(child)
     if request.get("reverseOrder"):
         events.reverse()
     if request.get("includeExecutionData") is False:
@@ -213,7 +220,7 @@ def wrap_execution_actions(actions: dict[str, Action]) -> None:
     async def describe_execution(service: ExecutionService, request: Request) -> Any:
         child = _runs(service).child(str(request.get("executionArn")))
         if child is not None:
-            return _child_answer(child)
+            return describe_child(child)
         return await describe(service, request)
 
     async def get_execution_history(service: ExecutionService, request: Request) -> Any:

@@ -358,6 +358,7 @@ async def run_distributed(
         tolerated_failure_count=int(count or 0),
         tolerated_failure_percentage=float(percentage or 0.0),
         execution_type=parts.execution_type,
+        definition=dumps(state.processor_definition),
     )
     execution.tasks.map_runs.add(run)
     started = frame.record("MapRunStarted", {"mapRunArn": run.arn})

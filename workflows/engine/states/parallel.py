@@ -133,6 +133,7 @@ class MapState(ResultState):
         super().__init__(name, definition, language)
         processor: dict[str, Any] = definition.get("ItemProcessor") or definition["Iterator"]
         self.processor = compile_machine(processor, language)
+        self.processor_definition = processor
         config = processor.get("ProcessorConfig") or {}
         self.distributed = config.get("Mode") == "DISTRIBUTED"
         self.distributed_parts = (
