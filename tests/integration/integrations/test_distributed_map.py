@@ -331,6 +331,31 @@ def test_result_writer_files_in_s3(s3: Any, integrations: dict[str, ServiceInteg
     assert [(r["Error"], r["Cause"]) for r in failed] == [("Order.Broken", "order cannot be read")]
 
 
+def test_a_run_over_its_tolerance_still_writes_what_its_children_did(
+    s3: Any, integrations: dict[str, ServiceIntegration]
+) -> None:
+    sm = machine(
+        {
+            "ItemProcessor": FAIL_ODD_CHILD,
+            "MaxConcurrency": 1,
+            "ResultWriter": {
+                "Resource": "arn:aws:states:::s3:putObject",
+                "Parameters": {"Bucket": BUCKET, "Prefix": "failed-runs"},
+            },
+        }
+    )
+    result = sm.run(items(2, 1) + items(2, 0), integrations=integrations)
+    assert result.error == "States.ExceedToleratedFailureThreshold"
+    keys = [o["Key"] for o in s3.list_objects_v2(Bucket=BUCKET)["Contents"]]
+    manifest_key = next(k for k in keys if k.endswith("/manifest.json"))
+    manifest = json.loads(s3.get_object(Bucket=BUCKET, Key=manifest_key)["Body"].read())
+    succeeded = manifest["ResultFiles"]["SUCCEEDED"][0]["Key"]
+    failed = manifest["ResultFiles"]["FAILED"][0]["Key"]
+    assert len(json.loads(s3.get_object(Bucket=BUCKET, Key=succeeded)["Body"].read())) == 2
+    records = json.loads(s3.get_object(Bucket=BUCKET, Key=failed)["Body"].read())
+    assert [r["Error"] for r in records] == ["Order.Broken"]
+
+
 def test_writer_config_alone_shapes_the_output(integrations: dict[str, ServiceIntegration]) -> None:
     child = {
         "ProcessorConfig": {"Mode": "DISTRIBUTED"},

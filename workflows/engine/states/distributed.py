@@ -12,6 +12,7 @@ tolerated failures while the run goes on.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import uuid
 from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING, Any, Final
@@ -308,6 +309,8 @@ class _Run:
             )
             if record is not None:
                 record.result = result
+            if self.sink is not None:
+                self.sink.add(result, run.state_machine_arn)
             raise
         if record is not None:
             record.result = result
@@ -364,7 +367,15 @@ async def run_distributed(
     started = frame.record("MapRunStarted", {"mapRunArn": run.arn})
     attempt = _Run(state, effective, frame, run, tolerant)
     try:
-        results = await attempt.execute(items)
+        try:
+            results = await attempt.execute(items)
+        except ExceedToleratedFailureThreshold:
+            if parts.writer is not None and attempt.sink is not None:
+                # AWS exports what the children did when the run fails too; a write that
+                # fails then does not hide the run's own failure
+                with contextlib.suppress(StatesError):
+                    await parts.writer.finish(attempt.sink, None, set(), run, effective, frame)
+            raise
         if parts.writer is not None:
             output = await parts.writer.finish(
                 attempt.sink, results, attempt.failed_slots, run, effective, frame

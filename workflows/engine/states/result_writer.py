@@ -2,7 +2,8 @@
 
 With ``Resource`` ``arn:aws:states:::s3:putObject`` the results go to S3 in AWS's
 layout, under ``<Prefix>/<map run id>/``: ``SUCCEEDED_<n>.json`` and ``FAILED_<n>.json``
-(failed, timed out and aborted children), and a ``manifest.json`` listing them::
+(failed, timed out and aborted children), and a ``manifest.json`` listing them (also
+when the run fails over its tolerated failures, as AWS exports then too)::
 
     {"DestinationBucket": "...", "MapRunArn": "...",
      "ResultFiles": {"FAILED": [{"Key": "...", "Size": 123}], "PENDING": [],
