@@ -358,7 +358,7 @@ def test_a_run_over_its_tolerance_still_writes_what_its_children_did(
 
 def test_writer_config_alone_shapes_the_output(integrations: dict[str, ServiceIntegration]) -> None:
     child = {
-        "ProcessorConfig": {"Mode": "DISTRIBUTED"},
+        "ProcessorConfig": {"Mode": "DISTRIBUTED", "ExecutionType": "EXPRESS"},
         "StartAt": "Pair",
         "States": {"Pair": {"Type": "Pass", "Result": ["a", "b"], "End": True}},
     }

@@ -200,3 +200,13 @@ def test_item_batcher_problems(batcher: dict[str, Any], code: str, where: str) -
 def test_result_writer_problems(writer: dict[str, Any], code: str, where: str) -> None:
     found = problems(map_machine(ResultWriter=writer))
     assert [(c, w) for c, w, _ in found] == [(code, where)]
+
+
+def test_a_distributed_map_needs_the_type_of_its_children() -> None:
+    definition = map_machine()
+    del definition["States"]["M"]["ItemProcessor"]["ProcessorConfig"]["ExecutionType"]
+    found = problems(definition)
+    assert [(c, w) for c, w, _ in found] == [
+        ("MISSING_FIELD", "/States/M/ItemProcessor/ProcessorConfig")
+    ]
+    assert "ExecutionType" in found[0][2]

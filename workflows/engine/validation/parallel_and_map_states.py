@@ -198,6 +198,13 @@ class ParallelAndMapStateChecks(DistributedMapChecks):
                         (*config_at, "Mode"),
                     )
                 execution = config.get("ExecutionType")
+                if mode == "DISTRIBUTED" and "ExecutionType" not in config:
+                    self.error(
+                        MISSING_FIELD,
+                        "ProcessorConfig needs an ExecutionType (STANDARD or EXPRESS) when "
+                        "Mode is DISTRIBUTED: the type of the child executions",
+                        config_at,
+                    )
                 if "ExecutionType" in config and execution not in ("STANDARD", "EXPRESS"):
                     self.error(
                         INVALID_VALUE,
