@@ -58,6 +58,9 @@ class MapRun:
     tolerated_failure_count: int
     tolerated_failure_percentage: float
     execution_type: str
+    # which tolerances the definition (or UpdateMapRun) set: only those are judged
+    count_given: bool = False
+    percentage_given: bool = False
     definition: str = "{}"  # the children's state machine (the ItemProcessor), as JSON text
     status: MapRunStatus = "RUNNING"
     stop_date: float | None = None
@@ -86,9 +89,28 @@ class MapRun:
             self.max_concurrency = max_concurrency
         if tolerated_failure_count is not None:
             self.tolerated_failure_count = tolerated_failure_count
+            self.count_given = True
         if tolerated_failure_percentage is not None:
             self.tolerated_failure_percentage = tolerated_failure_percentage
+            self.percentage_given = True
         self.changed.set()
+
+    def exceeded(self, failed: int, total: int, final: bool) -> bool:
+        """``failed`` of ``total`` items is past what this run tolerates.
+
+        AWS: with both a count and a percentage the run fails when either is exceeded;
+        with neither, no failure is tolerated. The percentage is only judged once every
+        item has been read (``final``): before that the total is not known.
+        """
+        if not failed:
+            return False
+        if not self.count_given and not self.percentage_given:
+            return True
+        if self.count_given and failed > self.tolerated_failure_count:
+            return True
+        if self.percentage_given and final:
+            return failed * 100.0 / total > self.tolerated_failure_percentage
+        return False
 
     def move(self, items: int, before: str | None, after: str) -> None:
         """``items`` items of one child execution go from ``before`` to ``after``."""

@@ -271,6 +271,10 @@ def test_a_failing_child_fails_the_map_as_over_a_tolerance_of_zero(
         ({"ToleratedFailureCount": 2}, 3, "FAILED"),
         ({"ToleratedFailurePercentage": 30}, 3, "SUCCEEDED"),
         ({"ToleratedFailurePercentage": 30}, 4, "FAILED"),
+        # both given: AWS fails the run when either is exceeded
+        ({"ToleratedFailureCount": 5, "ToleratedFailurePercentage": 10}, 2, "FAILED"),
+        ({"ToleratedFailureCount": 1, "ToleratedFailurePercentage": 50}, 2, "FAILED"),
+        ({"ToleratedFailureCount": 2, "ToleratedFailurePercentage": 20}, 2, "SUCCEEDED"),
     ],
 )
 def test_tolerated_failures_up_to_the_threshold_and_not_past_it(

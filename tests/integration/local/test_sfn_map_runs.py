@@ -22,8 +22,8 @@ runtime = base.runtime
 sfn = base.sfn
 
 
-def sweep_machine(sfn: Any, activity_arn: str, name: str) -> str:
-    definition = {
+def sweep_machine(sfn: Any, activity_arn: str, name: str, tolerated: int | None = 1) -> str:
+    definition: dict[str, Any] = {
         "StartAt": "Sweep",
         "States": {
             "Sweep": {
@@ -42,6 +42,8 @@ def sweep_machine(sfn: Any, activity_arn: str, name: str) -> str:
             }
         },
     }
+    if tolerated is None:
+        del definition["States"]["Sweep"]["ToleratedFailureCount"]
     created = sfn.create_state_machine(name=name, definition=json.dumps(definition), roleArn=ROLE)
     return str(created["stateMachineArn"])
 
@@ -211,3 +213,21 @@ def test_stopping_the_parent_aborts_its_map_run_and_running_children(sfn: Any) -
     assert {c["status"] for c in children} == {"ABORTED"}
     with pytest.raises(sfn.exceptions.ValidationException):
         sfn.update_map_run(mapRunArn=run_arn, maxConcurrency=5)
+
+
+def test_update_map_run_tolerates_failures_the_definition_did_not(sfn: Any) -> None:
+    activity = sfn.create_activity(name="pack-late-tolerance")["activityArn"]
+    machine = sweep_machine(sfn, activity, "sweep-tolerant-later", tolerated=None)
+    execution = sfn.start_execution(stateMachineArn=machine, input="[2, 3]")["executionArn"]
+    runs = wait_until(
+        lambda: sfn.list_map_runs(executionArn=execution)["mapRuns"], what="the map run"
+    )
+    run_arn = runs[0]["mapRunArn"]
+    sfn.update_map_run(mapRunArn=run_arn, toleratedFailureCount=1)
+    assert sfn.describe_map_run(mapRunArn=run_arn)["toleratedFailureCount"] == 1
+    assert sorted(answer_one(sfn, activity) for _ in range(2)) == [2, 3]  # 2 fails
+    ended = wait_until(
+        lambda: (d := sfn.describe_execution(executionArn=execution))["status"] != "RUNNING" and d,
+        what="the parent execution to end",
+    )
+    assert ended["status"] == "SUCCEEDED"

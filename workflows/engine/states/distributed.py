@@ -90,7 +90,6 @@ class _Run:
         effective: Any,
         frame: Frame,
         run: MapRun,
-        tolerant: bool,
     ) -> None:
         self.state = state
         assert state.distributed_parts is not None
@@ -98,7 +97,6 @@ class _Run:
         self.effective = effective
         self.frame = frame
         self.run = run
-        self.tolerant = tolerant
         self.total_items = 0
         self.failed_items = 0
         self.results: list[Any] = []
@@ -242,15 +240,7 @@ class _Run:
             await asyncio.gather(*self.running, return_exceptions=True)
 
     def _exceeded(self, final: bool) -> bool:
-        run = self.run
-        if not self.tolerant:
-            return True
-        if self.failed_items <= run.tolerated_failure_count:
-            return False
-        if not final and run.tolerated_failure_percentage > 0:
-            return False  # the share is only known once every item has been read
-        total = self.total_items
-        return not (total and self.failed_items * 100.0 / total <= run.tolerated_failure_percentage)
+        return self.run.exceeded(self.failed_items, self.total_items, final)
 
     def _threshold_error(self) -> StatesError:
         # Without a tolerance AWS tolerates 0 failures and fails the same way: the
@@ -340,7 +330,6 @@ async def run_distributed(
     effective: Any,
     frame: Frame,
     concurrency: int,
-    tolerant: bool,
     tolerated: tuple[float | None, float | None],
 ) -> Any:
     """Run a Distributed Map attempt; the parent history records the map run only."""
@@ -360,12 +349,14 @@ async def run_distributed(
         max_concurrency=concurrency,
         tolerated_failure_count=int(count or 0),
         tolerated_failure_percentage=float(percentage or 0.0),
+        count_given=count is not None,
+        percentage_given=percentage is not None,
         execution_type=parts.execution_type,
         definition=dumps(state.processor_definition),
     )
     execution.tasks.map_runs.add(run)
     started = frame.record("MapRunStarted", {"mapRunArn": run.arn})
-    attempt = _Run(state, effective, frame, run, tolerant)
+    attempt = _Run(state, effective, frame, run)
     try:
         try:
             results = await attempt.execute(items)

@@ -263,7 +263,6 @@ class MapState(ResultState):
                 effective,
                 frame,
                 concurrency,
-                tolerant,
                 (tolerated_count, tolerated_percentage),
             )
         assert items is not None
