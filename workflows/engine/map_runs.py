@@ -15,7 +15,7 @@ from __future__ import annotations
 import asyncio
 from collections import Counter
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Final, Literal
 
 if TYPE_CHECKING:
     from workflows.engine.history import History
@@ -120,15 +120,27 @@ class MapRun:
             counter[after] += amount
 
 
-class MapRuns:
-    """Every map run of one engine instance, and the STANDARD children they started."""
+# Finished map runs kept (with their STANDARD children's histories), newest first: a
+# long-lived local runtime would otherwise hold every child history it ever ran.
+KEPT_FINISHED_RUNS: Final = 100
 
-    def __init__(self) -> None:
+
+class MapRuns:
+    """The map runs of one engine instance, and the STANDARD children they started:
+    every running one, and the newest ``keep`` finished ones."""
+
+    def __init__(self, keep: int = KEPT_FINISHED_RUNS) -> None:
         self._runs: dict[str, MapRun] = {}
         self._children: dict[str, ChildExecution] = {}
+        self._keep = keep
 
     def add(self, run: MapRun) -> None:
         self._runs[run.arn] = run
+        finished = [r for r in self._runs.values() if r.status != "RUNNING"]
+        for old in finished[: max(0, len(finished) - self._keep)]:
+            del self._runs[old.arn]
+            for child in old.children:
+                self._children.pop(child, None)
 
     def add_child(self, run: MapRun, child: ChildExecution) -> None:
         run.children[child.arn] = child
