@@ -34,6 +34,7 @@ from workflows.console.trace import trace
 from workflows.console.views import execution_view, normalise_events, waiting_tokens
 from workflows.local.executions import ExecutionService, ServiceError
 from workflows.local.runtime import LocalRuntime, ServerStarter
+from workflows.local.sfn_map_runs import child_events, describe_child
 from workflows.local.store import ExecutionRow
 from workflows.timeline import human
 
@@ -115,6 +116,13 @@ class Console:
                 return events
 
     def view(self, arn: str) -> dict[str, Any]:
+        map_runs = self.service.app.runner.map_runs
+        child = map_runs.child(arn)
+        if child is not None:  # a Distributed Map's child: kept by its map run, not stored
+            run = map_runs.get(child.map_run_arn)
+            definition = run.definition if run is not None else "{}"
+            events = normalise_events(child_events(child))
+            return execution_view(definition, describe_child(child), events)
         execution = self.service.describe_execution(arn)
         try:
             definition = self.service.describe_state_machine_for_execution(arn)["definition"]
@@ -125,10 +133,32 @@ class Console:
         row = self.service.store.get_execution(arn)
         execution["startedBy"] = row.started_by if row is not None else None
         waiting = waiting_tokens(arn, traced, self.service.app.tokens)
-        return execution_view(definition, execution, events, waiting=waiting, traced=traced)
+        view = execution_view(definition, execution, events, waiting=waiting, traced=traced)
+        view["mapRuns"] = self.map_runs(arn)
+        return view
+
+    def map_runs(self, arn: str) -> list[dict[str, Any]]:
+        """The execution's Distributed Map runs, with their first children."""
+        runs = []
+        for run in self.service.app.runner.map_runs.of_execution(arn):
+            children = list(run.children.values())[:MAP_RUN_CHILDREN]
+            runs.append(
+                {
+                    "arn": run.arn,
+                    "label": run.label,
+                    "status": run.status,
+                    "itemCounts": run.counts(run.items),
+                    "children": [
+                        {"arn": c.arn, "name": c.name, "status": c.status} for c in children
+                    ],
+                }
+            )
+        return runs
 
 
 CONSOLE_KEY: Final = web.AppKey("console", Console)
+# child executions listed per map run on an execution's page
+MAP_RUN_CHILDREN: Final = 100
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 

@@ -19,6 +19,7 @@ from workflows.engine.activities import Activities
 from workflows.engine.clock import Clock
 from workflows.engine.errors import CallbackFailure, HeartbeatExpired, StatesError
 from workflows.engine.lambdas import InProcessLambdas
+from workflows.engine.map_runs import MapRuns
 
 __all__ = [
     "Resource",
@@ -174,6 +175,7 @@ class TaskRunner:
         self.integrations = dict(integrations or {})
         self.tokens = tokens or TaskTokens()
         self.activities = activities or Activities()
+        self.map_runs = MapRuns()  # the Distributed Map runs of every execution here
 
     @property
     def region(self) -> str:

@@ -14,6 +14,8 @@
   ``sns:publish``, ``events:putEvents`` (optimized integrations, ``optimized.py``)
 - ``states:startExecution`` (request, ``.sync``, ``.sync:2``; ``stepfunctions.py``)
 - ``aws-sdk``: every ``arn:aws:states:::aws-sdk:<service>:<action>`` (``sdk.py``)
+- ``s3:getObject|listObjectsV2|putObject``: a Distributed Map's ItemReader and
+  ResultWriter (``s3_items.py``; no Task resource reaches them)
 
 ``.waitForTaskToken`` needs nothing here: the integration sends the request (the token
 travels in its parameters) and the engine waits for SendTaskSuccess/Failure.
@@ -38,6 +40,7 @@ from typing import Any
 from workflows.engine.tasks import ServiceIntegration
 from workflows.integrations._boto import ClientPool, new_session
 from workflows.integrations.optimized import optimized_integrations
+from workflows.integrations.s3_items import s3_item_integrations
 from workflows.integrations.sdk import AwsSdkIntegration
 from workflows.integrations.stepfunctions import StartExecution, StartExecutionFn
 
@@ -64,4 +67,5 @@ def aws_integrations(
         pool, start_execution, poll_interval=poll_interval
     )
     registry["aws-sdk"] = AwsSdkIntegration(pool)
+    registry.update(s3_item_integrations(pool))
     return registry

@@ -217,7 +217,7 @@ class LocalApp:
         return merged
 
     def provision(self) -> None:
-        """Create the template's tables, queues, buses and sender identities."""
+        """Create the template's tables, queues, buses, buckets and sender identities."""
         session = self._session_factory()
         dynamodb = session.client("dynamodb")
         for logical_id, resource in self.template.of_type("AWS::DynamoDB::Table").items():
@@ -255,6 +255,10 @@ class LocalApp:
         for logical_id in self.template.of_type("AWS::Events::EventBus"):
             with contextlib.suppress(events.exceptions.ResourceAlreadyExistsException):
                 events.create_event_bus(Name=self.template.physical_names[logical_id])
+        s3 = session.client("s3")
+        for logical_id in self.template.of_type("AWS::S3::Bucket"):
+            with contextlib.suppress(s3.exceptions.BucketAlreadyOwnedByYou):
+                s3.create_bucket(Bucket=self.template.physical_names[logical_id])
         senders = {f.environment.get("SENDER_EMAIL") for f in self.template.functions.values()}
         ses = session.client("ses")
         for sender in filter(None, senders):

@@ -31,6 +31,7 @@ from workflows.local.executions import (
 )
 from workflows.local.sfn_activities import ACTIVITY_ACTIONS
 from workflows.local.sfn_aliases import ALIAS_ACTIONS
+from workflows.local.sfn_map_runs import MAP_RUN_ACTIONS, wrap_execution_actions
 from workflows.local.sfn_teststate import TEST_STATE_ACTIONS
 from workflows.local.store import StoreUnavailable
 
@@ -358,6 +359,8 @@ ACTIONS: Final[dict[str, Action]] = {
 ACTIONS.update(ACTIVITY_ACTIONS)
 ACTIONS.update(TEST_STATE_ACTIONS)
 ACTIONS.update(ALIAS_ACTIONS)
+ACTIONS.update(MAP_RUN_ACTIONS)
+wrap_execution_actions(ACTIONS)
 
 
 # ------------------------------------------------------------------------ server

@@ -179,6 +179,9 @@ class _Resolver:
             return f"arn:aws:states:{REGION}:{ACCOUNT}:stateMachine:{logical_id}"
         if kind == "AWS::SNS::Topic":
             return f"arn:aws:sns:{REGION}:{ACCOUNT}:{logical_id}"
+        if kind == "AWS::S3::Bucket":
+            # S3 names are lowercase; CloudFormation's generated ones are too
+            return str(self.value(props.get("BucketName", logical_id.lower()), logical_id))
         return logical_id
 
     def attribute(self, logical_id: str, attribute: str) -> str:
@@ -195,6 +198,8 @@ class _Resolver:
                 return logical_id
         if kind == "AWS::Serverless::StateMachine" and attribute == "Name":
             return logical_id
+        if kind == "AWS::S3::Bucket" and attribute == "Arn":
+            return f"arn:aws:s3:::{self.physical(logical_id)}"
         if kind == "AWS::DynamoDB::Table" and attribute == "Arn":
             return f"arn:aws:dynamodb:{REGION}:{ACCOUNT}:table/{logical_id}"
         raise TemplateError(f"!GetAtt {logical_id}.{attribute}: not supported locally")

@@ -356,3 +356,44 @@ async def test_local_resources_show_tables_queues_outbox_and_schedules(
     assert "cron(0 3 * * ? *)" in schedules
     assert "StuckOrderSweepStateMachine" in schedules
     assert re.search(r"<td>\d{4}-\d\d-\d\d 03:00:00.000</td>", schedules)  # the next 03:00
+
+
+DISTRIBUTED = {
+    "StartAt": "Sweep",
+    "States": {
+        "Sweep": {
+            "Type": "Map",
+            "Label": "Orders",
+            "ItemProcessor": {
+                "ProcessorConfig": {"Mode": "DISTRIBUTED", "ExecutionType": "STANDARD"},
+                "StartAt": "Echo",
+                "States": {"Echo": {"Type": "Pass", "End": True}},
+            },
+            "End": True,
+        }
+    },
+}
+
+
+async def test_a_distributed_maps_runs_and_children_have_pages(
+    service: ExecutionService, client: TestClient[Any, Any]
+) -> None:
+    machine = await create(service, DISTRIBUTED, "Sweeping")
+    arn = (await service.start_execution(machine, '["a", "b"]', "s-1"))["executionArn"]
+    while service.describe_execution(arn)["status"] == "RUNNING":
+        await asyncio.sleep(0.01)
+    parent = await (await client.get(f"/executions/{page(arn)}")).text()
+    runs = console_data(parent)["mapRuns"]
+    assert [(r["label"], r["status"]) for r in runs] == [("Orders", "SUCCEEDED")]
+    assert runs[0]["itemCounts"]["succeeded"] == 2
+    children = runs[0]["children"]
+    assert {c["status"] for c in children} == {"SUCCEEDED"}
+    assert f'href="/executions/{page(children[0]["arn"])}"' in parent
+
+    response = await client.get(f"/executions/{page(children[0]['arn'])}")
+    assert response.status == 200
+    child = console_data(await response.text())
+    assert child["execution"]["mapRunArn"] == runs[0]["arn"]
+    assert child["execution"]["stateMachineArn"].endswith(":stateMachine:Sweeping/Orders")
+    assert child["events"][0]["type"] == "ExecutionStarted"
+    assert child["trace"]["statuses"] == {"Echo": "succeeded"}

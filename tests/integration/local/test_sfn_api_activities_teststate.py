@@ -31,10 +31,7 @@ def plain_host(runtime: Runtime) -> Any:
 # Operations botocore knows that the endpoint does not serve yet (issue #9); the list
 # only shrinks: serving one of them fails test_not_yet_served_is_exactly_what_is_missing.
 NOT_YET_SERVED = {
-    "DescribeMapRun",
-    "ListMapRuns",
     "RedriveExecution",
-    "UpdateMapRun",
 }
 
 

@@ -64,3 +64,26 @@ def test_bad_ref_names_the_resource(tmp_path: Path) -> None:
     )
     with pytest.raises(TemplateError, match="Nope"):
         load_template(path)
+
+
+def test_s3_buckets_are_named_as_refs_and_arns_give_them(tmp_path: Path) -> None:
+    path = tmp_path / "t.yaml"
+    path.write_text(
+        "Resources:\n"
+        "  OrdersExportBucket:\n    Type: AWS::S3::Bucket\n"
+        "  Named:\n    Type: AWS::S3::Bucket\n    Properties:\n      BucketName: sweep-results\n"
+        "  M:\n    Type: AWS::Serverless::StateMachine\n    Properties:\n"
+        "      DefinitionUri: m.json\n      DefinitionSubstitutions:\n"
+        "        Exports: !Ref OrdersExportBucket\n        Results: !GetAtt Named.Arn\n"
+    )
+    (tmp_path / "m.json").write_text(
+        '{"StartAt": "P", "States": {"P": {"Type": "Pass", "End": true}}}'
+    )
+    template = load_template(path)
+    assert template.physical_names["OrdersExportBucket"] == "ordersexportbucket"
+    assert template.physical_names["Named"] == "sweep-results"
+    machine = template.state_machine("M")
+    assert machine.substitutions == {
+        "Exports": "ordersexportbucket",
+        "Results": "arn:aws:s3:::sweep-results",
+    }

@@ -7,7 +7,6 @@ read them, and what it assigns stays inside it (its frame gets its own dict).
 from __future__ import annotations
 
 import asyncio
-import uuid
 from collections.abc import Sequence
 from typing import Any
 
@@ -21,7 +20,6 @@ from workflows.engine.states.common import (
     Caught,
     ResultState,
     StepResult,
-    error_details,
     error_output,
     evaluate_field,
     evaluate_payload,
@@ -33,6 +31,7 @@ from workflows.engine.states.common import (
     query_failure,
     query_type_failure,
 )
+from workflows.engine.states.distributed import DistributedMap, run_distributed
 
 __all__ = ["MapState", "ParallelState", "gather_or_cancel"]
 
@@ -134,8 +133,12 @@ class MapState(ResultState):
         super().__init__(name, definition, language)
         processor: dict[str, Any] = definition.get("ItemProcessor") or definition["Iterator"]
         self.processor = compile_machine(processor, language)
+        self.processor_definition = processor
         config = processor.get("ProcessorConfig") or {}
         self.distributed = config.get("Mode") == "DISTRIBUTED"
+        self.distributed_parts = (
+            DistributedMap(definition, config, language) if self.distributed else None
+        )
         self.label: str | None = definition.get("Label")
         self.items_path = path_field(definition, "ItemsPath")
         self.item_selector = None
@@ -246,20 +249,23 @@ class MapState(ResultState):
     async def _attempt(self, data: Any, frame: Frame) -> Any:
         effective = data if self.input_path is None else self.input_path.select(data, frame)
         concurrency = self._concurrency(effective, frame)
-        items = self._items(effective, frame)
-        frame.record("MapStateStarted", {"length": len(items)})
+        # An ItemReader's items are read as the map run goes: the count is not known here.
+        reading = self.distributed_parts is not None and self.distributed_parts.reader is not None
+        items = None if reading else self._items(effective, frame)
+        frame.record("MapStateStarted", {"length": 0 if items is None else len(items)})
         # AWS reads the tolerated failure fields after MapStateStarted.
         tolerated_count, tolerated_percentage = self._tolerances(effective, frame)
         tolerant = tolerated_count is not None or tolerated_percentage is not None
         if self.distributed:
-            return await self._map_run(
+            return await run_distributed(
+                self,
                 items,
                 effective,
                 frame,
                 concurrency,
-                tolerant,
                 (tolerated_count, tolerated_percentage),
             )
+        assert items is not None
         runner = _MapRun(self, effective, frame, tolerant)
         try:
             results = await runner.run(items, concurrency)
@@ -276,48 +282,6 @@ class MapState(ResultState):
         # MapStateSucceeded and the state's exit link to the newest iteration event.
         frame.record_linked("MapStateSucceeded", runner.last)
         frame.prev = runner.last
-        return results
-
-    async def _map_run(
-        self,
-        items: list[Any],
-        effective: Any,
-        frame: Frame,
-        concurrency: int,
-        tolerant: bool,
-        tolerated: tuple[float | None, float | None],
-    ) -> Any:
-        """A Distributed Map: the parent history records the map run, not its iterations
-        (each runs as a child workflow execution with a history of its own)."""
-        execution = frame.execution
-        label = self.label or str(uuid.uuid4())
-        arn = (
-            f"{execution.state_machine_arn.replace(':stateMachine:', ':mapRun:', 1)}"
-            f"/{label}:{uuid.uuid4()}"
-        )
-        started = frame.record("MapRunStarted", {"mapRunArn": arn})
-        detached = frame.detached()
-        runner = _MapRun(self, effective, detached, True)
-        try:
-            results = await runner.run(items, concurrency)
-        except StatesError as error:  # an ItemSelector failure: the runner tolerates the rest
-            frame.record("MapRunFailed", error_details(error))
-            frame.failed_at = frame.prev
-            raise
-        if runner.failures and _exceeds(runner.failures, len(items), *tolerated):
-            failure = StatesError(
-                "States.ExceedToleratedFailureThreshold",
-                "The specified tolerated failure threshold was exceeded",
-            )
-            if not tolerant:
-                failure = runner.first_error or failure
-            frame.record("MapRunFailed", error_details(failure))
-            frame.failed_at = frame.prev
-            raise failure
-        frame.record("MapRunSucceeded")
-        frame.record("MapStateSucceeded")
-        # Since late 2024 AWS links the Map's exit to MapRunStarted.
-        frame.prev = started
         return results
 
 

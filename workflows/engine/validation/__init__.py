@@ -20,8 +20,9 @@ ItemProcessor (or legacy Iterator):
   (``resources``: a Lambda function, an activity, an optimized integration with a
   pattern it supports, or ``aws-sdk:``; activities and ``.sync``/``.waitForTaskToken``
   refused in an EXPRESS workflow) and timeouts, Retry and Catch (``States.ALL`` alone
-  and last), Map processor configuration, concurrency and failure tolerance, Fail's
-  error and cause.
+  and last), Map processor configuration, concurrency and failure tolerance, a
+  Distributed Map's ItemReader, ItemBatcher and ResultWriter (``distributed_map``),
+  Fail's error and cause.
 
 ``validate_definition(definition, machine_type="EXPRESS")`` checks a definition as an
 EXPRESS workflow; ``placeholders=True`` checks a file kept beside infrastructure code,

@@ -20,7 +20,7 @@ from workflows.engine.validation.codes import (
     INVALID_VALUE,
     MISSING_FIELD,
 )
-from workflows.engine.validation.expressions import ExpressionChecks
+from workflows.engine.validation.distributed_map import DistributedMapChecks
 from workflows.engine.validation.fields import BRANCH_FIELDS, PROCESSOR_FIELDS
 from workflows.engine.validation.json_values import is_jsonata, is_number
 from workflows.engine.validation.query_languages import JSONATA, JSONPATH
@@ -30,7 +30,7 @@ MAX_LABEL: Final = 40
 _LABEL_FORBIDDEN: Final = re.compile(r"[\s<>{}\[\]?*\"#%\\^|~`$&,;:/\x00-\x1f\x7f-\x9f]")
 
 
-class ParallelAndMapStateChecks(ExpressionChecks):
+class ParallelAndMapStateChecks(DistributedMapChecks):
     def machine(
         self,
         machine: dict[str, Any],
@@ -126,6 +126,10 @@ class ParallelAndMapStateChecks(ExpressionChecks):
                     f"{key} must be a JSON object, not {json_kind(body[key])}",
                     (*at, key),
                 )
+        processor = body[processors[0]] if processors else None
+        config = processor.get("ProcessorConfig") if isinstance(processor, dict) else None
+        mode = config.get("Mode") if isinstance(config, dict) else None
+        self.distributed_fields(s, mode == "DISTRIBUTED")
         if "Label" in body:
             self.label(body["Label"], (*at, "Label"))
 
@@ -194,6 +198,13 @@ class ParallelAndMapStateChecks(ExpressionChecks):
                         (*config_at, "Mode"),
                     )
                 execution = config.get("ExecutionType")
+                if mode == "DISTRIBUTED" and "ExecutionType" not in config:
+                    self.error(
+                        MISSING_FIELD,
+                        "ProcessorConfig needs an ExecutionType (STANDARD or EXPRESS) when "
+                        "Mode is DISTRIBUTED: the type of the child executions",
+                        config_at,
+                    )
                 if "ExecutionType" in config and execution not in ("STANDARD", "EXPRESS"):
                     self.error(
                         INVALID_VALUE,

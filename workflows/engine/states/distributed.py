@@ -1,0 +1,390 @@
+"""A Distributed Map run: items (from the input or an ItemReader), batches, child
+executions, tolerated failures and the result writer.
+
+Each item, or batch of items, runs as a child execution with an ARN, a history and
+a context object of its own (``$$.Execution`` is the child's, ``$$.StateMachine``
+is ``<machine>/<label>``); the parent history only records the map run. Items are
+dispatched as they are read, at most ``MaxConcurrency`` children at a time (AWS's
+ceiling of 10,000 when it is 0), and UpdateMapRun can change that limit and the
+tolerated failures while the run goes on.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import uuid
+from collections.abc import AsyncIterator
+from typing import TYPE_CHECKING, Any, Final
+
+from workflows.engine.errors import (
+    ExceedToleratedFailureThreshold,
+    ItemReaderFailed,
+    StatesError,
+)
+from workflows.engine.frame import Execution, Frame
+from workflows.engine.history import History, dumps
+from workflows.engine.jsonata_expr import JsonataTemplate, QueryError
+from workflows.engine.map_runs import ChildExecution, MapRun
+from workflows.engine.payload import Template
+from workflows.engine.payload import compile_template as compile_payload
+from workflows.engine.states.common import (
+    error_details,
+    evaluate_field,
+    evaluate_payload,
+    jsonata_field,
+    number_or_expression,
+    optional_path,
+    query_failure,
+    states_of,
+)
+from workflows.engine.states.item_reader import ItemReader
+from workflows.engine.states.result_writer import ResultWriter, execution_record
+
+if TYPE_CHECKING:
+    from workflows.engine.states.parallel import MapState
+
+__all__ = ["DistributedMap", "ItemBatcher", "run_distributed"]
+
+# AWS runs at most this many child executions at once, and that is what 0 means.
+MAX_CHILDREN: Final = 10_000
+# MaxInputBytesPerBatch cannot exceed the payload limit, which is also its default.
+MAX_BATCH_BYTES: Final = 256 * 1024
+
+
+class ItemBatcher:
+    """A compiled ``ItemBatcher``: the limits, and the BatchInput added to each batch."""
+
+    def __init__(self, spec: dict[str, Any], language: str) -> None:
+        self.max_items: Any = number_or_expression(spec, "MaxItemsPerBatch")
+        self.max_items_path = optional_path(spec.get("MaxItemsPerBatchPath"))
+        self.max_bytes: Any = number_or_expression(spec, "MaxInputBytesPerBatch")
+        self.max_bytes_path = optional_path(spec.get("MaxInputBytesPerBatchPath"))
+        self.batch_input: Template | None = None
+        self.jsonata_input: JsonataTemplate | None = None
+        if language == "JSONata":
+            self.jsonata_input = jsonata_field(spec, "BatchInput")
+        elif "BatchInput" in spec:
+            self.batch_input = compile_payload(spec["BatchInput"])
+
+
+class DistributedMap:
+    """The Distributed Map parts of a Map state's definition."""
+
+    def __init__(self, definition: dict[str, Any], config: dict[str, Any], language: str) -> None:
+        reader = definition.get("ItemReader")
+        self.reader = ItemReader(reader, language) if reader is not None else None
+        batcher = definition.get("ItemBatcher")
+        self.batcher = ItemBatcher(batcher, language) if batcher is not None else None
+        writer = definition.get("ResultWriter")
+        self.writer = ResultWriter(writer, language) if writer is not None else None
+        self.execution_type: str = config.get("ExecutionType", "STANDARD")
+
+
+class _Run:
+    """One attempt of a Distributed Map state."""
+
+    def __init__(
+        self,
+        state: MapState,
+        effective: Any,
+        frame: Frame,
+        run: MapRun,
+    ) -> None:
+        self.state = state
+        assert state.distributed_parts is not None
+        self.parts: DistributedMap = state.distributed_parts
+        self.effective = effective
+        self.frame = frame
+        self.run = run
+        self.total_items = 0
+        self.failed_items = 0
+        self.results: list[Any] = []
+        self.failed_slots: set[int] = set()  # results that are failed children's records
+        self.running: set[asyncio.Task[None]] = set()
+        self.stopping: StatesError | None = None
+        writer = self.parts.writer
+        self.sink = writer.open_sink(run) if writer is not None else None
+
+    # ------------------------------------------------------------------ items
+
+    async def _source(self, items: list[Any] | None) -> AsyncIterator[Any]:
+        if items is not None:
+            for item in items:
+                yield item
+            return
+        reader = self.parts.reader
+        assert reader is not None
+        max_items = self._count(reader.max_items, reader.max_items_path, "MaxItems")
+        try:
+            async for item in reader.items(
+                self.effective, self.frame, self.state.name, max_items or None
+            ):
+                yield item
+        except ItemReaderFailed:
+            raise
+        except StatesError as error:  # S3's answer (S3.NoSuchKeyException, ...) as the cause
+            raise ItemReaderFailed(ItemReaderFailed.name, error.cause or error.error) from None
+
+    def _count(self, value: Any, path: Any, field: str) -> int:
+        if path is not None:
+            number: int = self.state._number(
+                path, self.effective, self.frame, f"{field}Path", "integer"
+            )
+            return number
+        found = self.state.number_field(value, field, self.effective, self.frame)
+        return int(found) if found is not None else 0
+
+    def _select(self, index: int, item: Any) -> Any:
+        state = self.state
+        if state.item_selector is None and state.jsonata_selector is None:
+            return item
+        frame = self.frame
+        child = frame.child({"Index": index, "Value": item})
+        child.state_name = frame.state_name
+        child.entered_id = frame.entered_id
+        child.entered_time = frame.entered_time
+        if state.item_selector is not None:
+            return evaluate_payload(state.item_selector, self.effective, child)
+        assert state.jsonata_selector is not None
+        try:
+            return state.jsonata_selector.evaluate(
+                {"input": self.effective, "context": child.context()}, child.variables
+            )
+        except QueryError as error:
+            raise query_failure(frame, error) from None
+
+    async def _units(self, items: list[Any] | None) -> AsyncIterator[tuple[int, Any]]:
+        """(number of items, child input) for each child execution to start."""
+        batcher = self.parts.batcher
+        index = 0
+        if batcher is None:
+            async for item in self._source(items):
+                yield 1, self._select(index, item)
+                index += 1
+            return
+        max_items = self._count(batcher.max_items, batcher.max_items_path, "MaxItemsPerBatch")
+        max_bytes = self._count(batcher.max_bytes, batcher.max_bytes_path, "MaxInputBytesPerBatch")
+        max_bytes = min(max_bytes or MAX_BATCH_BYTES, MAX_BATCH_BYTES)
+        shell: dict[str, Any] = {}
+        if batcher.batch_input is not None:
+            shell["BatchInput"] = evaluate_payload(batcher.batch_input, self.effective, self.frame)
+        elif batcher.jsonata_input is not None:
+            template = batcher.jsonata_input
+            states = states_of(self.frame, self.effective, template.uses_context)
+            shell["BatchInput"] = evaluate_field(template, states, self.frame)
+        base = len(dumps({**shell, "Items": []}).encode())
+        batch: list[Any] = []
+        size = base
+        async for item in self._source(items):
+            value = self._select(index, item)
+            index += 1
+            encoded = len(dumps(value).encode()) + (1 if batch else 0)
+            if batch and ((max_items and len(batch) >= max_items) or size + encoded > max_bytes):
+                yield len(batch), {**shell, "Items": batch}
+                batch, size = [], base
+                encoded -= 1
+            batch.append(value)
+            size += encoded
+        if batch:
+            yield len(batch), {**shell, "Items": batch}
+
+    # ---------------------------------------------------------- dispatching
+
+    def _limit(self) -> int:
+        concurrency = self.run.max_concurrency
+        return MAX_CHILDREN if concurrency <= 0 else min(concurrency, MAX_CHILDREN)
+
+    async def execute(self, items: list[Any] | None) -> list[Any] | None:
+        run = self.run
+        try:
+            async for count, child_input in self._units(items):
+                if self.stopping is not None:
+                    break
+                run.move(count, None, "pending")
+                while len(self.running) >= self._limit() and self.stopping is None:
+                    run.changed.clear()
+                    await run.changed.wait()
+                if self.stopping is not None:
+                    run.move(count, "pending", "aborted")
+                    break
+                self.total_items += count
+                slot = len(self.results)
+                if self.sink is None:
+                    self.results.append(None)
+                run.move(count, "pending", "running")
+                task = asyncio.ensure_future(self._child(slot, count, child_input))
+                self.running.add(task)
+                task.add_done_callback(self._ended)
+            while self.running:
+                run.changed.clear()
+                await run.changed.wait()
+        except BaseException:
+            await self._abort()
+            raise
+        if self.stopping is not None:
+            await self._abort()
+            raise self.stopping
+        if self.failed_items and self._exceeded(final=True):
+            raise self._threshold_error()
+        return None if self.sink is not None else self.results
+
+    def _ended(self, task: asyncio.Task[None]) -> None:
+        self.running.discard(task)
+        self.run.changed.set()
+
+    async def _abort(self) -> None:
+        for task in list(self.running):
+            task.cancel()
+        if self.running:
+            await asyncio.gather(*self.running, return_exceptions=True)
+
+    def _exceeded(self, final: bool) -> bool:
+        return self.run.exceeded(self.failed_items, self.total_items, final)
+
+    def _threshold_error(self) -> StatesError:
+        # Without a tolerance AWS tolerates 0 failures and fails the same way: the
+        # failing child's own error and cause are in its history and result record.
+        return ExceedToleratedFailureThreshold.of(
+            "The specified tolerated failure threshold was exceeded"
+        )
+
+    async def _child(self, slot: int, count: int, child_input: Any) -> None:
+        from workflows.engine.machine import ExecutionResult, run_execution
+
+        run, parent = self.run, self.frame.execution
+        name = str(uuid.uuid4())
+        base = run.state_machine_arn.replace(":stateMachine:", ":", 1)
+        region_account, _, machine = base.rpartition(":")
+        if self.parts.execution_type == "EXPRESS":
+            arn = f"{region_account}:express:{machine}:{name}:{uuid.uuid4()}"
+        else:
+            arn = f"{region_account}:execution:{machine}:{name}"
+        execution = Execution(
+            name=name,
+            arn=arn,
+            state_machine_name=machine,
+            state_machine_arn=run.state_machine_arn,
+            role_arn=parent.role_arn,
+            input=child_input,
+            clock=parent.clock,
+            tasks=parent.tasks,
+            history=History(),
+            mocks=parent.mocks,
+        )
+        record: ChildExecution | None = None
+        if self.parts.execution_type != "EXPRESS":
+            record = ChildExecution(
+                arn,
+                name,
+                run.state_machine_arn,
+                run.arn,
+                execution.start_time,
+                child_input,
+                execution.history,
+            )
+            parent.tasks.map_runs.add_child(run, record)
+        try:
+            result = await run_execution(self.state.processor, execution, None)
+        except asyncio.CancelledError:
+            run.move(count, "running", "aborted")
+            result = ExecutionResult(
+                status="ABORTED",
+                execution_arn=arn,
+                name=name,
+                input=child_input,
+                start_date=execution.start_time,
+                stop_date=parent.clock.now(),
+                _history=execution.history,
+            )
+            if record is not None:
+                record.result = result
+            if self.sink is not None:
+                self.sink.add(result, run.state_machine_arn)
+            raise
+        if record is not None:
+            record.result = result
+        status = {"SUCCEEDED": "succeeded", "TIMED_OUT": "timedOut"}.get(result.status, "failed")
+        run.move(count, "running", status)
+        if result.status == "SUCCEEDED":
+            output = result.output
+            if self.sink is not None:
+                self.sink.add(result, run.state_machine_arn)
+            else:
+                self.results[slot] = output
+            return
+        self.failed_items += count
+        if self.sink is not None:
+            self.sink.add(result, run.state_machine_arn)
+        else:
+            self.results[slot] = execution_record(result, run.state_machine_arn)
+            self.failed_slots.add(slot)
+        if self.stopping is None and self._exceeded(final=False):
+            self.stopping = self._threshold_error()
+            run.changed.set()
+
+
+async def run_distributed(
+    state: MapState,
+    items: list[Any] | None,
+    effective: Any,
+    frame: Frame,
+    concurrency: int,
+    tolerated: tuple[float | None, float | None],
+) -> Any:
+    """Run a Distributed Map attempt; the parent history records the map run only."""
+    execution = frame.execution
+    parts = state.distributed_parts
+    assert parts is not None
+    label = state.label or str(uuid.uuid4())
+    run_id = str(uuid.uuid4())
+    machine_arn = execution.state_machine_arn
+    count, percentage = tolerated
+    run = MapRun(
+        arn=f"{machine_arn.replace(':stateMachine:', ':mapRun:', 1)}/{label}:{run_id}",
+        execution_arn=execution.arn,
+        state_machine_arn=f"{machine_arn}/{label}",
+        label=label,
+        start_date=execution.clock.now(),
+        max_concurrency=concurrency,
+        tolerated_failure_count=int(count or 0),
+        tolerated_failure_percentage=float(percentage or 0.0),
+        count_given=count is not None,
+        percentage_given=percentage is not None,
+        execution_type=parts.execution_type,
+        definition=dumps(state.processor_definition),
+    )
+    execution.tasks.map_runs.add(run)
+    started = frame.record("MapRunStarted", {"mapRunArn": run.arn})
+    attempt = _Run(state, effective, frame, run)
+    try:
+        try:
+            results = await attempt.execute(items)
+        except ExceedToleratedFailureThreshold:
+            if parts.writer is not None and attempt.sink is not None:
+                # AWS exports what the children did when the run fails too; a write that
+                # fails then does not hide the run's own failure
+                with contextlib.suppress(StatesError):
+                    await parts.writer.finish(attempt.sink, None, set(), run, effective, frame)
+            raise
+        if parts.writer is not None:
+            output = await parts.writer.finish(
+                attempt.sink, results, attempt.failed_slots, run, effective, frame
+            )
+        else:
+            output = results
+    except StatesError as error:
+        run.status, run.stop_date = "FAILED", execution.clock.now()
+        frame.record("MapRunFailed", error_details(error))
+        frame.failed_at = frame.prev
+        raise
+    except asyncio.CancelledError:
+        run.status, run.stop_date = "ABORTED", execution.clock.now()
+        frame.record("MapRunAborted")
+        raise
+    run.status, run.stop_date = "SUCCEEDED", execution.clock.now()
+    frame.record("MapRunSucceeded")
+    frame.record("MapStateSucceeded")
+    # Since late 2024 AWS links the Map's exit to MapRunStarted.
+    frame.prev = started
+    return output
