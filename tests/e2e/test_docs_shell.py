@@ -137,6 +137,10 @@ def test_a_shell_example_runs_against_workflows_up(
 ) -> None:
     folder, ports = workflows_up
     code = block.code.replace("workflows token", f"workflows token --api-port {ports['api']}")
+    code = code.replace(
+        "workflows env",
+        f"workflows env --stepfunctions-port {ports['stepfunctions']} --aws-port {ports['aws']}",
+    )
     code = code.replace("127.0.0.1:3000", f"127.0.0.1:{ports['api']}").replace(
         "127.0.0.1:8083", f"127.0.0.1:{ports['stepfunctions']}"
     )
