@@ -4,7 +4,7 @@
 // Python engine's in-process handlers do.
 
 // aws-local-stepfunctions 3 calls Promise.withResolvers (Node >= 22); on an older Node
-// the same three lines stand in for it
+// a few lines stand in for it (nothing else differs)
 if (!Promise.withResolvers) {
   Promise.withResolvers = function () {
     let resolve, reject;

@@ -45,7 +45,7 @@ import orjson
 from workflows.engine.clock import Clock
 from workflows.engine.errors import StatesError
 from workflows.engine.history import json_default
-from workflows.engine.sync_runner import alone_on_own_loop
+from workflows.engine.sync_runner import alone_on_own_loop, handler_on_loop
 
 __all__ = [
     "FunctionError",
@@ -627,9 +627,10 @@ class InProcessLambdas:
             if executor is None and not self._one_at_a_time and alone_on_own_loop():
                 # nothing else could run meanwhile: the hop into a thread and back
                 # (~70 us, more on a busy machine) would buy nothing
-                if lines is None:
-                    return handler(payload, context)
-                return _run_logged(lines, context.aws_request_id, handler, payload, context)
+                with handler_on_loop():
+                    if lines is None:
+                        return handler(payload, context)
+                    return _run_logged(lines, context.aws_request_id, handler, payload, context)
             if self._one_at_a_time:
                 self._turn = self._turn or asyncio.Lock()
                 async with self._turn:

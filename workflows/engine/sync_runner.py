@@ -22,11 +22,11 @@ import atexit
 import contextlib
 import os
 import threading
-from collections.abc import Coroutine
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Coroutine, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any, TypeVar
 
-__all__ = ["alone_on_own_loop", "run_sync"]
+__all__ = ["alone_on_own_loop", "handler_on_loop", "in_handler_on_loop", "run_sync"]
 
 T = TypeVar("T")
 
@@ -71,8 +71,37 @@ def _runner() -> asyncio.Runner:
     return runner
 
 
+@contextlib.contextmanager
+def handler_on_loop() -> Iterator[None]:
+    """While a plain handler runs directly on this thread's ``run()`` loop.
+
+    The handler sees what it would see on a pool thread: no running event loop, so
+    that it may call ``asyncio.run`` or ``StateMachine.run`` itself.
+    """
+    loop = asyncio.get_running_loop()
+    _local.handler_depth = getattr(_local, "handler_depth", 0) + 1
+    asyncio._set_running_loop(None)
+    try:
+        yield
+    finally:
+        asyncio._set_running_loop(loop)
+        _local.handler_depth -= 1
+
+
+def in_handler_on_loop() -> bool:
+    return bool(getattr(_local, "handler_depth", 0))
+
+
 def run_sync(coroutine: Coroutine[Any, Any, T]) -> T:
-    """Run ``coroutine`` to its end on this thread's loop (not from inside a running loop)."""
+    """Run ``coroutine`` to its end on this thread's loop (not from inside a running loop).
+
+    A handler that ``alone_on_own_loop`` let run on the loop may call ``run()`` itself,
+    as it could from the pool thread it would otherwise have run on: that execution
+    then runs on a pool thread's loop, and this thread waits for it.
+    """
+    if in_handler_on_loop():
+        elsewhere: Future[T] = _shared_pool().submit(run_sync, coroutine)
+        return elsewhere.result()
     loop = _runner().get_loop()
     try:
         # a task of its own copies the caller's context, so context variables set by

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextvars
 import threading
 from typing import Any
+
+import pytest
 
 from workflows.engine import StateMachine
 
@@ -66,3 +69,29 @@ def test_a_timeout_still_stops_a_handler_that_blocks() -> None:
     finally:
         release.set()
     assert (result.status, result.error) == ("FAILED", "States.Timeout")
+
+
+def test_a_handler_called_on_the_loop_may_call_run_itself() -> None:
+    inner = StateMachine({"StartAt": "P", "States": {"P": {"Type": "Pass", "End": True}}})
+
+    def nested(event: Any, context: Any) -> Any:
+        return inner.run({"from": "inside"}).output
+
+    result = StateMachine(ONE_TASK).run({}, lambdas={"look": nested})
+    assert (result.status, result.output) == ("SUCCEEDED", {"from": "inside"})
+
+
+async def test_run_from_a_coroutine_is_still_refused() -> None:
+    with pytest.raises(RuntimeError, match="running event loop"):
+        StateMachine(ONE_TASK).run({}, lambdas={"look": _where})
+
+
+def test_a_handler_called_on_the_loop_may_run_its_own_event_loop() -> None:
+    async def work() -> str:
+        return "done"
+
+    def uses_asyncio_run(event: Any, context: Any) -> str:
+        return asyncio.run(work())
+
+    result = StateMachine(ONE_TASK).run({}, lambdas={"look": uses_asyncio_run})
+    assert (result.status, result.output) == ("SUCCEEDED", "done")
