@@ -19,7 +19,7 @@ import jinja2
 from markupsafe import Markup
 
 from workflows.console.trace import epoch
-from workflows.console.views import execution_view
+from workflows.console.views import details_of_view, execution_view, page_view
 from workflows.timeline import human
 
 __all__ = ["ReportRun", "render_report", "write_report"]
@@ -91,7 +91,8 @@ def render_report(runs: Iterable[ReportRun]) -> str:
                 "execution": execution,
                 "machine_name": str(execution.get("stateMachineArn", "")).rsplit(":", 1)[-1],
                 "duration": None if start is None or stop is None else stop - start,
-                "data": view,
+                "data": page_view(view),
+                "details": details_of_view(view),
             }
         )
     static = HERE / "static"

@@ -17,8 +17,9 @@ import asyncio
 import contextlib
 import json
 import logging
+from collections import OrderedDict
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Final, NoReturn
@@ -31,7 +32,13 @@ from workflows.console.graph import build_graph
 from workflows.console.live import ANY, LiveHub
 from workflows.console.resources import LocalResources
 from workflows.console.trace import trace
-from workflows.console.views import execution_view, normalise_events, waiting_tokens
+from workflows.console.views import (
+    execution_view,
+    normalise_events,
+    page_view,
+    state_visits,
+    waiting_tokens,
+)
 from workflows.local.executions import ExecutionService, ServiceError
 from workflows.local.runtime import LocalRuntime, ServerStarter
 from workflows.local.store import ExecutionRow
@@ -45,6 +52,7 @@ HERE: Final = Path(__file__).parent
 STATUSES: Final = ("RUNNING", "SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED")
 PAGE_SIZE: Final = 50
 HISTORY_PAGE: Final = 1000
+KEPT_VIEWS: Final = 8
 # the stream re-reads the store at least this often, even without a notification
 # (an execution resumed after a restart may not pass through the app's listeners)
 POLL_SECONDS: Final = 1.0
@@ -76,6 +84,8 @@ class Console:
     hub: LiveHub
     templates: jinja2.Environment
     resources: LocalResources
+    # the views of the last ended executions opened: their states are opened one by one
+    ended: OrderedDict[str, dict[str, Any]] = field(default_factory=OrderedDict)
 
     def render(self, template: str, code: int = 200, **values: Any) -> web.Response:
         text = self.templates.get_template(template).render(**values)
@@ -101,8 +111,9 @@ class Console:
             machine["total"] = sum(machine["counts"].values())
         return listed
 
-    def history(self, arn: str, after: int = 0) -> list[dict[str, Any]]:
-        """Every event after ``after``, read page by page from GetExecutionHistory."""
+    def history(self, arn: str, after: int = 0, until: int | None = None) -> list[dict[str, Any]]:
+        """Every event after ``after`` (up to ``until``), read page by page from
+        GetExecutionHistory."""
         events: list[dict[str, Any]] = []
         token: str | None = None
         while True:
@@ -111,10 +122,23 @@ class Console:
             )
             events.extend(e for e in page["events"] if int(e["id"]) > after)
             token = page.get("nextToken")
-            if token is None:
+            if token is None or (until is not None and events and events[-1]["id"] >= until):
                 return events
 
     def view(self, arn: str) -> dict[str, Any]:
+        """``execution_view`` of ``arn``; an ended execution's is kept (it cannot change)."""
+        kept = self.ended.get(arn)
+        if kept is not None:
+            self.ended.move_to_end(arn)
+            return kept
+        view = self._view(arn)
+        if view["execution"]["status"] != "RUNNING":
+            self.ended[arn] = view
+            while len(self.ended) > KEPT_VIEWS:
+                self.ended.popitem(last=False)
+        return view
+
+    def _view(self, arn: str) -> dict[str, Any]:
         execution = self.service.describe_execution(arn)
         try:
             definition = self.service.describe_state_machine_for_execution(arn)["definition"]
@@ -146,6 +170,8 @@ def create_console(service: ExecutionService) -> web.Application:
     app.router.add_post("/executions/{arn}/task-token", answer_task_token)
     app.router.add_get("/api/executions/{arn}", execution_json)
     app.router.add_get("/api/executions/{arn}/stream", execution_stream)
+    app.router.add_get("/api/executions/{arn}/states/{state}", state_json)
+    app.router.add_get("/api/executions/{arn}/events/{event}", event_json)
     app.router.add_get("/api/stream", executions_stream)
     app.router.add_get("/resources", resources_page)
     app.router.add_static("/static", HERE / "static")
@@ -292,7 +318,7 @@ async def execution_page(request: web.Request) -> web.Response:
         duration=_duration(execution.get("startDate"), execution.get("stopDate")),
         notice=request.rel_url.query.get("notice"),
         error=request.rel_url.query.get("error"),
-        data=view,
+        data=page_view(view),
     )
 
 
@@ -378,6 +404,32 @@ async def execution_json(request: web.Request) -> web.Response:
     return web.json_response(view)
 
 
+async def state_json(request: web.Request) -> web.Response:
+    """Every visit of one state with its payloads: what the page reads when it is opened."""
+    console = request.app[CONSOLE_KEY]
+    try:
+        view = console.view(request.match_info["arn"])
+    except ServiceError as problem:
+        raise web.HTTPNotFound(text=problem.message) from None
+    return web.json_response({"visits": state_visits(view, request.match_info["state"])})
+
+
+async def event_json(request: web.Request) -> web.Response:
+    """One history event, whole: what the page reads when its details are unfolded."""
+    console = request.app[CONSOLE_KEY]
+    arn = request.match_info["arn"]
+    wanted = _int(request.match_info["event"]) or 0
+    try:
+        found = console.history(arn, after=wanted - 1, until=wanted)
+    except ServiceError as problem:
+        raise web.HTTPNotFound(text=problem.message) from None
+    event = next((e for e in found if int(e["id"]) == wanted), None)
+    if event is None:
+        raise web.HTTPNotFound(text=f"no event {wanted} in {arn}")
+    details = next((v for k, v in event.items() if k.endswith("EventDetails")), None)
+    return web.json_response({"event": normalise_events([event])[0], "details": details})
+
+
 async def execution_stream(request: web.Request) -> web.StreamResponse:
     """Server-sent events: the execution's new events and what each state did, as they happen."""
     console = request.app[CONSOLE_KEY]
@@ -392,8 +444,10 @@ async def execution_stream(request: web.Request) -> web.StreamResponse:
             view = console.view(arn)
             fresh = [e for e in view["events"] if int(e["id"]) > after]
             if fresh:
+                lean = page_view(view)  # rows over every event: a row's state may be older
+                lean["events"] = [r for r in lean["events"] if int(r["id"]) > after]
                 after = int(fresh[-1]["id"])
-                await stream.send("update", {**view, "events": fresh})
+                await stream.send("update", lean)
                 # each update carries the whole trace: a big execution gets fewer of them
                 await asyncio.sleep(min(1.0, len(view["events"]) / 10_000))
             if view["execution"]["status"] != "RUNNING":

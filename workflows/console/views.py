@@ -1,5 +1,12 @@
 """What the execution page shows, as one JSON-able dict: the page, its live stream
 and ``workflows run --report`` all build it here, so they show the same thing.
+
+``execution_view`` is everything (the JSON API answers it). The page itself gets
+``page_view`` of it: the same facts without the payloads (each state's input, output,
+parameters, results and causes, each event's details), which for an execution of
+10,000 events are nearly all of its 25 MB. The page asks for a state's visits
+(``state_visits``) when it is opened and for an event's details when they are
+unfolded; a report carries them in the file (``details_of_view``), read only then.
 """
 
 from __future__ import annotations
@@ -12,7 +19,16 @@ from typing import Any, Final, Protocol
 from workflows.console.graph import build_graph
 from workflows.console.trace import Trace, epoch, trace
 
-__all__ = ["TokenOwners", "execution_view", "normalise_events", "waiting_tokens"]
+__all__ = [
+    "TokenOwners",
+    "details_of_view",
+    "event_rows",
+    "execution_view",
+    "normalise_events",
+    "page_view",
+    "state_visits",
+    "waiting_tokens",
+]
 
 _TOKEN: Final = re.compile(r"^[0-9a-f]{64}$")
 
@@ -72,6 +88,68 @@ def execution_view(
         "events": shaped,
         "trace": traced.to_dict(),
         "waiting": waiting or [],
+    }
+
+
+# what the page leaves out of a visit and of an attempt until the state is opened
+_VISIT_PAYLOADS: Final = ("input", "output", "cause", "assignedVariables")
+_ATTEMPT_PAYLOADS: Final = ("parameters", "result", "cause")
+
+
+def page_view(view: Mapping[str, Any]) -> dict[str, Any]:
+    """``view`` without its payloads: what the page needs to draw, colour and list."""
+    traced = dict(view["trace"])
+    traced["visits"] = [_lean_visit(v) for v in traced["visits"]]
+    return {**view, "trace": traced, "events": event_rows(view["events"]), "lean": True}
+
+
+def _lean_visit(visit: Mapping[str, Any]) -> dict[str, Any]:
+    lean = {k: v for k, v in visit.items() if k not in _VISIT_PAYLOADS and k != "iterations"}
+    lean["attempts"] = [
+        {k: v for k, v in a.items() if k not in _ATTEMPT_PAYLOADS} for a in visit["attempts"]
+    ]
+    return lean
+
+
+def event_rows(events: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """One row of the events table per event: id, type, its state (``step``), time.
+
+    An event names its state when it enters or leaves one; the others (a Task's
+    scheduling, a Map iteration's start) belong to the state of the event before them.
+    """
+    owner: dict[int, str] = {}
+    rows = []
+    for event in events:
+        details = next((v for k, v in event.items() if k.endswith("EventDetails")), None)
+        name = details.get("name") if isinstance(details, Mapping) else None
+        step = name if isinstance(name, str) else owner.get(event.get("previousEventId") or 0, "")
+        owner[int(event["id"])] = step
+        rows.append(
+            {
+                "id": event["id"],
+                "type": event["type"],
+                "timestamp": event["timestamp"],
+                "previousEventId": event.get("previousEventId"),
+                "step": step,
+                "details": details is not None,
+            }
+        )
+    return rows
+
+
+def state_visits(view: Mapping[str, Any], name: str) -> list[dict[str, Any]]:
+    """Every visit of state ``name``, with its payloads (what its panel shows)."""
+    return [v for v in view["trace"]["visits"] if v["name"] == name]
+
+
+def details_of_view(view: Mapping[str, Any]) -> dict[str, Any]:
+    """What a report's page reads when a state is opened or an event unfolded."""
+    return {
+        "visits": view["trace"]["visits"],
+        "events": {
+            str(e["id"]): next((v for k, v in e.items() if k.endswith("EventDetails")), None)
+            for e in view["events"]
+        },
     }
 
 

@@ -28,6 +28,8 @@ def open_state(page: Any, name: str) -> None:
     label = node.locator("text.group-label")
     (label if label.count() else node).click()
     page.wait_for_selector(f'#state-panel h2:text-is("{name}")')
+    # its visits (input, output, attempts) are read from the console when it is opened
+    page.wait_for_selector("#state-panel:not([aria-busy])")
 
 
 def test_the_demo_order_shows_its_graph_and_the_path_it_took(

@@ -80,6 +80,11 @@
       el("h4", { text: title }), el("pre", { class: "code", text: pretty(text) }));
   }
 
+  // a named moment of the page (the first only), read by bench/console_page.py
+  function mark(name) {
+    if (window.performance && !performance.getEntriesByName(name).length) performance.mark(name);
+  }
+
   // ------------------------------------------------------------------- the graph
 
   function textWidth(text, size) {
@@ -170,24 +175,37 @@
     return root;
   }
 
-  // ELK takes a moment on a large machine: a layout is kept for the browser session, so the
-  // next execution of the same definition opens at once (the key is the graph itself)
-  const LAYOUT_VERSION = "1";
+  // A layout is kept in the browser (localStorage, every tab and report of this origin), so
+  // the next page of the same definition draws without ELK; the key is the graph itself.
+  const LAYOUT_VERSION = "2";
+  const LAYOUT_PREFIX = "workflows-console-layout:";
 
   async function layoutOf(graph) {
     const text = JSON.stringify(graph);
     let hash = 0;
     for (let i = 0; i < text.length; i++) hash = (hash * 31 + text.charCodeAt(i)) | 0;
-    const key = `workflows-console-layout:${LAYOUT_VERSION}:${text.length}:${hash}`;
+    const key = `${LAYOUT_PREFIX}${LAYOUT_VERSION}:${text.length}:${hash}`;
     try {
-      const kept = sessionStorage.getItem(key);
+      const kept = localStorage.getItem(key);
       if (kept) return JSON.parse(kept);
     } catch (_) { /* no storage (a file opened with storage off): lay it out */ }
     const layout = await new ELK().layout(elkGraph(graph));
-    try {
-      sessionStorage.setItem(key, JSON.stringify(layout));
-    } catch (_) { /* full or unavailable: the next open lays it out again */ }
+    keep(key, JSON.stringify(layout));
     return layout;
+  }
+
+  function keep(key, text) {
+    try {
+      localStorage.setItem(key, text);
+    } catch (_) {
+      // full: forget the layouts kept so far (they are only a shortcut) and keep this one
+      try {
+        for (const old of Object.keys(localStorage)) {
+          if (old.startsWith(LAYOUT_PREFIX)) localStorage.removeItem(old);
+        }
+        localStorage.setItem(key, text);
+      } catch (_) { /* unavailable: the next open lays it out again */ }
+    }
   }
 
   class GraphView {
@@ -372,24 +390,66 @@
 
   // ------------------------------------------------------------- the page parts
 
+  // The page carries no payloads (see views.py): a state's visits with their input and
+  // output, and an event's details, are read when opened, from the console's JSON API
+  // or, in a report, from the file's own details (parsed the first time one is needed).
+  function detailsSource(root, data, live) {
+    if (live) {
+      const base = `/api/executions/${encodeURIComponent(data.execution.executionArn)}`;
+      const get = async (url) => {
+        const answer = await fetch(url, { headers: { Accept: "application/json" } });
+        if (!answer.ok) throw new Error(`${answer.status} ${await answer.text()}`);
+        return answer.json();
+      };
+      return {
+        visits: async (name) => (await get(`${base}/states/${encodeURIComponent(name)}`)).visits,
+        event: async (id) => (await get(`${base}/events/${id}`)).details,
+      };
+    }
+    let read = null;
+    const details = () => {
+      if (!read) {
+        const holder = root.querySelector("script.console-details");
+        read = holder ? JSON.parse(holder.textContent) : { visits: data.trace.visits, events: {} };
+      }
+      return read;
+    };
+    return {
+      visits: async (name) => details().visits.filter((v) => v.name === name),
+      event: async (id) => details().events[String(id)] || null,
+    };
+  }
+
+  const EVENTS_PAGE = 200;
+  const VISITS_SHOWN = 50;
+
   class ExecutionView {
     constructor(root, data, live) {
       this.root = root;
       this.data = data;
       this.live = live;
+      this.details = detailsSource(root, data, live);
+      this.visitsOf = new Map(); // state name -> its visits with their payloads, once read
+      this.panelAsked = 0;
+      this.eventPage = 0;
       this.selected = null;
       this.selection = {}; // map state -> iteration index shown
       this.typeFilter = "";
       this.graph = new GraphView(this.find("#graph"), data.graph, (name) => this.select(name));
-      this.graph.ready.then(() => this.paint()).catch((error) => {
+      this.graph.ready.then(() => {
+        this.paint();
+        mark("console:graph");
+      }).catch((error) => {
         this.find("#graph").replaceChildren(el("p", { class: "error", text: "The graph could not be drawn: " + error }));
       });
       this.find("#event-type").addEventListener("change", (event) => {
         this.typeFilter = event.target.value;
+        this.eventPage = 0;
         this.renderEvents();
       });
       this.renderLegend();
       this.render();
+      mark("console:events");
       if (live && data.execution.status === "RUNNING") this.follow();
     }
 
@@ -437,12 +497,33 @@
       if (!this.selected) return;
       const name = this.selected;
       const node = this.data.graph.nodes.find((n) => n.id === name);
-      const visits = this.data.trace.visits.filter((v) => v.name === name && inSelection(v, this.selection));
       const parts = [el("h2", { text: name }),
         el("p", { class: "muted", text: (node ? node.type : "") + (node && node.resource ? " · " + node.resource : "") })];
       parts.push(this.iterationPicker(name));
+      const entered = this.data.trace.visits.some((v) => v.name === name);
+      const read = this.visitsOf.get(name);
+      if (entered && read === undefined) {
+        // its visits with their payloads are read once, then drawn from here
+        const asked = ++this.panelAsked;
+        panel.setAttribute("aria-busy", "true");
+        panel.replaceChildren(...parts.filter(Boolean), el("p", { class: "muted loading", text: "Reading its visits…" }));
+        this.details.visits(name).then((visits) => {
+          this.visitsOf.set(name, visits);
+          if (asked === this.panelAsked) this.renderPanel();
+        }).catch((error) => {
+          if (asked !== this.panelAsked) return;
+          panel.removeAttribute("aria-busy");
+          panel.append(el("p", { class: "error", text: "Its visits could not be read: " + error }));
+        });
+        return;
+      }
+      const visits = (read || []).filter((v) => inSelection(v, this.selection));
       if (!visits.length) parts.push(el("p", { class: "not-entered", text: "Not entered in this execution" + (Object.keys(this.selection).length ? " (in the iterations picked)." : ".") }));
-      visits.forEach((visit, i) => parts.push(this.visitBlock(visit, i, visits.length)));
+      visits.slice(0, VISITS_SHOWN).forEach((visit, i) => parts.push(this.visitBlock(visit, i, visits.length)));
+      if (visits.length > VISITS_SHOWN) {
+        parts.push(el("p", { class: "muted more-visits", text: `The first ${VISITS_SHOWN} of ${visits.length} visits are shown: pick an iteration to see another.` }));
+      }
+      panel.removeAttribute("aria-busy");
       panel.replaceChildren(...parts.filter(Boolean));
     }
 
@@ -584,31 +665,42 @@
 
     // ----------------------------------------------------------------- events
 
+    // one page of rows at a time: 10,000 rows in the DOM would make every redraw slow
     renderEvents() {
       const events = this.data.events;
       const start = events.length ? events[0].timestamp : 0;
       const select = this.find("#event-type");
-      const types = [...new Set(events.map((e) => e.type))].sort();
+      const counts = new Map();
+      for (const event of events) counts.set(event.type, (counts.get(event.type) || 0) + 1);
       const chosen = this.typeFilter;
       select.replaceChildren(el("option", { value: "", text: `all (${events.length})` }),
-        ...types.map((t) => el("option", { value: t, selected: t === chosen, text: t })));
-      const owner = new Map();
-      const rows = [];
-      for (const event of events) {
-        const details = Object.entries(event).find(([k]) => k.endsWith("EventDetails"));
-        const body = details ? details[1] : null;
-        const step = body && typeof body.name === "string"
-          ? body.name : (owner.get(event.previousEventId) || "");
-        owner.set(event.id, step);
-        if (chosen && event.type !== chosen) continue;
-        rows.push(el("tr", { "data-type": event.type },
-          el("td", { class: "num", text: String(event.id) }),
-          el("td", { text: event.type }),
-          el("td", { text: step }),
-          el("td", { class: "num", text: "+" + human(event.timestamp - start) }),
-          el("td", {}, body ? lazyDetails(body) : "")));
-      }
+        ...[...counts.keys()].sort().map((t) => el("option", { value: t, selected: t === chosen, text: `${t} (${counts.get(t)})` })));
+      const shown = chosen ? events.filter((e) => e.type === chosen) : events;
+      const pages = Math.max(1, Math.ceil(shown.length / EVENTS_PAGE));
+      this.eventPage = Math.min(this.eventPage, pages - 1);
+      const first = this.eventPage * EVENTS_PAGE;
+      const rows = shown.slice(first, first + EVENTS_PAGE).map((event) => el("tr", { "data-type": event.type },
+        el("td", { class: "num", text: String(event.id) }),
+        el("td", { text: event.type }),
+        el("td", { text: event.step }),
+        el("td", { class: "num", text: "+" + human(event.timestamp - start) }),
+        el("td", {}, event.details ? lazyDetails(() => this.details.event(event.id)) : "")));
       this.find("#events tbody").replaceChildren(...rows);
+      const pager = this.find("#event-pager");
+      if (!pager) return;
+      const go = (page) => () => {
+        this.eventPage = page;
+        this.renderEvents();
+      };
+      const button = (text, page, label) => el("button", {
+        type: "button", class: "link", text, "aria-label": label,
+        disabled: page === this.eventPage || page < 0 || page >= pages, onclick: go(page),
+      });
+      pager.replaceChildren(
+        el("span", { class: "muted", text: shown.length
+          ? `events ${first + 1}–${first + rows.length} of ${shown.length}` : "no events" }),
+        ...(pages > 1 ? [" ", button("« first", 0, "first events"), " ", button("‹ earlier", this.eventPage - 1, "earlier events"),
+          " ", button("later ›", this.eventPage + 1, "later events"), " ", button("last »", pages - 1, "last events")] : []));
     }
 
     // ------------------------------------------------------------------- live
@@ -622,6 +714,7 @@
         const known = last();
         this.data.events.push(...update.events.filter((e) => e.id > known));
         this.data.trace = update.trace;
+        this.visitsOf.clear(); // the open state's visits are read again
         this.data.execution = update.execution;
         this.data.waiting = update.waiting;
         this.render();
@@ -657,11 +750,19 @@
     })));
   }
 
-  // an event's details, written out only when opened (10,000 events stay quick to show)
-  function lazyDetails(body) {
+  // an event's details, read and written out only when opened
+  function lazyDetails(read) {
     const box = el("details", {}, el("summary", { text: "details" }));
-    box.addEventListener("toggle", () => {
-      if (!box.open || box.querySelector("pre")) return;
+    box.addEventListener("toggle", async () => {
+      if (!box.open || box.querySelector("pre, .error")) return;
+      let body;
+      try {
+        body = await read();
+      } catch (error) {
+        box.append(el("p", { class: "error", text: "The details could not be read: " + error }));
+        return;
+      }
+      if (box.querySelector("pre")) return;
       box.append(el("pre", { class: "code", text: JSON.stringify(body, (k, v) => {
         if ((k === "input" || k === "output" || k === "parameters") && typeof v === "string") {
           try { return JSON.parse(v); } catch (_) { return v; }
