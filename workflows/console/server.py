@@ -27,8 +27,11 @@ from urllib.parse import quote, urlencode
 
 import jinja2
 from aiohttp import web
+from jinja2.utils import htmlsafe_json_dumps
+from markupsafe import Markup
 
 from workflows.console.graph import build_graph
+from workflows.console.layout import Layouts, layouts
 from workflows.console.live import ANY, LiveHub
 from workflows.console.resources import LocalResources
 from workflows.console.trace import trace
@@ -39,6 +42,7 @@ from workflows.console.views import (
     state_visits,
     waiting_tokens,
 )
+from workflows.local.app import ExecutionStarting
 from workflows.local.executions import ExecutionService, ServiceError
 from workflows.local.runtime import LocalRuntime, ServerStarter
 from workflows.local.store import ExecutionRow
@@ -84,8 +88,12 @@ class Console:
     hub: LiveHub
     templates: jinja2.Environment
     resources: LocalResources
+    layouts: Layouts = layouts
+    # layouts being made in a thread (kept here so that they are not collected)
+    laying_out: set[asyncio.Future[Any]] = field(default_factory=set)
     # the views of the last ended executions opened: their states are opened one by one
     ended: OrderedDict[str, dict[str, Any]] = field(default_factory=OrderedDict)
+    pages: dict[str, Markup] = field(default_factory=dict)  # their page data, as JSON
 
     def render(self, template: str, code: int = 200, **values: Any) -> web.Response:
         text = self.templates.get_template(template).render(**values)
@@ -125,6 +133,43 @@ class Console:
             if token is None or (until is not None and events and events[-1]["id"] >= until):
                 return events
 
+    def layout(self, graph: dict[str, Any]) -> dict[str, Any] | None:
+        """The graph's layout if it is made; else it is made now, in a thread, for the next
+        page (this one lays the graph out in the browser)."""
+        found = self.layouts.kept(graph)
+        if found is None:
+            self.lay_out(graph)
+        return found
+
+    def lay_out(self, graph: dict[str, Any]) -> None:
+        made = asyncio.ensure_future(asyncio.to_thread(self.layouts.layout, graph))
+        self.laying_out.add(made)
+        made.add_done_callback(self.laying_out.discard)
+
+    def lay_out_machine(self, state_machine_arn: str) -> None:
+        try:
+            definition = self.service.describe_state_machine(state_machine_arn)["definition"]
+        except ServiceError:
+            return
+        if self.layouts.kept(graph := build_graph(definition).to_dict()) is None:
+            self.lay_out(graph)
+
+    def _on_execution(self, starting: ExecutionStarting) -> None:
+        """An execution starts: its graph is laid out by the time someone opens it."""
+        self.lay_out_machine(starting.state_machine_arn)
+
+    def page_data(self, arn: str, view: dict[str, Any]) -> Markup:
+        """The execution page's data as JSON for a <script> element (``<``, ``>``, ``&``
+        escaped); an ended execution's, once laid out, is kept with its view."""
+        kept = self.pages.get(arn)
+        if kept is not None and arn in self.ended:
+            return kept
+        layout = self.layout(view["graph"])
+        text = htmlsafe_json_dumps({**page_view(view), "layout": layout})
+        if layout is not None and arn in self.ended:
+            self.pages[arn] = text
+        return text
+
     def view(self, arn: str) -> dict[str, Any]:
         """``execution_view`` of ``arn``; an ended execution's is kept (it cannot change)."""
         kept = self.ended.get(arn)
@@ -135,7 +180,8 @@ class Console:
         if view["execution"]["status"] != "RUNNING":
             self.ended[arn] = view
             while len(self.ended) > KEPT_VIEWS:
-                self.ended.popitem(last=False)
+                gone, _ = self.ended.popitem(last=False)
+                self.pages.pop(gone, None)
         return view
 
     def _view(self, arn: str) -> dict[str, Any]:
@@ -161,6 +207,7 @@ def create_console(service: ExecutionService) -> web.Application:
     app = web.Application(middlewares=[_guard])
     console = Console(service, LiveHub(service.app), templates(), LocalResources(service.app))
     app[CONSOLE_KEY] = console
+    service.app.execution_listeners.append(console._on_execution)
     app.router.add_get("/", machines_page)
     app.router.add_get("/state-machines/{arn}", machine_page)
     app.router.add_post("/state-machines/{arn}/executions", start_execution)
@@ -176,10 +223,19 @@ def create_console(service: ExecutionService) -> web.Application:
     app.router.add_get("/resources", resources_page)
     app.router.add_static("/static", HERE / "static")
 
+    async def startup(_: web.Application) -> None:
+        for machine in console.machines():  # the template's, and those created before
+            console.lay_out_machine(machine["stateMachineArn"])
+
     async def close(_: web.Application) -> None:
+        for making in list(console.laying_out):  # its thread ends on its own
+            making.cancel()
+        if console._on_execution in service.app.execution_listeners:
+            service.app.execution_listeners.remove(console._on_execution)
         console.hub.close()
         console.resources.close()
 
+    app.on_startup.append(startup)
     app.on_shutdown.append(close)
     return app
 
@@ -248,6 +304,7 @@ async def machine_page(request: web.Request, *, error: str | None = None) -> web
     except ServiceError as problem:
         raise web.HTTPNotFound(text=problem.message) from None
     recent = console.service.store.search_executions(state_machine_arn=arn, limit=10)
+    graph = build_graph(machine["definition"]).to_dict()
     last_input = recent[0].input if recent else "{}"
     form = await request.post() if request.method == "POST" else {}
     return console.render(
@@ -260,7 +317,7 @@ async def machine_page(request: web.Request, *, error: str | None = None) -> web
         input=str(form.get("input", _pretty(last_input or "{}"))),
         name=str(form.get("name", "")),
         error=error,
-        data={"graphOnly": build_graph(machine["definition"]).to_dict()},
+        data={"graphOnly": graph, "layout": console.layout(graph)},
     )
 
 
@@ -318,7 +375,7 @@ async def execution_page(request: web.Request) -> web.Response:
         duration=_duration(execution.get("startDate"), execution.get("stopDate")),
         notice=request.rel_url.query.get("notice"),
         error=request.rel_url.query.get("error"),
-        data=page_view(view),
+        data=console.page_data(arn, view),
     )
 
 

@@ -91,24 +91,18 @@ def execution_view(
     }
 
 
-# what the page leaves out of a visit and of an attempt until the state is opened
-_VISIT_PAYLOADS: Final = ("input", "output", "cause", "assignedVariables")
-_ATTEMPT_PAYLOADS: Final = ("parameters", "result", "cause")
+# what the page keeps of a visit to colour the graph and draw the path
+_VISIT_SUMMARY: Final = ("name", "type", "status", "iteration", "container", "enteredId", "next")
 
 
 def page_view(view: Mapping[str, Any]) -> dict[str, Any]:
     """``view`` without its payloads: what the page needs to draw, colour and list."""
     traced = dict(view["trace"])
-    traced["visits"] = [_lean_visit(v) for v in traced["visits"]]
-    return {**view, "trace": traced, "events": event_rows(view["events"]), "lean": True}
-
-
-def _lean_visit(visit: Mapping[str, Any]) -> dict[str, Any]:
-    lean = {k: v for k, v in visit.items() if k not in _VISIT_PAYLOADS and k != "iterations"}
-    lean["attempts"] = [
-        {k: v for k, v in a.items() if k not in _ATTEMPT_PAYLOADS} for a in visit["attempts"]
+    traced["visits"] = [
+        {**{k: v[k] for k in _VISIT_SUMMARY}, "attempts": len(v["attempts"])}
+        for v in traced["visits"]
     ]
-    return lean
+    return {**view, "trace": traced, "events": event_rows(view["events"]), "lean": True}
 
 
 def event_rows(events: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
@@ -129,7 +123,6 @@ def event_rows(events: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
                 "id": event["id"],
                 "type": event["type"],
                 "timestamp": event["timestamp"],
-                "previousEventId": event.get("previousEventId"),
                 "step": step,
                 "details": details is not None,
             }

@@ -149,6 +149,7 @@ def test_an_order_waiting_for_approval_is_approved_from_the_console(
     page.goto(console.page_of(arn))
     state(page, "RequestApproval", "running")
     page.click('#waiting button:text-is("RequestApproval")')  # the state that waits
+    page.wait_for_selector("#state-panel:not([aria-busy]) h2:text-is('RequestApproval')")
     assert page.locator("#state-panel form.token.failure").count() == 1
     page.click("#waiting button.quick-success")  # approving is one click
     page.wait_for_selector('#execution-status:text-is("SUCCEEDED")', timeout=60_000)

@@ -87,93 +87,8 @@
 
   // ------------------------------------------------------------------- the graph
 
-  function textWidth(text, size) {
-    return Math.ceil(String(text).length * size * 0.62) + 24;
-  }
-
-  // ELK's input: compound nodes for Parallel (one per branch inside) and Map states
-  function elkGraph(graph) {
-    const byParent = new Map();
-    for (const node of graph.nodes) {
-      const key = node.parent || "";
-      if (!byParent.has(key)) byParent.set(key, []);
-      byParent.get(key).push(node);
-    }
-    const groups = new Map(graph.groups.map((g) => [g.id, g]));
-    const groupChildren = new Map();
-    for (const g of graph.groups) {
-      const key = g.parent || "";
-      if (!groupChildren.has(key)) groupChildren.set(key, []);
-      groupChildren.get(key).push(g);
-    }
-    const padding = "[top=34,left=14,bottom=14,right=14]";
-    function children(scope) {
-      return (byParent.get(scope) || []).map((node) => elkNode(node));
-    }
-    function elkNode(node) {
-      if (node.type === "Start" || node.type === "End") {
-        return { id: node.id, width: 64, height: 30 };
-      }
-      if (node.group) {
-        const group = groups.get(node.group);
-        const inner = group.kind === "parallel"
-          ? (groupChildren.get(group.id) || []).map((branch) => ({
-            id: branch.id,
-            layoutOptions: { "elk.padding": padding },
-            children: children(branch.id),
-            edges: [],
-          }))
-          : children(group.id);
-        return {
-          id: node.id,
-          layoutOptions: { "elk.padding": padding },
-          children: inner,
-          edges: [],
-          minWidth: textWidth(node.id, 13),
-        };
-      }
-      return { id: node.id, width: Math.max(120, textWidth(node.id, 13)), height: 48 };
-    }
-    const root = {
-      id: "root",
-      layoutOptions: {
-        "elk.algorithm": "layered",
-        "elk.direction": "DOWN",
-        "elk.hierarchyHandling": "INCLUDE_CHILDREN",
-        "elk.json.edgeCoords": "ROOT",
-        "elk.json.shapeCoords": "ROOT",
-        // fewer crossing-minimisation sweeps: a 200-state machine lays out in a fraction
-        // of the time, and graphs of this shape (mostly one path down) look the same
-        "elk.layered.thoroughness": "1",
-        "elk.layered.spacing.nodeNodeBetweenLayers": "36",
-        "elk.spacing.nodeNode": "28",
-        "elk.spacing.edgeLabel": "4",
-        "elk.edgeLabels.inline": "false",
-      },
-      children: children(""),
-      edges: [],
-    };
-    const containers = new Map();
-    (function index(node) {
-      containers.set(node.id, node);
-      for (const child of node.children || []) index(child);
-    })(root);
-    const stateOfGroup = (scope) => (scope ? groups.get(scope) : null);
-    graph.edges.forEach((edge, i) => {
-      let holder = root;
-      const group = stateOfGroup(edge.scope);
-      if (group) holder = containers.get(group.kind === "map" ? group.state : group.id) || root;
-      // short labels keep the layout narrow; the full text is the edge's tooltip
-      const label = edge.kind === "retry" ? "retry" : edge.label;
-      const elkEdge = { id: "e" + i, sources: [edge.source], targets: [edge.target] };
-      if (label && edge.kind !== "next") {
-        const short = label.length > 22 ? label.slice(0, 21) + "…" : label;
-        elkEdge.labels = [{ text: short, width: textWidth(short, 11) - 16, height: 14 }];
-      }
-      holder.edges.push(elkEdge);
-    });
-    return root;
-  }
+  // ELK's input is built by elk-input.js (the console's server runs the same file)
+  const elkGraph = window.workflowsElkInput;
 
   // A layout is kept in the browser (localStorage, every tab and report of this origin), so
   // the next page of the same definition draws without ELK; the key is the graph itself.
@@ -189,9 +104,25 @@
       const kept = localStorage.getItem(key);
       if (kept) return JSON.parse(kept);
     } catch (_) { /* no storage (a file opened with storage off): lay it out */ }
-    const layout = await new ELK().layout(elkGraph(graph));
+    const layout = await new (await elk())().layout(elkGraph(graph));
     keep(key, JSON.stringify(layout));
     return layout;
+  }
+
+  // ELK itself (1.6 MB of script) is read only when a page has to lay out its graph
+  let loading = null;
+  function elk() {
+    if (window.ELK) return Promise.resolve(window.ELK);
+    const holder = document.querySelector("[data-elk]");
+    if (!holder) return Promise.reject(new Error("ELK is not there to lay out the graph"));
+    loading = loading || new Promise((resolve, reject) => {
+      const script = document.createElement("script");
+      script.src = holder.getAttribute("data-elk");
+      script.onload = () => resolve(window.ELK);
+      script.onerror = () => reject(new Error("ELK could not be loaded"));
+      document.head.append(script);
+    });
+    return loading;
   }
 
   function keep(key, text) {
@@ -209,9 +140,10 @@
   }
 
   class GraphView {
-    constructor(container, graph, onSelect) {
+    constructor(container, graph, onSelect, layout) {
       this.container = container;
       this.graph = graph;
+      this.given = layout || null; // made by the console's server (layout.py), if it could
       this.onSelect = onSelect;
       this.nodes = new Map();
       this.edges = [];
@@ -219,7 +151,7 @@
     }
 
     async draw() {
-      const layout = await layoutOf(this.graph);
+      const layout = this.given || await layoutOf(this.graph);
       const width = Math.ceil(layout.width) + 8;
       const height = Math.ceil(layout.height) + 8;
       const root = svg("svg", {
@@ -377,7 +309,9 @@
     for (const visit of visits) {
       if (!inSelection(visit, selection)) continue;
       if (visit.next) mark(visit.name, visit.next, visit.status === "caught" ? "catch" : "next");
-      if (visit.attempts.length > 1) mark(visit.name, visit.name, "retry");
+      // a page's visits carry how many attempts there were (views.page_view), not them
+      const attempts = typeof visit.attempts === "number" ? visit.attempts : visit.attempts.length;
+      if (attempts > 1) mark(visit.name, visit.name, "retry");
       if (!visit.container) top.push(visit);
     }
     if (top.length) {
@@ -408,16 +342,23 @@
     }
     let read = null;
     const details = () => {
-      if (!read) {
-        const holder = root.querySelector("script.console-details");
-        read = holder ? JSON.parse(holder.textContent) : { visits: data.trace.visits, events: {} };
-      }
+      read = read || unpack(root.querySelector("script.console-details"), data);
       return read;
     };
     return {
-      visits: async (name) => details().visits.filter((v) => v.name === name),
-      event: async (id) => details().events[String(id)] || null,
+      visits: async (name) => (await details()).visits.filter((v) => v.name === name),
+      event: async (id) => (await details()).events[String(id)] || null,
     };
+  }
+
+  // a report's details: JSON, gzipped and in base64 (report.py), a tenth of the size
+  async function unpack(holder, data) {
+    if (!holder) return { visits: data.trace.visits, events: {} };
+    const text = holder.textContent.trim();
+    if (holder.getAttribute("data-encoding") !== "gzip+base64") return JSON.parse(text);
+    const bytes = Uint8Array.from(atob(text), (c) => c.charCodeAt(0));
+    const stream = new Blob([bytes]).stream().pipeThrough(new DecompressionStream("gzip"));
+    return JSON.parse(await new Response(stream).text());
   }
 
   const EVENTS_PAGE = 200;
@@ -435,7 +376,7 @@
       this.selected = null;
       this.selection = {}; // map state -> iteration index shown
       this.typeFilter = "";
-      this.graph = new GraphView(this.find("#graph"), data.graph, (name) => this.select(name));
+      this.graph = new GraphView(this.find("#graph"), data.graph, (name) => this.select(name), data.layout);
       this.graph.ready.then(() => {
         this.paint();
         mark("console:graph");
@@ -839,7 +780,7 @@
     if (data.graph) {
       window.consoleView = new ExecutionView(document, data, true);
     } else if (data.graphOnly) {
-      const view = new GraphView(document.getElementById("graph"), data.graphOnly, () => {});
+      const view = new GraphView(document.getElementById("graph"), data.graphOnly, () => {}, data.layout);
       view.ready.then(() => view.paint({}, new Map(), null));
     }
   }
