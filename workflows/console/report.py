@@ -22,7 +22,7 @@ from markupsafe import Markup
 
 from workflows.console.layout import layouts
 from workflows.console.trace import epoch
-from workflows.console.views import details_of_view, execution_view, page_view
+from workflows.console.views import details_of_view, execution_view, origin, page_view
 from workflows.timeline import human
 
 __all__ = ["ReportRun", "render_report", "write_report"]
@@ -84,6 +84,7 @@ def render_report(runs: Iterable[ReportRun]) -> str:
     environment.filters["when"] = _when
     environment.filters["took"] = lambda v: "" if v is None else human(float(v))
     environment.filters["arn"] = str
+    environment.globals["origin"] = origin
     items = []
     for run in runs:
         view = execution_view(run.definition, run.execution, run.events)

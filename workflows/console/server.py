@@ -38,6 +38,7 @@ from workflows.console.trace import trace
 from workflows.console.views import (
     execution_view,
     normalise_events,
+    origin,
     page_view,
     state_visits,
     waiting_tokens,
@@ -79,6 +80,7 @@ def templates() -> jinja2.Environment:
     environment.filters["when"] = _when
     environment.filters["took"] = _took
     environment.filters["arn"] = lambda arn: quote(str(arn), safe="")
+    environment.globals["origin"] = origin
     return environment
 
 

@@ -25,12 +25,14 @@ __all__ = [
     "event_rows",
     "execution_view",
     "normalise_events",
+    "origin",
     "page_view",
     "state_visits",
     "waiting_tokens",
 ]
 
 _TOKEN: Final = re.compile(r"^[0-9a-f]{64}$")
+_EXECUTION_ARN: Final = re.compile(r"^arn:aws[\w-]*:states:[^:]*:\d+:execution:([^:]+):([^:]+)$")
 
 
 class TokenOwners(Protocol):
@@ -144,6 +146,40 @@ def details_of_view(view: Mapping[str, Any]) -> dict[str, Any]:
             for e in view["events"]
         },
     }
+
+
+def origin(started_by: str | None, input_text: str | None) -> dict[str, Any] | None:
+    """What started an execution, as the page links it, read from what the runtime records.
+
+    A parent's ``states:startExecution`` Task records the parent's execution ARN; an
+    EventBridge rule records ``rule NAME (detail-type)`` and the execution's input is
+    the event itself (its id, source, and the ``resources`` Step Functions adds when an
+    execution puts it: that execution's ARN). Anything else is its text.
+    """
+    if not started_by:
+        return None
+    parent = _EXECUTION_ARN.match(started_by)
+    if parent is not None:
+        return {
+            "kind": "execution",
+            "arn": started_by,
+            "machine": parent.group(1),
+            "name": parent.group(2),
+        }
+    if started_by.startswith("rule "):
+        event = _json(input_text)
+        if isinstance(event, dict) and isinstance(event.get("id"), str):
+            resources = [r for r in event.get("resources") or [] if isinstance(r, str)]
+            put_by = next((r for r in resources if _EXECUTION_ARN.match(r)), None)
+            return {
+                "kind": "rule",
+                "text": started_by,
+                "event": event["id"],
+                "source": event.get("source"),
+                "putBy": put_by,
+                "putByName": put_by.rsplit(":", 1)[-1] if put_by else None,
+            }
+    return {"kind": "text", "text": started_by}
 
 
 def _json(text: str | None) -> Any:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 from typing import Any
 
 from tests.e2e.console.conftest import PREFIX, REPO, ConsoleApp
@@ -227,7 +228,7 @@ def test_a_payload_with_markup_is_shown_as_text(console: ConsoleApp, page: Any) 
 PARENT = {
     "StartAt": "StartSweep",
     "States": {
-        "StartSweep": {
+        "StartSweep": {  # fire-and-forget: the Task ends once the child started
             "Type": "Task",
             "Resource": "arn:aws:states:::states:startExecution",
             "Parameters": {
@@ -235,22 +236,76 @@ PARENT = {
                 "Input": {},
                 "Name": "swept-by-parent",
             },
+            "Next": "RunChild",
+        },
+        "RunChild": {  # .sync: the Task waits for the child's end
+            "Type": "Task",
+            "Resource": "arn:aws:states:::states:startExecution.sync:2",
+            "Parameters": {
+                "StateMachineArn": f"{PREFIX}:stateMachine:ConsoleChildMachine",
+                "Input": {"from": "parent"},
+                "Name": "child-of-parent",
+            },
             "End": True,
-        }
+        },
     },
 }
+CHILD = {"StartAt": "Echo", "States": {"Echo": {"Type": "Pass", "End": True}}}
 
 
-def test_a_parent_links_to_the_execution_it_started(console: ConsoleApp, page: Any) -> None:
+def test_a_parent_and_the_executions_it_started_link_to_each_other(
+    console: ConsoleApp, page: Any
+) -> None:
+    console.create("ConsoleChildMachine", CHILD)
     machine = console.create("ConsoleParentMachine", PARENT)
     arn = str(
         console.do(lambda: console.service.start_execution(machine, "{}", "parent"))["executionArn"]
     )
-    console.wait(arn)
+    assert console.wait(arn)["status"] == "SUCCEEDED"
     page.goto(console.page_of(arn))
     state(page, "StartSweep", "succeeded")
     open_state(page, "StartSweep")
     page.click('#state-panel a.child:text-is("swept-by-parent")')
     page.wait_for_selector('#execution-name:text-is("swept-by-parent")')
     assert "StuckOrderSweepStateMachine" in page.locator("dl.facts").inner_text()
+    # and back: the child says which execution started it
+    assert "a states:startExecution Task" in page.locator("#started-by").inner_text()
+    page.click('#started-by a.parent:text-is("parent")')
+    page.wait_for_selector('#execution-name:text-is("parent")')
+
+    state(page, "RunChild", "succeeded")
+    open_state(page, "RunChild")  # .sync: its result is the child's DescribeExecution
+    page.click('#state-panel a.child:text-is("child-of-parent")')
+    page.wait_for_selector('#execution-name:text-is("child-of-parent")')
+    page.click('#started-by a.parent:text-is("parent")')
+    page.wait_for_selector('#execution-name:text-is("parent")')
     console.wait(f"{PREFIX}:execution:StuckOrderSweepStateMachine:swept-by-parent")
+
+
+def test_an_execution_started_by_a_rule_links_back_to_the_event_and_who_put_it(
+    console: ConsoleApp, page: Any
+) -> None:
+    placed = {**ORDER, "orderId": "ORD-2025-000901"}
+    order = console.start("OrderProcessingStateMachine", placed, "order-with-event")
+    console.wait(order)  # confirmed or rejected, it puts an event the rules route
+
+    def started_by_its_event() -> list[Any]:
+        rows = console.do(lambda: console.service.store.search_executions(limit=200))
+        return [r for r in rows if (r.started_by or "").startswith("rule ") and order in r.input]
+
+    found = started_by_its_event()
+    deadline = time.monotonic() + 30  # the rule starts it while the order runs
+    while not found and time.monotonic() < deadline:
+        time.sleep(0.1)
+        found = started_by_its_event()
+    assert found, "no execution was started by the order's event"
+    child = found[0]
+    event = json.loads(child.input)
+    page.goto(console.page_of(child.arn))
+    origin = page.locator("#started-by")
+    assert event["id"] in origin.inner_text()
+    assert origin.locator("a.event").get_attribute("href") == f"/resources#event-{event['id']}"
+    origin.locator("a.put-by").click()  # the execution whose putEvents Task put the event
+    page.wait_for_selector('#execution-name:text-is("order-with-event")')
+    page.goto(f"{console.url}/resources#event-{event['id']}")
+    assert child.name in page.locator(f'tr[id="event-{event["id"]}"]').inner_text()
