@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Mapping
 from typing import Any
 
 from tests.e2e.console.conftest import PREFIX, REPO, ConsoleApp
+from workflows.console.layout import Layouts
 
 ORDER = json.loads((REPO / "examples" / "order.json").read_text())
 XSS = "<img src=x onerror=alert(1)>"
@@ -309,3 +311,55 @@ def test_an_execution_started_by_a_rule_links_back_to_the_event_and_who_put_it(
     page.wait_for_selector('#execution-name:text-is("order-with-event")')
     page.goto(f"{console.url}/resources#event-{event['id']}")
     assert child.name in page.locator(f'tr[id="event-{event["id"]}"]').inner_text()
+
+
+class NoLayouts(Layouts):
+    """A console that cannot lay out graphs (mini-racer missing, or ELK failing there)."""
+
+    def kept(self, graph: Mapping[str, Any]) -> dict[str, Any] | None:
+        return None
+
+    def layout(self, graph: Mapping[str, Any]) -> dict[str, Any] | None:
+        return None
+
+
+MANY = {
+    "StartAt": "Each",
+    "States": {
+        "Each": {
+            "Type": "Map",
+            "ItemProcessor": {"StartAt": "Echo", "States": CHILD["States"]},
+            "End": True,
+        }
+    },
+}
+
+
+def test_the_page_lays_out_its_graph_itself_and_pages_its_events(
+    console: ConsoleApp, page: Any
+) -> None:
+    machine = console.create("ConsoleManyMachine", MANY)
+    arn = str(
+        console.do(
+            lambda: console.service.start_execution(machine, json.dumps(list(range(120))), "many")
+        )["executionArn"]
+    )
+    console.wait(arn)
+    kept = console.console.layouts
+    console.console.layouts = NoLayouts()
+    try:
+        page.goto(console.page_of(arn))
+        state(page, "Echo", "succeeded")  # drawn all the same: ELK ran in the page
+    finally:
+        console.console.layouts = kept
+    assert page.evaluate("typeof window.ELK") == "function"
+    total = console.do(lambda: len(console.console.history(arn)))
+    pager = page.locator("#event-pager")
+    assert pager.locator("span").inner_text() == f"events 1 to 200 of {total}"
+    assert page.locator("#events tbody tr").count() == 200
+    pager.get_by_label("later events").click()
+    assert page.locator("#events tbody tr").first.inner_text().startswith("201\t")
+    pager.get_by_label("last events").click()
+    assert pager.locator("span").inner_text() == f"events 401 to {total} of {total}"
+    page.select_option("#event-type", "MapIterationSucceeded")  # a filter starts at page 1
+    assert pager.locator("span").inner_text() == "events 1 to 120 of 120"

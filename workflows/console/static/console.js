@@ -92,7 +92,7 @@
 
   // A layout is kept in the browser (localStorage, every tab and report of this origin), so
   // the next page of the same definition draws without ELK; the key is the graph itself.
-  const LAYOUT_VERSION = "2";
+  const LAYOUT_VERSION = "3";
   const LAYOUT_PREFIX = "workflows-console-layout:";
 
   async function layoutOf(graph) {
@@ -639,7 +639,7 @@
       });
       pager.replaceChildren(
         el("span", { class: "muted", text: shown.length
-          ? `events ${first + 1}–${first + rows.length} of ${shown.length}` : "no events" }),
+          ? `events ${first + 1} to ${first + rows.length} of ${shown.length}` : "no events" }),
         ...(pages > 1 ? [" ", button("« first", 0, "first events"), " ", button("‹ earlier", this.eventPage - 1, "earlier events"),
           " ", button("later ›", this.eventPage + 1, "later events"), " ", button("last »", pages - 1, "last events")] : []));
     }

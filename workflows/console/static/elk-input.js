@@ -25,7 +25,28 @@
       if (!groupChildren.has(key)) groupChildren.set(key, []);
       groupChildren.get(key).push(g);
     }
-    const padding = "[top=34,left=14,bottom=14,right=14]";
+    // every graph (the top level and each box) is laid out on its own, top to bottom: a
+    // transition never leaves the States object it is in (graph.py), so no edge crosses a
+    // box, and a box's size is known before its parent is laid out
+    const layered = {
+      "elk.algorithm": "layered",
+      "elk.direction": "DOWN",
+      // fewer crossing-minimisation sweeps: a 200-state machine lays out in a fraction
+      // of the time, and graphs of this shape (mostly one path down) look the same
+      "elk.layered.thoroughness": "1",
+      "elk.layered.spacing.nodeNodeBetweenLayers": "36",
+      "elk.spacing.nodeNode": "28",
+      "elk.spacing.edgeLabel": "4",
+      "elk.edgeLabels.inline": "false",
+    };
+    const box = (width) => ({
+      ...layered,
+      "elk.padding": "[top=34,left=14,bottom=14,right=14]",
+      "elk.contentAlignment": "[H_CENTER, V_TOP]",
+      // wide enough for its title and, for a state, its status on the same line
+      "elk.nodeSize.constraints": "[MINIMUM_SIZE]",
+      "elk.nodeSize.minimum": `(${width}, 60)`,
+    });
     function children(scope) {
       return (byParent.get(scope) || []).map((node) => elkNode(node));
     }
@@ -38,36 +59,23 @@
         const inner = group.kind === "parallel"
           ? (groupChildren.get(group.id) || []).map((branch) => ({
             id: branch.id,
-            layoutOptions: { "elk.padding": padding },
+            layoutOptions: box(textWidth(branch.label, 13)),
             children: children(branch.id),
             edges: [],
           }))
           : children(group.id);
-        return {
-          id: node.id,
-          layoutOptions: { "elk.padding": padding },
-          children: inner,
-          edges: [],
-          minWidth: textWidth(node.id, 13),
-        };
+        const title = textWidth(`${node.id} (${node.type})`, 13) + textWidth("✓ succeeded", 11);
+        return { id: node.id, layoutOptions: box(title), children: inner, edges: [] };
       }
       return { id: node.id, width: Math.max(120, textWidth(node.id, 13)), height: 48 };
     }
     const root = {
       id: "root",
       layoutOptions: {
-        "elk.algorithm": "layered",
-        "elk.direction": "DOWN",
-        "elk.hierarchyHandling": "INCLUDE_CHILDREN",
+        ...layered,
+        "elk.hierarchyHandling": "SEPARATE_CHILDREN",
         "elk.json.edgeCoords": "ROOT",
         "elk.json.shapeCoords": "ROOT",
-        // fewer crossing-minimisation sweeps: a 200-state machine lays out in a fraction
-        // of the time, and graphs of this shape (mostly one path down) look the same
-        "elk.layered.thoroughness": "1",
-        "elk.layered.spacing.nodeNodeBetweenLayers": "36",
-        "elk.spacing.nodeNode": "28",
-        "elk.spacing.edgeLabel": "4",
-        "elk.edgeLabels.inline": "false",
       },
       children: children(""),
       edges: [],
