@@ -69,7 +69,8 @@ class Layouts:
 
     def __init__(self) -> None:
         self._kept: OrderedDict[str, dict[str, Any]] = OrderedDict()
-        self._lock = threading.Lock()  # one V8 context, used by one thread at a time
+        self._lock = threading.Lock()  # the kept layouts (held for a moment only)
+        self._making = threading.Lock()  # one V8 context, used by one thread at a time
         self._context: Any = None
         self._broken = False
 
@@ -85,15 +86,17 @@ class Layouts:
     def layout(self, graph: Mapping[str, Any]) -> dict[str, Any] | None:
         """The layout of ``graph``, made now if need be (blocking: call it off the loop)."""
         key = graph_key(graph)
-        with self._lock:
-            found = self._kept.get(key)
+        with self._making:  # a page asking for kept() meanwhile is never held up
+            with self._lock:
+                found = self._kept.get(key)
             if found is not None or self._broken:
                 return found
             made = self._make(graph)
             if made is not None:
-                self._kept[key] = made
-                while len(self._kept) > KEPT:
-                    self._kept.popitem(last=False)
+                with self._lock:
+                    self._kept[key] = made
+                    while len(self._kept) > KEPT:
+                        self._kept.popitem(last=False)
             return made
 
     def _make(self, graph: Mapping[str, Any]) -> dict[str, Any] | None:

@@ -442,12 +442,15 @@
         el("p", { class: "muted", text: (node ? node.type : "") + (node && node.resource ? " · " + node.resource : "") })];
       parts.push(this.iterationPicker(name));
       const entered = this.data.trace.visits.some((v) => v.name === name);
-      const read = this.visitsOf.get(name);
+      let read = this.visitsOf.get(name);
       if (entered && read === undefined) {
         // its visits with their payloads are read once, then drawn from here
         const asked = ++this.panelAsked;
         panel.setAttribute("aria-busy", "true");
-        panel.replaceChildren(...parts.filter(Boolean), el("p", { class: "muted loading", text: "Reading its visits…" }));
+        const stale = this.staleVisits && this.staleVisits.get(name);
+        if (!stale) {
+          panel.replaceChildren(...parts.filter(Boolean), el("p", { class: "muted loading", text: "Reading its visits…" }));
+        }
         this.details.visits(name).then((visits) => {
           this.visitsOf.set(name, visits);
           if (asked === this.panelAsked) this.renderPanel();
@@ -456,7 +459,8 @@
           panel.removeAttribute("aria-busy");
           panel.append(el("p", { class: "error", text: "Its visits could not be read: " + error }));
         });
-        return;
+        if (!stale) return;
+        read = stale;
       }
       const visits = (read || []).filter((v) => inSelection(v, this.selection));
       if (!visits.length) parts.push(el("p", { class: "not-entered", text: "Not entered in this execution" + (Object.keys(this.selection).length ? " (in the iterations picked)." : ".") }));
@@ -464,7 +468,7 @@
       if (visits.length > VISITS_SHOWN) {
         parts.push(el("p", { class: "muted more-visits", text: `The first ${VISITS_SHOWN} of ${visits.length} visits are shown: pick an iteration to see another.` }));
       }
-      panel.removeAttribute("aria-busy");
+      if (this.visitsOf.has(name) || !entered) panel.removeAttribute("aria-busy");
       panel.replaceChildren(...parts.filter(Boolean));
     }
 
@@ -655,7 +659,9 @@
         const known = last();
         this.data.events.push(...update.events.filter((e) => e.id > known));
         this.data.trace = update.trace;
-        this.visitsOf.clear(); // the open state's visits are read again
+        // the open state's visits are read again; the panel shows the last ones meanwhile
+        this.staleVisits = this.visitsOf;
+        this.visitsOf = new Map();
         this.data.execution = update.execution;
         this.data.waiting = update.waiting;
         this.render();
