@@ -42,8 +42,15 @@ class TokenOwners(Protocol):
 
 
 def normalise_events(events: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
-    """Events with ``timestamp`` as epoch seconds (the store's and the engine's alike)."""
-    return [{**event, "timestamp": epoch(event["timestamp"])} for event in events]
+    """Events with ``timestamp`` as epoch seconds (the store's and the engine's alike);
+    an event that has it already is kept as it is (10,000 copies less for a page)."""
+    shaped: list[dict[str, Any]] = []
+    for event in events:
+        if isinstance(event, dict) and type(event["timestamp"]) is float:
+            shaped.append(event)
+        else:
+            shaped.append({**event, "timestamp": epoch(event["timestamp"])})
+    return shaped
 
 
 def waiting_tokens(execution_arn: str, traced: Trace, tokens: TokenOwners) -> list[dict[str, Any]]:
