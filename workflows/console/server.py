@@ -377,7 +377,8 @@ async def execution_page(request: web.Request) -> web.Response:
         duration=_duration(execution.get("startDate"), execution.get("stopDate")),
         notice=request.rel_url.query.get("notice"),
         error=request.rel_url.query.get("error"),
-        data=console.page_data(arn, view),
+        data=view,
+        data_json=console.page_data(arn, view),
     )
 
 
