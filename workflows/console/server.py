@@ -17,8 +17,9 @@ import asyncio
 import contextlib
 import json
 import logging
+from collections import OrderedDict
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Final, NoReturn
@@ -26,12 +27,23 @@ from urllib.parse import quote, urlencode
 
 import jinja2
 from aiohttp import web
+from jinja2.utils import htmlsafe_json_dumps
+from markupsafe import Markup
 
 from workflows.console.graph import build_graph
+from workflows.console.layout import Layouts, layouts
 from workflows.console.live import ANY, LiveHub
 from workflows.console.resources import LocalResources
 from workflows.console.trace import trace
-from workflows.console.views import execution_view, normalise_events, waiting_tokens
+from workflows.console.views import (
+    execution_view,
+    normalise_events,
+    origin,
+    page_view,
+    state_visits,
+    waiting_tokens,
+)
+from workflows.local.app import ExecutionStarting
 from workflows.local.executions import ExecutionService, ServiceError
 from workflows.local.runtime import LocalRuntime, ServerStarter
 from workflows.local.sfn_map_runs import child_events, describe_child
@@ -46,6 +58,7 @@ HERE: Final = Path(__file__).parent
 STATUSES: Final = ("RUNNING", "SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED")
 PAGE_SIZE: Final = 50
 HISTORY_PAGE: Final = 1000
+KEPT_VIEWS: Final = 8
 # the stream re-reads the store at least this often, even without a notification
 # (an execution resumed after a restart may not pass through the app's listeners)
 POLL_SECONDS: Final = 1.0
@@ -68,6 +81,7 @@ def templates() -> jinja2.Environment:
     environment.filters["when"] = _when
     environment.filters["took"] = _took
     environment.filters["arn"] = lambda arn: quote(str(arn), safe="")
+    environment.globals["origin"] = origin
     return environment
 
 
@@ -77,6 +91,12 @@ class Console:
     hub: LiveHub
     templates: jinja2.Environment
     resources: LocalResources
+    layouts: Layouts = layouts
+    # layouts being made in a thread (kept here so that they are not collected)
+    laying_out: set[asyncio.Future[Any]] = field(default_factory=set)
+    # the views of the last ended executions opened: their states are opened one by one
+    ended: OrderedDict[str, dict[str, Any]] = field(default_factory=OrderedDict)
+    pages: dict[str, Markup] = field(default_factory=dict)  # their page data, as JSON
 
     def render(self, template: str, code: int = 200, **values: Any) -> web.Response:
         text = self.templates.get_template(template).render(**values)
@@ -102,8 +122,9 @@ class Console:
             machine["total"] = sum(machine["counts"].values())
         return listed
 
-    def history(self, arn: str, after: int = 0) -> list[dict[str, Any]]:
-        """Every event after ``after``, read page by page from GetExecutionHistory."""
+    def history(self, arn: str, after: int = 0, until: int | None = None) -> list[dict[str, Any]]:
+        """Every event after ``after`` (up to ``until``), read page by page from
+        GetExecutionHistory."""
         events: list[dict[str, Any]] = []
         token: str | None = None
         while True:
@@ -112,10 +133,61 @@ class Console:
             )
             events.extend(e for e in page["events"] if int(e["id"]) > after)
             token = page.get("nextToken")
-            if token is None:
+            if token is None or (until is not None and events and events[-1]["id"] >= until):
                 return events
 
+    def layout(self, graph: dict[str, Any]) -> dict[str, Any] | None:
+        """The graph's layout if it is made; else it is made now, in a thread, for the next
+        page (this one lays the graph out in the browser)."""
+        found = self.layouts.kept(graph)
+        if found is None:
+            self.lay_out(graph)
+        return found
+
+    def lay_out(self, graph: dict[str, Any]) -> None:
+        made = asyncio.ensure_future(asyncio.to_thread(self.layouts.layout, graph))
+        self.laying_out.add(made)
+        made.add_done_callback(self.laying_out.discard)
+
+    def lay_out_machine(self, state_machine_arn: str) -> None:
+        try:
+            definition = self.service.describe_state_machine(state_machine_arn)["definition"]
+        except ServiceError:
+            return
+        if self.layouts.kept(graph := build_graph(definition).to_dict()) is None:
+            self.lay_out(graph)
+
+    def _on_execution(self, starting: ExecutionStarting) -> None:
+        """An execution starts: its graph is laid out by the time someone opens it."""
+        self.lay_out_machine(starting.state_machine_arn)
+
+    def page_data(self, arn: str, view: dict[str, Any]) -> Markup:
+        """The execution page's data as JSON for a <script> element (``<``, ``>``, ``&``
+        escaped); an ended execution's, once laid out, is kept with its view."""
+        kept = self.pages.get(arn)
+        if kept is not None and arn in self.ended:
+            return kept
+        layout = self.layout(view["graph"])
+        text = htmlsafe_json_dumps({**page_view(view), "layout": layout})
+        if layout is not None and arn in self.ended:
+            self.pages[arn] = text
+        return text
+
     def view(self, arn: str) -> dict[str, Any]:
+        """``execution_view`` of ``arn``; an ended execution's is kept (it cannot change)."""
+        kept = self.ended.get(arn)
+        if kept is not None:
+            self.ended.move_to_end(arn)
+            return kept
+        view = self._view(arn)
+        if view["execution"]["status"] != "RUNNING":
+            self.ended[arn] = view
+            while len(self.ended) > KEPT_VIEWS:
+                gone, _ = self.ended.popitem(last=False)
+                self.pages.pop(gone, None)
+        return view
+
+    def _view(self, arn: str) -> dict[str, Any]:
         map_runs = self.service.app.runner.map_runs
         child = map_runs.child(arn)
         if child is not None:  # a Distributed Map's child: kept by its map run, not stored
@@ -167,6 +239,7 @@ def create_console(service: ExecutionService) -> web.Application:
     app = web.Application(middlewares=[_guard])
     console = Console(service, LiveHub(service.app), templates(), LocalResources(service.app))
     app[CONSOLE_KEY] = console
+    service.app.execution_listeners.append(console._on_execution)
     app.router.add_get("/", machines_page)
     app.router.add_get("/state-machines/{arn}", machine_page)
     app.router.add_post("/state-machines/{arn}/executions", start_execution)
@@ -176,14 +249,25 @@ def create_console(service: ExecutionService) -> web.Application:
     app.router.add_post("/executions/{arn}/task-token", answer_task_token)
     app.router.add_get("/api/executions/{arn}", execution_json)
     app.router.add_get("/api/executions/{arn}/stream", execution_stream)
+    app.router.add_get("/api/executions/{arn}/states/{state}", state_json)
+    app.router.add_get("/api/executions/{arn}/events/{event}", event_json)
     app.router.add_get("/api/stream", executions_stream)
     app.router.add_get("/resources", resources_page)
     app.router.add_static("/static", HERE / "static")
 
+    async def startup(_: web.Application) -> None:
+        for machine in console.machines():  # the template's, and those created before
+            console.lay_out_machine(machine["stateMachineArn"])
+
     async def close(_: web.Application) -> None:
+        for making in list(console.laying_out):  # its thread ends on its own
+            making.cancel()
+        if console._on_execution in service.app.execution_listeners:
+            service.app.execution_listeners.remove(console._on_execution)
         console.hub.close()
         console.resources.close()
 
+    app.on_startup.append(startup)
     app.on_shutdown.append(close)
     return app
 
@@ -252,6 +336,7 @@ async def machine_page(request: web.Request, *, error: str | None = None) -> web
     except ServiceError as problem:
         raise web.HTTPNotFound(text=problem.message) from None
     recent = console.service.store.search_executions(state_machine_arn=arn, limit=10)
+    graph = build_graph(machine["definition"]).to_dict()
     last_input = recent[0].input if recent else "{}"
     form = await request.post() if request.method == "POST" else {}
     return console.render(
@@ -264,7 +349,7 @@ async def machine_page(request: web.Request, *, error: str | None = None) -> web
         input=str(form.get("input", _pretty(last_input or "{}"))),
         name=str(form.get("name", "")),
         error=error,
-        data={"graphOnly": build_graph(machine["definition"]).to_dict()},
+        data={"graphOnly": graph, "layout": console.layout(graph)},
     )
 
 
@@ -323,6 +408,7 @@ async def execution_page(request: web.Request) -> web.Response:
         notice=request.rel_url.query.get("notice"),
         error=request.rel_url.query.get("error"),
         data=view,
+        data_json=console.page_data(arn, view),
     )
 
 
@@ -408,6 +494,32 @@ async def execution_json(request: web.Request) -> web.Response:
     return web.json_response(view)
 
 
+async def state_json(request: web.Request) -> web.Response:
+    """Every visit of one state with its payloads: what the page reads when it is opened."""
+    console = request.app[CONSOLE_KEY]
+    try:
+        view = console.view(request.match_info["arn"])
+    except ServiceError as problem:
+        raise web.HTTPNotFound(text=problem.message) from None
+    return web.json_response({"visits": state_visits(view, request.match_info["state"])})
+
+
+async def event_json(request: web.Request) -> web.Response:
+    """One history event, whole: what the page reads when its details are unfolded."""
+    console = request.app[CONSOLE_KEY]
+    arn = request.match_info["arn"]
+    wanted = _int(request.match_info["event"]) or 0
+    try:
+        found = console.history(arn, after=wanted - 1, until=wanted)
+    except ServiceError as problem:
+        raise web.HTTPNotFound(text=problem.message) from None
+    event = next((e for e in found if int(e["id"]) == wanted), None)
+    if event is None:
+        raise web.HTTPNotFound(text=f"no event {wanted} in {arn}")
+    details = next((v for k, v in event.items() if k.endswith("EventDetails")), None)
+    return web.json_response({"event": normalise_events([event])[0], "details": details})
+
+
 async def execution_stream(request: web.Request) -> web.StreamResponse:
     """Server-sent events: the execution's new events and what each state did, as they happen."""
     console = request.app[CONSOLE_KEY]
@@ -422,8 +534,10 @@ async def execution_stream(request: web.Request) -> web.StreamResponse:
             view = console.view(arn)
             fresh = [e for e in view["events"] if int(e["id"]) > after]
             if fresh:
+                lean = page_view(view)  # rows over every event: a row's state may be older
+                lean["events"] = [r for r in lean["events"] if int(r["id"]) > after]
                 after = int(fresh[-1]["id"])
-                await stream.send("update", {**view, "events": fresh})
+                await stream.send("update", lean)
                 # each update carries the whole trace: a big execution gets fewer of them
                 await asyncio.sleep(min(1.0, len(view["events"]) / 10_000))
             if view["execution"]["status"] != "RUNNING":

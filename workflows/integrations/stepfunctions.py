@@ -49,15 +49,22 @@ class StartExecutionFn(Protocol):
     """What the local runtime injects to start (and, with ``wait``, await) an execution.
 
     ``input`` is the execution input as JSON text (as the StartExecution API takes it);
-    ``name`` is ``None`` when the Task gave none. Without ``wait`` return at least
-    ``executionArn``/``ExecutionArn`` and ``startDate``; with ``wait`` return the
-    finished execution as ``DescribeExecution`` does. Keys may be boto3's camelCase or
-    PascalCase; dates may be ``datetime`` objects. Raise ``StatesError`` (or a botocore
-    ``ClientError``) to fail the task with a specific error.
+    ``name`` is ``None`` when the Task gave none; ``parent`` is the execution whose Task
+    starts it (the runtime records it, so the child can say who started it). Without
+    ``wait`` return at least ``executionArn``/``ExecutionArn`` and ``startDate``; with
+    ``wait`` return the finished execution as ``DescribeExecution`` does. Keys may be
+    boto3's camelCase or PascalCase; dates may be ``datetime`` objects. Raise
+    ``StatesError`` (or a botocore ``ClientError``) to fail the task with a specific error.
     """
 
     def __call__(
-        self, state_machine_arn: str, input: str, name: str | None, *, wait: bool
+        self,
+        state_machine_arn: str,
+        input: str,
+        name: str | None,
+        *,
+        wait: bool,
+        parent: str | None = None,
     ) -> Awaitable[Mapping[str, Any]]: ...
 
 
@@ -115,7 +122,9 @@ class StartExecution:
     ) -> Any:
         assert self._start is not None
         try:
-            answer = await self._start(arn, input_text, name, wait=wait)
+            answer = await self._start(
+                arn, input_text, name, wait=wait, parent=request.execution_arn
+            )
         except StatesError:
             raise
         except ClientError as exc:

@@ -109,6 +109,12 @@ class _Sandbox:
             ) from error
 
 
+def started_by_task(parent: str | None) -> str:
+    """What a child started by a parent's ``states:startExecution`` Task says started it:
+    the parent's execution ARN (the console links it), or "a Task" if it is not known."""
+    return parent if parent is not None else "a Task"
+
+
 @dataclass
 class ExecutionRecord:
     """One execution the app ran, and what started it."""
@@ -401,10 +407,18 @@ class LocalApp:
             await asyncio.gather(*list(self._background.tasks), return_exceptions=True)
 
     async def _start_execution_task(
-        self, state_machine_arn: str, input: str, name: str | None, *, wait: bool
+        self,
+        state_machine_arn: str,
+        input: str,
+        name: str | None,
+        *,
+        wait: bool,
+        parent: str | None = None,
     ) -> Mapping[str, Any]:
         if self.nested_executions is not None:
-            return await self.nested_executions(state_machine_arn, input, name, wait=wait)
+            return await self.nested_executions(
+                state_machine_arn, input, name, wait=wait, parent=parent
+            )
         spec = next(
             (s for s in self.template.state_machines.values() if s.arn == state_machine_arn), None
         )
@@ -422,7 +436,9 @@ class LocalApp:
             )
         name = name or str(uuid.uuid4())
         run = self._background.spawn(
-            self.execute(spec.logical_id, json.loads(input), name=name, started_by="a Task")
+            self.execute(
+                spec.logical_id, json.loads(input), name=name, started_by=started_by_task(parent)
+            )
         )
         if not wait:
             execution_arn = f"arn:aws:states:{REGION}:{ACCOUNT}:execution:{spec.name}:{name}"

@@ -41,7 +41,7 @@ from workflows.engine.history import dumps
 from workflows.engine.machine import ExecutionResult
 from workflows.engine.validation import validate_definition
 from workflows.local import json_text
-from workflows.local.app import ExecutionStarting, LocalApp
+from workflows.local.app import ExecutionStarting, LocalApp, started_by_task
 from workflows.local.resource_store import (
     AliasRow,
     MachineSettings,
@@ -970,13 +970,19 @@ class ExecutionService:
         return {"stopDate": stopped if stopped is not None else self.app.clock.now()}
 
     async def _start_nested(
-        self, state_machine_arn: str, input: str, name: str | None, *, wait: bool
+        self,
+        state_machine_arn: str,
+        input: str,
+        name: str | None,
+        *,
+        wait: bool,
+        parent: str | None = None,
     ) -> dict[str, Any]:
         """A parent's states:startExecution: any machine this service knows, answered as
         StartExecution (and, with ``wait``, DescribeExecution at the end) answer."""
         try:
             started = await self.start_execution(
-                state_machine_arn, input, name, started_by="a Task"
+                state_machine_arn, input, name, started_by=started_by_task(parent)
             )
         except ServiceError as error:
             raise ClientError(

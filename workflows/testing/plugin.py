@@ -1,13 +1,19 @@
-"""The pytest plugin: ``virtual_clock`` and ``workflows`` fixtures (see workflows.testing)."""
+"""The pytest plugin: ``virtual_clock`` and ``workflows`` fixtures (see workflows.testing),
+definition coverage (``--workflows-cov``) and, with ``--workflows-report-dir DIR``, the
+console's self-contained HTML report of the executions a failing test ran."""
 
 from __future__ import annotations
 
+import hashlib
+import json
+import re
+from collections.abc import Generator
 from pathlib import Path
 
 import pytest
 
-from workflows.engine import VirtualClock
-from workflows.engine.machine import observe_executions
+from workflows.engine import StateMachine, VirtualClock
+from workflows.engine.machine import ExecutionResult, observe_executions
 from workflows.testing.coverage import Coverage
 from workflows.testing.runner import WorkflowRunner
 
@@ -44,11 +50,69 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         help="fail the session when the total coverage is below N percent",
     )
 
+    group = parser.getgroup("workflows-report", "a failing test's executions, to look at")
+    group.addoption(
+        "--workflows-report-dir",
+        action="store",
+        default=None,
+        metavar="DIR",
+        help="for each failing test that ran executions, write DIR/<test>.html: their graph, "
+        "events and each state's input and output (as `workflows run --report`), one file "
+        "that opens in a browser without a server",
+    )
+
 
 _COVERAGE = pytest.StashKey[Coverage]()
 
 
+class FailureReports:
+    """Keeps the executions that end during the current test; writes them if it fails."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        self.runs: list[tuple[StateMachine, ExecutionResult]] = []
+
+    def observe(self, machine: StateMachine, result: ExecutionResult) -> None:
+        self.runs.append((machine, result))
+
+    def write(self, nodeid: str) -> Path:
+        from workflows.console.report import ReportRun, describe, write_report
+
+        runs = [
+            ReportRun(
+                json.dumps(machine.definition),
+                describe(
+                    result.execution_arn,
+                    status=result.status,
+                    input=result.input,
+                    output=result.output,
+                    error=result.error,
+                    cause=result.cause,
+                    start_date=result.start_date,
+                    stop_date=result.stop_date,
+                ),
+                result.history,
+            )
+            for machine, result in self.runs
+        ]
+        return write_report(self.folder / report_name(nodeid), runs)
+
+
+def report_name(nodeid: str) -> str:
+    """A file name for a test: its id, readable, made safe, kept short and unique."""
+    readable = re.sub(r"[^A-Za-z0-9_.-]+", "_", nodeid).strip("_")[:120]
+    return f"{readable}-{hashlib.sha256(nodeid.encode()).hexdigest()[:8]}.html"
+
+
+_REPORTS = pytest.StashKey[FailureReports]()
+
+
 def pytest_configure(config: pytest.Config) -> None:
+    reports = config.getoption("--workflows-report-dir", default=None)
+    if reports:
+        recorder = FailureReports(Path(reports).resolve())
+        config.stash[_REPORTS] = recorder
+        config.add_cleanup(observe_executions(recorder.observe))
     folder = config.getoption("--workflows-cov", default=None)
     if not folder:
         return
@@ -94,6 +158,28 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
     threshold = session.config.getoption("--workflows-cov-fail-under", default=None)
     if coverage is not None and threshold is not None and coverage.percent < threshold:
         session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    recorder = item.config.stash.get(_REPORTS, None)
+    if recorder is not None:
+        recorder.runs.clear()  # each test's report holds its own executions
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(
+    item: pytest.Item, call: pytest.CallInfo[None]
+) -> Generator[None, pytest.TestReport, pytest.TestReport]:
+    report = yield
+    recorder = item.config.stash.get(_REPORTS, None)
+    if recorder is not None and report.failed and recorder.runs:
+        path = recorder.write(item.nodeid)
+        count = len(recorder.runs)
+        report.sections.append(
+            ("workflows report", f"{count} execution(s) of this test, to open in a browser: {path}")
+        )
+    return report
 
 
 @pytest.fixture

@@ -23,7 +23,7 @@ from urllib.parse import quote
 
 import pytest
 
-from workflows.console.server import start_console
+from workflows.console.server import CONSOLE_KEY, Console, start_console
 from workflows.engine.clock import RealClock
 from workflows.local.app import LocalApp
 from workflows.local.executions import ExecutionService
@@ -134,6 +134,11 @@ class ConsoleApp:
 
     def wait(self, execution_arn: str) -> dict[str, Any]:
         return self.call(lambda: self.service.wait(execution_arn), timeout=120)
+
+    @property
+    def console(self) -> Console:
+        """The console's own state (its layouts, kept views)."""
+        return self._runner.app[CONSOLE_KEY]
 
     def page_of(self, execution_arn: str) -> str:
         return f"{self.url}/executions/{quote(execution_arn, safe='')}"

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import json
+import time
+from collections.abc import Mapping
 from typing import Any
 
 from tests.e2e.console.conftest import PREFIX, REPO, ConsoleApp
+from workflows.console.layout import Layouts
 
 ORDER = json.loads((REPO / "examples" / "order.json").read_text())
 XSS = "<img src=x onerror=alert(1)>"
@@ -28,6 +31,8 @@ def open_state(page: Any, name: str) -> None:
     label = node.locator("text.group-label")
     (label if label.count() else node).click()
     page.wait_for_selector(f'#state-panel h2:text-is("{name}")')
+    # its visits (input, output, attempts) are read from the console when it is opened
+    page.wait_for_selector("#state-panel:not([aria-busy])")
 
 
 def test_the_demo_order_shows_its_graph_and_the_path_it_took(
@@ -147,6 +152,7 @@ def test_an_order_waiting_for_approval_is_approved_from_the_console(
     page.goto(console.page_of(arn))
     state(page, "RequestApproval", "running")
     page.click('#waiting button:text-is("RequestApproval")')  # the state that waits
+    page.wait_for_selector("#state-panel:not([aria-busy]) h2:text-is('RequestApproval')")
     assert page.locator("#state-panel form.token.failure").count() == 1
     page.click("#waiting button.quick-success")  # approving is one click
     page.wait_for_selector('#execution-status:text-is("SUCCEEDED")', timeout=60_000)
@@ -224,7 +230,7 @@ def test_a_payload_with_markup_is_shown_as_text(console: ConsoleApp, page: Any) 
 PARENT = {
     "StartAt": "StartSweep",
     "States": {
-        "StartSweep": {
+        "StartSweep": {  # fire-and-forget: the Task ends once the child started
             "Type": "Task",
             "Resource": "arn:aws:states:::states:startExecution",
             "Parameters": {
@@ -232,22 +238,128 @@ PARENT = {
                 "Input": {},
                 "Name": "swept-by-parent",
             },
+            "Next": "RunChild",
+        },
+        "RunChild": {  # .sync: the Task waits for the child's end
+            "Type": "Task",
+            "Resource": "arn:aws:states:::states:startExecution.sync:2",
+            "Parameters": {
+                "StateMachineArn": f"{PREFIX}:stateMachine:ConsoleChildMachine",
+                "Input": {"from": "parent"},
+                "Name": "child-of-parent",
+            },
             "End": True,
-        }
+        },
     },
 }
+CHILD = {"StartAt": "Echo", "States": {"Echo": {"Type": "Pass", "End": True}}}
 
 
-def test_a_parent_links_to_the_execution_it_started(console: ConsoleApp, page: Any) -> None:
+def test_a_parent_and_the_executions_it_started_link_to_each_other(
+    console: ConsoleApp, page: Any
+) -> None:
+    console.create("ConsoleChildMachine", CHILD)
     machine = console.create("ConsoleParentMachine", PARENT)
     arn = str(
         console.do(lambda: console.service.start_execution(machine, "{}", "parent"))["executionArn"]
     )
-    console.wait(arn)
+    assert console.wait(arn)["status"] == "SUCCEEDED"
     page.goto(console.page_of(arn))
     state(page, "StartSweep", "succeeded")
     open_state(page, "StartSweep")
     page.click('#state-panel a.child:text-is("swept-by-parent")')
     page.wait_for_selector('#execution-name:text-is("swept-by-parent")')
     assert "StuckOrderSweepStateMachine" in page.locator("dl.facts").inner_text()
+    # and back: the child says which execution started it
+    assert "a states:startExecution Task" in page.locator("#started-by").inner_text()
+    page.click('#started-by a.parent:text-is("parent")')
+    page.wait_for_selector('#execution-name:text-is("parent")')
+
+    state(page, "RunChild", "succeeded")
+    open_state(page, "RunChild")  # .sync: its result is the child's DescribeExecution
+    page.click('#state-panel a.child:text-is("child-of-parent")')
+    page.wait_for_selector('#execution-name:text-is("child-of-parent")')
+    page.click('#started-by a.parent:text-is("parent")')
+    page.wait_for_selector('#execution-name:text-is("parent")')
     console.wait(f"{PREFIX}:execution:StuckOrderSweepStateMachine:swept-by-parent")
+
+
+def test_an_execution_started_by_a_rule_links_back_to_the_event_and_who_put_it(
+    console: ConsoleApp, page: Any
+) -> None:
+    placed = {**ORDER, "orderId": "ORD-2025-000901"}
+    order = console.start("OrderProcessingStateMachine", placed, "order-with-event")
+    console.wait(order)  # confirmed or rejected, it puts an event the rules route
+
+    def started_by_its_event() -> list[Any]:
+        rows = console.do(lambda: console.service.store.search_executions(limit=200))
+        return [r for r in rows if (r.started_by or "").startswith("rule ") and order in r.input]
+
+    found = started_by_its_event()
+    deadline = time.monotonic() + 30  # the rule starts it while the order runs
+    while not found and time.monotonic() < deadline:
+        time.sleep(0.1)
+        found = started_by_its_event()
+    assert found, "no execution was started by the order's event"
+    child = found[0]
+    event = json.loads(child.input)
+    page.goto(console.page_of(child.arn))
+    origin = page.locator("#started-by")
+    assert event["id"] in origin.inner_text()
+    assert origin.locator("a.event").get_attribute("href") == f"/resources#event-{event['id']}"
+    origin.locator("a.put-by").click()  # the execution whose putEvents Task put the event
+    page.wait_for_selector('#execution-name:text-is("order-with-event")')
+    page.goto(f"{console.url}/resources#event-{event['id']}")
+    assert child.name in page.locator(f'tr[id="event-{event["id"]}"]').inner_text()
+
+
+class NoLayouts(Layouts):
+    """A console that cannot lay out graphs (mini-racer missing, or ELK failing there)."""
+
+    def kept(self, graph: Mapping[str, Any]) -> dict[str, Any] | None:
+        return None
+
+    def layout(self, graph: Mapping[str, Any]) -> dict[str, Any] | None:
+        return None
+
+
+MANY = {
+    "StartAt": "Each",
+    "States": {
+        "Each": {
+            "Type": "Map",
+            "ItemProcessor": {"StartAt": "Echo", "States": CHILD["States"]},
+            "End": True,
+        }
+    },
+}
+
+
+def test_the_page_lays_out_its_graph_itself_and_pages_its_events(
+    console: ConsoleApp, page: Any
+) -> None:
+    machine = console.create("ConsoleManyMachine", MANY)
+    arn = str(
+        console.do(
+            lambda: console.service.start_execution(machine, json.dumps(list(range(120))), "many")
+        )["executionArn"]
+    )
+    console.wait(arn)
+    kept = console.console.layouts
+    console.console.layouts = NoLayouts()
+    try:
+        page.goto(console.page_of(arn))
+        state(page, "Echo", "succeeded")  # drawn all the same: ELK ran in the page
+    finally:
+        console.console.layouts = kept
+    assert page.evaluate("typeof window.ELK") == "function"
+    total = console.do(lambda: len(console.console.history(arn)))
+    pager = page.locator("#event-pager")
+    assert pager.locator("span").inner_text() == f"events 1 to 200 of {total}"
+    assert page.locator("#events tbody tr").count() == 200
+    pager.get_by_label("later events").click()
+    assert page.locator("#events tbody tr").first.inner_text().startswith("201\t")
+    pager.get_by_label("last events").click()
+    assert pager.locator("span").inner_text() == f"events 401 to {total} of {total}"
+    page.select_option("#event-type", "MapIterationSucceeded")  # a filter starts at page 1
+    assert pager.locator("span").inner_text() == "events 1 to 120 of 120"

@@ -265,6 +265,48 @@ async def test_payloads_are_text_never_markup(
     assert "&lt;img src=x onerror=alert(1)&gt;" in machine_page  # the last input, offered
 
 
+MAP_OF_ECHOES = {
+    "StartAt": "Each",
+    "States": {
+        "Each": {
+            "Type": "Map",
+            "ItemProcessor": {"StartAt": "Echo", "States": ECHO["States"]},
+            "End": True,
+        }
+    },
+}
+
+
+async def test_the_page_carries_no_payloads_and_reads_them_when_opened(
+    service: ExecutionService, client: TestClient[Any, Any]
+) -> None:
+    machine = await create(service, MAP_OF_ECHOES, "Echoes")
+    items = [{"secret": f"item-{n}"} for n in range(3)]
+    arn = (await service.start_execution(machine, json.dumps(items), "lean"))["executionArn"]
+    await service.wait(arn)
+    html = await (await client.get(f"/executions/{page(arn)}")).text()
+    data = console_data(html)
+    assert "item-1" not in json.dumps(data["trace"])
+    assert "item-1" not in json.dumps(data["events"])
+    assert data["trace"]["statuses"] == {"Each": "succeeded", "Echo": "succeeded"}
+    rows = data["events"]
+    entered = [r for r in rows if r["type"] == "PassStateEntered"]
+    assert [r["step"] for r in entered] == ["Echo"] * 3
+    started = next(r for r in rows if r["type"] == "MapIterationStarted")
+    assert started["step"] == "Each"  # an event without a name belongs to its state
+
+    opened = await (await client.get(f"/api/executions/{page(arn)}/states/Echo")).json()
+    inputs = sorted(json.loads(v["input"])["secret"] for v in opened["visits"])
+    assert inputs == ["item-0", "item-1", "item-2"]
+    assert [v["iteration"] for v in opened["visits"]] == [[["Each", n]] for n in range(3)]
+
+    event = await client.get(f"/api/executions/{page(arn)}/events/{entered[1]['id']}")
+    details = (await event.json())["details"]
+    assert json.loads(details["input"]) in items
+    missing = await client.get(f"/api/executions/{page(arn)}/events/9999")
+    assert missing.status == 404
+
+
 async def test_the_stream_pushes_events_as_they_happen(
     service: ExecutionService, client: TestClient[Any, Any]
 ) -> None:

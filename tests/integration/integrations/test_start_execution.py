@@ -39,10 +39,18 @@ class FakeRuntime:
 
     def __init__(self) -> None:
         self.calls: list[tuple[str, Any, str | None, bool]] = []
+        self.parents: list[str | None] = []
 
     async def __call__(
-        self, state_machine_arn: str, input: str, name: str | None, *, wait: bool
+        self,
+        state_machine_arn: str,
+        input: str,
+        name: str | None,
+        *,
+        wait: bool,
+        parent: str | None = None,
     ) -> Mapping[str, Any]:
+        self.parents.append(parent)
         self.calls.append((state_machine_arn, json.loads(input), name, wait))
         if state_machine_arn != CHILD.arn:
             raise StatesError(
@@ -98,6 +106,7 @@ def test_request_response_returns_execution_arn_and_start_date() -> None:
 
     assert result.status == "SUCCEEDED", result.cause
     assert runtime.calls == [(CHILD.arn, {"amount": 5}, "r1", False)]
+    assert runtime.parents == [result.execution_arn]  # the runtime is told whose Task it is
     assert list(result.output) == [
         "ExecutionArn",
         "SdkHttpMetadata",
@@ -351,7 +360,9 @@ def test_request_response_metadata_is_step_functions_answer() -> None:
 
 
 def test_a_runtime_client_error_gets_the_sdk_suffix() -> None:
-    async def missing(state_machine_arn: str, input: str, name: str | None, *, wait: bool) -> Any:
+    async def missing(
+        state_machine_arn: str, input: str, name: str | None, *, wait: bool, parent: str | None
+    ) -> Any:
         raise ClientError(
             {
                 "Error": {

@@ -62,3 +62,34 @@ def test_workflows_run_writes_the_report_of_its_run(
     assert html.count('<article class="report-execution"') == 1
     assert ":execution:order_quote:q-1" in html
     assert '"HoldQuote"' in html  # a state of the graph, in the page's data
+
+
+def test_the_report_carries_its_layout_and_its_payloads_packed(tmp_path: Path) -> None:
+    import base64
+    import gzip
+
+    machine = StateMachine(MACHINE, name="Echoes")
+    result = machine.run({"note": XSS}, clock=VirtualClock(), name="run-2")
+    described = describe(
+        result.execution_arn,
+        status=result.status,
+        input=result.input,
+        output=result.output,
+        start_date=result.start_date,
+        stop_date=result.stop_date,
+    )
+    html = write_report(
+        tmp_path / "run.html", [ReportRun(json.dumps(MACHINE), described, result.history)]
+    ).read_text()
+    holder = r'<script type="application/json" class="console-data">(.*?)</script>'
+    found = re.search(holder, html, re.S)
+    assert found is not None
+    data = json.loads(found.group(1))
+    laid_out = {child["id"] for child in data["layout"]["children"]}
+    assert laid_out == {"__start__", "Echo", "__end__"}  # ELK ran here, not in the browser
+    assert "org.eclipse.elk" not in html  # so ELK itself is not in the file
+    packed = re.search(r'class="console-details" data-encoding="gzip\+base64">(.*?)</script>', html)
+    assert packed is not None
+    details = json.loads(gzip.decompress(base64.b64decode(packed.group(1))))
+    assert [json.loads(v["input"]) for v in details["visits"]] == [{"note": XSS}]
+    assert all(XSS not in json.dumps(v) for v in data["trace"]["visits"])

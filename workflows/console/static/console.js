@@ -80,120 +80,70 @@
       el("h4", { text: title }), el("pre", { class: "code", text: pretty(text) }));
   }
 
+  // a named moment of the page (the first only), read by bench/console_page.py
+  function mark(name) {
+    if (window.performance && !performance.getEntriesByName(name).length) performance.mark(name);
+  }
+
   // ------------------------------------------------------------------- the graph
 
-  function textWidth(text, size) {
-    return Math.ceil(String(text).length * size * 0.62) + 24;
-  }
+  // ELK's input is built by elk-input.js (the console's server runs the same file)
+  const elkGraph = window.workflowsElkInput;
 
-  // ELK's input: compound nodes for Parallel (one per branch inside) and Map states
-  function elkGraph(graph) {
-    const byParent = new Map();
-    for (const node of graph.nodes) {
-      const key = node.parent || "";
-      if (!byParent.has(key)) byParent.set(key, []);
-      byParent.get(key).push(node);
-    }
-    const groups = new Map(graph.groups.map((g) => [g.id, g]));
-    const groupChildren = new Map();
-    for (const g of graph.groups) {
-      const key = g.parent || "";
-      if (!groupChildren.has(key)) groupChildren.set(key, []);
-      groupChildren.get(key).push(g);
-    }
-    const padding = "[top=34,left=14,bottom=14,right=14]";
-    function children(scope) {
-      return (byParent.get(scope) || []).map((node) => elkNode(node));
-    }
-    function elkNode(node) {
-      if (node.type === "Start" || node.type === "End") {
-        return { id: node.id, width: 64, height: 30 };
-      }
-      if (node.group) {
-        const group = groups.get(node.group);
-        const inner = group.kind === "parallel"
-          ? (groupChildren.get(group.id) || []).map((branch) => ({
-            id: branch.id,
-            layoutOptions: { "elk.padding": padding },
-            children: children(branch.id),
-            edges: [],
-          }))
-          : children(group.id);
-        return {
-          id: node.id,
-          layoutOptions: { "elk.padding": padding },
-          children: inner,
-          edges: [],
-          minWidth: textWidth(node.id, 13),
-        };
-      }
-      return { id: node.id, width: Math.max(120, textWidth(node.id, 13)), height: 48 };
-    }
-    const root = {
-      id: "root",
-      layoutOptions: {
-        "elk.algorithm": "layered",
-        "elk.direction": "DOWN",
-        "elk.hierarchyHandling": "INCLUDE_CHILDREN",
-        "elk.json.edgeCoords": "ROOT",
-        "elk.json.shapeCoords": "ROOT",
-        // fewer crossing-minimisation sweeps: a 200-state machine lays out in a fraction
-        // of the time, and graphs of this shape (mostly one path down) look the same
-        "elk.layered.thoroughness": "1",
-        "elk.layered.spacing.nodeNodeBetweenLayers": "36",
-        "elk.spacing.nodeNode": "28",
-        "elk.spacing.edgeLabel": "4",
-        "elk.edgeLabels.inline": "false",
-      },
-      children: children(""),
-      edges: [],
-    };
-    const containers = new Map();
-    (function index(node) {
-      containers.set(node.id, node);
-      for (const child of node.children || []) index(child);
-    })(root);
-    const stateOfGroup = (scope) => (scope ? groups.get(scope) : null);
-    graph.edges.forEach((edge, i) => {
-      let holder = root;
-      const group = stateOfGroup(edge.scope);
-      if (group) holder = containers.get(group.kind === "map" ? group.state : group.id) || root;
-      // short labels keep the layout narrow; the full text is the edge's tooltip
-      const label = edge.kind === "retry" ? "retry" : edge.label;
-      const elkEdge = { id: "e" + i, sources: [edge.source], targets: [edge.target] };
-      if (label && edge.kind !== "next") {
-        const short = label.length > 22 ? label.slice(0, 21) + "…" : label;
-        elkEdge.labels = [{ text: short, width: textWidth(short, 11) - 16, height: 14 }];
-      }
-      holder.edges.push(elkEdge);
-    });
-    return root;
-  }
-
-  // ELK takes a moment on a large machine: a layout is kept for the browser session, so the
-  // next execution of the same definition opens at once (the key is the graph itself)
-  const LAYOUT_VERSION = "1";
+  // A layout is kept in the browser (localStorage, every tab and report of this origin), so
+  // the next page of the same definition draws without ELK; the key is the graph itself.
+  const LAYOUT_VERSION = "3";
+  const LAYOUT_PREFIX = "workflows-console-layout:";
 
   async function layoutOf(graph) {
     const text = JSON.stringify(graph);
     let hash = 0;
     for (let i = 0; i < text.length; i++) hash = (hash * 31 + text.charCodeAt(i)) | 0;
-    const key = `workflows-console-layout:${LAYOUT_VERSION}:${text.length}:${hash}`;
+    const key = `${LAYOUT_PREFIX}${LAYOUT_VERSION}:${text.length}:${hash}`;
     try {
-      const kept = sessionStorage.getItem(key);
+      const kept = localStorage.getItem(key);
       if (kept) return JSON.parse(kept);
     } catch (_) { /* no storage (a file opened with storage off): lay it out */ }
-    const layout = await new ELK().layout(elkGraph(graph));
-    try {
-      sessionStorage.setItem(key, JSON.stringify(layout));
-    } catch (_) { /* full or unavailable: the next open lays it out again */ }
+    const layout = await new (await elk())().layout(elkGraph(graph));
+    keep(key, JSON.stringify(layout));
     return layout;
   }
 
+  // ELK itself (1.6 MB of script) is read only when a page has to lay out its graph
+  let loading = null;
+  function elk() {
+    if (window.ELK) return Promise.resolve(window.ELK);
+    const holder = document.querySelector("[data-elk]");
+    if (!holder) return Promise.reject(new Error("ELK is not there to lay out the graph"));
+    loading = loading || new Promise((resolve, reject) => {
+      const script = document.createElement("script");
+      script.src = holder.getAttribute("data-elk");
+      script.onload = () => resolve(window.ELK);
+      script.onerror = () => reject(new Error("ELK could not be loaded"));
+      document.head.append(script);
+    });
+    return loading;
+  }
+
+  function keep(key, text) {
+    try {
+      localStorage.setItem(key, text);
+    } catch (_) {
+      // full: forget the layouts kept so far (they are only a shortcut) and keep this one
+      try {
+        for (const old of Object.keys(localStorage)) {
+          if (old.startsWith(LAYOUT_PREFIX)) localStorage.removeItem(old);
+        }
+        localStorage.setItem(key, text);
+      } catch (_) { /* unavailable: the next open lays it out again */ }
+    }
+  }
+
   class GraphView {
-    constructor(container, graph, onSelect) {
+    constructor(container, graph, onSelect, layout) {
       this.container = container;
       this.graph = graph;
+      this.given = layout || null; // made by the console's server (layout.py), if it could
       this.onSelect = onSelect;
       this.nodes = new Map();
       this.edges = [];
@@ -201,7 +151,7 @@
     }
 
     async draw() {
-      const layout = await layoutOf(this.graph);
+      const layout = this.given || await layoutOf(this.graph);
       const width = Math.ceil(layout.width) + 8;
       const height = Math.ceil(layout.height) + 8;
       const root = svg("svg", {
@@ -359,7 +309,9 @@
     for (const visit of visits) {
       if (!inSelection(visit, selection)) continue;
       if (visit.next) mark(visit.name, visit.next, visit.status === "caught" ? "catch" : "next");
-      if (visit.attempts.length > 1) mark(visit.name, visit.name, "retry");
+      // a page's visits carry how many attempts there were (views.page_view), not them
+      const attempts = typeof visit.attempts === "number" ? visit.attempts : visit.attempts.length;
+      if (attempts > 1) mark(visit.name, visit.name, "retry");
       if (!visit.container) top.push(visit);
     }
     if (top.length) {
@@ -372,24 +324,73 @@
 
   // ------------------------------------------------------------- the page parts
 
+  // The page carries no payloads (see views.py): a state's visits with their input and
+  // output, and an event's details, are read when opened, from the console's JSON API
+  // or, in a report, from the file's own details (parsed the first time one is needed).
+  function detailsSource(root, data, live) {
+    if (live) {
+      const base = `/api/executions/${encodeURIComponent(data.execution.executionArn)}`;
+      const get = async (url) => {
+        const answer = await fetch(url, { headers: { Accept: "application/json" } });
+        if (!answer.ok) throw new Error(`${answer.status} ${await answer.text()}`);
+        return answer.json();
+      };
+      return {
+        visits: async (name) => (await get(`${base}/states/${encodeURIComponent(name)}`)).visits,
+        event: async (id) => (await get(`${base}/events/${id}`)).details,
+      };
+    }
+    let read = null;
+    const details = () => {
+      read = read || unpack(root.querySelector("script.console-details"), data);
+      return read;
+    };
+    return {
+      visits: async (name) => (await details()).visits.filter((v) => v.name === name),
+      event: async (id) => (await details()).events[String(id)] || null,
+    };
+  }
+
+  // a report's details: JSON, gzipped and in base64 (report.py), a tenth of the size
+  async function unpack(holder, data) {
+    if (!holder) return { visits: data.trace.visits, events: {} };
+    const text = holder.textContent.trim();
+    if (holder.getAttribute("data-encoding") !== "gzip+base64") return JSON.parse(text);
+    const bytes = Uint8Array.from(atob(text), (c) => c.charCodeAt(0));
+    const stream = new Blob([bytes]).stream().pipeThrough(new DecompressionStream("gzip"));
+    return JSON.parse(await new Response(stream).text());
+  }
+
+  const EVENTS_PAGE = 200;
+  const VISITS_SHOWN = 50;
+
   class ExecutionView {
     constructor(root, data, live) {
       this.root = root;
       this.data = data;
       this.live = live;
+      this.details = detailsSource(root, data, live);
+      this.visitsOf = new Map(); // state name -> its visits with their payloads, once read
+      this.panelAsked = 0;
+      this.eventPage = 0;
       this.selected = null;
       this.selection = {}; // map state -> iteration index shown
       this.typeFilter = "";
-      this.graph = new GraphView(this.find("#graph"), data.graph, (name) => this.select(name));
-      this.graph.ready.then(() => this.paint()).catch((error) => {
+      this.graph = new GraphView(this.find("#graph"), data.graph, (name) => this.select(name), data.layout);
+      this.graph.ready.then(() => {
+        this.paint();
+        mark("console:graph");
+      }).catch((error) => {
         this.find("#graph").replaceChildren(el("p", { class: "error", text: "The graph could not be drawn: " + error }));
       });
       this.find("#event-type").addEventListener("change", (event) => {
         this.typeFilter = event.target.value;
+        this.eventPage = 0;
         this.renderEvents();
       });
       this.renderLegend();
       this.render();
+      mark("console:events");
       if (live && data.execution.status === "RUNNING") this.follow();
     }
 
@@ -437,12 +438,37 @@
       if (!this.selected) return;
       const name = this.selected;
       const node = this.data.graph.nodes.find((n) => n.id === name);
-      const visits = this.data.trace.visits.filter((v) => v.name === name && inSelection(v, this.selection));
       const parts = [el("h2", { text: name }),
         el("p", { class: "muted", text: (node ? node.type : "") + (node && node.resource ? " · " + node.resource : "") })];
       parts.push(this.iterationPicker(name));
+      const entered = this.data.trace.visits.some((v) => v.name === name);
+      let read = this.visitsOf.get(name);
+      if (entered && read === undefined) {
+        // its visits with their payloads are read once, then drawn from here
+        const asked = ++this.panelAsked;
+        panel.setAttribute("aria-busy", "true");
+        const stale = this.staleVisits && this.staleVisits.get(name);
+        if (!stale) {
+          panel.replaceChildren(...parts.filter(Boolean), el("p", { class: "muted loading", text: "Reading its visits…" }));
+        }
+        this.details.visits(name).then((visits) => {
+          this.visitsOf.set(name, visits);
+          if (asked === this.panelAsked) this.renderPanel();
+        }).catch((error) => {
+          if (asked !== this.panelAsked) return;
+          panel.removeAttribute("aria-busy");
+          panel.append(el("p", { class: "error", text: "Its visits could not be read: " + error }));
+        });
+        if (!stale) return;
+        read = stale;
+      }
+      const visits = (read || []).filter((v) => inSelection(v, this.selection));
       if (!visits.length) parts.push(el("p", { class: "not-entered", text: "Not entered in this execution" + (Object.keys(this.selection).length ? " (in the iterations picked)." : ".") }));
-      visits.forEach((visit, i) => parts.push(this.visitBlock(visit, i, visits.length)));
+      visits.slice(0, VISITS_SHOWN).forEach((visit, i) => parts.push(this.visitBlock(visit, i, visits.length)));
+      if (visits.length > VISITS_SHOWN) {
+        parts.push(el("p", { class: "muted more-visits", text: `The first ${VISITS_SHOWN} of ${visits.length} visits are shown: pick an iteration to see another.` }));
+      }
+      if (this.visitsOf.has(name) || !entered) panel.removeAttribute("aria-busy");
       panel.replaceChildren(...parts.filter(Boolean));
     }
 
@@ -584,31 +610,42 @@
 
     // ----------------------------------------------------------------- events
 
+    // one page of rows at a time: 10,000 rows in the DOM would make every redraw slow
     renderEvents() {
       const events = this.data.events;
       const start = events.length ? events[0].timestamp : 0;
       const select = this.find("#event-type");
-      const types = [...new Set(events.map((e) => e.type))].sort();
+      const counts = new Map();
+      for (const event of events) counts.set(event.type, (counts.get(event.type) || 0) + 1);
       const chosen = this.typeFilter;
       select.replaceChildren(el("option", { value: "", text: `all (${events.length})` }),
-        ...types.map((t) => el("option", { value: t, selected: t === chosen, text: t })));
-      const owner = new Map();
-      const rows = [];
-      for (const event of events) {
-        const details = Object.entries(event).find(([k]) => k.endsWith("EventDetails"));
-        const body = details ? details[1] : null;
-        const step = body && typeof body.name === "string"
-          ? body.name : (owner.get(event.previousEventId) || "");
-        owner.set(event.id, step);
-        if (chosen && event.type !== chosen) continue;
-        rows.push(el("tr", { "data-type": event.type },
-          el("td", { class: "num", text: String(event.id) }),
-          el("td", { text: event.type }),
-          el("td", { text: step }),
-          el("td", { class: "num", text: "+" + human(event.timestamp - start) }),
-          el("td", {}, body ? lazyDetails(body) : "")));
-      }
+        ...[...counts.keys()].sort().map((t) => el("option", { value: t, selected: t === chosen, text: `${t} (${counts.get(t)})` })));
+      const shown = chosen ? events.filter((e) => e.type === chosen) : events;
+      const pages = Math.max(1, Math.ceil(shown.length / EVENTS_PAGE));
+      this.eventPage = Math.min(this.eventPage, pages - 1);
+      const first = this.eventPage * EVENTS_PAGE;
+      const rows = shown.slice(first, first + EVENTS_PAGE).map((event) => el("tr", { "data-type": event.type },
+        el("td", { class: "num", text: String(event.id) }),
+        el("td", { text: event.type }),
+        el("td", { text: event.step }),
+        el("td", { class: "num", text: "+" + human(event.timestamp - start) }),
+        el("td", {}, event.details ? lazyDetails(() => this.details.event(event.id)) : "")));
       this.find("#events tbody").replaceChildren(...rows);
+      const pager = this.find("#event-pager");
+      if (!pager) return;
+      const go = (page) => () => {
+        this.eventPage = page;
+        this.renderEvents();
+      };
+      const button = (text, page, label) => el("button", {
+        type: "button", class: "link", text, "aria-label": label,
+        disabled: page === this.eventPage || page < 0 || page >= pages, onclick: go(page),
+      });
+      pager.replaceChildren(
+        el("span", { class: "muted", text: shown.length
+          ? `events ${first + 1} to ${first + rows.length} of ${shown.length}` : "no events" }),
+        ...(pages > 1 ? [" ", button("« first", 0, "first events"), " ", button("‹ earlier", this.eventPage - 1, "earlier events"),
+          " ", button("later ›", this.eventPage + 1, "later events"), " ", button("last »", pages - 1, "last events")] : []));
     }
 
     // ------------------------------------------------------------------- live
@@ -622,6 +659,9 @@
         const known = last();
         this.data.events.push(...update.events.filter((e) => e.id > known));
         this.data.trace = update.trace;
+        // the open state's visits are read again; the panel shows the last ones meanwhile
+        this.staleVisits = this.visitsOf;
+        this.visitsOf = new Map();
         this.data.execution = update.execution;
         this.data.waiting = update.waiting;
         this.render();
@@ -657,11 +697,19 @@
     })));
   }
 
-  // an event's details, written out only when opened (10,000 events stay quick to show)
-  function lazyDetails(body) {
+  // an event's details, read and written out only when opened
+  function lazyDetails(read) {
     const box = el("details", {}, el("summary", { text: "details" }));
-    box.addEventListener("toggle", () => {
-      if (!box.open || box.querySelector("pre")) return;
+    box.addEventListener("toggle", async () => {
+      if (!box.open || box.querySelector("pre, .error")) return;
+      let body;
+      try {
+        body = await read();
+      } catch (error) {
+        box.append(el("p", { class: "error", text: "The details could not be read: " + error }));
+        return;
+      }
+      if (box.querySelector("pre")) return;
       box.append(el("pre", { class: "code", text: JSON.stringify(body, (k, v) => {
         if ((k === "input" || k === "output" || k === "parameters") && typeof v === "string") {
           try { return JSON.parse(v); } catch (_) { return v; }
@@ -738,7 +786,7 @@
     if (data.graph) {
       window.consoleView = new ExecutionView(document, data, true);
     } else if (data.graphOnly) {
-      const view = new GraphView(document.getElementById("graph"), data.graphOnly, () => {});
+      const view = new GraphView(document.getElementById("graph"), data.graphOnly, () => {}, data.layout);
       view.ready.then(() => view.paint({}, new Map(), null));
     }
   }
