@@ -31,7 +31,8 @@ class UpProcess:
 
     def __init__(self, state_dir: Path, *extra: str, ports: dict[str, int] | None = None) -> None:
         self.state_dir = state_dir
-        self.ports = ports or {"api": free_port(), "sfn": free_port(), "aws": free_port()}
+        self.ports = {"console": free_port()}
+        self.ports.update(ports or {"api": free_port(), "sfn": free_port(), "aws": free_port()})
         self.log_path = state_dir.parent / f"{state_dir.name}-up-{time.monotonic_ns()}.log"
         self._log: IO[bytes] = self.log_path.open("wb")
         environment = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
@@ -51,6 +52,9 @@ class UpProcess:
                 str(self.ports["sfn"]),
                 "--aws-port",
                 str(self.ports["aws"]),
+                # on a free port too: the default 8084 may be another runtime's on this machine
+                "--console-port",
+                str(self.ports["console"]),
                 *extra,
             ],
             cwd=REPO,
