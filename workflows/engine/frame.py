@@ -132,28 +132,6 @@ class Frame:
         self.retry_count = 0
         self.task_token: str | None = None
 
-    def detached(self) -> Frame:
-        """A frame like this one whose events go to a history of their own (the child
-        executions of a Distributed Map)."""
-        source = self.execution
-        execution = Execution(
-            name=source.name,
-            arn=source.arn,
-            state_machine_name=source.state_machine_name,
-            state_machine_arn=source.state_machine_arn,
-            role_arn=source.role_arn,
-            input=source.input,
-            clock=source.clock,
-            tasks=source.tasks,
-            mocks=source.mocks,
-        )
-        frame = Frame(execution, 0, self.map_item, self.variables)
-        frame.variables_bytes = self.variables_bytes
-        frame.state_name = self.state_name
-        frame.entered_id = self.entered_id
-        frame.entered_time = self.entered_time
-        return frame
-
     def child(self, map_item: dict[str, Any] | None = None) -> Frame:
         """A frame for a branch or iteration that starts after this frame's last event."""
         child = Frame(self.execution, self.prev, map_item, self.variables)

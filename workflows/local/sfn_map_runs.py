@@ -4,8 +4,9 @@ ListMapRuns, DescribeMapRun and UpdateMapRun over the engine's ``MapRuns`` (ever
 Distributed Map run of the running application), and the child executions those
 runs start: ListExecutions with ``mapRunArn``, and DescribeExecution and
 GetExecutionHistory of a child's ARN. A STANDARD child is answered from the map
-run; any other ARN goes on to the endpoint's own handler for it, which these wrap
-(``wrap_execution_actions``). Map runs live in memory: they are not in the
+run (DescribeStateMachineForExecution too: the ItemProcessor as its definition, with
+``mapRunArn`` and ``label``); any other ARN goes on to the endpoint's own handler for it,
+which these wrap (``wrap_execution_actions``). Map runs live in memory: they are not in the
 execution store, so a restart of ``workflows up`` forgets them.
 """
 
@@ -216,6 +217,7 @@ def wrap_execution_actions(actions: dict[str, Action]) -> None:
     describe = actions["DescribeExecution"]
     history = actions["GetExecutionHistory"]
     listing = actions["ListExecutions"]
+    machine_for = actions["DescribeStateMachineForExecution"]
 
     async def describe_execution(service: ExecutionService, request: Request) -> Any:
         child = _runs(service).child(str(request.get("executionArn")))
@@ -234,7 +236,26 @@ def wrap_execution_actions(actions: dict[str, Action]) -> None:
             return _list_children(service, request)
         return await listing(service, request)
 
+    async def describe_state_machine_for_execution(
+        service: ExecutionService, request: Request
+    ) -> Any:
+        runs = _runs(service)
+        child = runs.child(str(request.get("executionArn")))
+        run = runs.get(child.map_run_arn) if child is not None else None
+        if child is None or run is None:
+            return await machine_for(service, request)
+        parent = await machine_for(service, {"executionArn": run.execution_arn})
+        return {
+            **parent,
+            "stateMachineArn": child.state_machine_arn,
+            "name": child.state_machine_arn.rpartition(":")[2],
+            "definition": run.definition,
+            "mapRunArn": run.arn,
+            "label": run.label,
+        }
+
     actions["DescribeExecution"] = describe_execution
+    actions["DescribeStateMachineForExecution"] = describe_state_machine_for_execution
     actions["GetExecutionHistory"] = get_execution_history
     actions["ListExecutions"] = list_executions
 

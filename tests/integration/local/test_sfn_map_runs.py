@@ -123,6 +123,10 @@ def test_a_map_run_is_listed_described_updated_and_its_children_are_executions(
     failed = next(d for d in described if d["status"] == "FAILED")
     assert (failed["error"], failed["cause"]) == ("NoBox", "too big")
     assert failed["mapRunArn"] == run_arn
+    machine_of_child = sfn.describe_state_machine_for_execution(executionArn=failed["executionArn"])
+    assert machine_of_child["stateMachineArn"] == f"{machine}/Pack"
+    assert (machine_of_child["mapRunArn"], machine_of_child["label"]) == (run_arn, "Pack")
+    assert json.loads(machine_of_child["definition"])["StartAt"] == "PackOrder"
     events = sfn.get_execution_history(executionArn=failed["executionArn"])["events"]
     assert events[0]["type"] == "ExecutionStarted"
     assert events[-1]["type"] == "ExecutionFailed"
