@@ -25,6 +25,7 @@ from workflows.engine.lambdas import (
     json_copy,
 )
 from workflows.engine.mocks import MockPlan, MockSpec
+from workflows.engine.replay import ReplayDiverged
 from workflows.engine.states import Machine, compile_machine
 from workflows.engine.sync_runner import run_sync
 from workflows.engine.tasks import ServiceIntegration, TaskRunner, TaskTokens
@@ -228,6 +229,10 @@ async def run_execution(
             k: v for k, v in (("error", error.error), ("cause", error.cause)) if v is not None
         }
         frame.record("ExecutionFailed", details)
+    except ReplayDiverged as diverged:
+        # an execution resumed under a changed definition cannot go on truthfully
+        result.status, result.error, result.cause = "ABORTED", "States.Runtime", str(diverged)
+        frame.record("ExecutionAborted", {"error": "States.Runtime", "cause": str(diverged)})
     except asyncio.CancelledError:
         result.status = "ABORTED"
         frame.record("ExecutionAborted", {})

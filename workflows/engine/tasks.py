@@ -102,8 +102,10 @@ class TaskTokens:
         self._heartbeats: dict[str, asyncio.Event] = {}
         self._owners: dict[str, tuple[str, str]] = {}
 
-    def issue(self, execution_arn: str, state_name: str) -> str:
-        token = uuid.uuid4().hex + uuid.uuid4().hex
+    def issue(self, execution_arn: str, state_name: str, token: str | None = None) -> str:
+        """A new token; ``token`` gives it the value an execution that resumes had issued."""
+        if token is None:
+            token = uuid.uuid4().hex + uuid.uuid4().hex
         loop = asyncio.get_running_loop()
         self._pending[token] = loop.create_future()
         self._heartbeats[token] = asyncio.Event()

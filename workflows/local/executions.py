@@ -32,7 +32,8 @@ from typing import Any, Final
 from botocore.exceptions import ClientError
 
 from workflows.engine import DefinitionError, Diagnostic, StateMachine, StatesError
-from workflows.engine.history import dumps
+from workflows.engine.clock import Clock
+from workflows.engine.history import History, dumps
 from workflows.engine.machine import ExecutionResult
 from workflows.engine.validation import validate_definition
 from workflows.local.app import ExecutionStarting, LocalApp
@@ -469,6 +470,32 @@ class ExecutionService:
         live.outer = self.app._background.spawn(run)
         live.outer.add_done_callback(lambda task: self._outer_done(live, task))
         return {"executionArn": arn, "startDate": start}
+
+    def machine_of_execution(self, row: ExecutionRow) -> _Machine | None:
+        """The state machine a stored execution runs again with (None: deleted since)."""
+        return self.ran_with.get(row.arn) or self._machines.get(row.state_machine_arn)
+
+    def run_again(
+        self, row: ExecutionRow, entry: _Machine, history: History, clock: Clock
+    ) -> asyncio.Task[Any]:
+        """Run a stored execution again on ``history`` (resume, redrive): same ARN, same
+        input; the events it records past the stored ones are stored as they come."""
+        text = row.input or "{}"
+        live = _Live(row.arn, row.state_machine_arn, text, row.start_date)
+        self._live[row.arn] = live
+        run = self.app.execute_machine(
+            entry.machine,
+            json.loads(text),
+            name=row.name,
+            started_by=row.started_by or "StartExecution",
+            history=history,
+            label=entry.template_id or entry.name,
+            clock=clock,
+        )
+        self.ran_with[row.arn] = replace(entry)
+        live.outer = self.app._background.spawn(run)
+        live.outer.add_done_callback(lambda task: self._outer_done(live, task))
+        return live.outer
 
     def describe_execution(self, execution_arn: str) -> dict[str, Any]:
         row = self._execution(execution_arn)

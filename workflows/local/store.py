@@ -19,6 +19,7 @@ committed (the file locked by another process) fails its caller with
 
 from __future__ import annotations
 
+import functools
 import itertools
 import json
 import logging
@@ -324,6 +325,14 @@ class ExecutionStore:
         self._queue.put(_Job([], future, durable=False, action=_abort_running))
         return future.result()
 
+    def abort(self, arn: str, cause: str) -> None:
+        """Mark one RUNNING execution ABORTED with ``cause`` (an ExecutionAborted event
+        after its last one)."""
+        future: Future[list[str]] = Future()
+        action = functools.partial(_abort_running, arns=(arn,), cause=cause)
+        self._queue.put(_Job([], future, durable=False, action=action))
+        future.result()
+
     def _submit(
         self, writes: list[tuple[str, tuple[Any, ...] | dict[str, Any]]], *, durable: bool
     ) -> Future[Any]:
@@ -579,8 +588,15 @@ def _settle(future: Future[Any], result: Any = None, error: BaseException | None
         pass  # cancelled by its waiter: the write itself is done all the same
 
 
-def _abort_running(db: sqlite3.Connection) -> list[str]:
+def _abort_running(
+    db: sqlite3.Connection,
+    arns: Iterable[str] | None = None,
+    cause: str = INTERRUPTED_CAUSE,
+) -> list[str]:
     rows = db.execute("SELECT arn, start_date FROM executions WHERE status = 'RUNNING'").fetchall()
+    if arns is not None:
+        chosen = set(arns)
+        rows = [row for row in rows if row[0] in chosen]
     for arn, start_date in rows:
         last = db.execute(
             "SELECT id, timestamp FROM events WHERE execution_arn = ? ORDER BY id DESC LIMIT 1",
@@ -594,10 +610,10 @@ def _abort_running(db: sqlite3.Connection) -> list[str]:
             "type": "ExecutionAborted",
             "id": last_id + 1,
             "previousEventId": last_id,
-            "executionAbortedEventDetails": {"cause": INTERRUPTED_CAUSE},
+            "executionAbortedEventDetails": {"cause": cause},
         }
         db.execute(_INSERT_EVENT, _event_row(arn, aborted))
-        db.execute(_FINISH_EXECUTION, ("ABORTED", None, None, INTERRUPTED_CAUSE, stopped, arn))
+        db.execute(_FINISH_EXECUTION, ("ABORTED", None, None, cause, stopped, arn))
     return [str(arn) for arn, _ in rows]
 
 

@@ -47,7 +47,7 @@ def ended(sfn: Any, arn: str, seconds: float = 60) -> dict[str, Any]:
         time.sleep(0.2)
 
 
-@NOT_BUILT
+
 def test_a_wait_keeps_its_deadline_across_a_restart(tmp_path: Path) -> None:
     up = UpProcess(tmp_path / "state")
     again: UpProcess | None = None

@@ -1,0 +1,117 @@
+"""Executions that were RUNNING when `workflows up` stopped continue where they were.
+
+At start (after the lock and the ports are held), each execution stored as RUNNING
+runs again from the start of its definition, under its own ARN and start time, on a
+``History`` holding its stored events: what it records again is matched instead of
+added, Tasks that ended are answered from the history (nothing completed runs twice),
+and its clock reads the stored timestamps, so Waits, retries' back-off and timeouts
+keep their original deadlines. Once it is past its stored events it goes on live. The
+history shows no restart. See docs/decisions/0007-resume-by-replaying-history.md.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, Any, Final
+
+from workflows.engine.clock import Clock
+from workflows.engine.history import History
+from workflows.engine.replay import Replay
+from workflows.local.store import ExecutionRow, ExecutionStore
+
+if TYPE_CHECKING:
+    from workflows.local.executions import ExecutionService
+
+__all__ = ["ReplayClock", "resume_running", "stored_events"]
+
+log = logging.getLogger(__name__)
+
+_PAGE: Final = 1000
+_TERMINAL: Final = {
+    "ExecutionSucceeded": "SUCCEEDED",
+    "ExecutionFailed": "FAILED",
+    "ExecutionTimedOut": "TIMED_OUT",
+    "ExecutionAborted": "ABORTED",
+}
+MACHINE_GONE_CAUSE: Final = (
+    "the local runtime stopped while it was running and its state machine no longer exists"
+)
+
+
+class ReplayClock:
+    """The clock of an execution that replays: the stored time until it records a new
+    event, then ``inner``'s. A sleep started while replaying ends at the stored moment
+    plus its length, so a Wait entered before the restart keeps its deadline."""
+
+    def __init__(self, inner: Clock, replay: Replay) -> None:
+        self._inner = inner
+        self._replay = replay
+        self._woke = 0.0  # the deadline of the latest sleep that ended while replaying
+
+    def now(self) -> float:
+        replay = self._replay
+        return self._inner.now() if replay.live else max(replay.moment, self._woke)
+
+    async def sleep(self, seconds: float) -> None:
+        if self._replay.live:
+            await self._inner.sleep(seconds)
+            return
+        deadline = self.now() + seconds
+        await self._inner.sleep(max(0.0, deadline - self._inner.now()))
+        self._woke = max(self._woke, deadline)
+
+    @contextlib.contextmanager
+    def busy(self) -> Iterator[None]:
+        with self._inner.busy():
+            yield
+
+
+def stored_events(store: ExecutionStore, execution_arn: str) -> list[dict[str, Any]]:
+    """Every stored event of an execution, oldest first."""
+    events: list[dict[str, Any]] = []
+    while True:
+        page = store.events(
+            execution_arn, after_id=events[-1]["id"] if events else None, limit=_PAGE
+        )
+        events.extend(page)
+        if len(page) < _PAGE:
+            return events
+
+
+async def resume_running(service: ExecutionService) -> list[str]:
+    """Continue every execution stored as RUNNING; returns the ARNs of those resumed."""
+    store = service.store
+    resumed: list[str] = []
+    for row in await asyncio.to_thread(store.running):
+        events = await asyncio.to_thread(stored_events, store, row.arn)
+        if events and events[-1]["type"] in _TERMINAL:
+            # it ended, and the process stopped before the end reached its row
+            await asyncio.to_thread(_finish_from, store, row, events[-1])
+            continue
+        entry = service.machine_of_execution(row)
+        if entry is None:
+            await asyncio.to_thread(store.abort, row.arn, MACHINE_GONE_CAUSE)
+            continue
+        history = History.resumed(events)
+        assert history.replay is not None
+        clock = ReplayClock(service.app.execution_clock, history.replay)
+        service.run_again(row, entry, history, clock)
+        resumed.append(row.arn)
+        log.info("resumed %s after %d stored events", row.arn, len(events))
+    return resumed
+
+
+def _finish_from(store: ExecutionStore, row: ExecutionRow, event: dict[str, Any]) -> None:
+    details = next((v for k, v in event.items() if k.endswith("EventDetails")), None) or {}
+    status = _TERMINAL[event["type"]]
+    store.finish_execution(
+        row.arn,
+        status,
+        stop_date=float(event["timestamp"]),
+        output=details.get("output") if status == "SUCCEEDED" else None,
+        error=details.get("error"),
+        cause=details.get("cause"),
+    ).result()
