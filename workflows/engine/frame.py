@@ -74,13 +74,14 @@ class Execution:
 
     def context_execution(self) -> dict[str, Any]:
         if self._context_execution is None:
+            replay = self.history.replay
             self._context_execution = {
                 "Id": self.arn,
                 "Input": self.input,
                 "StartTime": iso_timestamp(self.start_time),
                 "Name": self.name,
                 "RoleArn": self.role_arn,
-                "RedriveCount": 0,
+                "RedriveCount": replay.redrive_count if replay is not None else 0,
             }
         return self._context_execution
 
@@ -131,6 +132,12 @@ class Frame:
         self.aborts_states = False
         self.retry_count = 0
         self.task_token: str | None = None
+
+    def waited_before(self) -> bool:
+        """A wait that starts here (a Wait state, a retry's back-off) had already ended
+        before the execution was replayed: it is not waited again."""
+        replay = self.execution.history.replay
+        return replay is not None and replay.happened_after(self.prev)
 
     def detached(self) -> Frame:
         """A frame like this one whose events go to a history of their own (the child

@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any, Final
 
-from workflows.engine.replay import Replay, raw_event
+from workflows.engine.replay import Replay, raw_event, redrivable_events
 
 __all__ = ["History", "dumps", "json_default"]
 
@@ -66,12 +66,14 @@ class History:
         self.replay: Replay | None = None
 
     @classmethod
-    def resumed(cls, events: list[dict[str, Any]]) -> History:
+    def resumed(cls, events: list[dict[str, Any]], *, redriven: bool = False) -> History:
         """A history holding ``events`` (GetExecutionHistory's shape) that an execution
-        run again replays: what it records again is matched, not added (see replay.py)."""
+        run again replays: what it records again is matched, not added (see replay.py).
+        ``redriven``: the events of what failed are kept but not replayed (it runs again)."""
         history = cls()
         history._events = [raw_event(event) for event in events]
-        history.replay = Replay(list(history._events))
+        replayable = redrivable_events(history._events) if redriven else None
+        history.replay = Replay(list(history._events), replayable)
         return history
 
     def __len__(self) -> int:

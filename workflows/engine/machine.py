@@ -215,11 +215,15 @@ async def run_execution(
         start_date=execution.start_time,
         _history=execution.history,
     )
+    replay = execution.history.replay
     try:
         if timeout_seconds is None:
             output = await run_machine(machine, execution.input, frame)
         else:
-            output = await _run_with_deadline(machine, execution, frame, timeout_seconds)
+            seconds: float = timeout_seconds
+            if replay is not None and replay.redriven_at is not None:
+                seconds += replay.redriven_at - execution.start_time
+            output = await _run_with_deadline(machine, execution, frame, seconds)
     except _ExecutionTimedOut:
         result.status, result.error = "TIMED_OUT", "States.Timeout"
         frame.record("ExecutionTimedOut", {"error": "States.Timeout"})
@@ -250,12 +254,17 @@ class _ExecutionTimedOut(Exception):
 
 
 async def _run_with_deadline(
-    machine: Machine, execution: Execution, frame: Frame, seconds: int
+    machine: Machine, execution: Execution, frame: Frame, seconds: float
 ) -> Any:
     work = asyncio.ensure_future(run_machine(machine, execution.input, frame))
     sleeper = asyncio.ensure_future(execution.clock.sleep(seconds))
     try:
         await asyncio.wait({work, sleeper}, return_when=asyncio.FIRST_COMPLETED)
+    except asyncio.CancelledError:
+        # stopped (StopExecution): the states stop too, before ExecutionAborted is recorded
+        work.cancel()
+        await asyncio.gather(work, return_exceptions=True)
+        raise
     finally:
         sleeper.cancel()
     if work.done():

@@ -22,7 +22,7 @@ import json
 from dataclasses import dataclass
 from typing import Any, Final
 
-__all__ = ["Answer", "Replay", "ReplayDiverged", "raw_event"]
+__all__ = ["Answer", "Replay", "ReplayDiverged", "raw_event", "redrivable_events"]
 
 RawEvent = tuple[str, float, int, dict[str, Any] | None]
 
@@ -89,6 +89,52 @@ def raw_event(event: dict[str, Any]) -> RawEvent:
     return (str(event["type"]), float(timestamp), int(event.get("previousEventId", 0)), details)
 
 
+def redrivable_events(events: list[RawEvent]) -> set[int]:
+    """The ids of the events a redrive replays: everything but the states that did not
+    finish, the innermost ones (a failed Task in a Parallel branch, not the Parallel:
+    its other branches and Map iterations that ended are kept), with what followed them,
+    and the ends and redrives of earlier attempts. What is left out runs again."""
+    children: dict[int, list[int]] = {}
+    for index, (_, _, previous, _) in enumerate(events):
+        children.setdefault(previous, []).append(index + 1)
+
+    def descendants(event_id: int) -> list[int]:
+        found, stack = [], list(children.get(event_id, ()))
+        while stack:
+            current = stack.pop()
+            found.append(current)
+            stack.extend(children.get(current, ()))
+        return found
+
+    # a state finished if its StateExited (found walking back from it) exists
+    finished: set[int] = set()
+    for exited in events:
+        if exited[0].endswith("StateExited"):
+            name = (exited[3] or {}).get("name")
+            walk = exited[2]
+            while walk > 0:
+                earlier = events[walk - 1]
+                if earlier[0].endswith("StateEntered") and (earlier[3] or {}).get("name") == name:
+                    finished.add(walk)
+                    break
+                walk = earlier[2]
+    unfinished = {
+        index + 1: descendants(index + 1)
+        for index, event in enumerate(events)
+        if event[0].endswith("StateEntered") and index + 1 not in finished
+    }
+    dropped: set[int] = set()
+    for entered, below in unfinished.items():
+        if not any(d in unfinished for d in below):  # innermost
+            dropped.add(entered)
+            dropped.update(below)
+    return {
+        index + 1
+        for index, event in enumerate(events)
+        if index + 1 not in dropped and not event[0].startswith("Execution")
+    } | {1}
+
+
 def _same(stored: dict[str, Any] | None, details: dict[str, Any] | None) -> bool:
     """The stored event is this one: same state, same Map index (its values may differ
     only where a new token or a timestamp was drawn)."""
@@ -100,14 +146,21 @@ def _same(stored: dict[str, Any] | None, details: dict[str, Any] | None) -> bool
 class Replay:
     """The stored events of one execution, consumed as the execution runs again."""
 
-    __slots__ = ("_waiting", "events", "live", "moment")
+    __slots__ = ("_waiting", "events", "live", "moment", "redrive_count", "redriven_at")
 
-    def __init__(self, events: list[RawEvent]) -> None:
+    def __init__(self, events: list[RawEvent], replayable: set[int] | None = None) -> None:
+        """``replayable``: the ids of the events to match (default all); a redrive leaves
+        out what failed, so that it runs again."""
         self.events = events
         # unmatched stored event ids by the event they link to, oldest first
         self._waiting: dict[int, list[int]] = {}
         for index, (_, _, previous, _) in enumerate(events):
-            self._waiting.setdefault(previous, []).append(index + 1)
+            if replayable is None or index + 1 in replayable:
+                self._waiting.setdefault(previous, []).append(index + 1)
+        # a redriven execution: its $$.Execution.RedriveCount, and the moment its
+        # TimeoutSeconds count from (AWS starts the machine's timeout again on redrive)
+        self.redrive_count = sum(event[0] == "ExecutionRedriven" for event in events)
+        self.redriven_at: float | None = None
         # the time the execution sees while it replays: the newest stored event matched
         self.moment = events[0][1] if events else 0.0
         # set once the first new event is recorded: the execution runs on real time
@@ -148,6 +201,11 @@ class Replay:
                 )
         self.live = True
         return None
+
+    def happened_after(self, previous: int) -> bool:
+        """Whether the stored history goes on after event ``previous``: a Wait or a
+        retry's back-off that starts there had already ended, and is not waited again."""
+        return bool(self._waiting.get(previous))
 
     def answer(self, after: int) -> Answer | None:
         """The stored outcome of the Task attempt whose start is event ``after``.

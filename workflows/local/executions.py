@@ -475,6 +475,26 @@ class ExecutionService:
         """The state machine a stored execution runs again with (None: deleted since)."""
         return self.ran_with.get(row.arn) or self._machines.get(row.state_machine_arn)
 
+    def execution_row(self, execution_arn: str) -> ExecutionRow:
+        """The stored execution (InvalidArn, ExecutionDoesNotExist as AWS answers them)."""
+        return self._execution(execution_arn)
+
+    def is_live(self, execution_arn: str) -> bool:
+        live = self._live.get(execution_arn)
+        return live is not None and not live.finished
+
+    def reserve(self, execution_arn: str) -> None:
+        """Mark a stored execution as about to run again (a redrive being stored)."""
+        row = self._execution(execution_arn)
+        self._live[execution_arn] = _Live(
+            row.arn, row.state_machine_arn, row.input or "{}", row.start_date
+        )
+
+    def release(self, execution_arn: str) -> None:
+        live = self._live.get(execution_arn)
+        if live is not None and live.task is None and live.outer is None:
+            del self._live[execution_arn]
+
     def run_again(
         self, row: ExecutionRow, entry: _Machine, history: History, clock: Clock
     ) -> asyncio.Task[Any]:
@@ -520,10 +540,9 @@ class ExecutionService:
         ran = self.ran_with.get(execution_arn)
         if ran is not None and _is_version_arn(ran.arn):
             answer["stateMachineVersionArn"] = ran.arn
-        answer["redriveCount"] = 0
-        if row.status in ("FAILED", "TIMED_OUT", "ABORTED"):
-            answer["redriveStatus"] = "NOT_REDRIVABLE"
-            answer["redriveStatusReason"] = "Execution redrive is not supported locally yet"
+        from workflows.local.sfn_redrive import redrive_fields  # it builds on this module
+
+        answer.update(redrive_fields(self, row))
         return answer
 
     # ------------------------------------------------- updates, versions and tags
@@ -712,7 +731,10 @@ class ExecutionService:
         status_filter: str | None = None,
         max_results: int = 0,
         next_token: str | None = None,
+        redriven: bool | None = None,
     ) -> dict[str, Any]:
+        from workflows.local.sfn_redrive import list_item_fields  # it builds on this module
+
         if status_filter is not None and status_filter not in _STATUSES:
             raise validation_error(
                 "statusFilter",
@@ -724,11 +746,15 @@ class ExecutionService:
         before = None
         if next_token is not None:
             token = _decode_token(next_token, "executions")
-            if token.get("machine") != entry.arn or token.get("status") != status_filter:
+            if (
+                token.get("machine") != entry.arn
+                or token.get("status") != status_filter
+                or token.get("redriven") != redriven
+            ):
                 raise _invalid_token(next_token)
             before = _token_int(token, next_token)
         rows = self.store.list_executions(
-            entry.arn, status=status_filter, before_seq=before, limit=limit + 1
+            entry.arn, status=status_filter, before_seq=before, limit=limit + 1, redriven=redriven
         )
         items = []
         for row in rows[:limit]:
@@ -742,10 +768,15 @@ class ExecutionService:
             if row.stop_date is not None and row.status != "RUNNING":
                 item["stopDate"] = row.stop_date
             items.append(item)
+        list_item_fields(self, items)
         answer: dict[str, Any] = {"executions": items}
         if len(rows) > limit:
             answer["nextToken"] = _encode_token(
-                "executions", machine=entry.arn, status=status_filter, last=rows[limit - 1].seq
+                "executions",
+                machine=entry.arn,
+                status=status_filter,
+                last=rows[limit - 1].seq,
+                **({} if redriven is None else {"redriven": redriven}),
             )
         return answer
 
@@ -930,8 +961,8 @@ class ExecutionService:
         starting.task.add_done_callback(lambda task: self._task_done(registered, task))
 
     def _on_event(self, live: _Live, event: dict[str, Any]) -> None:
-        if self._closed:
-            return
+        if self._closed or live.finished:
+            return  # nothing is recorded after the end (a redrive records its own)
         kind = event["type"]
         terminal = _TERMINAL.get(kind)
         if terminal is not None and kind == "ExecutionAborted" and live.stop is not None:

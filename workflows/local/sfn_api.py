@@ -27,6 +27,7 @@ from workflows.local.executions import (
     validation_error,
 )
 from workflows.local.sfn_activities import ACTIVITY_ACTIONS
+from workflows.local.sfn_redrive import REDRIVE_ACTIONS, redrive_filter
 from workflows.local.sfn_teststate import TEST_STATE_ACTIONS
 from workflows.local.store import StoreUnavailable
 
@@ -151,6 +152,7 @@ async def _list_executions(service: ExecutionService, request: Request) -> dict[
         status_filter=_string(request, "statusFilter", max_length=32),
         max_results=_integer(request, "maxResults"),
         next_token=_token(request, "nextToken"),
+        redriven=redrive_filter(request),
     )
 
 
@@ -311,6 +313,7 @@ ACTIONS: Final[dict[str, Action]] = {
 }
 ACTIONS.update(ACTIVITY_ACTIONS)
 ACTIONS.update(TEST_STATE_ACTIONS)
+ACTIONS.update(REDRIVE_ACTIONS)
 
 
 # ------------------------------------------------------------------------ server

@@ -100,6 +100,10 @@ _INSERT_EVENT = (
     "INSERT OR REPLACE INTO events (execution_arn, id, type, timestamp, previous_id,"
     " details_key, details, input, output) VALUES (?,?,?,?,?,?,?,?,?)"
 )
+_REDRIVEN_EVENTS = (
+    "SELECT 1 FROM events WHERE events.execution_arn = executions.arn"
+    " AND events.type = 'ExecutionRedriven'"
+)
 _EVENT_COLUMNS = "id, type, timestamp, previous_id, details_key, details, input, output"
 _COLUMNS = (
     "seq, arn, state_machine_arn, name, status, input, output, error, cause, start_date,"
@@ -464,13 +468,17 @@ class ExecutionStore:
         status: str | None = None,
         before_seq: int | None = None,
         limit: int = 100,
+        redriven: bool | None = None,
     ) -> list[ExecutionRow]:
-        """Newest first; ``before_seq`` continues a previous page."""
+        """Newest first; ``before_seq`` continues a previous page; ``redriven`` keeps only
+        the executions that were (or were not) redriven."""
         sql = f"SELECT {_COLUMNS} FROM executions WHERE state_machine_arn = ?"
         params: list[Any] = [state_machine_arn]
         if status is not None:
             sql += " AND status = ?"
             params.append(status)
+        if redriven is not None:
+            sql += f" AND {'' if redriven else 'NOT '}EXISTS ({_REDRIVEN_EVENTS})"
         if before_seq is not None:
             sql += " AND seq < ?"
             params.append(before_seq)
@@ -542,6 +550,30 @@ class ExecutionStore:
         sql += f" ORDER BY id {'DESC' if reverse else 'ASC'} LIMIT ?"
         params.append(limit)
         return [_event(row) for row in self._read(sql, params)]
+
+    def redrives(self, arns: Iterable[str]) -> dict[str, tuple[int, float]]:
+        """How many times each execution was redriven, and when last (redriven ones only)."""
+        chosen = list(arns)
+        if not chosen:
+            return {}
+        marks = ",".join("?" * len(chosen))
+        rows = self._read(
+            "SELECT execution_arn, COUNT(*), MAX(timestamp) FROM events"
+            f" WHERE type = 'ExecutionRedriven' AND execution_arn IN ({marks})"
+            " GROUP BY execution_arn",
+            chosen,
+        )
+        return {str(arn): (int(count), float(last)) for arn, count, last in rows}
+
+    def reopen(self, arn: str, event: dict[str, Any]) -> Future[None]:
+        """A redrive: store its ExecutionRedriven event and mark the execution RUNNING."""
+        return self._submit(
+            [
+                (_INSERT_EVENT, {"arn": arn, "event": event}),
+                (_FINISH_EXECUTION, ("RUNNING", None, None, None, None, arn)),
+            ],
+            durable=False,
+        )
 
     def state_machines(self) -> list[StateMachineRow]:
         rows = self._read(

@@ -37,7 +37,6 @@ NOT_YET_SERVED = {
     "DescribeStateMachineAlias",
     "ListMapRuns",
     "ListStateMachineAliases",
-    "RedriveExecution",
     "UpdateMapRun",
     "UpdateStateMachineAlias",
 }
