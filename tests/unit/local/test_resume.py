@@ -130,7 +130,9 @@ def shape(events: list[dict[str, Any]]) -> list[tuple[Any, ...]]:
     """What a user compares in two histories: ids, links, kinds and states."""
     shaped = []
     for event in events:
-        details = next((v for k, v in event.items() if k.endswith("EventDetails")), {}) or {}
+        details: dict[str, Any] = (
+            next((v for k, v in event.items() if k.endswith("EventDetails")), {}) or {}
+        )
         shaped.append((event["id"], event["previousEventId"], event["type"], details.get("name")))
     return shaped
 
@@ -144,7 +146,7 @@ def attempts_in_flight(events: list[dict[str, Any]]) -> int:
         and not e["type"].endswith(("StateSucceeded", "StateFailed"))
         for e in events
     )
-    return started - ended
+    return int(started - ended)
 
 
 async def resume(
@@ -325,7 +327,7 @@ async def test_a_callback_task_waits_again_on_the_same_token() -> None:
 
 async def test_a_changed_definition_aborts_with_a_cause_that_says_so() -> None:
     _, whole = await uninterrupted(SEQUENTIAL)
-    states = dict(SEQUENTIAL["States"])  # type: ignore[call-overload]
+    states: dict[str, Any] = dict(SEQUENTIAL["States"])  # type: ignore[arg-type]
     states["Pause"] = states.pop("Hold")  # renamed while an execution ran
     states["Charge"] = {**states["Charge"], "Next": "Pause"}
     changed = {**SEQUENTIAL, "States": states}
