@@ -839,7 +839,7 @@ class ExecutionService:
                 "InvalidOutput", f"Invalid Output: '{error.msg} (column {error.colno})'"
             ) from None
         self._check_waiting(task_token)
-        await self._answer_stored(task_token)
+        await self._answer_stored(task_token, {"output": value})
         self._with_token(lambda: self.app.tokens.succeed(task_token, value))
         return {}
 
@@ -848,18 +848,26 @@ class ExecutionService:
     ) -> dict[str, Any]:
         self._check_token(task_token)
         self._check_waiting(task_token)
-        await self._answer_stored(task_token)
+        await self._answer_stored(task_token, {"error": error, "cause": cause})
         self._with_token(lambda: self.app.tokens.fail(task_token, error, cause))
         return {}
 
-    async def _answer_stored(self, task_token: str) -> None:
+    async def _answer_stored(self, task_token: str, answer: dict[str, Any]) -> None:
         """Answer only once the history so far is stored, and the answer with it.
 
         The token's Task (and the event that issued the token) is durable before the
-        answer is applied; the answer's own event follows in the next commit, which
-        the execution awaits before its next effect.
+        answer is applied, and so is the answer itself: if the process stops before
+        the answer's event is stored, the execution applies it when it resumes
+        (resume.py); the answer's event follows in the next commit, which the
+        execution awaits before its next effect.
         """
-        await committed(self.store.barrier(), timeout=self.answer_timeout)
+        owner = self.app.tokens.owner(task_token)
+        if owner is None:
+            await committed(self.store.barrier(), timeout=self.answer_timeout)
+            return
+        await committed(
+            self.store.put_task_answer(task_token, owner[0], answer), timeout=self.answer_timeout
+        )
 
     async def send_task_heartbeat(self, task_token: str) -> dict[str, Any]:
         self._check_token(task_token)

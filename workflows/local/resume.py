@@ -13,8 +13,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any, Final
 
 from workflows.engine.clock import Clock
@@ -97,11 +98,25 @@ async def resume_running(service: ExecutionService) -> list[str]:
             continue
         history = History.resumed(events)
         assert history.replay is not None
+        _answer_again(service, await asyncio.to_thread(store.task_answers, row.arn))
         clock = ReplayClock(service.app.execution_clock, history.replay)
         service.run_again(row, entry, history, clock)
         resumed.append(row.arn)
         log.info("resumed %s after %d stored events", row.arn, len(events))
     return resumed
+
+
+def _answer_again(service: ExecutionService, answers: dict[str, dict[str, Any]]) -> None:
+    """SendTaskSuccess/Failure calls acknowledged before the stop whose Task had not
+    recorded their end: applied once the replay issues their token again."""
+    tokens = service.app.tokens
+    for token, answer in answers.items():
+        apply: Callable[[], None]
+        if "output" in answer:
+            apply = functools.partial(tokens.succeed, token, answer["output"])
+        else:
+            apply = functools.partial(tokens.fail, token, answer.get("error"), answer.get("cause"))
+        tokens.answer_when_issued(token, apply)
 
 
 def _finish_from(store: ExecutionStore, row: ExecutionRow, event: dict[str, Any]) -> None:

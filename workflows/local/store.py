@@ -78,6 +78,11 @@ CREATE TABLE IF NOT EXISTS events (
     output TEXT,
     PRIMARY KEY (execution_arn, id)
 );
+CREATE TABLE IF NOT EXISTS task_answers (
+    token TEXT PRIMARY KEY,
+    execution_arn TEXT NOT NULL,
+    answer TEXT NOT NULL
+);
 CREATE TABLE IF NOT EXISTS state_machines (
     arn TEXT PRIMARY KEY,
     name TEXT NOT NULL,
@@ -298,8 +303,29 @@ class ExecutionStore:
         cause: str | None = None,
     ) -> Future[None]:
         return self._submit(
-            [(_FINISH_EXECUTION, (status, output, error, cause, stop_date, arn))], durable=True
+            [
+                (_FINISH_EXECUTION, (status, output, error, cause, stop_date, arn)),
+                ("DELETE FROM task_answers WHERE execution_arn = ?", (arn,)),
+            ],
+            durable=True,
         )
+
+    def put_task_answer(
+        self, token: str, execution_arn: str, answer: dict[str, Any]
+    ) -> Future[None]:
+        """A SendTaskSuccess/Failure, kept until its execution ends: one acknowledged but
+        not yet applied when the process stopped is applied when the execution resumes."""
+        text = json.dumps(answer, separators=(",", ":"))
+        return self._submit(
+            [("INSERT OR REPLACE INTO task_answers VALUES (?,?,?)", (token, execution_arn, text))],
+            durable=False,
+        )
+
+    def task_answers(self, execution_arn: str) -> dict[str, dict[str, Any]]:
+        rows = self._read(
+            "SELECT token, answer FROM task_answers WHERE execution_arn = ?", (execution_arn,)
+        )
+        return {str(token): json.loads(text) for token, text in rows}
 
     def add_event(self, execution_arn: str, event: dict[str, Any]) -> Future[None]:
         """Store one history event in GetExecutionHistory's shape (timestamp: datetime/float)."""

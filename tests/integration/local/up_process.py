@@ -51,6 +51,9 @@ class UpProcess:
                 str(self.ports["sfn"]),
                 "--aws-port",
                 str(self.ports["aws"]),
+                # a free one: other runtimes on this machine may hold the default 8084
+                "--console-port",
+                str(self.ports.setdefault("console", free_port())),
                 *extra,
             ],
             cwd=REPO,
