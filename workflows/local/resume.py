@@ -24,7 +24,7 @@ from workflows.engine.replay import Replay
 from workflows.local.store import ExecutionRow, ExecutionStore
 
 if TYPE_CHECKING:
-    from workflows.local.executions import ExecutionService
+    from workflows.local.executions import ExecutionService, _Machine
 
 __all__ = ["ReplayClock", "resume_running", "stored_events"]
 
@@ -83,9 +83,14 @@ def stored_events(store: ExecutionStore, execution_arn: str) -> list[dict[str, A
 
 
 async def resume_running(service: ExecutionService) -> list[str]:
-    """Continue every execution stored as RUNNING; returns the ARNs of those resumed."""
+    """Continue every execution stored as RUNNING; returns the ARNs of those resumed.
+
+    All are read first and then started together, with no await in between: a parent
+    whose in-flight ``states:startExecution`` is performed again finds its child
+    already running (and answered as StartExecution answers the same start).
+    """
     store = service.store
-    resumed: list[str] = []
+    ready: list[tuple[ExecutionRow, _Machine, History]] = []
     for row in await asyncio.to_thread(store.running):
         events = await asyncio.to_thread(stored_events, store, row.arn)
         if events and events[-1]["type"] in _TERMINAL:
@@ -96,14 +101,14 @@ async def resume_running(service: ExecutionService) -> list[str]:
         if entry is None:
             await asyncio.to_thread(store.abort, row.arn, MACHINE_GONE_CAUSE)
             continue
-        history = History.resumed(events)
-        assert history.replay is not None
         _answer_again(service, await asyncio.to_thread(store.task_answers, row.arn))
+        ready.append((row, entry, History.resumed(events)))
+    for row, entry, history in ready:
+        assert history.replay is not None
         clock = ReplayClock(service.app.execution_clock, history.replay)
         service.run_again(row, entry, history, clock)
-        resumed.append(row.arn)
-        log.info("resumed %s after %d stored events", row.arn, len(events))
-    return resumed
+        log.info("resumed %s after %d stored events", row.arn, len(history))
+    return [row.arn for row, _, _ in ready]
 
 
 def _answer_again(service: ExecutionService, answers: dict[str, dict[str, Any]]) -> None:
