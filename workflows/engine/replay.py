@@ -146,7 +146,7 @@ def _same(stored: dict[str, Any] | None, details: dict[str, Any] | None) -> bool
 class Replay:
     """The stored events of one execution, consumed as the execution runs again."""
 
-    __slots__ = ("_waiting", "events", "live", "moment", "redrive_count", "redriven_at")
+    __slots__ = ("_waiting", "events", "live", "moment", "pending", "redrive_count", "redriven_at")
 
     def __init__(self, events: list[RawEvent], replayable: set[int] | None = None) -> None:
         """``replayable``: the ids of the events to match (default all); a redrive leaves
@@ -157,6 +157,8 @@ class Replay:
         for index, (_, _, previous, _) in enumerate(events):
             if replayable is None or index + 1 in replayable:
                 self._waiting.setdefault(previous, []).append(index + 1)
+        # how many stored events have not been matched yet
+        self.pending = sum(len(ids) for ids in self._waiting.values())
         # a redriven execution: its $$.Execution.RedriveCount, and the moment its
         # TimeoutSeconds count from (AWS starts the machine's timeout again on redrive)
         self.redrive_count = sum(event[0] == "ExecutionRedriven" for event in events)
@@ -165,11 +167,6 @@ class Replay:
         self.moment = events[0][1] if events else 0.0
         # set once the first new event is recorded: the execution runs on real time
         self.live = not events
-
-    @property
-    def pending(self) -> int:
-        """How many stored events have not been matched yet."""
-        return sum(len(ids) for ids in self._waiting.values())
 
     def match(self, event_type: str, previous: int, details: dict[str, Any] | None) -> int | None:
         """The stored id of this event, or None when it is new; raises ``ReplayDiverged``
@@ -251,12 +248,14 @@ class Replay:
     def _consume(self, previous: int, event_id: int, timestamp: float) -> None:
         waiting = self._waiting[previous]
         waiting.remove(event_id)
+        self.pending -= 1
         if not waiting:
             del self._waiting[previous]
         self.moment = max(self.moment, timestamp)
 
     def _abandon(self) -> None:
         self._waiting.clear()
+        self.pending = 0
         self.live = True
 
 

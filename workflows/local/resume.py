@@ -43,9 +43,10 @@ MACHINE_GONE_CAUSE: Final = (
 
 
 class ReplayClock:
-    """The clock of an execution that replays: the stored time until it records a new
-    event, then ``inner``'s. A sleep started while replaying ends at the stored moment
-    plus its length, so a Wait entered before the restart keeps its deadline."""
+    """The clock of an execution that replays: the stored time while stored events are
+    still to be matched, then ``inner``'s. A sleep started before the first new event
+    ends at the stored moment it started from plus its length, so a Wait entered (a
+    Task started, an execution started) before the restart keeps its deadline."""
 
     def __init__(self, inner: Clock, replay: Replay) -> None:
         self._inner = inner
@@ -54,13 +55,16 @@ class ReplayClock:
 
     def now(self) -> float:
         replay = self._replay
-        return self._inner.now() if replay.live else max(replay.moment, self._woke)
+        if replay.live or not replay.pending:
+            return self._inner.now()
+        return max(replay.moment, self._woke)
 
     async def sleep(self, seconds: float) -> None:
-        if self._replay.live:
+        replay = self._replay
+        if replay.live:
             await self._inner.sleep(seconds)
             return
-        deadline = self.now() + seconds
+        deadline = max(replay.moment, self._woke) + seconds
         await self._inner.sleep(max(0.0, deadline - self._inner.now()))
         self._woke = max(self._woke, deadline)
 

@@ -322,6 +322,9 @@ async def test_a_callback_task_waits_again_on_the_same_token() -> None:
     assert result.status == "SUCCEEDED"
     assert result.output == {"approved": True}
     assert len(sent) == 1, "the message with the token is not sent again"
+    # what happens after the restart is stamped with the time it happens
+    submitted_at = stored[-1]["timestamp"]
+    assert result.history[-1]["timestamp"] > submitted_at
     assert [e["type"] for e in result.history].count("TaskSubmitted") == 1
 
 
