@@ -15,7 +15,7 @@ import asyncio
 import contextlib
 import functools
 import logging
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Coroutine, Iterator
 from typing import TYPE_CHECKING, Any, Final
 
 from workflows.engine.clock import Clock
@@ -59,12 +59,16 @@ class ReplayClock:
             return self._inner.now()
         return max(replay.moment, self._woke)
 
-    async def sleep(self, seconds: float) -> None:
+    def sleep(self, seconds: float) -> Coroutine[Any, Any, None]:
+        # the deadline is fixed when the sleep is asked for, not when its coroutine first
+        # runs: the execution's timeout is asked for at its start, and the replay may
+        # have reached its first new event before that coroutine is scheduled
         replay = self._replay
         if replay.live:
-            await self._inner.sleep(seconds)
-            return
-        deadline = max(replay.moment, self._woke) + seconds
+            return self._inner.sleep(seconds)
+        return self._sleep_until(max(replay.moment, self._woke) + seconds)
+
+    async def _sleep_until(self, deadline: float) -> None:
         await self._inner.sleep(max(0.0, deadline - self._inner.now()))
         self._woke = max(self._woke, deadline)
 

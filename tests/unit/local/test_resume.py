@@ -344,3 +344,46 @@ async def test_a_changed_definition_aborts_with_a_cause_that_says_so() -> None:
     last = result.history[-1]
     assert last["type"] == "ExecutionAborted"
     assert last["id"] == len(stored) + 1
+
+
+async def test_a_redriven_execution_counts_its_timeout_from_the_redrive() -> None:
+    machine = StateMachine(
+        {
+            "TimeoutSeconds": 10,
+            "StartAt": "Quick",
+            "States": {
+                "Quick": {
+                    "Type": "Pass",
+                    "Result": {"count.$": "$$.Execution.RedriveCount"},
+                    "Next": "Hold",
+                },
+                "Hold": {"Type": "Wait", "Seconds": 20, "End": True},
+            },
+        }
+    )
+    first = await machine.execute({"order": 7}, name="cut", clock=VirtualClock(START))
+    assert first.status == "TIMED_OUT"
+    redriven_at = START + 3600
+    redriven = {
+        "timestamp": datetime.fromtimestamp(redriven_at, UTC),
+        "type": "ExecutionRedriven",
+        "id": len(first.history) + 1,
+        "previousEventId": len(first.history),
+        "executionRedrivenEventDetails": {"redriveCount": 1},
+    }
+    history = History.resumed([*first.history, redriven], redriven=True)
+    assert history.replay is not None
+    history.replay.redriven_at = redriven_at
+    again = await machine.execute(
+        {"order": 7},
+        name="cut",
+        history=history,
+        clock=ReplayClock(VirtualClock(redriven_at), history.replay),
+    )
+    assert again.status == "TIMED_OUT"
+    new = again.history[len(first.history) + 1 :]
+    assert [e["type"] for e in new] == ["WaitStateEntered", "ExecutionTimedOut"]
+    timed_out = new[-1]["timestamp"].timestamp()
+    assert timed_out == pytest.approx(redriven_at + 10, abs=0.5), "10 s after the redrive"
+    # Quick had finished: it is not run again (its events are the stored ones)
+    assert [e["type"] for e in again.history].count("PassStateEntered") == 1
