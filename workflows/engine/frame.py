@@ -212,8 +212,17 @@ class Frame:
     def context(self) -> dict[str, Any]:
         """The context object (``$$``, ``$states.context``) as the current state sees it."""
         execution = self.execution
+        replay = execution.history.replay
+        of_execution = execution.context_execution()
+        if replay is not None and replay.redrive_count:
+            of_execution = {
+                **of_execution,
+                "RedriveCount": replay.redrives_before(
+                    self.entered_id or len(execution.history) + 1
+                ),
+            }
         context: dict[str, Any] = {
-            "Execution": execution.context_execution(),
+            "Execution": of_execution,
             "State": {
                 "EnteredTime": iso_timestamp(self.entered_time),
                 "Name": self.state_name,

@@ -18,6 +18,7 @@ See docs/decisions/0007-resume-by-replaying-history.md.
 
 from __future__ import annotations
 
+import bisect
 import json
 from dataclasses import dataclass
 from typing import Any, Final
@@ -146,7 +147,16 @@ def _same(stored: dict[str, Any] | None, details: dict[str, Any] | None) -> bool
 class Replay:
     """The stored events of one execution, consumed as the execution runs again."""
 
-    __slots__ = ("_waiting", "events", "live", "moment", "pending", "redrive_count", "redriven_at")
+    __slots__ = (
+        "_redrives",
+        "_waiting",
+        "events",
+        "live",
+        "moment",
+        "pending",
+        "redrive_count",
+        "redriven_at",
+    )
 
     def __init__(self, events: list[RawEvent], replayable: set[int] | None = None) -> None:
         """``replayable``: the ids of the events to match (default all); a redrive leaves
@@ -161,7 +171,10 @@ class Replay:
         self.pending = sum(len(ids) for ids in self._waiting.values())
         # a redriven execution: its $$.Execution.RedriveCount, and the moment its
         # TimeoutSeconds count from (AWS starts the machine's timeout again on redrive)
-        self.redrive_count = sum(event[0] == "ExecutionRedriven" for event in events)
+        self._redrives = [
+            i + 1 for i, event in enumerate(events) if event[0] == "ExecutionRedriven"
+        ]
+        self.redrive_count = len(self._redrives)
         self.redriven_at: float | None = None
         # the time the execution sees while it replays: the newest stored event matched
         self.moment = events[0][1] if events else 0.0
@@ -198,6 +211,11 @@ class Replay:
                 )
         self.live = True
         return None
+
+    def redrives_before(self, event_id: int) -> int:
+        """The RedriveCount a state entered at ``event_id`` saw: a replayed state sees the
+        count of its own attempt (so it takes the path it took), a new one the current."""
+        return bisect.bisect_left(self._redrives, event_id)
 
     def happened_after(self, previous: int) -> bool:
         """Whether the stored history goes on after event ``previous``: a Wait or a

@@ -193,3 +193,52 @@ def test_a_task_token_stays_valid_across_a_restart(tmp_path: Path) -> None:
         up.stop()
         if again is not None:
             again.stop()
+
+
+def test_an_execution_that_failed_before_a_restart_is_redriven_after_it(tmp_path: Path) -> None:
+    up = UpProcess(tmp_path / "state")
+    again: UpProcess | None = None
+    definition = {
+        "StartAt": "Prepare",
+        "States": {
+            "Prepare": {"Type": "Pass", "Result": {"n": 1}, "Next": "Check"},
+            "Check": {
+                "Type": "Choice",
+                "Choices": [
+                    {"Variable": "$$.Execution.RedriveCount", "NumericEquals": 0, "Next": "Broken"}
+                ],
+                "Default": "Done",
+            },
+            "Broken": {"Type": "Fail", "Error": "NotYet", "Cause": "fixed by the redrive"},
+            "Done": {"Type": "Pass", "End": True},
+        },
+    }
+    try:
+        up.wait_until_up()
+        sfn = up.sfn()
+        machine = sfn.create_state_machine(
+            name="redriven", definition=json.dumps(definition), roleArn=ROLE
+        )
+        arn = sfn.start_execution(stateMachineArn=machine["stateMachineArn"], name="r")[
+            "executionArn"
+        ]
+        assert ended(sfn, arn)["status"] == "FAILED"
+        again = restarted(up)
+        sfn = again.sfn()
+        assert sfn.describe_execution(executionArn=arn)["redriveStatus"] == "REDRIVABLE"
+        sfn.redrive_execution(executionArn=arn)
+        done = ended(sfn, arn)
+        # Check is replayed as it ran (RedriveCount 0 then), so the Fail state runs again
+        assert done["status"] == "FAILED", done
+        assert done["redriveCount"] == 1
+        events = sfn.get_execution_history(executionArn=arn, maxResults=1000)["events"]
+        kinds = [event["type"] for event in events]
+        assert kinds.count("ExecutionRedriven") == 1
+        assert kinds.count("PassStateEntered") == 1, "Prepare finished: not run again"
+        assert kinds.count("ChoiceStateEntered") == 1
+        assert kinds.count("FailStateEntered") == 2
+        assert [e["id"] for e in events] == list(range(1, len(events) + 1))
+    finally:
+        up.stop()
+        if again is not None:
+            again.stop()

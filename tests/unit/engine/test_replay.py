@@ -261,3 +261,17 @@ def test_the_token_of_a_callback_is_found_where_the_payload_holds_the_new_one() 
     assert stored_token([1, {"t": f"x{TOKEN}"}], [1, {"t": f"x{OLD}"}], TOKEN) == OLD
     assert stored_token({"QueueUrl": "q"}, {"QueueUrl": "q"}, TOKEN) is None
     assert with_token(payload, TOKEN, OLD) == stored
+
+
+def test_a_replayed_state_sees_the_redrive_count_of_its_own_attempt() -> None:
+    replay = Replay(
+        [
+            ("ExecutionStarted", 1.0, 0, {}),
+            ("ExecutionFailed", 2.0, 1, {}),
+            ("ExecutionRedriven", 3.0, 2, {"redriveCount": 1}),
+            ("ExecutionFailed", 4.0, 3, {}),
+            ("ExecutionRedriven", 5.0, 4, {"redriveCount": 2}),
+        ]
+    )
+    assert replay.redrive_count == 2
+    assert [replay.redrives_before(event_id) for event_id in (2, 4, 6)] == [0, 1, 2]
