@@ -74,13 +74,14 @@ class Execution:
 
     def context_execution(self) -> dict[str, Any]:
         if self._context_execution is None:
+            replay = self.history.replay
             self._context_execution = {
                 "Id": self.arn,
                 "Input": self.input,
                 "StartTime": iso_timestamp(self.start_time),
                 "Name": self.name,
                 "RoleArn": self.role_arn,
-                "RedriveCount": 0,
+                "RedriveCount": replay.redrive_count if replay is not None else 0,
             }
         return self._context_execution
 
@@ -131,6 +132,12 @@ class Frame:
         self.aborts_states = False
         self.retry_count = 0
         self.task_token: str | None = None
+
+    def waited_before(self) -> bool:
+        """A wait that starts here (a Wait state, a retry's back-off) had already ended
+        before the execution was replayed: it is not waited again."""
+        replay = self.execution.history.replay
+        return replay is not None and replay.happened_after(self.prev)
 
     def child(self, map_item: dict[str, Any] | None = None) -> Frame:
         """A frame for a branch or iteration that starts after this frame's last event."""
@@ -183,8 +190,17 @@ class Frame:
     def context(self) -> dict[str, Any]:
         """The context object (``$$``, ``$states.context``) as the current state sees it."""
         execution = self.execution
+        replay = execution.history.replay
+        of_execution = execution.context_execution()
+        if replay is not None and replay.redrive_count:
+            of_execution = {
+                **of_execution,
+                "RedriveCount": replay.redrives_before(
+                    self.entered_id or len(execution.history) + 1
+                ),
+            }
         context: dict[str, Any] = {
-            "Execution": execution.context_execution(),
+            "Execution": of_execution,
             "State": {
                 "EnteredTime": iso_timestamp(self.entered_time),
                 "Name": self.state_name,

@@ -14,6 +14,8 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any, Final
 
+from workflows.engine.replay import Replay, raw_event, redrivable_events
+
 __all__ = ["History", "dumps", "json_default"]
 
 # Fields whose value AWS delivers as JSON text, each followed by a "<field>Details".
@@ -54,12 +56,25 @@ def _details_key(event_type: str) -> str:
 class History:
     """The events of one execution, shared by all of its branches."""
 
-    __slots__ = ("_events", "_listeners")
+    __slots__ = ("_events", "_listeners", "replay")
 
     def __init__(self) -> None:
         # (type, timestamp, previousEventId, details or None)
         self._events: list[tuple[str, float, int, dict[str, Any] | None]] = []
         self._listeners: list[Callable[[dict[str, Any]], None]] = []
+        # the stored events an execution that runs again matches before recording
+        self.replay: Replay | None = None
+
+    @classmethod
+    def resumed(cls, events: list[dict[str, Any]], *, redriven: bool = False) -> History:
+        """A history holding ``events`` (GetExecutionHistory's shape) that an execution
+        run again replays: what it records again is matched, not added (see replay.py).
+        ``redriven``: the events of what failed are kept but not replayed (it runs again)."""
+        history = cls()
+        history._events = [raw_event(event) for event in events]
+        replayable = redrivable_events(history._events) if redriven else None
+        history.replay = Replay(list(history._events), replayable)
+        return history
 
     def __len__(self) -> int:
         return len(self._events)
@@ -68,6 +83,11 @@ class History:
         self, event_type: str, timestamp: float, previous: int, details: dict[str, Any] | None
     ) -> int:
         """Append an event and return its id (ids start at 1)."""
+        replay = self.replay
+        if replay is not None:
+            stored = replay.match(event_type, previous, details)
+            if stored is not None:
+                return stored
         self._events.append((event_type, timestamp, previous, details))
         event_id = len(self._events)
         if self._listeners:

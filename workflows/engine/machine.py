@@ -25,6 +25,7 @@ from workflows.engine.lambdas import (
     json_copy,
 )
 from workflows.engine.mocks import MockPlan, MockSpec
+from workflows.engine.replay import ReplayDiverged
 from workflows.engine.states import Machine, compile_machine
 from workflows.engine.sync_runner import run_sync
 from workflows.engine.tasks import ServiceIntegration, TaskRunner, TaskTokens
@@ -226,11 +227,15 @@ async def run_execution(
         start_date=execution.start_time,
         _history=execution.history,
     )
+    replay = execution.history.replay
     try:
         if timeout_seconds is None:
             output = await run_machine(machine, execution.input, frame)
         else:
-            output = await _run_with_deadline(machine, execution, frame, timeout_seconds)
+            seconds: float = timeout_seconds
+            if replay is not None and replay.redriven_at is not None:
+                seconds += replay.redriven_at - execution.start_time
+            output = await _run_with_deadline(machine, execution, frame, seconds)
     except _ExecutionTimedOut:
         result.status, result.error = "TIMED_OUT", "States.Timeout"
         frame.record("ExecutionTimedOut", {"error": "States.Timeout"})
@@ -240,6 +245,10 @@ async def run_execution(
             k: v for k, v in (("error", error.error), ("cause", error.cause)) if v is not None
         }
         frame.record("ExecutionFailed", details)
+    except ReplayDiverged as diverged:
+        # an execution resumed under a changed definition cannot go on truthfully
+        result.status, result.error, result.cause = "ABORTED", "States.Runtime", str(diverged)
+        frame.record("ExecutionAborted", {"error": "States.Runtime", "cause": str(diverged)})
     except asyncio.CancelledError:
         result.status = "ABORTED"
         frame.record("ExecutionAborted", {})
@@ -257,12 +266,17 @@ class _ExecutionTimedOut(Exception):
 
 
 async def _run_with_deadline(
-    machine: Machine, execution: Execution, frame: Frame, seconds: int
+    machine: Machine, execution: Execution, frame: Frame, seconds: float
 ) -> Any:
     work = asyncio.ensure_future(run_machine(machine, execution.input, frame))
     sleeper = asyncio.ensure_future(execution.clock.sleep(seconds))
     try:
         await asyncio.wait({work, sleeper}, return_when=asyncio.FIRST_COMPLETED)
+    except asyncio.CancelledError:
+        # stopped (StopExecution): the states stop too, before ExecutionAborted is recorded
+        work.cancel()
+        await asyncio.gather(work, return_exceptions=True)
+        raise
     finally:
         sleeper.cancel()
     if work.done():

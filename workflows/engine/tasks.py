@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -102,14 +102,30 @@ class TaskTokens:
         self._pending: dict[str, asyncio.Future[Any]] = {}
         self._heartbeats: dict[str, asyncio.Event] = {}
         self._owners: dict[str, tuple[str, str]] = {}
+        # answers given before the process stopped, applied once their token is issued again
+        self._answers: dict[str, Callable[[], None]] = {}
 
-    def issue(self, execution_arn: str, state_name: str) -> str:
-        token = uuid.uuid4().hex + uuid.uuid4().hex
+    def issue(self, execution_arn: str, state_name: str, token: str | None = None) -> str:
+        """A new token; ``token`` gives it the value an execution that resumes had issued."""
+        if token is None:
+            token = uuid.uuid4().hex + uuid.uuid4().hex
         loop = asyncio.get_running_loop()
         self._pending[token] = loop.create_future()
         self._heartbeats[token] = asyncio.Event()
         self._owners[token] = (execution_arn, state_name)
+        answer = self._answers.pop(token, None)
+        if answer is not None:
+            loop.call_soon(answer)
         return token
+
+    def answer_when_issued(self, token: str, answer: Callable[[], None]) -> None:
+        """Apply ``answer`` (e.g. ``lambda: tokens.succeed(token, output)``) as soon as
+        ``token`` is issued again by an execution that resumes."""
+        self._answers[token] = answer
+
+    def forget_answers(self, tokens: Iterable[str]) -> None:
+        for token in tokens:
+            self._answers.pop(token, None)
 
     def owner(self, token: str) -> tuple[str, str] | None:
         return self._owners.get(token)

@@ -209,6 +209,11 @@ class LocalApp:
             self.tokens,
         )
 
+    @property
+    def execution_clock(self) -> Clock:
+        """The clock executions run on (a wait starts once the history is stored)."""
+        return self._execution_clock
+
     # ------------------------------------------------------------------ resources
 
     def session(self) -> Any:
@@ -334,19 +339,29 @@ class LocalApp:
         history: History | None = None,
         label: str | None = None,
         execution_arn: str | None = None,
+        clock: Clock | None = None,
     ) -> ExecutionResult:
         """Run one execution of ``machine`` (from the template or not) on the app's runner.
 
         With execution listeners the execution runs as a task of its own, announced to
         each listener before it starts; if that task is cancelled (StopExecution) while
         the caller is not, the result is ABORTED instead of a ``CancelledError``.
+        ``clock`` replaces the app's (an execution that resumes reads its stored times).
         """
+        clock = clock or self._execution_clock
         if not self.execution_listeners:
             result = await machine.execute(
-                input, clock=self._execution_clock, name=name, runner=self.runner, history=history
+                input,
+                clock=clock,
+                name=name,
+                runner=self.runner,
+                history=history,
+                execution_arn=execution_arn,
             )
         else:
-            result = await self._announced(machine, input, name, started_by, history, execution_arn)
+            result = await self._announced(
+                machine, input, name, started_by, history, clock, execution_arn
+            )
         if self.keep_records:
             self.records.append(ExecutionRecord(label or machine.name, started_by, result))
         return result
@@ -358,6 +373,7 @@ class LocalApp:
         name: str | None,
         started_by: str,
         history: History | None,
+        clock: Clock,
         execution_arn: str | None = None,
     ) -> ExecutionResult:
         name = str(uuid.uuid4()) if name is None else name
@@ -366,7 +382,7 @@ class LocalApp:
         run: asyncio.Task[ExecutionResult] = asyncio.ensure_future(
             machine.execute(
                 input,
-                clock=self._execution_clock,
+                clock=clock,
                 name=name,
                 runner=self.runner,
                 history=history,

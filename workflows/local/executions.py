@@ -37,7 +37,8 @@ from typing import Any, Final
 from botocore.exceptions import ClientError
 
 from workflows.engine import DefinitionError, Diagnostic, StateMachine, StatesError
-from workflows.engine.history import dumps
+from workflows.engine.clock import Clock
+from workflows.engine.history import History, dumps
 from workflows.engine.machine import ExecutionResult
 from workflows.engine.validation import validate_definition
 from workflows.local import json_text
@@ -609,6 +610,58 @@ class ExecutionService:
         weights = [weight for _, weight in alias.routing]
         return random.choices(versions, weights=weights)[0]
 
+    def machine_of_execution(self, row: ExecutionRow) -> _Machine | None:
+        """The state machine a stored execution runs again with (None: deleted since):
+        the version it started on, if any (versions are stored), else the machine."""
+        ran = self.ran_with.get(row.arn)
+        version_arn = self.targets.get(row.arn, (None, None))[0]
+        if ran is None and version_arn is not None:
+            with contextlib.suppress(ServiceError):  # unless the version was deleted since
+                ran = self._state_machine(version_arn)
+        return ran or self._machines.get(row.state_machine_arn)
+
+    def execution_row(self, execution_arn: str) -> ExecutionRow:
+        """The stored execution (InvalidArn, ExecutionDoesNotExist as AWS answers them)."""
+        return self._execution(execution_arn)
+
+    def is_live(self, execution_arn: str) -> bool:
+        live = self._live.get(execution_arn)
+        return live is not None and not live.finished
+
+    def reserve(self, execution_arn: str) -> None:
+        """Mark a stored execution as about to run again (a redrive being stored)."""
+        row = self._execution(execution_arn)
+        self._live[execution_arn] = _Live(
+            row.arn, row.state_machine_arn, row.input or "{}", row.start_date
+        )
+
+    def release(self, execution_arn: str) -> None:
+        live = self._live.get(execution_arn)
+        if live is not None and live.task is None and live.outer is None:
+            del self._live[execution_arn]
+
+    def run_again(
+        self, row: ExecutionRow, entry: _Machine, history: History, clock: Clock
+    ) -> asyncio.Task[Any]:
+        """Run a stored execution again on ``history`` (resume, redrive): same ARN, same
+        input; the events it records past the stored ones are stored as they come."""
+        text = row.input or "{}"
+        live = _Live(row.arn, row.state_machine_arn, text, row.start_date)
+        self._live[row.arn] = live
+        run = self.app.execute_machine(
+            entry.machine,
+            json.loads(text),
+            name=row.name,
+            started_by=row.started_by or "StartExecution",
+            history=history,
+            label=entry.template_id or entry.name,
+            clock=clock,
+        )
+        self.ran_with[row.arn] = replace(entry)
+        live.outer = self.app._background.spawn(run)
+        live.outer.add_done_callback(lambda task: self._outer_done(live, task))
+        return live.outer
+
     def describe_execution(self, execution_arn: str) -> dict[str, Any]:
         row = self._execution(execution_arn)
         answer: dict[str, Any] = {
@@ -630,10 +683,9 @@ class ExecutionService:
         if row.cause is not None:
             answer["cause"] = row.cause
         answer.update(self.started_on(execution_arn))
-        answer["redriveCount"] = 0
-        if row.status in ("FAILED", "TIMED_OUT", "ABORTED"):
-            answer["redriveStatus"] = "NOT_REDRIVABLE"
-            answer["redriveStatusReason"] = "Execution redrive is not supported locally yet"
+        from workflows.local.sfn_redrive import redrive_fields  # it builds on this module
+
+        answer.update(redrive_fields(self, row))
         return answer
 
     # ------------------------------------------------- updates, versions and tags
@@ -884,7 +936,10 @@ class ExecutionService:
         status_filter: str | None = None,
         max_results: int = 0,
         next_token: str | None = None,
+        redriven: bool | None = None,
     ) -> dict[str, Any]:
+        from workflows.local.sfn_redrive import list_item_fields  # it builds on this module
+
         if status_filter is not None and status_filter not in _STATUSES:
             raise validation_error(
                 "statusFilter",
@@ -913,7 +968,11 @@ class ExecutionService:
         before = None
         if next_token is not None:
             token = _decode_token(next_token, "executions")
-            if token.get("machine") != listed or token.get("status") != status_filter:
+            if (
+                token.get("machine") != listed
+                or token.get("status") != status_filter
+                or token.get("redriven") != redriven
+            ):
                 raise _invalid_token(next_token)
             before = _token_int(token, next_token)
         if qualified:
@@ -925,9 +984,12 @@ class ExecutionService:
                 limit=limit + 1,
             )
             rows = [row for row in map(self.store.get_execution, arns) if row is not None]
+            if redriven is not None:  # a version's executions are few: filtered here
+                counts = self.store.redrives(row.arn for row in rows)
+                rows = [row for row in rows if (row.arn in counts) == redriven]
         else:
             rows = self.store.list_executions(
-                listed, status=status_filter, before_seq=before, limit=limit + 1
+                listed, status=status_filter, before_seq=before, limit=limit + 1, redriven=redriven
             )
         items = []
         for row in rows[:limit]:
@@ -942,10 +1004,15 @@ class ExecutionService:
                 item["stopDate"] = row.stop_date
             item.update(self.started_on(row.arn))
             items.append(item)
+        list_item_fields(self, items)
         answer: dict[str, Any] = {"executions": items}
         if len(rows) > limit:
             answer["nextToken"] = _encode_token(
-                "executions", machine=listed, status=status_filter, last=rows[limit - 1].seq
+                "executions",
+                machine=listed,
+                status=status_filter,
+                last=rows[limit - 1].seq,
+                **({} if redriven is None else {"redriven": redriven}),
             )
         return answer
 
@@ -1014,7 +1081,7 @@ class ExecutionService:
                 "InvalidOutput", f"Invalid Output: '{error.msg} (column {error.colno})'"
             ) from None
         self._check_waiting(task_token)
-        await self._answer_stored(task_token)
+        await self._answer_stored(task_token, {"output": value})
         self._with_token(lambda: self.app.tokens.succeed(task_token, value))
         return {}
 
@@ -1023,18 +1090,26 @@ class ExecutionService:
     ) -> dict[str, Any]:
         self._check_token(task_token)
         self._check_waiting(task_token)
-        await self._answer_stored(task_token)
+        await self._answer_stored(task_token, {"error": error, "cause": cause})
         self._with_token(lambda: self.app.tokens.fail(task_token, error, cause))
         return {}
 
-    async def _answer_stored(self, task_token: str) -> None:
+    async def _answer_stored(self, task_token: str, answer: dict[str, Any]) -> None:
         """Answer only once the history so far is stored, and the answer with it.
 
         The token's Task (and the event that issued the token) is durable before the
-        answer is applied; the answer's own event follows in the next commit, which
-        the execution awaits before its next effect.
+        answer is applied, and so is the answer itself: if the process stops before
+        the answer's event is stored, the execution applies it when it resumes
+        (resume.py); the answer's event follows in the next commit, which the
+        execution awaits before its next effect.
         """
-        await committed(self.store.barrier(), timeout=self.answer_timeout)
+        owner = self.app.tokens.owner(task_token)
+        if owner is None:
+            await committed(self.store.barrier(), timeout=self.answer_timeout)
+            return
+        await committed(
+            self.store.put_task_answer(task_token, owner[0], answer), timeout=self.answer_timeout
+        )
 
     async def send_task_heartbeat(self, task_token: str) -> dict[str, Any]:
         self._check_token(task_token)
@@ -1137,8 +1212,8 @@ class ExecutionService:
         starting.task.add_done_callback(lambda task: self._task_done(registered, task))
 
     def _on_event(self, live: _Live, event: dict[str, Any]) -> None:
-        if self._closed:
-            return
+        if self._closed or live.finished:
+            return  # nothing is recorded after the end (a redrive records its own)
         kind = event["type"]
         terminal = _TERMINAL.get(kind)
         if terminal is not None and kind == "ExecutionAborted" and live.stop is not None:

@@ -39,6 +39,7 @@ from workflows.local.executions import ExecutionService
 from workflows.local.instance_lock import InstanceLock
 from workflows.local.local_auth import LocalIssuer, template_overrides
 from workflows.local.moto_patches import patch_transactions
+from workflows.local.resume import resume_running
 from workflows.local.run import fake_aws_environment
 from workflows.local.service_data import SNAPSHOT_NAME
 from workflows.local.service_data import restore as restore_services
@@ -211,7 +212,8 @@ class LocalRuntime:
             extra_runner, label, address = await starter(self)
             self._runners.append(extra_runner)
             self.addresses.append((label, address))
-        store.recovered = await asyncio.to_thread(store.recover)
+        # executions left RUNNING by the previous run continue where they were
+        store.recovered = await resume_running(service)
 
     async def stop(self) -> None:
         # Servers first, then the service (executions still running are recorded as

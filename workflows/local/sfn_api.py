@@ -32,6 +32,7 @@ from workflows.local.executions import (
 from workflows.local.sfn_activities import ACTIVITY_ACTIONS
 from workflows.local.sfn_aliases import ALIAS_ACTIONS
 from workflows.local.sfn_map_runs import MAP_RUN_ACTIONS, wrap_execution_actions
+from workflows.local.sfn_redrive import REDRIVE_ACTIONS, redrive_filter
 from workflows.local.sfn_teststate import TEST_STATE_ACTIONS
 from workflows.local.store import StoreUnavailable
 
@@ -194,6 +195,7 @@ async def _list_executions(service: ExecutionService, request: Request) -> dict[
         status_filter=_string(request, "statusFilter", max_length=32),
         max_results=_integer(request, "maxResults"),
         next_token=_token(request, "nextToken"),
+        redriven=redrive_filter(request),
     )
 
 
@@ -361,6 +363,7 @@ ACTIONS.update(TEST_STATE_ACTIONS)
 ACTIONS.update(ALIAS_ACTIONS)
 ACTIONS.update(MAP_RUN_ACTIONS)
 wrap_execution_actions(ACTIONS)
+ACTIONS.update(REDRIVE_ACTIONS)
 
 
 # ------------------------------------------------------------------------ server

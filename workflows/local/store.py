@@ -19,6 +19,7 @@ committed (the file locked by another process) fails its caller with
 
 from __future__ import annotations
 
+import functools
 import itertools
 import json
 import logging
@@ -77,6 +78,11 @@ CREATE TABLE IF NOT EXISTS events (
     output TEXT,
     PRIMARY KEY (execution_arn, id)
 );
+CREATE TABLE IF NOT EXISTS task_answers (
+    token TEXT PRIMARY KEY,
+    execution_arn TEXT NOT NULL,
+    answer TEXT NOT NULL
+);
 CREATE TABLE IF NOT EXISTS state_machines (
     arn TEXT PRIMARY KEY,
     name TEXT NOT NULL,
@@ -98,6 +104,10 @@ _FINISH_EXECUTION = (
 _INSERT_EVENT = (
     "INSERT OR REPLACE INTO events (execution_arn, id, type, timestamp, previous_id,"
     " details_key, details, input, output) VALUES (?,?,?,?,?,?,?,?,?)"
+)
+_REDRIVEN_EVENTS = (
+    "SELECT 1 FROM events WHERE events.execution_arn = executions.arn"
+    " AND events.type = 'ExecutionRedriven'"
 )
 _EVENT_COLUMNS = "id, type, timestamp, previous_id, details_key, details, input, output"
 _COLUMNS = (
@@ -293,8 +303,29 @@ class ExecutionStore:
         cause: str | None = None,
     ) -> Future[None]:
         return self._submit(
-            [(_FINISH_EXECUTION, (status, output, error, cause, stop_date, arn))], durable=True
+            [
+                (_FINISH_EXECUTION, (status, output, error, cause, stop_date, arn)),
+                ("DELETE FROM task_answers WHERE execution_arn = ?", (arn,)),
+            ],
+            durable=True,
         )
+
+    def put_task_answer(
+        self, token: str, execution_arn: str, answer: dict[str, Any]
+    ) -> Future[None]:
+        """A SendTaskSuccess/Failure, kept until its execution ends: one acknowledged but
+        not yet applied when the process stopped is applied when the execution resumes."""
+        text = json.dumps(answer, separators=(",", ":"))
+        return self._submit(
+            [("INSERT OR REPLACE INTO task_answers VALUES (?,?,?)", (token, execution_arn, text))],
+            durable=False,
+        )
+
+    def task_answers(self, execution_arn: str) -> dict[str, dict[str, Any]]:
+        rows = self._read(
+            "SELECT token, answer FROM task_answers WHERE execution_arn = ?", (execution_arn,)
+        )
+        return {str(token): json.loads(text) for token, text in rows}
 
     def add_event(self, execution_arn: str, event: dict[str, Any]) -> Future[None]:
         """Store one history event in GetExecutionHistory's shape (timestamp: datetime/float)."""
@@ -323,6 +354,14 @@ class ExecutionStore:
         future: Future[list[str]] = Future()
         self._queue.put(_Job([], future, durable=False, action=_abort_running))
         return future.result()
+
+    def abort(self, arn: str, cause: str) -> None:
+        """Mark one RUNNING execution ABORTED with ``cause`` (an ExecutionAborted event
+        after its last one)."""
+        future: Future[list[str]] = Future()
+        action = functools.partial(_abort_running, arns=(arn,), cause=cause)
+        self._queue.put(_Job([], future, durable=False, action=action))
+        future.result()
 
     def _submit(
         self, writes: list[tuple[str, tuple[Any, ...] | dict[str, Any]]], *, durable: bool
@@ -455,13 +494,17 @@ class ExecutionStore:
         status: str | None = None,
         before_seq: int | None = None,
         limit: int = 100,
+        redriven: bool | None = None,
     ) -> list[ExecutionRow]:
-        """Newest first; ``before_seq`` continues a previous page."""
+        """Newest first; ``before_seq`` continues a previous page; ``redriven`` keeps only
+        the executions that were (or were not) redriven."""
         sql = f"SELECT {_COLUMNS} FROM executions WHERE state_machine_arn = ?"
         params: list[Any] = [state_machine_arn]
         if status is not None:
             sql += " AND status = ?"
             params.append(status)
+        if redriven is not None:
+            sql += f" AND {'' if redriven else 'NOT '}EXISTS ({_REDRIVEN_EVENTS})"
         if before_seq is not None:
             sql += " AND seq < ?"
             params.append(before_seq)
@@ -534,6 +577,30 @@ class ExecutionStore:
         params.append(limit)
         return [_event(row) for row in self._read(sql, params)]
 
+    def redrives(self, arns: Iterable[str]) -> dict[str, tuple[int, float]]:
+        """How many times each execution was redriven, and when last (redriven ones only)."""
+        chosen = list(arns)
+        if not chosen:
+            return {}
+        marks = ",".join("?" * len(chosen))
+        rows = self._read(
+            "SELECT execution_arn, COUNT(*), MAX(timestamp) FROM events"
+            f" WHERE type = 'ExecutionRedriven' AND execution_arn IN ({marks})"
+            " GROUP BY execution_arn",
+            chosen,
+        )
+        return {str(arn): (int(count), float(last)) for arn, count, last in rows}
+
+    def reopen(self, arn: str, event: dict[str, Any]) -> Future[None]:
+        """A redrive: store its ExecutionRedriven event and mark the execution RUNNING."""
+        return self._submit(
+            [
+                (_INSERT_EVENT, {"arn": arn, "event": event}),
+                (_FINISH_EXECUTION, ("RUNNING", None, None, None, None, arn)),
+            ],
+            durable=False,
+        )
+
     def state_machines(self) -> list[StateMachineRow]:
         rows = self._read(
             "SELECT arn, name, definition, role_arn, type, creation_date"
@@ -591,8 +658,15 @@ def _settle(future: Future[Any], result: Any = None, error: BaseException | None
         pass  # cancelled by its waiter: the write itself is done all the same
 
 
-def _abort_running(db: sqlite3.Connection) -> list[str]:
+def _abort_running(
+    db: sqlite3.Connection,
+    arns: Iterable[str] | None = None,
+    cause: str = INTERRUPTED_CAUSE,
+) -> list[str]:
     rows = db.execute("SELECT arn, start_date FROM executions WHERE status = 'RUNNING'").fetchall()
+    if arns is not None:
+        chosen = set(arns)
+        rows = [row for row in rows if row[0] in chosen]
     for arn, start_date in rows:
         last = db.execute(
             "SELECT id, timestamp FROM events WHERE execution_arn = ? ORDER BY id DESC LIMIT 1",
@@ -606,10 +680,10 @@ def _abort_running(db: sqlite3.Connection) -> list[str]:
             "type": "ExecutionAborted",
             "id": last_id + 1,
             "previousEventId": last_id,
-            "executionAbortedEventDetails": {"cause": INTERRUPTED_CAUSE},
+            "executionAbortedEventDetails": {"cause": cause},
         }
         db.execute(_INSERT_EVENT, _event_row(arn, aborted))
-        db.execute(_FINISH_EXECUTION, ("ABORTED", None, None, INTERRUPTED_CAUSE, stopped, arn))
+        db.execute(_FINISH_EXECUTION, ("ABORTED", None, None, cause, stopped, arn))
     return [str(arn) for arn, _ in rows]
 
 

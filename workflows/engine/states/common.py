@@ -568,7 +568,8 @@ class ResultState(State):
                     if failed_at is not None:
                         frame.prev = failed_at
                     frame.retry_count += 1
-                    await frame.execution.clock.sleep(delay)
+                    if not frame.waited_before():
+                        await frame.execution.clock.sleep(delay)
                     continue
                 if failed_at is not None:
                     frame.record_linked(self.type_name + "StateFailed", failed_at)

@@ -186,7 +186,8 @@ class WaitState(State):
         else:
             assert self.timestamp_path is not None
             delay = self._timestamp_from_path(self.timestamp_path, effective, frame) - clock.now()
-        await clock.sleep(max(0.0, delay))
+        if not frame.waited_before():
+            await clock.sleep(max(0.0, delay))
         return self.finish_plain(effective, frame), self.next
 
     async def _astep_jsonata(self, data: Any, frame: Frame) -> StepResult:
@@ -226,7 +227,8 @@ class WaitState(State):
             delay = float(self.seconds)
         else:
             delay = (self.timestamp or 0.0) - clock.now()
-        await clock.sleep(max(0.0, delay))
+        if not frame.waited_before():
+            await clock.sleep(max(0.0, delay))
         return self.finish_jsonata(self.states(data, frame), data, frame), self.next
 
     def _lookup(self, path: JsonPath, data: Any, frame: Frame) -> Any:

@@ -12,6 +12,7 @@ from workflows.engine.history import dumps
 from workflows.engine.lambdas import lambda_function_task, lambda_invoke_task
 from workflows.engine.mocks import Return, Throw
 from workflows.engine.paths import JsonPath, PathNotFound, resolve
+from workflows.engine.replay import Answer, stored_token, with_token
 from workflows.engine.states.common import (
     Caught,
     ResultState,
@@ -87,6 +88,8 @@ class TaskState(ResultState):
                 if self.parameters is None
                 else evaluate_payload(self.parameters, effective, frame)
             )
+        if token is not None and execution.history.replay is not None:
+            payload, token = _replayed_token(payload, token, frame)
 
         mock = execution.mocks.next(self.name) if execution.mocks is not None else None
         if resource.kind == "lambda":
@@ -95,6 +98,9 @@ class TaskState(ResultState):
                 details["timeoutInSeconds"] = timeout
             frame.record("LambdaFunctionScheduled", details)
             frame.record("LambdaFunctionStarted")
+            replayed = _replayed(frame)
+            if replayed is not None and replayed.ended:
+                return _settled(replayed, frame)
             try:
                 result = await with_timeout(
                     lambda_function_task(runner.lambdas, resource.arn, payload, execution.clock)
@@ -124,9 +130,16 @@ class TaskState(ResultState):
             scheduled["heartbeatInSeconds"] = heartbeat
         frame.record("TaskScheduled", scheduled)
         frame.record("TaskStarted", base)
+        replayed = _replayed(frame)
+        if replayed is not None and replayed.ended:
+            if token is not None:
+                runner.tokens.discard(token)
+            return _settled(replayed, frame)
+        # a callback whose message was sent before the restart waits for its token again
+        submitted = replayed is not None and replayed.event_type == "TaskSubmitted"
         try:
             result = await with_timeout(
-                self._perform(payload, effective, token, heartbeat, frame, base)
+                self._perform(payload, effective, token, heartbeat, frame, base, submitted)
                 if mock is None
                 else _mocked(mock),
                 timeout,
@@ -162,6 +175,9 @@ class TaskState(ResultState):
         if heartbeat is not None:
             details["heartbeatInSeconds"] = heartbeat
         frame.record("ActivityScheduled", details)
+        replayed = _replayed(frame)
+        if replayed is not None and replayed.ended:
+            return _settled(replayed, frame)
         token = runner.tokens.issue(execution.arn, self.name)
         if mock is None:
 
@@ -195,10 +211,16 @@ class TaskState(ResultState):
         heartbeat: int | None,
         frame: Frame,
         base: dict[str, Any],
+        submitted: bool = False,
     ) -> Any:
         execution = frame.execution
         runner = execution.tasks
         resource = self.resource
+        if submitted and token is not None:
+            stored = execution.history.replay
+            details = stored.stored_details(frame.prev, "TaskSubmitted") if stored else None
+            frame.record("TaskSubmitted", {**base, "output": (details or {}).get("output")})
+            return await runner.tokens.wait(token, execution.clock, heartbeat)
         if resource.service == "lambda" and resource.action == "invoke":
             if not isinstance(payload, dict) or "FunctionName" not in payload:
                 raise frame.runtime_error(
@@ -227,6 +249,36 @@ class TaskState(ResultState):
             frame.record("TaskSubmitted", {**base, "output": result})
             result = await runner.tokens.wait(token, execution.clock, heartbeat)
         return result
+
+
+def _replayed(frame: Frame) -> Answer | None:
+    """What the stored history says this attempt did, when the execution replays one."""
+    replay = frame.execution.history.replay
+    return None if replay is None else replay.answer(frame.prev)
+
+
+def _settled(answer: Answer, frame: Frame) -> Any:
+    """The stored end of an attempt, as its result: nothing is performed twice."""
+    frame.prev = frame.last = answer.event_id
+    if answer.succeeded:
+        return answer.details.get("output")
+    raise StatesError(answer.details.get("error"), answer.details.get("cause"))
+
+
+def _replayed_token(payload: Any, token: str, frame: Frame) -> tuple[Any, str]:
+    """The token the stored attempt was given, so the one a person holds stays valid."""
+    replay = frame.execution.history.replay
+    stored = None if replay is None else replay.stored_details(frame.prev, "TaskScheduled")
+    if stored is None:
+        return payload, token
+    previous = stored_token(payload, stored.get("parameters"), token)
+    if previous is None or previous == token:
+        return payload, token
+    tokens = frame.execution.tasks.tokens
+    tokens.discard(token)
+    tokens.issue(frame.execution.arn, frame.state_name, token=previous)
+    frame.task_token = previous
+    return with_token(payload, token, previous), previous
 
 
 async def _mocked(answer: Return | Throw) -> Any:
