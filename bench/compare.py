@@ -161,7 +161,7 @@ def on_local_stepfunctions(file: Path, spec: dict[str, Any]) -> dict[str, Any] |
 
 def _cell(figures: dict[str, Any] | None) -> str:
     if figures is None:
-        return f"{'(not installed)':>16}"
+        return f"{'(not run)':>16}"
     if "failed" in figures:
         return f"{'failed':>16}"
     wrong = " !" if figures.get("correct") is False else "  "
@@ -180,7 +180,8 @@ def main(argv: list[str] | None = None) -> int:
     files = sorted(WORKLOADS.glob("*.json")) + sorted(EXTRA.glob("*.json"))
     print(
         f"{'ms per execution':<20}{'this engine':>16}{'moto':>16}{'local-sfn':>16}   "
-        "(! = the peer's output differs from the expected one)"
+        "(! = the peer's output differs from the expected one; not run = skipped or "
+        "not installed)"
     )
     for file in files:
         spec = json.loads(file.read_text())
