@@ -164,3 +164,72 @@ def test_the_cli_runs_an_express_machine_synchronously(aws: Cli) -> None:
     assert missing.returncode != 0
     assert "(InvalidArn)" in missing.stderr
     assert "Resource type not valid in this context: express" in missing.stderr
+
+
+# Fails on its first attempt (StringToJson of "{"), succeeds once redriven ("1").
+FAILS_UNTIL_REDRIVEN = {
+    "StartAt": "Parse",
+    "States": {
+        "Parse": {
+            "Type": "Pass",
+            "Parameters": {
+                "value.$": (
+                    "States.StringToJson(States.ArrayGetItem("
+                    "States.Array('{', '1'), $$.Execution.RedriveCount))"
+                )
+            },
+            "End": True,
+        }
+    },
+}
+
+
+def test_the_cli_redrives_a_failed_execution(aws: Cli) -> None:
+    machine = aws(
+        "create-state-machine",
+        "--name",
+        "cli-redrive",
+        "--definition",
+        json.dumps(FAILS_UNTIL_REDRIVEN),
+        "--role-arn",
+        ROLE,
+    )["stateMachineArn"]
+    arn = aws("start-execution", "--state-machine-arn", machine, "--name", "once")["executionArn"]
+
+    def ended() -> Any:
+        described = aws("describe-execution", "--execution-arn", arn)
+        return described["status"] != "RUNNING" and described
+
+    failed = wait_until(ended, what="the first attempt to end")
+    assert (failed["status"], failed["redriveStatus"]) == ("FAILED", "REDRIVABLE")
+
+    aws("redrive-execution", "--execution-arn", arn)
+    done = wait_until(ended, what="the redriven execution to end")
+    assert done["status"] == "SUCCEEDED"
+    assert json.loads(done["output"]) == {"value": 1}
+    assert done["redriveCount"] == 1
+    kinds = [e["type"] for e in aws("get-execution-history", "--execution-arn", arn)["events"]]
+    assert kinds.count("ExecutionRedriven") == 1
+    assert kinds.index("ExecutionFailed") < kinds.index("ExecutionRedriven")
+
+    again = aws.run("redrive-execution", "--execution-arn", arn)
+    assert again.returncode != 0
+    assert "(ExecutionNotRedrivable)" in again.stderr
+
+
+def test_the_cli_tests_one_state(aws: Cli) -> None:
+    state = {"Type": "Pass", "Parameters": {"total.$": "States.MathAdd($.a, $.b)"}, "End": True}
+    answer = aws(
+        "test-state",
+        "--definition",
+        json.dumps(state),
+        "--role-arn",
+        ROLE,
+        "--input",
+        '{"a": 2, "b": 3}',
+        "--inspection-level",
+        "DEBUG",
+    )
+    assert answer["status"] == "SUCCEEDED"
+    assert json.loads(answer["output"]) == {"total": 5}
+    assert json.loads(answer["inspectionData"]["afterParameters"]) == {"total": 5}
