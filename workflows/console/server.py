@@ -47,6 +47,7 @@ from workflows.local.app import ExecutionStarting
 from workflows.local.executions import ExecutionService, ServiceError
 from workflows.local.runtime import LocalRuntime, ServerStarter
 from workflows.local.sfn_map_runs import child_events, describe_child
+from workflows.local.sfn_redrive import redrive_execution
 from workflows.local.store import ExecutionRow
 from workflows.timeline import human
 
@@ -158,8 +159,14 @@ class Console:
             self.lay_out(graph)
 
     def _on_execution(self, starting: ExecutionStarting) -> None:
-        """An execution starts: its graph is laid out by the time someone opens it."""
+        """An execution starts: its graph is laid out by the time someone opens it. One
+        that runs again (a redrive) is no longer ended: its kept view goes."""
+        self.forget(starting.execution_arn)
         self.lay_out_machine(starting.state_machine_arn)
+
+    def forget(self, arn: str) -> None:
+        self.ended.pop(arn, None)
+        self.pages.pop(arn, None)
 
     def page_data(self, arn: str, view: dict[str, Any]) -> Markup:
         """The execution page's data as JSON for a <script> element (``<``, ``>``, ``&``
@@ -247,6 +254,7 @@ def create_console(service: ExecutionService) -> web.Application:
     app.router.add_get("/executions/{arn}", execution_page)
     app.router.add_post("/executions/{arn}/stop", stop_execution)
     app.router.add_post("/executions/{arn}/task-token", answer_task_token)
+    app.router.add_post("/executions/{arn}/redrive", redrive)
     app.router.add_get("/api/executions/{arn}", execution_json)
     app.router.add_get("/api/executions/{arn}/stream", execution_stream)
     app.router.add_get("/api/executions/{arn}/states/{state}", state_json)
@@ -476,6 +484,19 @@ async def answer_task_token(request: web.Request) -> web.Response:
     # let the execution take the answer before the page is drawn again
     await asyncio.sleep(0)
     _back(arn, notice=notice)
+
+
+async def redrive(request: web.Request) -> web.Response:
+    """RedriveExecution, as the endpoint does it: the execution runs again under its ARN."""
+    console = request.app[CONSOLE_KEY]
+    arn = request.match_info["arn"]
+    try:
+        await redrive_execution(console.service, arn)
+    except ServiceError as problem:
+        _back(arn, error=f"{problem.code}: {problem.message}")
+    console.forget(arn)  # the page is drawn again from the store: RUNNING
+    await asyncio.sleep(0)
+    _back(arn, notice="Execution redriven")
 
 
 def _back(arn: str, **message: str) -> NoReturn:

@@ -136,6 +136,7 @@ class Visit:
     failed: bool = False  # its last attempt (or the state itself) failed
     caught: bool = False  # ... and a Catcher took over
     cancelled: bool = False
+    redriven: bool = False  # it failed or was cancelled, and a redrive ran it again
     assigned_variables: dict[str, Any] | None = None
     iterations: dict[int, str] = field(default_factory=dict)  # Map: index -> status
     next: str | None = None  # the state entered after it in the same scope
@@ -147,6 +148,8 @@ class Visit:
 
     @property
     def status(self) -> str:
+        if self.redriven:  # one more attempt: the redrive's visit says how it went
+            return "retried"
         if self.cancelled:
             return "cancelled"
         if self.failed:
@@ -360,6 +363,10 @@ class _Reader:
             self._execution_end(kind, details, at)
             self.owner[event_id] = owner
             return
+        if kind == "ExecutionRedriven":
+            self._redriven()
+            self.owner[event_id] = owner
+            return
         if kind.endswith("StateEntered"):
             visit = self._enter(kind, details, event_id, previous, owner, at)
             self.owner[event_id] = visit
@@ -502,6 +509,14 @@ class _Reader:
         self.error, self.cause = details.get("error"), details.get("cause")
         self.output = details.get("output")
         self._close(self.visits, kind == "ExecutionFailed", details)
+
+    def _redriven(self) -> None:
+        """The execution runs again from what did not finish: those visits are superseded."""
+        self.status = "RUNNING"
+        self.stop = self.error = self.cause = self.output = None
+        for visit in self.visits:
+            if visit.cancelled or (visit.failed and not visit.caught):
+                visit.redriven = True
 
     def _inside(self, container: Visit) -> list[Visit]:
         """The visits that ran inside a Parallel or Map visit (at any depth)."""

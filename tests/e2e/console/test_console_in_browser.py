@@ -7,7 +7,7 @@ import time
 from collections.abc import Mapping
 from typing import Any
 
-from tests.e2e.console.conftest import PREFIX, REPO, ConsoleApp
+from tests.e2e.console.conftest import ARTIFACTS, PREFIX, REPO, ConsoleApp
 from workflows.console.layout import Layouts
 
 ORDER = json.loads((REPO / "examples" / "order.json").read_text())
@@ -363,3 +363,58 @@ def test_the_page_lays_out_its_graph_itself_and_pages_its_events(
     assert pager.locator("span").inner_text() == f"events 401 to {total} of {total}"
     page.select_option("#event-type", "MapIterationSucceeded")  # a filter starts at page 1
     assert pager.locator("span").inner_text() == "events 1 to 120 of 120"
+
+
+SAVE = {
+    "StartAt": "Prepare",
+    "States": {
+        "Prepare": {
+            "Type": "Pass",
+            "Result": {"id": {"S": "redriven"}},
+            "ResultPath": "$.item",
+            "Next": "Save",
+        },
+        "Save": {  # fails until its table exists
+            "Type": "Task",
+            "Resource": "arn:aws:states:::dynamodb:putItem",
+            "Parameters": {"TableName": "ConsoleRedriveTable", "Item.$": "$.item"},
+            "ResultPath": None,
+            "Next": "Done",
+        },
+        "Done": {"Type": "Pass", "End": True},
+    },
+}
+
+
+def test_a_failed_execution_is_redriven_from_its_page(console: ConsoleApp, page: Any) -> None:
+    machine = console.create("ConsoleRedriveMachine", SAVE)
+    arn = str(
+        console.do(lambda: console.service.start_execution(machine, "{}", "redrive-me"))[
+            "executionArn"
+        ]
+    )
+    assert console.wait(arn)["status"] == "FAILED"
+    page.goto(console.page_of(arn))
+    state(page, "Save", "failed")
+    assert page.locator("#redrive-count").count() == 0
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "redrive-before.png"))  # the failure and its button
+    dynamodb = console.app.session().client("dynamodb")
+    dynamodb.create_table(  # what it missed is there now: the second attempt succeeds
+        TableName="ConsoleRedriveTable",
+        KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
+        AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
+        BillingMode="PAY_PER_REQUEST",
+    )
+    page.click('form.redrive button:text-is("Redrive")')
+    page.wait_for_selector('#execution-status:text-is("SUCCEEDED")', timeout=60_000)
+    assert "Execution redriven" in page.locator(".notice").inner_text()
+    state(page, "Done", "succeeded")
+    state(page, "Save", "retried")  # failed, then run again by the redrive
+    assert page.locator("#redrive-count").inner_text() == "1"
+    page.wait_for_selector("#redrive-reason")
+    assert page.locator("form.redrive").count() == 0  # no second redrive of a success
+    assert "Execution is SUCCEEDED and cannot be redriven" in page.locator("#redrive").inner_text()
+    assert page.locator('#events tbody tr[data-type="ExecutionRedriven"]').count() == 1
+    item = dynamodb.get_item(TableName="ConsoleRedriveTable", Key={"id": {"S": "redriven"}})
+    assert "Item" in item

@@ -439,3 +439,60 @@ async def test_a_distributed_maps_runs_and_children_have_pages(
     assert child["execution"]["stateMachineArn"].endswith(":stateMachine:Sweeping/Orders")
     assert child["events"][0]["type"] == "ExecutionStarted"
     assert child["trace"]["statuses"] == {"Echo": "succeeded"}
+
+
+SAVE = {
+    "StartAt": "Save",
+    "States": {
+        "Save": {
+            "Type": "Task",
+            "Resource": "arn:aws:states:::dynamodb:putItem",
+            "Parameters": {"TableName": "t", "Item": {"id": {"S": "1"}}},
+            "End": True,
+        }
+    },
+}
+
+
+async def test_a_failed_execution_is_redriven_and_a_succeeded_one_says_why_not(
+    service: ExecutionService, client: TestClient[Any, Any]
+) -> None:
+    from workflows.engine import StatesError
+
+    calls = 0
+
+    async def fails_once(request: TaskRequest) -> Any:
+        nonlocal calls
+        calls += 1
+        if calls == 1:
+            raise StatesError("DynamoDB.ResourceNotFoundException", "no table t yet")
+        return {}
+
+    service.app.runner.integrations["dynamodb:putItem"] = fails_once
+    save = await create(service, SAVE, "Saving")
+    arn = (await service.start_execution(save, "{}", "s-1"))["executionArn"]
+    assert (await service.wait(arn))["status"] == "FAILED"
+    shown = await (await client.get(f"/executions/{page(arn)}")).text()
+    assert f'action="/executions/{page(arn)}/redrive"' in shown
+    assert "Redrive count" not in shown
+
+    redriven = await client.post(f"/executions/{page(arn)}/redrive", allow_redirects=False)
+    assert redriven.status == 303
+    assert "Execution+redriven" in redriven.headers["Location"]
+    described = await service.wait(arn)
+    assert (described["status"], described["redriveCount"], calls) == ("SUCCEEDED", 1, 2)
+    shown = unescape(await (await client.get(f"/executions/{page(arn)}")).text())
+    assert "/redrive" not in shown  # no button: the reason instead, and the count
+    assert "Not redrivable: Execution is SUCCEEDED and cannot be redriven" in shown
+    assert re.search(r'<dd id="redrive-count">1</dd>', shown)
+    assert console_data(shown)["execution"]["status"] == "SUCCEEDED"  # not the kept FAILED view
+
+    refused = await client.post(f"/executions/{page(arn)}/redrive", allow_redirects=False)
+    assert refused.status == 303
+    told = unquote(refused.headers["Location"].replace("+", " "))
+    assert "ExecutionNotRedrivable: Execution is SUCCEEDED and cannot be redriven" in told
+    assert service.describe_execution(arn)["redriveCount"] == 1
+    elsewhere = await client.post(
+        f"/executions/{page(arn)}/redrive", headers={"Origin": "https://evil.example"}
+    )
+    assert elsewhere.status == 403

@@ -172,3 +172,40 @@ def test_an_execution_still_running_or_stopped() -> None:
     aborted = {"id": 3, "previousEventId": 2, "timestamp": 2.0, "type": "ExecutionAborted"}
     stopped = trace([*events, aborted])
     assert (stopped.status, stopped.state_statuses()) == ("ABORTED", {"Hold": "cancelled"})
+
+
+def test_a_redriven_execution_runs_its_failed_state_again() -> None:
+    details = {"resourceType": "dynamodb", "resource": "putItem"}
+    events = [
+        {"id": 1, "previousEventId": 0, "timestamp": 1.0, "type": "ExecutionStarted"},
+        {"id": 2, "previousEventId": 1, "timestamp": 1.1, "type": "TaskStateEntered",
+         "stateEnteredEventDetails": {"name": "Save", "input": "{}"}},
+        {"id": 3, "previousEventId": 2, "timestamp": 1.2, "type": "TaskScheduled",
+         "taskScheduledEventDetails": {**details, "parameters": "{}"}},
+        {"id": 4, "previousEventId": 3, "timestamp": 1.3, "type": "TaskFailed",
+         "taskFailedEventDetails": {**details, "error": "NoTable"}},
+        {"id": 5, "previousEventId": 4, "timestamp": 1.4, "type": "ExecutionFailed",
+         "executionFailedEventDetails": {"error": "NoTable"}},
+    ]  # fmt: skip
+    assert trace(events).state_statuses() == {"Save": "failed"}
+    again = [
+        {"id": 6, "previousEventId": 5, "timestamp": 5.0, "type": "ExecutionRedriven",
+         "executionRedrivenEventDetails": {"redriveCount": 1}},
+        {"id": 7, "previousEventId": 6, "timestamp": 5.1, "type": "TaskStateEntered",
+         "stateEnteredEventDetails": {"name": "Save", "input": "{}"}},
+    ]  # fmt: skip
+    running = trace([*events, *again])
+    assert (running.status, running.error, running.stop) == ("RUNNING", None, None)
+    assert running.state_statuses() == {"Save": "running"}
+    done = [
+        {"id": 8, "previousEventId": 7, "timestamp": 5.2, "type": "TaskSucceeded",
+         "taskSucceededEventDetails": {**details, "output": "{}"}},
+        {"id": 9, "previousEventId": 8, "timestamp": 5.3, "type": "TaskStateExited",
+         "stateExitedEventDetails": {"name": "Save", "output": "{}"}},
+        {"id": 10, "previousEventId": 9, "timestamp": 5.4, "type": "ExecutionSucceeded",
+         "executionSucceededEventDetails": {"output": "{}"}},
+    ]  # fmt: skip
+    succeeded = trace([*events, *again, *done])
+    assert succeeded.status == "SUCCEEDED"
+    assert succeeded.state_statuses() == {"Save": "retried"}  # failed, then ran again
+    assert [v.status for v in succeeded.visits] == ["retried", "succeeded"]

@@ -680,10 +680,31 @@
       if (stop) stop.remove();
       this.find("#execution-stop").textContent = utc(execution.stopDate);
       this.find("#execution-duration").textContent = human(execution.stopDate - execution.startDate);
+      this.renderRedrive(execution);
       if (execution.error || execution.cause) {
         this.find("#execution-error").replaceChildren(el("section", { class: "failure", role: "alert" },
           el("h2", {}, "Error: ", el("code", { text: execution.error || "" })),
           execution.cause ? el("pre", { class: "code", text: execution.cause }) : null));
+      }
+    }
+
+    // an execution that has just ended: its Redrive button, or why it has none
+    renderRedrive(execution) {
+      const box = document.querySelector("#redrive");
+      if (!box) return;
+      if (execution.redriveStatus === "REDRIVABLE") {
+        if (box.querySelector("form.redrive")) return;
+        box.replaceChildren(el("form", {
+          method: "post", class: "redrive",
+          action: `/executions/${encodeURIComponent(execution.executionArn)}/redrive`,
+        }, el("button", { type: "submit", text: "Redrive" }), " ",
+        el("span", { class: "muted", text: "runs it again from the states that did not finish (RedriveExecution)" })));
+      } else if (execution.redriveStatusReason) {
+        box.replaceChildren(el("p", {
+          class: "muted", id: "redrive-reason", text: `Not redrivable: ${execution.redriveStatusReason}`,
+        }));
+      } else {
+        box.replaceChildren();
       }
     }
   }
