@@ -495,26 +495,12 @@ def _template_report(path: Path) -> Callable[[Any], None]:
 
 
 def _write_report(path: Path, runs: list[tuple[str, Any, str]]) -> None:
-    from workflows.console.report import ReportRun, describe, write_report
+    from workflows.console.report import report_run, write_report
 
     write_report(
         path,
         [
-            ReportRun(
-                definition,
-                describe(
-                    result.execution_arn,
-                    status=result.status,
-                    input=result.input,
-                    output=result.output,
-                    error=result.error,
-                    cause=result.cause,
-                    start_date=result.start_date,
-                    stop_date=result.stop_date,
-                    started_by=started_by,
-                ),
-                result.history,
-            )
+            report_run(definition, result, started_by=started_by)
             for definition, result, started_by in runs
         ],
     )

@@ -15,7 +15,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
 import jinja2
 from markupsafe import Markup
@@ -25,7 +25,10 @@ from workflows.console.trace import epoch
 from workflows.console.views import details_of_view, execution_view, origin, page_view
 from workflows.timeline import human
 
-__all__ = ["ReportRun", "render_report", "write_report"]
+if TYPE_CHECKING:
+    from workflows.engine.machine import ExecutionResult
+
+__all__ = ["ReportRun", "render_report", "report_run", "write_report"]
 
 HERE: Final = Path(__file__).parent
 ELK: Final = "elk-0.12.1.bundled.js"
@@ -73,6 +76,28 @@ def describe(
     if cause is not None:
         described["cause"] = cause
     return described
+
+
+def report_run(
+    definition: str, result: ExecutionResult, *, started_by: str | None = None
+) -> ReportRun:
+    """The report's run of an execution that ran in this process (`workflows run
+    --report` and the testing plugin's failure reports)."""
+    return ReportRun(
+        definition,
+        describe(
+            result.execution_arn,
+            status=result.status,
+            input=result.input,
+            output=result.output,
+            error=result.error,
+            cause=result.cause,
+            start_date=result.start_date,
+            stop_date=result.stop_date,
+            started_by=started_by,
+        ),
+        result.history,
+    )
 
 
 def render_report(runs: Iterable[ReportRun]) -> str:

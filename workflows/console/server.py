@@ -506,22 +506,20 @@ def _back(arn: str, **message: str) -> NoReturn:
 # ------------------------------------------------------------------ JSON, live
 
 
-async def execution_json(request: web.Request) -> web.Response:
-    console = request.app[CONSOLE_KEY]
+def _view_or_404(request: web.Request) -> dict[str, Any]:
     try:
-        view = console.view(request.match_info["arn"])
+        return request.app[CONSOLE_KEY].view(request.match_info["arn"])
     except ServiceError as problem:
         raise web.HTTPNotFound(text=problem.message) from None
-    return web.json_response(view)
+
+
+async def execution_json(request: web.Request) -> web.Response:
+    return web.json_response(_view_or_404(request))
 
 
 async def state_json(request: web.Request) -> web.Response:
     """Every visit of one state with its payloads: what the page reads when it is opened."""
-    console = request.app[CONSOLE_KEY]
-    try:
-        view = console.view(request.match_info["arn"])
-    except ServiceError as problem:
-        raise web.HTTPNotFound(text=problem.message) from None
+    view = _view_or_404(request)
     return web.json_response({"visits": state_visits(view, request.match_info["state"])})
 
 

@@ -19,7 +19,7 @@ import re
 import threading
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
-from typing import Any, Final, Literal
+from typing import Any, Final, Literal, TypeVar
 from urllib.parse import urlsplit
 
 import boto3
@@ -41,6 +41,7 @@ __all__ = [
     "ClientPool",
     "OptimizedService",
     "call",
+    "call_mapped",
     "compact_json",
     "java_pascal_case",
     "jsonable",
@@ -132,6 +133,23 @@ async def call(
 
     with request.clock.busy():
         return await asyncio.to_thread(work)
+
+
+_T = TypeVar("_T")
+
+
+async def call_mapped(
+    request: TaskRequest, work: Callable[[], _T], error: Callable[[Exception], StatesError]
+) -> _T:
+    """``work()`` in a thread, the clock held busy meanwhile; what it raises fails the
+    task as ``error`` names it (a ``StatesError`` as it is)."""
+    try:
+        with request.clock.busy():
+            return await asyncio.to_thread(work)
+    except StatesError:
+        raise
+    except Exception as exc:
+        raise error(exc) from exc
 
 
 # --------------------------------------------------------------------------- JSON

@@ -12,7 +12,6 @@ service through boto3 and returns the result in the shape Step Functions returns
 
 from __future__ import annotations
 
-import asyncio
 import itertools
 import json
 from collections.abc import Callable, Mapping
@@ -24,6 +23,7 @@ from workflows.engine.tasks import Pattern, ServiceIntegration, TaskRequest
 from workflows.integrations._boto import (
     ClientPool,
     OptimizedService,
+    call_mapped,
     compact_json,
     jsonable,
     optimized_error,
@@ -103,13 +103,7 @@ class OptimizedIntegration:
             client = self.pool.client(self.boto_service)
             return prepared_call(client, self.method, params)[1]
 
-        try:
-            with request.clock.busy():
-                response = await asyncio.to_thread(work)
-        except StatesError:
-            raise
-        except Exception as exc:
-            raise optimized_error(self.service, exc) from exc
+        response = await call_mapped(request, work, lambda exc: optimized_error(self.service, exc))
         if self.finish is not None:
             return self.finish(response, params, request)
         return with_metadata(self.boto_service, response, request)

@@ -18,13 +18,12 @@ engine reports them as ``States.ItemReaderFailed`` or ``States.ResultWriterFaile
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Iterator
 from typing import Any, Final
 
 from workflows.engine.errors import StatesError
 from workflows.engine.tasks import ServiceIntegration, TaskRequest
-from workflows.integrations._boto import ClientPool, sdk_error
+from workflows.integrations._boto import ClientPool, call_mapped, sdk_error
 
 __all__ = ["s3_item_integrations"]
 
@@ -60,13 +59,7 @@ class _S3Call:
             )
             return {}
 
-        try:
-            with request.clock.busy():
-                return await asyncio.to_thread(work)
-        except StatesError:
-            raise
-        except Exception as exc:
-            raise sdk_error("S3", exc) from exc
+        return await call_mapped(request, work, lambda exc: sdk_error("S3", exc))
 
 
 def _chunks(body: Any) -> Iterator[bytes]:

@@ -16,7 +16,6 @@ has none, ``S3.NoSuchKeyException``); an unmodeled one is ``<ServiceName>Excepti
 
 from __future__ import annotations
 
-import asyncio
 import threading
 from collections.abc import Mapping
 from typing import Any, Final
@@ -28,6 +27,7 @@ from workflows.engine.errors import StatesError
 from workflows.engine.tasks import TaskRequest
 from workflows.integrations._boto import (
     ClientPool,
+    call_mapped,
     compact_json,
     java_pascal_case,
     jsonable,
@@ -98,14 +98,10 @@ class AwsSdkIntegration:
             result = to_states(response, operation.output_shape)
             return aws_fields(model.service_name, operation.name, result, parameters)
 
-        try:
-            with request.clock.busy():
-                return await asyncio.to_thread(work)
-        except StatesError:
-            raise
-        except Exception as exc:
-            name = error_name[0] if error_name else java_pascal_case(service)
-            raise sdk_error(name, exc) from exc
+        def error(exc: Exception) -> StatesError:
+            return sdk_error(error_name[0] if error_name else java_pascal_case(service), exc)
+
+        return await call_mapped(request, work, error)
 
     def _client(self, service: str, arn: str) -> Any:
         boto_name = self._boto_name(service)

@@ -228,6 +228,18 @@ def _mark(hit: bool) -> str:
     return "covered" if hit else "missed"
 
 
+def _kind(graph: Graph, box: Placed) -> str:
+    node = graph.node(box.id)
+    return node.type if node else ""
+
+
+def _title(box: Placed, kind: str, hit: bool) -> str:
+    """A state's tooltip: its name, its type and whether the tests entered it."""
+    return (
+        f"<title>{escape(box.id)} ({escape(kind)}): {'covered' if hit else 'never entered'}</title>"
+    )
+
+
 def _node(graph: Graph, box: Placed, hit: bool) -> str:
     if box.kind in ("start", "end"):
         r = box.w / 2
@@ -235,13 +247,10 @@ def _node(graph: Graph, box: Placed, hit: bool) -> str:
             f'<circle class="pseudo {box.kind}" cx="{box.cx:.1f}" cy="{box.y + r:.1f}" '
             f'r="{r:.1f}"><title>{box.kind}</title></circle>'
         )
-    node = graph.node(box.id)
-    kind = node.type if node else ""
-    mark = _mark(hit)
+    kind = _kind(graph, box)
     return (
-        f'<g class="state {mark}" data-state="{escape(box.id)}" data-type="{escape(kind)}">'
-        f"<title>{escape(box.id)} ({escape(kind)}): {'covered' if hit else 'never entered'}"
-        f'</title><rect x="{box.x:.1f}" y="{box.y:.1f}" width="{box.w:.1f}" '
+        f'<g class="state {_mark(hit)}" data-state="{escape(box.id)}" data-type="{escape(kind)}">'
+        f'{_title(box, kind, hit)}<rect x="{box.x:.1f}" y="{box.y:.1f}" width="{box.w:.1f}" '
         f'height="{box.h:.1f}" rx="6"/><text x="{box.cx:.1f}" y="{box.y + box.h / 2 + 4:.1f}" '
         f'text-anchor="middle">{escape(_fit(box.id, box.w))}</text></g>'
     )
@@ -254,13 +263,10 @@ def _container(graph: Graph, box: Placed, hit: bool) -> str:
             f'height="{box.h:.1f}" rx="4"/><text x="{box.x + 8:.1f}" y="{box.y + 16:.1f}">'
             f"{escape(box.label)}</text></g>"
         )
-    node = graph.node(box.id)
-    kind = node.type if node else ""
-    mark = _mark(hit)
+    kind = _kind(graph, box)
     return (
-        f'<g class="state container {mark}" data-state="{escape(box.id)}" '
-        f'data-type="{escape(kind)}"><title>{escape(box.id)} ({escape(kind)}): '
-        f"{'covered' if hit else 'never entered'}</title>"
+        f'<g class="state container {_mark(hit)}" data-state="{escape(box.id)}" '
+        f'data-type="{escape(kind)}">{_title(box, kind, hit)}'
         f'<rect x="{box.x:.1f}" y="{box.y:.1f}" width="{box.w:.1f}" height="{box.h:.1f}" '
         f'rx="8"/><text x="{box.x + 10:.1f}" y="{box.y + 17:.1f}">'
         f"{escape(_fit(f'{box.id} ({kind})', box.w))}</text></g>"

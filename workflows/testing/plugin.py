@@ -76,25 +76,9 @@ class FailureReports:
         self.runs.append((machine, result))
 
     def write(self, nodeid: str) -> Path:
-        from workflows.console.report import ReportRun, describe, write_report
+        from workflows.console.report import report_run, write_report
 
-        runs = [
-            ReportRun(
-                json.dumps(machine.definition),
-                describe(
-                    result.execution_arn,
-                    status=result.status,
-                    input=result.input,
-                    output=result.output,
-                    error=result.error,
-                    cause=result.cause,
-                    start_date=result.start_date,
-                    stop_date=result.stop_date,
-                ),
-                result.history,
-            )
-            for machine, result in self.runs
-        ]
+        runs = [report_run(json.dumps(machine.definition), result) for machine, result in self.runs]
         return write_report(self.folder / report_name(nodeid), runs)
 
 

@@ -41,22 +41,31 @@ def ended(sfn: Any, arn: str, seconds: float = 60) -> dict[str, Any]:
         time.sleep(0.2)
 
 
+def start(sfn: Any, machine: str, definition: dict[str, Any], name: str, **start: Any) -> str:
+    """Create the state machine and start an execution of it: the execution's ARN."""
+    created = sfn.create_state_machine(
+        name=machine, definition=json.dumps(definition), roleArn=ROLE
+    )
+    answer = sfn.start_execution(stateMachineArn=created["stateMachineArn"], name=name, **start)
+    arn: str = answer["executionArn"]
+    return arn
+
+
 def test_a_wait_keeps_its_deadline_across_a_restart(tmp_path: Path) -> None:
     up = UpProcess(tmp_path / "state")
     again: UpProcess | None = None
     try:
         up.wait_until_up()
         sfn = up.sfn()
-        machine = sfn.create_state_machine(name="hold", definition=json.dumps(WAIT), roleArn=ROLE)
-        started = sfn.start_execution(stateMachineArn=machine["stateMachineArn"], name="held")
+        arn = start(sfn, "hold", WAIT, "held")
         again = restarted(up)
-        done = ended(again.sfn(), started["executionArn"])
+        done = ended(again.sfn(), arn)
         assert done["status"] == "SUCCEEDED"
         assert json.loads(done["output"]) == "done"
         # the deadline is the original one, not a new full wait after the restart
         waited = done["stopDate"] - done["startDate"]
         assert waited.total_seconds() < 4 + 30
-        history = again.sfn().get_execution_history(executionArn=started["executionArn"])
+        history = again.sfn().get_execution_history(executionArn=arn)
         kinds = [event["type"] for event in history["events"]]
         assert kinds.count("WaitStateEntered") == 1, "nothing is recorded twice"
         assert "ExecutionAborted" not in kinds
@@ -113,12 +122,7 @@ def test_kill_9_while_waiting_resumes_the_execution(tmp_path: Path) -> None:
     try:
         up.wait_until_up()
         sfn = up.sfn()
-        machine = sfn.create_state_machine(
-            name="killed", definition=json.dumps(definition), roleArn=ROLE
-        )
-        arn = sfn.start_execution(stateMachineArn=machine["stateMachineArn"], name="k")[
-            "executionArn"
-        ]
+        arn = start(sfn, "killed", definition, "k")
         wait_for_event(sfn, arn, "WaitStateEntered")
         again = killed(up)
         done = ended(again.sfn(), arn)
@@ -161,12 +165,7 @@ def test_a_task_token_stays_valid_across_a_restart(tmp_path: Path) -> None:
             },
         }
         sfn = up.sfn()
-        machine = sfn.create_state_machine(
-            name="approval", definition=json.dumps(definition), roleArn=ROLE
-        )
-        arn = sfn.start_execution(
-            stateMachineArn=machine["stateMachineArn"], name="a", input='{"order": 9}'
-        )["executionArn"]
+        arn = start(sfn, "approval", definition, "a", input='{"order": 9}')
         wait_for_event(sfn, arn, "TaskSubmitted")
         message = sqs.receive_message(QueueUrl=queue, WaitTimeSeconds=5)["Messages"][0]
         sqs.delete_message(QueueUrl=queue, ReceiptHandle=message["ReceiptHandle"])
@@ -216,12 +215,7 @@ def test_an_execution_that_failed_before_a_restart_is_redriven_after_it(tmp_path
     try:
         up.wait_until_up()
         sfn = up.sfn()
-        machine = sfn.create_state_machine(
-            name="redriven", definition=json.dumps(definition), roleArn=ROLE
-        )
-        arn = sfn.start_execution(stateMachineArn=machine["stateMachineArn"], name="r")[
-            "executionArn"
-        ]
+        arn = start(sfn, "redriven", definition, "r")
         assert ended(sfn, arn)["status"] == "FAILED"
         again = restarted(up)
         sfn = again.sfn()

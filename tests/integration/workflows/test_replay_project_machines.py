@@ -28,6 +28,7 @@ from tests.integration.workflows.test_failure_paths import (
     cancelled,
     messages,
     payload,
+    process_order,
     sent,
     validated,
 )
@@ -79,11 +80,9 @@ async def test_an_approved_order_replays_with_its_callback_and_retries(workflows
 
 
 def test_a_declined_order_replays_to_the_same_rejection(workflows, tmp_path):
-    result = workflows.run(
-        "order_processing",
-        ORDER,
-        substitutions=THRESHOLD,
-        mocks={
+    result = process_order(
+        workflows,
+        {
             "ValidateOrder": validated(90),
             "ReserveInventory": Return({"Payload": {"reservations": [], "reservedAt": "t"}}),
             "ChargePayment": Throw("PaymentDeclined", "card declined"),

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from workflows.console.report import ReportRun, describe, write_report
+from workflows.console.report import ReportRun, report_run, write_report
 from workflows.engine import StateMachine, VirtualClock
 
 REPO = Path(__file__).resolve().parents[3]
@@ -16,21 +16,17 @@ XSS = "<img src=x onerror=alert(1)>"
 MACHINE = {"StartAt": "Echo", "States": {"Echo": {"Type": "Pass", "End": True}}}
 
 
+def echo_report(tmp_path: Path, name: str) -> tuple[ReportRun, str]:
+    """The report of one run of MACHINE (as "Echoes") with XSS in its input, and its page."""
+    result = StateMachine(MACHINE, name="Echoes").run(
+        {"note": XSS}, clock=VirtualClock(), name=name
+    )
+    run = report_run(json.dumps(MACHINE), result)
+    return run, write_report(tmp_path / "run.html", [run]).read_text()
+
+
 def test_the_report_needs_no_server_and_escapes_payloads(tmp_path: Path) -> None:
-    machine = StateMachine(MACHINE, name="Echoes")
-    result = machine.run({"note": XSS}, clock=VirtualClock(), name="run-1")
-    described = describe(
-        result.execution_arn,
-        status=result.status,
-        input=result.input,
-        output=result.output,
-        start_date=result.start_date,
-        stop_date=result.stop_date,
-    )
-    path = write_report(
-        tmp_path / "run.html", [ReportRun(json.dumps(MACHINE), described, result.history)]
-    )
-    html = path.read_text()
+    run, html = echo_report(tmp_path, "run-1")
     assert XSS not in html  # nowhere as markup: escaped in the page and in its JSON
     assert "\\u003cimg src=x onerror=alert(1)\\u003e" in html  # the data, as JSON escapes
     # nothing to fetch: no external script, style or link
@@ -39,7 +35,7 @@ def test_the_report_needs_no_server_and_escapes_payloads(tmp_path: Path) -> None
     assert "class ExecutionView" in html
     assert "run-1" in html
     assert "Echoes" in html
-    assert described["stateMachineArn"].endswith(":stateMachine:Echoes")
+    assert run.execution["stateMachineArn"].endswith(":stateMachine:Echoes")
 
 
 def test_workflows_run_writes_the_report_of_its_run(
@@ -68,19 +64,7 @@ def test_the_report_carries_its_layout_and_its_payloads_packed(tmp_path: Path) -
     import base64
     import gzip
 
-    machine = StateMachine(MACHINE, name="Echoes")
-    result = machine.run({"note": XSS}, clock=VirtualClock(), name="run-2")
-    described = describe(
-        result.execution_arn,
-        status=result.status,
-        input=result.input,
-        output=result.output,
-        start_date=result.start_date,
-        stop_date=result.stop_date,
-    )
-    html = write_report(
-        tmp_path / "run.html", [ReportRun(json.dumps(MACHINE), described, result.history)]
-    ).read_text()
+    _, html = echo_report(tmp_path, "run-2")
     holder = r'<script type="application/json" class="console-data">(.*?)</script>'
     found = re.search(holder, html, re.S)
     assert found is not None

@@ -450,6 +450,27 @@ def number_or_expression(definition: dict[str, Any], key: str) -> Any:
     return value
 
 
+class FieldArguments:
+    """An ItemReader's or ResultWriter's own ``Arguments`` (JSONata) or ``Parameters``
+    (JSONPath): the request it makes of its resource, ``{}`` when it has neither."""
+
+    def __init__(self, spec: dict[str, Any], language: str) -> None:
+        self.parameters: Template | None = None
+        self.arguments: JsonataTemplate | None = None
+        if language == JSONATA:
+            self.arguments = jsonata_field(spec, "Arguments")
+        elif "Parameters" in spec:
+            self.parameters = compile_payload(spec["Parameters"])
+
+    def evaluate(self, effective: Any, frame: Frame) -> Any:
+        if self.arguments is not None:
+            states = states_of(frame, effective, self.arguments.uses_context)
+            return evaluate_field(self.arguments, states, frame)
+        if self.parameters is not None:
+            return evaluate_payload(self.parameters, effective, frame)
+        return {}
+
+
 class ResultState(State):
     """States with a result: Pass, Task, Map, Parallel (ResultPath, Retry, Catch, ...)."""
 

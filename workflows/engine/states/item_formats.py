@@ -58,12 +58,17 @@ def lines(chunks: Iterable[bytes]) -> Iterator[str]:
         yield pending.removesuffix("\r")
 
 
+def _whole_json(chunks: Iterable[bytes], what: str) -> Any:
+    """A JSON document read whole (an array of items, or a manifest)."""
+    try:
+        return json.loads(b"".join(chunks))
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise _failed(f"The {what} is not valid JSON: {exc}") from None
+
+
 def json_items(chunks: Iterable[bytes]) -> Iterator[Any]:
     """A JSON file holds one array; its elements are the items."""
-    try:
-        value = json.loads(b"".join(chunks))
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise _failed(f"The object is not valid JSON: {exc}") from None
+    value = _whole_json(chunks, "object")
     if not isinstance(value, list):
         raise _failed("Attempting to map over non-iterable node.")
     yield from value
@@ -117,10 +122,7 @@ def manifest_files(chunks: Iterable[bytes]) -> tuple[str, list[str], list[str]]:
 
     Only CSV inventories can be read, as on AWS.
     """
-    try:
-        manifest = json.loads(b"".join(chunks))
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise _failed(f"The manifest is not valid JSON: {exc}") from None
+    manifest = _whole_json(chunks, "manifest")
     if not isinstance(manifest, dict):
         raise _failed("The manifest must be a JSON object.")
     if manifest.get("fileFormat", "CSV") != "CSV":

@@ -22,18 +22,12 @@ from typing import Any, Final
 
 from workflows.engine.errors import ItemReaderFailed, StatesError
 from workflows.engine.frame import Frame
-from workflows.engine.jsonata_expr import JsonataTemplate
 from workflows.engine.mocks import Return
 from workflows.engine.paths import JsonPath
-from workflows.engine.payload import Template
-from workflows.engine.payload import compile_template as compile_payload
 from workflows.engine.states.common import (
-    evaluate_field,
-    evaluate_payload,
-    jsonata_field,
+    FieldArguments,
     number_or_expression,
     optional_path,
-    states_of,
 )
 from workflows.engine.states.item_formats import (
     CSV_DELIMITERS,
@@ -63,21 +57,10 @@ class ItemReader:
         self.delimiter = CSV_DELIMITERS.get(config.get("CSVDelimiter", "COMMA"), ",")
         self.max_items: Any = number_or_expression(config, "MaxItems")
         self.max_items_path: JsonPath | None = optional_path(config.get("MaxItemsPath"))
-        self.parameters: Template | None = None
-        self.arguments: JsonataTemplate | None = None
-        if language == "JSONata":
-            self.arguments = jsonata_field(spec, "Arguments")
-        elif "Parameters" in spec:
-            self.parameters = compile_payload(spec["Parameters"])
+        self.request = FieldArguments(spec, language)
 
     def _request_parameters(self, effective: Any, frame: Frame) -> dict[str, Any]:
-        if self.arguments is not None:
-            states = states_of(frame, effective, self.arguments.uses_context)
-            value = evaluate_field(self.arguments, states, frame)
-        elif self.parameters is not None:
-            value = evaluate_payload(self.parameters, effective, frame)
-        else:
-            value = {}
+        value = self.request.evaluate(effective, frame)
         if not isinstance(value, dict):
             raise ItemReaderFailed.of("The ItemReader parameters must be a JSON object.")
         return value

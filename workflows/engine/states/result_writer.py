@@ -28,14 +28,8 @@ from typing import IO, TYPE_CHECKING, Any, Final
 from workflows.engine.errors import ResultWriterFailed, StatesError
 from workflows.engine.frame import Frame, iso_timestamp
 from workflows.engine.history import dumps
-from workflows.engine.jsonata_expr import JsonataTemplate
-from workflows.engine.payload import Template
-from workflows.engine.payload import compile_template as compile_payload
 from workflows.engine.states.common import (
-    evaluate_field,
-    evaluate_payload,
-    jsonata_field,
-    states_of,
+    FieldArguments,
 )
 from workflows.engine.states.item_reader import call_s3
 
@@ -131,12 +125,7 @@ class ResultWriter:
         default = "NONE" if self.resource else "COMPACT"
         self.transformation: str = config.get("Transformation", default)
         self.jsonl = config.get("OutputType") == "JSONL"
-        self.parameters: Template | None = None
-        self.arguments: JsonataTemplate | None = None
-        if language == "JSONata":
-            self.arguments = jsonata_field(spec, "Arguments")
-        elif "Parameters" in spec:
-            self.parameters = compile_payload(spec["Parameters"])
+        self.request = FieldArguments(spec, language)
 
     def open_sink(self, run: MapRun) -> ResultSink | None:
         """A sink when results go to S3; without it they are collected as the output."""
@@ -155,13 +144,7 @@ class ResultWriter:
         return shaped
 
     def _location(self, effective: Any, frame: Frame) -> tuple[str, str]:
-        if self.arguments is not None:
-            states = states_of(frame, effective, self.arguments.uses_context)
-            value = evaluate_field(self.arguments, states, frame)
-        elif self.parameters is not None:
-            value = evaluate_payload(self.parameters, effective, frame)
-        else:
-            value = {}
+        value = self.request.evaluate(effective, frame)
         if not isinstance(value, dict) or not isinstance(value.get("Bucket"), str):
             raise ResultWriterFailed.of("The ResultWriter parameters need a Bucket (a string).")
         prefix = value.get("Prefix", "")
