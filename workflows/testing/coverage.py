@@ -7,14 +7,21 @@ shape: StartAt, state names and types, so placeholder values do not matter) are
 read through the console's ``trace`` and marked on the console's ``graph`` of the
 file: each state entered, and each transition taken: Next, each Choice rule and
 Default, each Catch edge, a Retry taken (a state attempted more than once),
-including the states inside Map and Parallel.
+including the states inside Map and Parallel; and each timer that can fire: a
+Task's TimeoutSeconds(Path) and HeartbeatSeconds(Path), the execution's
+TimeoutSeconds.
 
 The history says where a state went, not why: a Catch edge is credited to the
 first Catcher whose ErrorEquals covers the recorded error (as the engine matches
 it), and a Choice transition to the rule that held for the state's recorded input
 (evaluated again with the engine's rules; when that cannot be told, for example a
 rule that reads variables or a JSONata Condition, to the first rule or the Default
-leading to that target).
+leading to that target). A timer fired when the history shows the state's
+TaskTimedOut, LambdaFunctionTimedOut or ActivityTimedOut (``States.Timeout`` or
+``States.HeartbeatTimeout``), or ExecutionTimedOut for the execution's. AWS records
+a missed heartbeat as ``States.Timeout`` too, so the two are told apart by time: an
+attempt that ran at least the timeout it was scheduled with (``timeoutInSeconds``)
+timed out, a shorter one on a state with a heartbeat missed its heartbeat.
 """
 
 from __future__ import annotations
@@ -24,11 +31,11 @@ import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Final
 
 from workflows import definitions
 from workflows.console.graph import END, START, Edge, build_graph
-from workflows.console.trace import Visit, trace
+from workflows.console.trace import Visit, details_of, epoch, trace
 from workflows.engine.choice import compile_rule
 from workflows.engine.errors import StatesError
 from workflows.engine.machine import ExecutionResult, StateMachine
@@ -38,6 +45,11 @@ from workflows.testing.drawing import draw_coverage
 __all__ = ["Coverage", "DefinitionCoverage", "shape_of"]
 
 EdgeKey = tuple[str, str, str, str]  # source, target, kind, label
+TimerKey = tuple[str, str]  # state ("" for the execution), "timeout" | "heartbeat"
+
+EXECUTION: Final = ""  # the state of the execution-level timer
+_TIMED_OUT: Final = ("TaskTimedOut", "LambdaFunctionTimedOut", "ActivityTimedOut")
+_TIMEOUT_ERRORS: Final = ("States.Timeout", "States.HeartbeatTimeout")
 
 
 def shape_of(definition: Mapping[str, Any]) -> Any:
@@ -68,6 +80,29 @@ def _key(edge: Edge) -> EdgeKey:
     return (edge.source, edge.target, edge.kind, edge.label)
 
 
+def _timers(definition: Mapping[str, Any]) -> list[TimerKey]:
+    """The timers that can fire: the execution's TimeoutSeconds, each Task's two."""
+    timers: list[TimerKey] = []
+    if "TimeoutSeconds" in definition:
+        timers.append((EXECUTION, "timeout"))
+    for name, state in _states_of(definition):
+        if state.get("Type") != "Task":
+            continue
+        if "TimeoutSeconds" in state or "TimeoutSecondsPath" in state:
+            timers.append((name, "timeout"))
+        if "HeartbeatSeconds" in state or "HeartbeatSecondsPath" in state:
+            timers.append((name, "heartbeat"))
+    return timers
+
+
+def _describe_timer(key: TimerKey) -> str:
+    state, kind = key
+    if state == EXECUTION:
+        return "execution timeout never fired (TimeoutSeconds)"
+    field = "TimeoutSeconds" if kind == "timeout" else "HeartbeatSeconds"
+    return f"{state} {kind} never fired ({field})"
+
+
 def _describe(key: EdgeKey) -> str:
     source, target, kind, label = key
     if kind == "retry":
@@ -87,6 +122,8 @@ class DefinitionCoverage:
     edges: list[EdgeKey] = field(default_factory=list)
     states_hit: set[str] = field(default_factory=set)
     edges_hit: set[EdgeKey] = field(default_factory=set)
+    timers: list[TimerKey] = field(default_factory=list)
+    timers_hit: set[TimerKey] = field(default_factory=set)
     executions: int = 0
 
     def __post_init__(self) -> None:
@@ -96,13 +133,20 @@ class DefinitionCoverage:
         self.graph = graph
         self._graph_edges = graph.edges
         self._bodies = dict(_states_of(self.definition))
+        self.timers = _timers(self.definition)
+
+    @property
+    def total(self) -> int:
+        """How many items there are to cover: states, transitions and timers."""
+        return len(self.states) + len(self.edges) + len(self.timers)
+
+    @property
+    def covered(self) -> int:
+        return len(self.states_hit) + len(self.edges_hit) + len(self.timers_hit)
 
     @property
     def percent(self) -> float:
-        total = len(self.states) + len(self.edges)
-        if not total:
-            return 100.0
-        return 100.0 * (len(self.states_hit) + len(self.edges_hit)) / total
+        return 100.0 * self.covered / self.total if self.total else 100.0
 
     @property
     def missed_states(self) -> list[str]:
@@ -112,12 +156,20 @@ class DefinitionCoverage:
     def missed_edges(self) -> list[str]:
         return [_describe(e) for e in self.edges if e not in self.edges_hit]
 
-    def record(self, visits: Iterable[Visit]) -> None:
+    @property
+    def missed_timers(self) -> list[str]:
+        return [_describe_timer(t) for t in self.timers if t not in self.timers_hit]
+
+    def record(self, visits: Iterable[Visit], events: Iterable[Mapping[str, Any]] = ()) -> None:
         self.executions += 1
+        by_id = {e.get("id"): e for e in events}
+        if any(e.get("type") == "ExecutionTimedOut" for e in by_id.values()):
+            self._hit_timer(EXECUTION, "timeout")
         for visit in visits:
             if visit.name not in self.states:
                 continue
             self.states_hit.add(visit.name)
+            self._hit_timeouts(visit, by_id)
             if len(visit.attempts) > 1 or visit.status == "retried":
                 self._hit(visit.name, visit.name, ("retry",))
             if visit.next is None:
@@ -126,6 +178,29 @@ class DefinitionCoverage:
                 self._hit_catch(visit, visit.next)
             elif not self._hit_choice(visit, visit.next):
                 self._hit(visit.name, visit.next, ("next", "choice", "default"))
+
+    def _hit_timer(self, state: str, kind: str) -> None:
+        if (state, kind) in self.timers:
+            self.timers_hit.add((state, kind))
+
+    def _hit_timeouts(self, visit: Visit, by_id: Mapping[Any, Mapping[str, Any]]) -> None:
+        """Each attempt that timed out: its TimeoutSeconds, or its HeartbeatSeconds."""
+        for attempt in visit.attempts:
+            events = [by_id[i] for i in attempt.event_ids if i in by_id]
+            ended = next((e for e in events if e.get("type") in _TIMED_OUT), None)
+            if ended is None or details_of(ended).get("error") not in _TIMEOUT_ERRORS:
+                continue
+            if details_of(ended).get("error") == "States.HeartbeatTimeout":
+                self._hit_timer(visit.name, "heartbeat")
+                continue
+            scheduled = details_of(events[0]) if events else {}
+            limit = scheduled.get("timeoutInSeconds")
+            ran = epoch(ended.get("timestamp", 0)) - attempt.scheduled_at
+            heartbeat = (visit.name, "heartbeat") in self.timers
+            if heartbeat and (not isinstance(limit, int | float) or ran < limit):
+                self._hit_timer(visit.name, "heartbeat")
+            else:
+                self._hit_timer(visit.name, "timeout")
 
     def _hit(self, source: str, target: str, kinds: tuple[str, ...], nth: int = 0) -> None:
         """Credit the ``nth`` edge of one of ``kinds`` from ``source`` to ``target``."""
@@ -178,12 +253,17 @@ class DefinitionCoverage:
         return True
 
     def by_kind(self) -> dict[str, dict[str, int]]:
-        """Covered and total per kind: states, then next, choice, default, catch, retry."""
+        """Covered and total per kind: states; next, choice, default, catch, retry;
+        timeout, heartbeat."""
         counts = {"states": {"total": len(self.states), "covered": len(self.states_hit)}}
         for kind in ("next", "choice", "default", "catch", "retry"):
             edges = [e for e in self.edges if e[2] == kind]
             hit = [e for e in edges if e in self.edges_hit]
             counts[kind] = {"total": len(edges), "covered": len(hit)}
+        for kind in ("timeout", "heartbeat"):
+            timers = [t for t in self.timers if t[1] == kind]
+            fired = [t for t in timers if t in self.timers_hit]
+            counts[kind] = {"total": len(timers), "covered": len(fired)}
         return counts
 
     def to_dict(self) -> dict[str, Any]:
@@ -192,10 +272,12 @@ class DefinitionCoverage:
             "executions": self.executions,
             "states": {"total": len(self.states), "covered": len(self.states_hit)},
             "transitions": {"total": len(self.edges), "covered": len(self.edges_hit)},
+            "timers": {"total": len(self.timers), "covered": len(self.timers_hit)},
             "by_kind": self.by_kind(),
             "percent": round(self.percent, 2),
             "missed_states": self.missed_states,
             "missed_transitions": self.missed_edges,
+            "missed_timers": self.missed_timers,
         }
 
 
@@ -216,27 +298,32 @@ class Coverage:
     def observe(self, machine: StateMachine, result: ExecutionResult) -> None:
         entry = self._by_shape.get(shape_of(machine.definition))
         if entry is not None:
-            entry.record(trace(result.history).visits)
+            entry.record(trace(result.history).visits, result.history)
 
     @property
     def percent(self) -> float:
         entries = list(self.files.values())
-        total = sum(len(e.states) + len(e.edges) for e in entries)
-        hit = sum(len(e.states_hit) + len(e.edges_hit) for e in entries)
+        total = sum(e.total for e in entries)
+        hit = sum(e.covered for e in entries)
         return 100.0 * hit / total if total else 100.0
 
     def table(self) -> list[str]:
-        lines = [f"{'definition':<28}{'runs':>6}{'states':>12}{'transitions':>14}{'cover':>8}"]
+        lines = [
+            f"{'definition':<28}{'runs':>6}{'states':>12}{'transitions':>14}"
+            f"{'timeouts':>11}{'cover':>8}"
+        ]
         for entry in self.files.values():
             lines.append(
                 f"{entry.name:<28}{entry.executions:>6}"
                 f"{len(entry.states_hit):>6}/{len(entry.states):<5}"
                 f"{len(entry.edges_hit):>8}/{len(entry.edges):<5}"
+                f"{len(entry.timers_hit):>5}/{len(entry.timers):<5}"
                 f"{entry.percent:>7.1f}%"
             )
             lines.extend(f"    missed state: {name}" for name in entry.missed_states)
             lines.extend(f"    missed: {text}" for text in entry.missed_edges)
-        lines.append(f"{'TOTAL':<28}{'':>6}{'':>12}{'':>14}{self.percent:>7.1f}%")
+            lines.extend(f"    missed: {text}" for text in entry.missed_timers)
+        lines.append(f"{'TOTAL':<28}{'':>6}{'':>12}{'':>14}{'':>11}{self.percent:>7.1f}%")
         return lines
 
     def to_dict(self) -> dict[str, Any]:
@@ -266,14 +353,23 @@ class Coverage:
                 f'<section class="definition" id="{name}" data-percent="{entry.percent:.2f}">'
                 f"<h2>{name}: {entry.percent:.1f}%</h2><p>{entry.executions} executions; "
                 f"states {len(entry.states_hit)}/{len(entry.states)}, "
-                f"transitions {len(entry.edges_hit)}/{len(entry.edges)}</p>"
+                f"transitions {len(entry.edges_hit)}/{len(entry.edges)}, "
+                f"timeouts and heartbeats {len(entry.timers_hit)}/{len(entry.timers)}</p>"
             )
             parts.append(
                 '<div class="graph">'
-                + draw_coverage(entry.graph, entry.states_hit, entry.edges_hit, title=entry.name)
+                + draw_coverage(
+                    entry.graph,
+                    entry.states_hit,
+                    entry.edges_hit,
+                    title=entry.name,
+                    timers=entry.timers,
+                    timers_hit=entry.timers_hit,
+                )
                 + "</div>"
             )
-            missed = [f"state {s}" for s in entry.missed_states] + entry.missed_edges
+            missed = [f"state {s}" for s in entry.missed_states]
+            missed += entry.missed_edges + entry.missed_timers
             if missed:
                 parts.append('<ul class="missed-list">')
                 parts.extend(f"<li>{html.escape(text)}</li>" for text in missed)
@@ -299,6 +395,9 @@ _STYLE = (
     ".edge-label{font-size:11px}.edge-label.missed{fill:#cf222e}"
     ".legend .covered{color:#1a7f37}.legend .missed{color:#cf222e;font-weight:600}"
     ".missed-list{color:#cf222e}"
+    ".timer circle{fill:#fff;stroke:#1a7f37;stroke-width:1.5}.timer path{stroke:#1a7f37}"
+    ".timer.missed circle{fill:#ffebe9;stroke:#cf222e;stroke-width:2}"
+    ".timer.missed path{stroke:#cf222e;stroke-width:1.5}"
 )
 
 

@@ -11,12 +11,16 @@ item processor, a Parallel branch) a state sits one layer below the furthest sta
 that leads to it, loops and back edges left aside; a Map or Parallel state is a
 box holding its inner scopes. Edges going down are curves from the bottom of the
 source to the top of the target; edges going back up run along the right side;
-a state's Retry is a small loop on its right.
+a state's Retry is a small loop on its right. A state's timers (TimeoutSeconds,
+HeartbeatSeconds) are small clocks on its top right corner, the execution's
+TimeoutSeconds a clock beside the start circle.
 
 Every element says what it is, for a reader and for tests: a state is
 ``<g class="state covered|missed" data-state=NAME>``, a transition is
 ``<path class="edge covered|missed" data-source data-target data-kind data-label>``
-with a ``<title>`` that names it.
+with a ``<title>`` that names it; a timer is
+``<g class="timer covered|missed" data-for=NAME data-timer=timeout|heartbeat>``
+(``data-for=""`` for the execution's).
 """
 
 from __future__ import annotations
@@ -39,6 +43,7 @@ PAD: Final = 14.0
 HEADER: Final = 24.0  # the label strip at the top of a Map/Parallel box
 MARGIN: Final = 24.0
 LOOP: Final = 18.0  # how far a Retry loop stands out to the right
+CLOCK: Final = 7.0  # radius of a timer's clock
 LABELS: Final = 170.0  # room on the right for the labels of loops and of edges going back
 
 
@@ -188,8 +193,11 @@ def draw_coverage(
     edges_hit: Collection[tuple[str, str, str, str]],
     *,
     title: str = "",
+    timers: Iterable[tuple[str, str]] = (),
+    timers_hit: Collection[tuple[str, str]] = (),
 ) -> str:
-    """The graph as an SVG element; states and transitions not in the hits are "missed"."""
+    """The graph as an SVG element; states, transitions and timers (state, "timeout" or
+    "heartbeat"; state "" for the execution) not in the hits are "missed"."""
     placed, width, height = layout(graph)
     where = {p.id: p for p in placed if p.kind != "group"}
     parts = [
@@ -215,6 +223,13 @@ def draw_coverage(
         key = (edge.source, edge.target, edge.kind, edge.label)
         status = "pseudo" if edge.kind in ("start", "end") else _mark(key in edges_hit)
         parts.append(_edge(edge, source, target, status, right))
+    shown: dict[str, int] = {}  # how many clocks each state has already
+    for state, kind in timers:
+        at = where.get(state or START)
+        if at is None:
+            continue
+        index = shown[state] = shown.get(state, -1) + 1
+        parts.append(_clock(at, state, kind, index, (state, kind) in timers_hit))
     parts.append("</svg>")
     return "\n".join(parts)
 
@@ -305,6 +320,25 @@ def _edge(edge: Edge, source: Placed, target: Placed, status: str, right: float)
             f"{escape(_fit(edge.label, 160))}</text>"
         )
     return "".join(parts)
+
+
+def _clock(box: Placed, state: str, kind: str, index: int, hit: bool) -> str:
+    """A small clock on a state's top right corner (beside the start circle for the
+    execution), one per timer: its TimeoutSeconds, then its HeartbeatSeconds."""
+    r = CLOCK
+    if state:
+        x, y = box.x + box.w - r - 3 - index * (2 * r + 3), box.y
+    else:
+        x, y = box.x + box.w + r + 6, box.y + box.h / 2
+    field = "TimeoutSeconds" if kind == "timeout" else "HeartbeatSeconds"
+    who = state or "execution"
+    said = "fired" if hit else "never fired"
+    return (
+        f'<g class="timer {kind} {_mark(hit)}" data-for="{escape(state)}" data-timer="{kind}">'
+        f"<title>{escape(who)} {kind} ({field}): {said}</title>"
+        f'<circle cx="{x:.1f}" cy="{y:.1f}" r="{r:.1f}"/>'
+        f'<path d="M{x:.1f},{y - r + 2:.1f} V{y:.1f} H{x + r - 2:.1f}" fill="none"/></g>'
+    )
 
 
 def _fit(text: str, width: float) -> str:

@@ -191,3 +191,77 @@ def test_the_json_report_counts_each_kind_of_transition(coverage: Coverage) -> N
     assert kinds["default"] == {"total": 1, "covered": 1}
     assert kinds["choice"] == {"total": 1, "covered": 0}
     assert kinds["retry"] == {"total": 1, "covered": 0}
+
+
+TIMERS: dict[str, Any] = {
+    "TimeoutSeconds": 3600,
+    "StartAt": "AwaitWorker",
+    "States": {
+        "AwaitWorker": {
+            "Type": "Task",
+            "Resource": "arn:aws:states:us-east-1:123456789012:activity:pack",
+            "TimeoutSecondsPath": "$.limit",
+            "HeartbeatSecondsPath": "$.beat",
+            "Catch": [{"ErrorEquals": ["States.Timeout"], "Next": "GaveUp"}],
+            "End": True,
+        },
+        "GaveUp": {"Type": "Fail", "Error": "GaveUp"},
+    },
+}
+
+
+@pytest.fixture
+def timers(tmp_path: Path) -> Any:
+    (tmp_path / "packing.asl.json").write_text(json.dumps(TIMERS))
+    collected = Coverage(tmp_path)
+    undo = observe_executions(collected.observe)
+    yield collected
+    undo()
+
+
+def wait_for_worker(limit: int, beat: int, **mocks: Any) -> Any:
+    """No worker answers unless mocked: the virtual clock runs to the first timer."""
+    data = {"limit": limit, "beat": beat}
+    return StateMachine(TIMERS).run(data, clock=VirtualClock(), mocks=mocks or None)
+
+
+def test_timers_that_never_fire_are_listed_as_missed(timers: Coverage) -> None:
+    result = wait_for_worker(10, 3, AwaitWorker=Return("packed"))
+    assert result.status == "SUCCEEDED"
+    entry = timers.files["packing"]
+    assert entry.timers == [
+        ("", "timeout"),
+        ("AwaitWorker", "timeout"),
+        ("AwaitWorker", "heartbeat"),
+    ]
+    assert entry.missed_timers == [
+        "execution timeout never fired (TimeoutSeconds)",
+        "AwaitWorker timeout never fired (TimeoutSeconds)",
+        "AwaitWorker heartbeat never fired (HeartbeatSeconds)",
+    ]
+    assert entry.percent < 100
+    table = "\n".join(timers.table())
+    assert "timeouts" in table.splitlines()[0]
+    assert "missed: AwaitWorker heartbeat never fired (HeartbeatSeconds)" in table
+
+
+def test_a_timer_fired_on_the_virtual_clock_is_covered_as_its_own_item(timers: Coverage) -> None:
+    entry = timers.files["packing"]
+    wait_for_worker(10, 3)  # no heartbeat after 3 s: recorded as States.Timeout too
+    assert entry.timers_hit == {("AwaitWorker", "heartbeat")}
+    assert ("AwaitWorker", "GaveUp", "catch", "States.Timeout") in entry.edges_hit
+    wait_for_worker(10, 99999)  # the heartbeat would come too late: the 10 s fire
+    assert entry.timers_hit == {("AwaitWorker", "heartbeat"), ("AwaitWorker", "timeout")}
+    result = wait_for_worker(99999, 99999)  # the execution's hour runs out first
+    assert result.status == "TIMED_OUT"
+    assert entry.missed_timers == []
+    kinds = timers.to_dict()["definitions"]["packing"]["by_kind"]
+    assert kinds["timeout"] == {"total": 2, "covered": 2}
+    assert kinds["heartbeat"] == {"total": 1, "covered": 1}
+    assert entry.percent == 100.0
+
+
+def test_a_mocked_timeout_counts_as_the_timer_that_it_stands_for(timers: Coverage) -> None:
+    wait_for_worker(10, 3, AwaitWorker=Throw("States.HeartbeatTimeout"))
+    wait_for_worker(10, 3, AwaitWorker=Throw("Busy"))  # a failure is not a timeout
+    assert timers.files["packing"].timers_hit == {("AwaitWorker", "heartbeat")}

@@ -167,3 +167,36 @@ def test_the_project_definitions_are_all_drawn(tmp_path: Path) -> None:
     sections = re.findall(r'<section class="definition" id="([^"]+)"', page)
     assert sections == list(coverage.files)
     assert len(svgs_of(page)) == len(coverage.files)
+
+
+def test_each_timer_is_a_clock_on_its_state_marked_when_it_never_fired(tmp_path: Path) -> None:
+    definition = {
+        "TimeoutSeconds": 60,
+        "StartAt": "Wait",
+        "States": {
+            "Wait": {
+                "Type": "Task",
+                "Resource": "arn:aws:states:us-east-1:123456789012:activity:work",
+                "TimeoutSeconds": 10,
+                "HeartbeatSeconds": 3,
+                "End": True,
+            }
+        },
+    }
+    (tmp_path / "work.asl.json").write_text(json.dumps(definition))
+    coverage = Coverage(tmp_path)
+    undo = observe_executions(coverage.observe)
+    StateMachine(definition).run({}, clock=VirtualClock())  # nobody works: heartbeat missed
+    undo()
+    page = coverage.write_html(tmp_path / "html").read_text()
+    [svg] = svgs_of(page)
+    clocks = {
+        (g.attrib["data-for"], g.attrib["data-timer"]): g.attrib["class"].split()
+        for g in svg.iter(f"{SVG}g")
+        if "data-timer" in g.attrib
+    }
+    assert set(clocks) == {("", "timeout"), ("Wait", "timeout"), ("Wait", "heartbeat")}
+    assert "covered" in clocks[("Wait", "heartbeat")]
+    assert "missed" in clocks[("Wait", "timeout")]
+    assert "missed" in clocks[("", "timeout")]
+    assert "<li>Wait timeout never fired (TimeoutSeconds)</li>" in page
