@@ -122,6 +122,47 @@ async def test_an_approver_answers_while_the_order_waits(workflows):
     assert_path(result, ["RequestApproval", "WasApproved", "ChargePayment"], exact=False)
 
 
+async def test_an_approver_who_never_answers_rejects_the_order_a_day_later(workflows):
+    released, rejected = [], []
+
+    def release_inventory(event, context):  # stands in for the ReleaseInventory Lambda
+        released.append(event["order"]["orderId"])
+        return {"released": True}
+
+    def reject_order(event, context):  # ... and for MarkOrderRejected
+        rejected.append(event["error"]["Error"])
+        order = event["order"]
+        return {
+            "orderId": order["orderId"],
+            "customerId": order["customerId"],
+            "error": "ApprovalTimedOut",
+            "reason": "nobody approved the order within 24 hours",
+        }
+
+    async def approval_queue(request):  # the request is sent; nobody ever answers it
+        return {"MessageId": "m-1"}
+
+    result = await workflows.execute(
+        "order_processing",
+        ORDER,
+        substitutions=THRESHOLD,
+        integrations={"sqs:sendMessage": approval_queue},
+        lambdas={
+            "ReleaseInventoryFunction": release_inventory,
+            "MarkOrderRejectedFunction": reject_order,
+        },
+        mocks={"PublishOrderRejected": Return({"FailedEntryCount": 0}), **ABOVE_THRESHOLD},
+    )
+    assert result.status == "FAILED"
+    assert result.error == "ApprovalTimedOut"
+    assert_state(result, "RequestApproval", status="caught", error="States.Timeout")
+    assert released == [VALID["orderId"]]  # the reserved stock went back
+    assert rejected == ["States.Timeout"]  # the order was rejected for the timeout
+    assert "ChargePayment" not in inspect(result).path  # and nobody was charged
+    waited = result.history[-1]["timestamp"] - result.history[0]["timestamp"]
+    assert waited.total_seconds() >= 24 * 3600  # a virtual day, no real one
+
+
 def test_a_recorded_execution_replays_and_an_edit_shows_where_it_leaves(workflows):
     # from AWS: history = "history.json" (aws stepfunctions get-execution-history --output json)
     history = workflows.run(
