@@ -7,7 +7,8 @@ shape: StartAt, state names and types, so placeholder values do not matter) are
 read through the console's ``trace`` and marked on the console's ``graph`` of the
 file: each state entered, and each transition taken: Next, each Choice rule and
 Default, each Catch edge, a Retry taken (a state attempted more than once),
-including the states inside Map and Parallel.
+including the states inside Map and Parallel. The child executions of a Distributed
+Map (``observe_child_executions``) are credited to the states inside that Map.
 
 The history says where a state went, not why: a Catch edge is credited to the
 first Catcher whose ErrorEquals covers the recorded error (as the engine matches
@@ -112,8 +113,11 @@ class DefinitionCoverage:
     def missed_edges(self) -> list[str]:
         return [_describe(e) for e in self.edges if e not in self.edges_hit]
 
-    def record(self, visits: Iterable[Visit]) -> None:
-        self.executions += 1
+    def record(self, visits: Iterable[Visit], child: bool = False) -> None:
+        """Credit one execution's visits; a Distributed Map child's (``child``) are
+        credited to the states inside that Map, not counted as an execution."""
+        if not child:
+            self.executions += 1
         for visit in visits:
             if visit.name not in self.states:
                 continue
@@ -206,17 +210,31 @@ class Coverage:
         self.folder = folder
         self.files: dict[str, DefinitionCoverage] = {}
         self._by_shape: dict[Any, DefinitionCoverage] = {}
+        self._by_child_shape: dict[Any, DefinitionCoverage] = {}
         for path in sorted(folder.glob("*.asl.json")):
             text = definitions.substitute(path.read_text(), {}, stand_ins=True)
             body = json.loads(text)
             entry = DefinitionCoverage(path.name.split(".")[0], path, body)
             self.files[entry.name] = entry
             self._by_shape[shape_of(body)] = entry
+            for _, state in _states_of(body):
+                processor = state.get("ItemProcessor")
+                if not isinstance(processor, Mapping):
+                    continue
+                config = processor.get("ProcessorConfig")
+                if isinstance(config, Mapping) and config.get("Mode") == "DISTRIBUTED":
+                    self._by_child_shape[shape_of(processor)] = entry
 
     def observe(self, machine: StateMachine, result: ExecutionResult) -> None:
         entry = self._by_shape.get(shape_of(machine.definition))
         if entry is not None:
             entry.record(trace(result.history).visits)
+
+    def observe_child(self, processor: Mapping[str, Any], result: ExecutionResult) -> None:
+        """A child execution of a Distributed Map: its states are those of the file."""
+        entry = self._by_child_shape.get(shape_of(processor))
+        if entry is not None:
+            entry.record(trace(result.history).visits, child=True)
 
     @property
     def percent(self) -> float:
