@@ -171,6 +171,33 @@ locals {
     }
   }
 
+  # OrderExportSweep's Distributed Map: the export it reads, the result files it writes
+  # (under its ResultWriter Prefix) and its child executions. The machine's ARN is
+  # built from its name ("${local.name}-OrderExportSweep", spelled with var.stage): a
+  # reference to the module would depend on itself.
+  export_sweep_grants = {
+    exports_read = {
+      actions   = ["s3:GetObject"]
+      resources = ["arn:${data.aws_partition.current.partition}:s3:::${module.data.order_exports_bucket_name}/*"]
+    }
+    exports_list = {
+      actions   = ["s3:ListBucket"]
+      resources = ["arn:${data.aws_partition.current.partition}:s3:::${module.data.order_exports_bucket_name}"]
+    }
+    results_write = {
+      actions   = ["s3:PutObject"]
+      resources = ["arn:${data.aws_partition.current.partition}:s3:::${module.data.order_exports_bucket_name}/sweep-results/*"]
+    }
+    children_start = {
+      actions   = ["states:StartExecution"]
+      resources = ["arn:${data.aws_partition.current.partition}:states:${data.aws_region.current.name}:${data.aws_caller_identity.current.account_id}:stateMachine:orders-${var.stage}-OrderExportSweep"]
+    }
+    children_read = {
+      actions   = ["states:DescribeExecution", "states:StopExecution"]
+      resources = ["arn:${data.aws_partition.current.partition}:states:${data.aws_region.current.name}:${data.aws_caller_identity.current.account_id}:execution:orders-${var.stage}-OrderExportSweep/*"]
+    }
+  }
+
   # The API function's grants name the order state machine, which invokes the task
   # functions, which use local.grants: kept apart so that nothing depends on itself.
   api_grants = {
@@ -404,6 +431,29 @@ module "stuck_order_sweep" {
       dead_letter_queue_arn = module.messaging.events_dead_letter_queue_arn
     }
   }
+  alarm_actions      = var.alarm_actions
+  log_level          = var.state_machine_log_level
+  log_retention_days = var.log_retention_days
+}
+
+module "order_export_sweep" {
+  source = "./modules/state_machine"
+
+  name = "${local.name}-OrderExportSweep"
+  definition = templatefile("${path.root}/../../state_machines/order_export_sweep.asl.json", {
+    ExportBucket           = module.data.order_exports_bucket_name
+    CancelOrderFunctionArn = module.function["CancelOrder"].arn
+  })
+  invoke_function_arns = [
+    module.function["CancelOrder"].arn,
+  ]
+  policy_statements = [
+    local.export_sweep_grants.exports_read,
+    local.export_sweep_grants.exports_list,
+    local.export_sweep_grants.results_write,
+    local.export_sweep_grants.children_start,
+    local.export_sweep_grants.children_read,
+  ]
   alarm_actions      = var.alarm_actions
   log_level          = var.state_machine_log_level
   log_retention_days = var.log_retention_days

@@ -25,6 +25,16 @@ output "stuck_order_sweep_state_machine_arn" {
   value       = module.stuck_order_sweep.arn
 }
 
+output "order_export_sweep_state_machine_arn" {
+  description = "ARN of the OrderExportSweep state machine (Distributed Map over an export)."
+  value       = module.order_export_sweep.arn
+}
+
+output "order_exports_bucket_name" {
+  description = "Bucket the order exports are put in; the sweep writes its results under sweep-results/."
+  value       = module.data.order_exports_bucket_name
+}
+
 output "approval_queue_url" {
   description = "URL of the approval queue."
   value       = module.messaging.approval_queue_url

@@ -1,7 +1,8 @@
-"""The bulk stuck-order sweep of examples/distributed_map, end to end: an export of
-1,000 orders as CSV in S3 (moto), a Distributed Map in batches of 50 on EXPRESS
-children, each order cancelled by a Lambda function, the results written to S3 and
-read back from there, as docs/howto-distributed-map.md describes."""
+"""The bulk stuck-order sweep of state_machines/order_export_sweep.asl.json, end to
+end: an export of 1,000 orders as CSV in S3 (moto), a Distributed Map in batches of 50
+on EXPRESS children, each order cancelled by a stand-in of the CancelOrder function,
+the results written to S3 and read back from there, as docs/howto-distributed-map.md
+describes."""
 
 from __future__ import annotations
 
@@ -18,10 +19,10 @@ import pytest
 from moto import mock_aws
 
 from workflows.engine import StateMachine, VirtualClock
-from workflows.engine.mocks import Return
+from workflows.engine.mocks import Return, Throw
 from workflows.integrations import aws_integrations
 
-DEFINITION = Path(__file__).resolve().parents[2] / "examples" / "distributed_map"
+DEFINITION = Path(__file__).resolve().parents[2] / "state_machines"
 BUCKET = "order-exports"
 SUBSTITUTIONS = {
     "ExportBucket": BUCKET,
@@ -41,7 +42,13 @@ def cancel_order(event: dict[str, Any], context: Any) -> dict[str, Any]:
     if event["orderId"].startswith("BROKEN"):
         raise ValueError(f"order {event['orderId']} cannot be read")
     stuck = event["status"] in ("PENDING", "AWAITING_APPROVAL")
-    return {"orderId": event["orderId"], "cancelled": stuck, "reason": event["reason"]}
+    return {
+        "orderId": event["orderId"],
+        "customerId": event["customerId"],
+        "cancelled": stuck,
+        "previousStatus": event["status"],
+        "reason": event["reason"],
+    }
 
 
 def export(broken: int) -> str:
@@ -117,3 +124,30 @@ def test_a_mock_answers_the_item_reader_and_no_export_is_read(s3: Any) -> None:
     manifest = read_json(s3, result.output["results"]["ResultWriterDetails"]["Key"])
     written = read_json(s3, manifest["ResultFiles"]["SUCCEEDED"][0]["Key"])
     assert json.loads(written[0]["Output"])[0]["cancelled"] is True
+
+
+def test_a_throttled_cancellation_is_retried(s3: Any) -> None:
+    rows = [{"orderId": "ORD-1", "customerId": "CUST-1", "status": "PENDING"}]
+    cancelled = {
+        "orderId": "ORD-1",
+        "customerId": "CUST-1",
+        "cancelled": True,
+        "previousStatus": "PENDING",
+        "reason": "stuck past its deadline (export sweep)",
+    }
+    result = sweep_machine().run(
+        {"exportKey": "exports/none-uploaded.csv", "maxOrders": 0},
+        integrations=aws_integrations(lambda: boto3.Session(region_name="us-east-1")),
+        clock=VirtualClock(),
+        mocks={
+            "CancelExportedOrders": Return(rows),
+            "CancelOrder": [
+                Throw("Lambda.TooManyRequestsException"),
+                Return({"StatusCode": 200, "Payload": cancelled}),
+            ],
+        },
+    )
+    assert result.status == "SUCCEEDED", result.cause
+    manifest = read_json(s3, result.output["results"]["ResultWriterDetails"]["Key"])
+    written = read_json(s3, manifest["ResultFiles"]["SUCCEEDED"][0]["Key"])
+    assert json.loads(written[0]["Output"]) == [cancelled]

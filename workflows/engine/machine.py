@@ -30,7 +30,13 @@ from workflows.engine.states import Machine, compile_machine
 from workflows.engine.sync_runner import run_sync
 from workflows.engine.tasks import ServiceIntegration, TaskRunner, TaskTokens
 
-__all__ = ["ExecutionResult", "StateMachine", "Status", "observe_executions"]
+__all__ = [
+    "ExecutionResult",
+    "StateMachine",
+    "Status",
+    "observe_child_executions",
+    "observe_executions",
+]
 
 Status = Literal["RUNNING", "SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED"]
 
@@ -46,6 +52,24 @@ def observe_executions(observer: ExecutionObserver) -> Callable[[], None]:
     """Call ``observer(machine, result)`` after each execution ends; returns the undo."""
     _OBSERVERS.append(observer)
     return lambda: _OBSERVERS.remove(observer)
+
+
+ChildObserver = Callable[[Mapping[str, Any], "ExecutionResult"], None]
+# Told of every child execution of a Distributed Map that ends, with the ItemProcessor
+# it ran (test coverage of the states inside it).
+_CHILD_OBSERVERS: list[ChildObserver] = []
+
+
+def observe_child_executions(observer: ChildObserver) -> Callable[[], None]:
+    """Call ``observer(processor, result)`` after each child execution of a Distributed
+    Map ends (``processor``: its ItemProcessor definition); returns the undo."""
+    _CHILD_OBSERVERS.append(observer)
+    return lambda: _CHILD_OBSERVERS.remove(observer)
+
+
+def child_execution_ended(processor: Mapping[str, Any], result: ExecutionResult) -> None:
+    for observer in _CHILD_OBSERVERS:
+        observer(processor, result)
 
 
 @dataclass

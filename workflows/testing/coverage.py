@@ -9,7 +9,8 @@ file: each state entered, and each transition taken: Next, each Choice rule and
 Default, each Catch edge, a Retry taken (a state attempted more than once),
 including the states inside Map and Parallel; and each timer that can fire: a
 Task's TimeoutSeconds(Path) and HeartbeatSeconds(Path), the execution's
-TimeoutSeconds.
+TimeoutSeconds. The child executions of a Distributed Map
+(``observe_child_executions``) are credited to the states inside that Map.
 
 The history says where a state went, not why: a Catch edge is credited to the
 first Catcher whose ErrorEquals covers the recorded error (as the engine matches
@@ -160,10 +161,19 @@ class DefinitionCoverage:
     def missed_timers(self) -> list[str]:
         return [_describe_timer(t) for t in self.timers if t not in self.timers_hit]
 
-    def record(self, visits: Iterable[Visit], events: Iterable[Mapping[str, Any]] = ()) -> None:
-        self.executions += 1
+    def record(
+        self,
+        visits: Iterable[Visit],
+        events: Iterable[Mapping[str, Any]] = (),
+        child: bool = False,
+    ) -> None:
+        """Credit one execution's visits and timers; a Distributed Map child's
+        (``child``) are credited to the states inside that Map, not counted as an
+        execution."""
+        if not child:
+            self.executions += 1
         by_id = {e.get("id"): e for e in events}
-        if any(e.get("type") == "ExecutionTimedOut" for e in by_id.values()):
+        if not child and any(e.get("type") == "ExecutionTimedOut" for e in by_id.values()):
             self._hit_timer(EXECUTION, "timeout")
         for visit in visits:
             if visit.name not in self.states:
@@ -288,17 +298,31 @@ class Coverage:
         self.folder = folder
         self.files: dict[str, DefinitionCoverage] = {}
         self._by_shape: dict[Any, DefinitionCoverage] = {}
+        self._by_child_shape: dict[Any, DefinitionCoverage] = {}
         for path in sorted(folder.glob("*.asl.json")):
             text = definitions.substitute(path.read_text(), {}, stand_ins=True)
             body = json.loads(text)
             entry = DefinitionCoverage(path.name.split(".")[0], path, body)
             self.files[entry.name] = entry
             self._by_shape[shape_of(body)] = entry
+            for _, state in _states_of(body):
+                processor = state.get("ItemProcessor")
+                if not isinstance(processor, Mapping):
+                    continue
+                config = processor.get("ProcessorConfig")
+                if isinstance(config, Mapping) and config.get("Mode") == "DISTRIBUTED":
+                    self._by_child_shape[shape_of(processor)] = entry
 
     def observe(self, machine: StateMachine, result: ExecutionResult) -> None:
         entry = self._by_shape.get(shape_of(machine.definition))
         if entry is not None:
             entry.record(trace(result.history).visits, result.history)
+
+    def observe_child(self, processor: Mapping[str, Any], result: ExecutionResult) -> None:
+        """A child execution of a Distributed Map: its states are those of the file."""
+        entry = self._by_child_shape.get(shape_of(processor))
+        if entry is not None:
+            entry.record(trace(result.history).visits, result.history, child=True)
 
     @property
     def percent(self) -> float:

@@ -13,7 +13,11 @@ from pathlib import Path
 import pytest
 
 from workflows.engine import StateMachine, VirtualClock
-from workflows.engine.machine import ExecutionResult, observe_executions
+from workflows.engine.machine import (
+    ExecutionResult,
+    observe_child_executions,
+    observe_executions,
+)
 from workflows.testing.coverage import Coverage
 from workflows.testing.runner import WorkflowRunner
 
@@ -106,6 +110,7 @@ def pytest_configure(config: pytest.Config) -> None:
     coverage = Coverage(path)
     config.stash[_COVERAGE] = coverage
     config.add_cleanup(observe_executions(coverage.observe))
+    config.add_cleanup(observe_child_executions(coverage.observe_child))
 
 
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:

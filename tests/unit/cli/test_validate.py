@@ -160,7 +160,7 @@ def test_the_projects_terraform_validates_each_templatefile(in_repo: None) -> No
     code, out, err = invoke("validate", "infra/terraform")
     assert code == 0, err
     assert "infra/terraform/main.tf: module.order_processing.definition: valid" in out
-    assert out.count(": valid") == 3
+    assert out.count(": valid") == 4
 
 
 SAM = """\

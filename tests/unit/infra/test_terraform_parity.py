@@ -69,6 +69,7 @@ KINDS = {
     "aws_dynamodb_table": ("AWS::DynamoDB::Table", "Table"),
     "aws_sqs_queue": ("AWS::SQS::Queue", "Queue"),
     "aws_cloudwatch_event_bus": ("AWS::Events::EventBus", "Bus"),
+    "aws_s3_bucket": ("AWS::S3::Bucket", "Bucket"),
 }
 
 # The SAM policy templates the template uses: parameter and actions, as in
@@ -825,6 +826,40 @@ def _bus_problems(sam: Sam, tf: Estate) -> list[str]:
     return problems
 
 
+def _bucket_problems(sam: Sam, tf: Estate) -> list[str]:
+    """The buckets pair up; each blocks public access in both (Terraform: a
+    public access block on the bucket)."""
+    problems: list[str] = []
+    blocks = {
+        str(body.get("bucket"))
+        for _, body in tf.all_resources("aws_s3_bucket_public_access_block").values()
+        if all(
+            body.get(k)
+            for k in (
+                "block_public_acls",
+                "block_public_policy",
+                "ignore_public_acls",
+                "restrict_public_buckets",
+            )
+        )
+    }
+    for lid, props, address, _ in _paired(sam, tf, "aws_s3_bucket", problems):
+        public = props.get("PublicAccessBlockConfiguration") or {}
+        if not all(public.get(k) for k in PUBLIC_ACCESS_BLOCK):
+            problems.append(f"SAM {lid}: public access is not blocked")
+        if f"${{{address}.id}}" not in blocks:
+            problems.append(f"Terraform {address}: public access is not blocked")
+    return problems
+
+
+PUBLIC_ACCESS_BLOCK = (
+    "BlockPublicAcls",
+    "BlockPublicPolicy",
+    "IgnorePublicAcls",
+    "RestrictPublicBuckets",
+)
+
+
 def _rule_problems(sam: Sam, tf: Estate) -> list[str]:
     problems: list[str] = []
     sam_rules = {
@@ -1469,6 +1504,7 @@ CHECKS = {
     "tables": _table_problems,
     "queues": _queue_problems,
     "buses": _bus_problems,
+    "buckets": _bucket_problems,
     "rules": _rule_problems,
     "schedules": _schedule_problems,
     "event sources": _event_source_problems,
@@ -1497,7 +1533,7 @@ def estate(sam: Sam) -> Estate:
 
 def test_the_template_and_the_estate_are_not_empty(sam: Sam, estate: Estate) -> None:
     assert len(sam.template.functions) == len(list(estate.functions())) == 16
-    assert len(estate.calls_of(STATE_MACHINE_MODULE)) == len(sam.template.state_machines) == 3
+    assert len(estate.calls_of(STATE_MACHINE_MODULE)) == len(sam.template.state_machines) == 4
 
 
 @pytest.mark.parametrize("check", sorted(CHECKS))

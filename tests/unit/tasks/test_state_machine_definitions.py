@@ -19,7 +19,7 @@ from tasks.notifications import errors as notification_errors
 from tasks.orders import errors as order_errors
 
 ROOT = Path(__file__).resolve().parents[3]
-MACHINES = ("order_processing", "notification", "stuck_order_sweep")
+MACHINES = ("order_processing", "notification", "stuck_order_sweep", "order_export_sweep")
 PLACEHOLDER = re.compile(r"\$\{([^}]*)\}")
 CATALOG = json.loads((ROOT / "tasks" / "substitutions.json").read_text(encoding="utf-8"))
 DOCUMENTED = set(CATALOG["lambdas"]) | set(CATALOG["resources"])

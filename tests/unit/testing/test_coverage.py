@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from workflows.engine import StateMachine, VirtualClock
-from workflows.engine.machine import observe_executions
+from workflows.engine.machine import observe_child_executions, observe_executions
 from workflows.testing import Return, Throw
 from workflows.testing.coverage import Coverage
 
@@ -57,6 +57,54 @@ def coverage(tmp_path: Path) -> Any:
     undo = observe_executions(collected.observe)
     yield collected
     undo()
+
+
+DISTRIBUTED: dict[str, Any] = {
+    "StartAt": "Fan",
+    "States": {
+        "Fan": {
+            "Type": "Map",
+            "ItemsPath": "$.items",
+            "ItemProcessor": {
+                "ProcessorConfig": {"Mode": "DISTRIBUTED", "ExecutionType": "EXPRESS"},
+                "StartAt": "Work",
+                "States": {
+                    "Work": {
+                        "Type": "Task",
+                        "Resource": "arn:aws:states:::lambda:invoke",
+                        "Parameters": {"FunctionName": "work", "Payload.$": "$"},
+                        "Retry": [{"ErrorEquals": ["Busy"], "MaxAttempts": 2}],
+                        "End": True,
+                    }
+                },
+            },
+            "End": True,
+        }
+    },
+}
+
+
+def test_the_child_executions_of_a_distributed_map_cover_its_states(tmp_path: Path) -> None:
+    (tmp_path / "fan.asl.json").write_text(json.dumps(DISTRIBUTED))
+    collected = Coverage(tmp_path)
+    undo = [
+        observe_executions(collected.observe),
+        observe_child_executions(collected.observe_child),
+    ]
+    try:
+        result = StateMachine(DISTRIBUTED).run(
+            {"items": [1, 2]},
+            clock=VirtualClock(),
+            mocks={"Work": [Throw("Busy"), Return({"Payload": 1}), Return({"Payload": 2})]},
+        )
+    finally:
+        for stop in undo:
+            stop()
+    assert result.status == "SUCCEEDED", result.cause
+    entry = collected.files["fan"]
+    assert entry.executions == 1  # the children are not executions of the file
+    assert entry.states_hit == {"Fan", "Work"}
+    assert entry.percent == 100
 
 
 def run(data: Any, charge: Any = None) -> None:

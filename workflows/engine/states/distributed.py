@@ -250,7 +250,7 @@ class _Run:
         )
 
     async def _child(self, slot: int, count: int, child_input: Any) -> None:
-        from workflows.engine.machine import ExecutionResult, run_execution
+        from workflows.engine.machine import ExecutionResult, child_execution_ended, run_execution
 
         run, parent = self.run, self.frame.execution
         name = str(uuid.uuid4())
@@ -304,6 +304,7 @@ class _Run:
             raise
         if record is not None:
             record.result = result
+        child_execution_ended(self.state.processor_definition, result)
         status = {"SUCCEEDED": "succeeded", "TIMED_OUT": "timedOut"}.get(result.status, "failed")
         run.move(count, "running", status)
         if result.status == "SUCCEEDED":

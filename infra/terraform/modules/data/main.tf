@@ -71,3 +71,28 @@ resource "aws_dynamodb_table" "idempotency" {
     enabled = true
   }
 }
+
+# Exports of stuck orders (CSV) read by the OrderExportSweep Distributed Map, and the
+# result files it writes under sweep-results/ (Resources/OrderExportsBucket).
+resource "aws_s3_bucket" "order_exports" {
+  # S3 names are global: a unique suffix, as CloudFormation generates one.
+  bucket_prefix = "${var.name_prefix}-order-exports-"
+}
+
+resource "aws_s3_bucket_server_side_encryption_configuration" "order_exports" {
+  bucket = aws_s3_bucket.order_exports.id
+
+  rule {
+    apply_server_side_encryption_by_default {
+      sse_algorithm = "AES256"
+    }
+  }
+}
+
+resource "aws_s3_bucket_public_access_block" "order_exports" {
+  bucket                  = aws_s3_bucket.order_exports.id
+  block_public_acls       = true
+  block_public_policy     = true
+  ignore_public_acls      = true
+  restrict_public_buckets = true
+}

@@ -17,3 +17,8 @@ output "idempotency_table_arn" {
   description = "ARN of the idempotency table."
   value       = aws_dynamodb_table.idempotency.arn
 }
+
+output "order_exports_bucket_name" {
+  description = "Name of the order exports bucket (the ExportBucket substitution)."
+  value       = aws_s3_bucket.order_exports.bucket
+}

@@ -1,5 +1,5 @@
 variable "name_prefix" {
-  description = "Prefix of the table names, e.g. orders-prod."
+  description = "Prefix of the table and bucket names, e.g. orders-prod."
   type        = string
 }
 
