@@ -19,7 +19,7 @@ import functools
 import importlib
 import json
 import uuid
-from collections.abc import Awaitable, Callable, Iterator, Mapping
+from collections.abc import Awaitable, Callable, Coroutine, Iterator, Mapping
 from concurrent.futures import Executor, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
@@ -348,19 +348,22 @@ class LocalApp:
         the caller is not, the result is ABORTED instead of a ``CancelledError``.
         ``clock`` replaces the app's (an execution that resumes reads its stored times).
         """
-        clock = clock or self._execution_clock
+        name = str(uuid.uuid4()) if name is None else name
+        history = History() if history is None else history
+        execution_arn = execution_arn or machine.execution_arn(name)
+        execution = machine.execute(
+            input,
+            clock=clock or self._execution_clock,
+            name=name,
+            runner=self.runner,
+            history=history,
+            execution_arn=execution_arn,
+        )
         if not self.execution_listeners:
-            result = await machine.execute(
-                input,
-                clock=clock,
-                name=name,
-                runner=self.runner,
-                history=history,
-                execution_arn=execution_arn,
-            )
+            result = await execution
         else:
             result = await self._announced(
-                machine, input, name, started_by, history, clock, execution_arn
+                machine, execution, input, name, started_by, history, execution_arn
             )
         if self.keep_records:
             self.records.append(ExecutionRecord(label or machine.name, started_by, result))
@@ -369,26 +372,14 @@ class LocalApp:
     async def _announced(
         self,
         machine: StateMachine,
+        execution: Coroutine[Any, Any, ExecutionResult],
         input: Any,
-        name: str | None,
+        name: str,
         started_by: str,
-        history: History | None,
-        clock: Clock,
-        execution_arn: str | None = None,
+        history: History,
+        execution_arn: str,
     ) -> ExecutionResult:
-        name = str(uuid.uuid4()) if name is None else name
-        history = History() if history is None else history
-        execution_arn = execution_arn or machine.execution_arn(name)
-        run: asyncio.Task[ExecutionResult] = asyncio.ensure_future(
-            machine.execute(
-                input,
-                clock=clock,
-                name=name,
-                runner=self.runner,
-                history=history,
-                execution_arn=execution_arn,
-            )
-        )
+        run: asyncio.Task[ExecutionResult] = asyncio.ensure_future(execution)
         starting = ExecutionStarting(
             machine.arn, execution_arn, name, input, history, started_by, run
         )

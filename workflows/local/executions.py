@@ -980,13 +980,11 @@ class ExecutionService:
                 listed,
                 alias=is_alias_arn(listed),
                 status=status_filter,
+                redriven=redriven,
                 before_seq=before,
                 limit=limit + 1,
             )
             rows = [row for row in map(self.store.get_execution, arns) if row is not None]
-            if redriven is not None:  # a version's executions are few: filtered here
-                counts = self.store.redrives(row.arn for row in rows)
-                rows = [row for row in rows if (row.arn in counts) == redriven]
         else:
             rows = self.store.list_executions(
                 listed, status=status_filter, before_seq=before, limit=limit + 1, redriven=redriven

@@ -16,7 +16,7 @@ from concurrent.futures import Future
 from dataclasses import dataclass, field
 from typing import Any, Final
 
-from workflows.local.store import ExecutionStore, StoreUnavailable
+from workflows.local.store import ExecutionStore, StoreUnavailable, redriven_condition
 
 __all__ = [
     "AliasRow",
@@ -330,6 +330,7 @@ class ResourceStore:
         *,
         alias: bool,
         status: str | None = None,
+        redriven: bool | None = None,
         before_seq: int | None = None,
         limit: int = 100,
     ) -> list[str]:
@@ -344,6 +345,8 @@ class ResourceStore:
         if status is not None:
             sql += " AND e.status = ?"
             params.append(status)
+        if redriven is not None:
+            sql += f" AND {redriven_condition(redriven, 'e.arn')}"
         if before_seq is not None:
             sql += " AND e.seq < ?"
             params.append(before_seq)

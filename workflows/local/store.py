@@ -105,11 +105,17 @@ _INSERT_EVENT = (
     "INSERT OR REPLACE INTO events (execution_arn, id, type, timestamp, previous_id,"
     " details_key, details, input, output) VALUES (?,?,?,?,?,?,?,?,?)"
 )
-_REDRIVEN_EVENTS = (
-    "SELECT 1 FROM events WHERE events.execution_arn = executions.arn"
-    " AND events.type = 'ExecutionRedriven'"
-)
 _EVENT_COLUMNS = "id, type, timestamp, previous_id, details_key, details, input, output"
+
+
+def redriven_condition(redriven: bool, arn_column: str = "executions.arn") -> str:
+    """SQL that keeps the executions (ARN in ``arn_column``) that were redriven, or not."""
+    return (
+        f"{'' if redriven else 'NOT '}EXISTS (SELECT 1 FROM events"
+        f" WHERE events.execution_arn = {arn_column} AND events.type = 'ExecutionRedriven')"
+    )
+
+
 _COLUMNS = (
     "seq, arn, state_machine_arn, name, status, input, output, error, cause, start_date,"
     " stop_date, started_by"
@@ -504,7 +510,7 @@ class ExecutionStore:
             sql += " AND status = ?"
             params.append(status)
         if redriven is not None:
-            sql += f" AND {'' if redriven else 'NOT '}EXISTS ({_REDRIVEN_EVENTS})"
+            sql += f" AND {redriven_condition(redriven)}"
         if before_seq is not None:
             sql += " AND seq < ?"
             params.append(before_seq)
