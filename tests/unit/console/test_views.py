@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+from workflows.console.server import templates
 from workflows.console.views import event_rows, origin
 
 PARENT = "arn:aws:states:us-east-1:123456789012:execution:OrderProcessingStateMachine:o-1"
@@ -60,3 +61,18 @@ def test_an_event_without_a_name_belongs_to_the_state_before_it() -> None:
     assert [r["step"] for r in rows] == ["", "Charge", "Charge", "Charge"]
     assert [r["details"] for r in rows] == [True, True, True, False]
     assert all("input" not in json.dumps(r) for r in rows)  # no payload in a row
+
+
+def test_an_ended_execution_says_why_it_cannot_be_redriven_unless_it_succeeded() -> None:
+    template = templates().get_template("_redrive.html")
+    arn = f"{PARENT}-x"
+    failed = {"executionArn": arn, "status": "FAILED", "redriveStatus": "NOT_REDRIVABLE",
+              "redriveStatusReason": "Execution history event limit exceeded"}  # fmt: skip
+    shown = template.render(execution=failed)
+    assert "Not redrivable: Execution history event limit exceeded" in shown
+    assert "<form" not in shown
+    reason = "Execution is SUCCEEDED and cannot be redriven"
+    succeeded = {**failed, "status": "SUCCEEDED", "redriveStatusReason": reason}
+    assert "Not redrivable" not in template.render(execution=succeeded)
+    redrivable = {**failed, "redriveStatus": "REDRIVABLE"}
+    assert 'action="/executions/' in template.render(execution=redrivable)

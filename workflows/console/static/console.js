@@ -699,7 +699,7 @@
           action: `/executions/${encodeURIComponent(execution.executionArn)}/redrive`,
         }, el("button", { type: "submit", text: "Redrive" }), " ",
         el("span", { class: "muted", text: "runs it again from the states that did not finish (RedriveExecution)" })));
-      } else if (execution.redriveStatusReason) {
+      } else if (execution.redriveStatusReason && execution.status !== "SUCCEEDED") {
         box.replaceChildren(el("p", {
           class: "muted", id: "redrive-reason", text: `Not redrivable: ${execution.redriveStatusReason}`,
         }));
