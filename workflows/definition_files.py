@@ -32,7 +32,7 @@ import yaml
 from workflows.definitions import fill
 from workflows.engine.diagnostics import Diagnostic
 from workflows.engine.validation.placeholders import quote_bare_placeholders
-from workflows.local.template import TemplateError, _Loader, _Resolver, _Tag
+from workflows.local.template import IntrinsicTag, Resolver, TemplateError, TemplateLoader
 
 __all__ = ["DefinitionSource", "Position", "read_definitions"]
 
@@ -107,7 +107,7 @@ def _load_yaml(text: str) -> tuple[yaml.Node | None, Any]:
     Unquoted timestamps stay the text they are (as CloudFormation and SAM read them),
     not Python datetimes: ASL compares timestamps as RFC 3339 strings.
     """
-    loader = _Loader(text)
+    loader = TemplateLoader(text)
     try:
         node = loader.get_single_node()
         if node is None:
@@ -227,7 +227,7 @@ def _template(path: Path, values: Mapping[str, str]) -> list[DefinitionSource]:
         str(name): str(spec.get("Default", "")) if isinstance(spec, dict) else ""
         for name, spec in (declared.items() if isinstance(declared, dict) else ())
     }
-    resolver = _Resolver(resources, parameters)
+    resolver = Resolver(resources, parameters)
     sources = []
     for logical_id, resource in resources.items():
         if not isinstance(resource, dict) or resource.get("Type") not in _STATE_MACHINE_TYPES:
@@ -239,7 +239,7 @@ def _template(path: Path, values: Mapping[str, str]) -> list[DefinitionSource]:
 def _template_machine(
     path: Path,
     root: yaml.Node | None,
-    resolver: _Resolver,
+    resolver: Resolver,
     logical_id: str,
     resource: dict[str, Any],
     values: Mapping[str, str],
@@ -314,21 +314,21 @@ def _mapping(props: dict[str, Any], key: str) -> list[tuple[Any, Any]]:
 _JSON_INTRINSICS = {"Ref": "Ref", "Fn::GetAtt": "GetAtt", "Fn::Sub": "Sub"}
 
 
-def _resolve(resolver: _Resolver, node: Any) -> Any:
+def _resolve(resolver: Resolver, node: Any) -> Any:
     """A template value resolved as the local template reader resolves it, or None."""
     if isinstance(node, dict) and len(node) == 1:
         key, value = next(iter(node.items()))
         if key in _JSON_INTRINSICS:
-            node = _Tag(_JSON_INTRINSICS[key], value)
+            node = IntrinsicTag(_JSON_INTRINSICS[key], value)
     try:
         return resolver.value(node, "DefinitionSubstitutions")
     except (TemplateError, KeyError, IndexError, TypeError, AttributeError, ValueError):
         return None
 
 
-def _resolve_tree(resolver: _Resolver, node: Any) -> Any:
+def _resolve_tree(resolver: Resolver, node: Any) -> Any:
     """An inline Definition with its intrinsics resolved (unresolvable ones as ${...})."""
-    if isinstance(node, _Tag) or (
+    if isinstance(node, IntrinsicTag) or (
         isinstance(node, dict) and len(node) == 1 and next(iter(node)) in _JSON_INTRINSICS
     ):
         value = _resolve(resolver, node)
@@ -340,15 +340,15 @@ def _resolve_tree(resolver: _Resolver, node: Any) -> Any:
     return node
 
 
-def _definition_string(resolver: _Resolver, node: Any) -> str | None:
+def _definition_string(resolver: Resolver, node: Any) -> str | None:
     """DefinitionString: text, !Sub text whose ${...} CloudFormation fills, or the
     Fn::Join of text and references that CDK synthesizes."""
     if isinstance(node, str):
         return node
     if isinstance(node, dict) and len(node) == 1 and next(iter(node)) in ("Fn::Sub", "Fn::Join"):
         key = next(iter(node))
-        node = _Tag(key.removeprefix("Fn::"), node[key])
-    if isinstance(node, _Tag) and node.name == "Join":
+        node = IntrinsicTag(key.removeprefix("Fn::"), node[key])
+    if isinstance(node, IntrinsicTag) and node.name == "Join":
         if not (isinstance(node.value, list) and len(node.value) == 2):
             return None
         separator, parts = node.value
@@ -362,7 +362,7 @@ def _definition_string(resolver: _Resolver, node: Any) -> str | None:
             value = _resolve(resolver, part)
             texts.append(str(value) if value is not None else "${" + _reference_name(part) + "}")
         return separator.join(texts)
-    if isinstance(node, _Tag) and node.name == "Sub":
+    if isinstance(node, IntrinsicTag) and node.name == "Sub":
         template, variables = (
             (node.value, {}) if isinstance(node.value, str) else (node.value[0], node.value[1])
         )
@@ -374,7 +374,7 @@ def _definition_string(resolver: _Resolver, node: Any) -> str | None:
             if name in variables:
                 value = _resolve(resolver, variables[name])
             else:
-                value = _resolve(resolver, _Tag("Sub", match.group(0)))
+                value = _resolve(resolver, IntrinsicTag("Sub", match.group(0)))
             return str(value) if value is not None else match.group(0)
 
         return re.sub(r"\$\{([^!}][^}]*)\}", sub, template)
@@ -383,7 +383,7 @@ def _definition_string(resolver: _Resolver, node: Any) -> str | None:
 
 def _reference_name(node: Any) -> str:
     """A placeholder name for a reference that cannot be resolved here (``Fn.Arn``)."""
-    if isinstance(node, _Tag):
+    if isinstance(node, IntrinsicTag):
         node = {node.name: node.value}
     if isinstance(node, dict) and len(node) == 1:
         value = next(iter(node.values()))
@@ -438,7 +438,7 @@ def _find_node(root: yaml.Node | None, at: tuple[str, ...]) -> yaml.Node | None:
 
 def _plain(value: Any) -> Any:
     """YAML with tags (an ASL file has none that matter) as plain JSON values."""
-    if isinstance(value, _Tag):
+    if isinstance(value, IntrinsicTag):
         return "${" + str(value.value) + "}"
     if isinstance(value, dict):
         return {str(k): _plain(v) for k, v in value.items()}

@@ -22,11 +22,14 @@ __all__ = [
     "ApiEvent",
     "EventRule",
     "FunctionSpec",
+    "IntrinsicTag",
+    "Resolver",
     "Schedule",
     "SqsSource",
     "StateMachineSpec",
     "Template",
     "TemplateError",
+    "TemplateLoader",
     "load_template",
 ]
 
@@ -38,27 +41,29 @@ class TemplateError(ValueError):
     """The template cannot be understood; the message names the resource and field."""
 
 
-class _Tag:
+class IntrinsicTag:
+    """A short-form intrinsic (``!Ref``, ``!Sub``, ...) as YAML read it, not yet resolved."""
+
     def __init__(self, name: str, value: Any) -> None:
         self.name = name
         self.value = value
 
 
-class _Loader(yaml.SafeLoader):
-    pass
+class TemplateLoader(yaml.SafeLoader):
+    """YAML's safe loader that reads CloudFormation's ``!`` tags as ``IntrinsicTag``."""
 
 
-def _construct(loader: yaml.SafeLoader, suffix: str, node: yaml.Node) -> _Tag:
+def _construct(loader: yaml.SafeLoader, suffix: str, node: yaml.Node) -> IntrinsicTag:
     if isinstance(node, yaml.ScalarNode):
         value: Any = loader.construct_scalar(node)
     elif isinstance(node, yaml.SequenceNode):
         value = loader.construct_sequence(node, deep=True)
     else:
         value = loader.construct_mapping(node, deep=True)  # type: ignore[arg-type]
-    return _Tag(suffix, value)
+    return IntrinsicTag(suffix, value)
 
 
-_Loader.add_multi_constructor("!", _construct)
+TemplateLoader.add_multi_constructor("!", _construct)
 
 
 @dataclass(frozen=True)
@@ -141,7 +146,7 @@ class Template:
 
     def resolve(self, node: Any, where: str) -> Any:
         """``node`` with its ``!Ref``/``!GetAtt``/``!Sub`` resolved as CloudFormation would."""
-        return _Resolver(self.resources, self.parameters).value(node, where)
+        return Resolver(self.resources, self.parameters).value(node, where)
 
     def state_machine(self, reference: str) -> StateMachineSpec:
         """By logical id or by definition file name (``order_processing``)."""
@@ -153,7 +158,9 @@ class Template:
         raise TemplateError(f"no state machine {reference!r} in {self.path}; known: {known}")
 
 
-class _Resolver:
+class Resolver:
+    """Resolves intrinsics against the template's resources and parameters."""
+
     def __init__(self, resources: dict[str, dict[str, Any]], parameters: dict[str, str]) -> None:
         self.resources = resources
         self.parameters = parameters
@@ -205,7 +212,7 @@ class _Resolver:
         raise TemplateError(f"!GetAtt {logical_id}.{attribute}: not supported locally")
 
     def value(self, node: Any, where: str) -> Any:
-        if isinstance(node, _Tag):
+        if isinstance(node, IntrinsicTag):
             if node.name == "Ref":
                 return self.physical(str(node.value))
             if node.name == "GetAtt":
@@ -240,13 +247,13 @@ def load_template(path: Path | str, overrides: dict[str, str] | None = None) -> 
     path = Path(path)
     if not path.is_file():
         raise TemplateError(f"no SAM template at {path}")
-    raw = yaml.load(path.read_text(), Loader=_Loader)
+    raw = yaml.load(path.read_text(), Loader=TemplateLoader)
     resources: dict[str, dict[str, Any]] = raw.get("Resources") or {}
     parameters = {
         name: str(spec.get("Default", "")) for name, spec in (raw.get("Parameters") or {}).items()
     }
     parameters.update(overrides or {})
-    resolver = _Resolver(resources, parameters)
+    resolver = Resolver(resources, parameters)
     globals_fn = ((raw.get("Globals") or {}).get("Function")) or {}
     global_env = ((globals_fn.get("Environment") or {}).get("Variables")) or {}
     base = path.parent
@@ -278,10 +285,10 @@ def load_template(path: Path | str, overrides: dict[str, str] | None = None) -> 
                     queue = ev.get("Queue")
                     queue_id = (
                         queue.value[0]
-                        if isinstance(queue, _Tag) and isinstance(queue.value, list)
+                        if isinstance(queue, IntrinsicTag) and isinstance(queue.value, list)
                         else (
                             str(queue.value).split(".")[0]
-                            if isinstance(queue, _Tag)
+                            if isinstance(queue, IntrinsicTag)
                             else str(queue)
                         )
                     )
