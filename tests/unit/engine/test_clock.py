@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
-from collections.abc import Iterator
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from typing import Any
 
@@ -290,7 +290,9 @@ class BlockingHandler:
 
 
 @pytest.fixture
-def blocking() -> Iterator[BlockingHandler]:
+async def blocking() -> AsyncIterator[BlockingHandler]:
+    # async, so it is torn down before the test's event loop, whose closing waits for
+    # the handler's thread: released first, that thread ends at once (not after 30 s)
     handler = BlockingHandler()
     yield handler
     handler.release.set()  # let the thread end whatever the test saw
