@@ -24,6 +24,7 @@ from pathlib import Path
 import pytest
 
 from tests.docs_blocks import REPO, Block, blocks
+from tests.ports import free_port
 from tests.unit.test_docs_examples import workspace
 
 BIN = Path(sys.executable).parent
@@ -85,13 +86,6 @@ def test_a_shell_example_runs(block: Block, tmp_path: Path) -> None:
     assert done.returncode == 0, (
         f"{block.id}\n{block.code}\n{done.stdout[-2000:]}{done.stderr[-3000:]}"
     )
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
 
 
 @pytest.fixture

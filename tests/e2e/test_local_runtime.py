@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-import socket
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -14,17 +13,12 @@ import aiohttp
 import boto3
 import pytest
 
+from tests.ports import free_port
 from workflows.local.local_auth import mint_token
 from workflows.local.runtime import LocalRuntime, Ports
 
 REPO = Path(__file__).resolve().parents[2]
 ORDER = json.loads((REPO / "examples" / "order_request.json").read_text())
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @pytest.fixture

@@ -3,22 +3,16 @@
 from __future__ import annotations
 
 import os
-import socket
 from pathlib import Path
 
 import aiohttp
 import pytest
 
+from tests.ports import free_port
 from workflows.console.server import serve_console
 from workflows.local.runtime import LocalRuntime, Ports
 
 REPO = Path(__file__).resolve().parents[3]
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 async def test_the_runtime_starts_the_console_and_prints_its_address(tmp_path: Path) -> None:

@@ -10,7 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.integration.local.up_process import ROLE, UpProcess, free_port
+from tests.integration.local.up_process import ROLE, UpProcess
+from tests.ports import free_port
 
 WAIT = {"StartAt": "Hold", "States": {"Hold": {"Type": "Wait", "Seconds": 3600, "End": True}}}
 PASS = {"StartAt": "Echo", "States": {"Echo": {"Type": "Pass", "End": True}}}

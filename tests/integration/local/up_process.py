@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -15,15 +14,11 @@ from typing import IO, Any
 import boto3
 from botocore.config import Config
 
+from tests.ports import free_port
+
 REPO = Path(__file__).resolve().parents[3]
 TEMPLATE = REPO / "infra" / "sam" / "template.yaml"
 ROLE = "arn:aws:iam::123456789012:role/StepFunctionsExecutionRole"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 class UpProcess:
