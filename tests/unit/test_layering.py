@@ -19,6 +19,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.source_trees import parse_file
+
 REPO = Path(__file__).resolve().parents[2]
 ENGINE = REPO / "workflows" / "engine"
 SDK = ("boto3", "botocore", "aiobotocore", "aioboto3", "s3transfer")
@@ -71,7 +73,7 @@ def _engine_modules() -> list[tuple[str, Path]]:
 
 
 def _imports(module: str, path: Path) -> list[tuple[int, str]]:
-    tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+    tree = parse_file(path)
     names: list[tuple[int, str]] = []
     for node in ast.walk(tree):
         if isinstance(node, ast.Import):

@@ -19,6 +19,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.source_trees import parse_file
+
 REPO = Path(__file__).resolve().parents[3]
 REQUIREMENTS = REPO / "infra" / "sam" / "dependencies" / "requirements.txt"
 PYPROJECT = REPO / "pyproject.toml"
@@ -67,7 +69,7 @@ def _third_party_imports() -> dict[str, list[str]]:
     found: dict[str, list[str]] = {}
     for root in LAMBDA_CODE:
         for path in sorted(root.rglob("*.py")):
-            tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+            tree = parse_file(path)
             for node in ast.walk(tree):
                 if isinstance(node, ast.Import):
                     names = [alias.name for alias in node.names]
