@@ -215,3 +215,22 @@ def test_items_pointer_to_no_array_fails_the_reader(
         {}, integrations=integrations
     )
     assert (result.error, result.cause) == ("States.ItemReaderFailed", cause)
+
+
+@pytest.mark.parametrize("input_type", ["MANIFEST", "CSV"])
+def test_manifest_type_s3_inventory_reads_an_inventory_manifest(
+    s3: Any, integrations: dict[str, ServiceIntegration], input_type: str
+) -> None:
+    put(s3, "inventory/data/1.csv", b'"orders-export","a.csv"\n')
+    manifest = {
+        "destinationBucket": f"arn:aws:s3:::{BUCKET}",
+        "fileFormat": "CSV",
+        "fileSchema": "Bucket, Key",
+        "files": [{"key": "inventory/data/1.csv"}],
+    }
+    put(s3, "inventory/manifest.json", json.dumps(manifest))
+    config = {"ManifestType": "S3_INVENTORY"}
+    result = machine({"ItemReader": reader(input_type, "inventory/manifest.json", **config)}).run(
+        {}, integrations=integrations
+    )
+    assert result.output == [{"Bucket": BUCKET, "Key": "a.csv"}]
