@@ -180,3 +180,23 @@ def test_a_result_larger_than_the_limit_gets_a_file_of_its_own(
     )
     listed = read(s3, result.output["ResultWriterDetails"]["Key"])["ResultFiles"]["SUCCEEDED"]
     assert [read(s3, f["Key"]) for f in listed] == [["a" * 20], ["b"]]
+
+
+def test_a_read_that_fails_while_pending_items_are_read_does_not_hide_the_runs_failure(
+    s3: Any, integrations: dict[str, ServiceIntegration]
+) -> None:
+    # items are decoded 512 at a time: the broken line is in the second block
+    lines = ['{"ok": false}'] + ['{"ok": true}'] * 599 + ["not json"]
+    put(s3, "orders.jsonl", "\n".join(lines))
+    sm = machine(
+        {
+            "ItemReader": reader("JSONL", "orders.jsonl"),
+            "ItemProcessor": FAIL_ODD_CHILD,
+            "MaxConcurrency": 1,
+            "ResultWriter": WRITER,
+        }
+    )
+    result = sm.run({}, integrations=integrations)
+    assert result.error == "States.ExceedToleratedFailureThreshold"
+    pending = read(s3, manifest_of(s3)["ResultFiles"]["PENDING"][0]["Key"])
+    assert [json.loads(entry["Input"]) for entry in pending] == [{"ok": True}] * 511

@@ -239,8 +239,8 @@ class _Run:
     async def export_unfinished(self) -> None:
         """A run that fails over its tolerance or is aborted still exports what its
         children did, and the items it never started go to PENDING files (the rest of
-        the items are read for them). A failing read or write then does not hide the
-        run's own failure."""
+        the items are read for them). This is best effort: a read or a write that fails
+        then (however it fails) does not hide the run's own failure or abort."""
         writer = self.parts.writer
         if writer is None or self.sink is None or self.exported:
             return
@@ -248,11 +248,11 @@ class _Run:
         for child_input in self.held:
             self.sink.add_pending(child_input)
         self.held = []
-        with contextlib.suppress(StatesError):
+        with contextlib.suppress(Exception):
             if self.units is not None:
                 async for _count, child_input in self.units:
                     self.sink.add_pending(child_input)
-        with contextlib.suppress(StatesError):
+        with contextlib.suppress(Exception):
             await writer.finish(self.sink, None, set(), self.run, self.effective, self.frame)
 
     def _ended(self, task: asyncio.Task[None]) -> None:
