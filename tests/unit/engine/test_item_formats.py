@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import datetime
 import io
+import subprocess
+import sys
 from decimal import Decimal
 from typing import Any
 
@@ -130,3 +132,14 @@ def test_athena_manifest_lists_its_data_files() -> None:
 def test_an_athena_manifest_line_must_be_an_s3_uri(line: str) -> None:
     with pytest.raises(ItemReaderFailed, match="not an S3 URI"):
         athena_manifest_files([line.encode()])
+
+
+def test_only_a_parquet_read_imports_pyarrow() -> None:
+    code = (
+        "import sys\n"
+        "import workflows.engine, workflows.integrations, workflows.local\n"
+        "from workflows.engine.states.item_formats import csv_items\n"
+        "assert list(csv_items([b'a\\n1\\n'], None)) == [{'a': '1'}]\n"
+        "assert 'pyarrow' not in sys.modules, 'pyarrow was imported'\n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True)
