@@ -90,7 +90,7 @@ def test_distributed_fields_on_an_inline_map_are_refused() -> None:
             {**CSV_READER, "ReaderConfig": {"InputType": "XML"}},
             "INVALID_VALUE",
             "/States/M/ItemReader/ReaderConfig/InputType",
-            "CSV, JSON, JSONL, MANIFEST",
+            "CSV, JSON, JSONL, PARQUET, MANIFEST",
         ),
         (
             {**CSV_READER, "ReaderConfig": {"InputType": "CSV", "CSVHeaderLocation": "GIVEN"}},
@@ -210,3 +210,77 @@ def test_a_distributed_map_needs_the_type_of_its_children() -> None:
         ("MISSING_FIELD", "/States/M/ItemProcessor/ProcessorConfig")
     ]
     assert "ExecutionType" in found[0][2]
+
+
+def _reader(**config: Any) -> dict[str, Any]:
+    return {**CSV_READER, "ReaderConfig": config}
+
+
+@pytest.mark.parametrize(
+    "config",
+    [
+        {"InputType": "PARQUET"},
+        {"InputType": "JSON", "ItemsPointer": "/orders/items"},
+        {"InputType": "JSON", "ItemsPointer": "/a~1b/0/~0c"},
+        {"InputType": "JSON", "ItemsPointer": ""},
+        {"InputType": "MANIFEST", "ManifestType": "S3_INVENTORY"},
+        {"InputType": "PARQUET", "ManifestType": "ATHENA_DATA"},
+        {"InputType": "JSONL", "ManifestType": "ATHENA_DATA"},
+        {
+            "InputType": "CSV",
+            "ManifestType": "ATHENA_DATA",
+            "CSVHeaderLocation": "GIVEN",
+            "CSVHeaders": ["id"],
+        },
+    ],
+)
+def test_parquet_manifests_and_items_pointer_are_valid(config: dict[str, Any]) -> None:
+    assert problems(map_machine(ItemReader=_reader(**config))) == []
+
+
+@pytest.mark.parametrize(
+    ("config", "code", "field", "words"),
+    [
+        ({"InputType": "CSV", "ItemsPointer": "/a"}, "FIELD_NOT_ALLOWED", "ItemsPointer", "JSON"),
+        ({"InputType": "JSONL", "ItemsPointer": "/a"}, "FIELD_NOT_ALLOWED", "ItemsPointer", "JSON"),
+        ({"InputType": "JSON", "ItemsPointer": "a/b"}, "INVALID_VALUE", "ItemsPointer", "RFC 6901"),
+        ({"InputType": "JSON", "ItemsPointer": "/a~2"}, "INVALID_VALUE", "ItemsPointer", "'~0'"),
+        ({"InputType": "JSON", "ItemsPointer": 3}, "INVALID_TYPE", "ItemsPointer", "the number 3"),
+        (
+            {"InputType": "JSON", "ManifestType": "GLUE"},
+            "INVALID_VALUE",
+            "ManifestType",
+            "S3_INVENTORY, ATHENA_DATA",
+        ),
+        (
+            {"InputType": "MANIFEST", "ManifestType": "ATHENA_DATA"},
+            "INVALID_VALUE",
+            "InputType",
+            "CSV or JSONL or PARQUET",
+        ),
+        (
+            {"InputType": "PARQUET", "ManifestType": "S3_INVENTORY"},
+            "INVALID_VALUE",
+            "InputType",
+            "MANIFEST or CSV",
+        ),
+    ],
+)
+def test_items_pointer_and_manifest_type_problems(
+    config: dict[str, Any], code: str, field: str, words: str
+) -> None:
+    found = problems(map_machine(ItemReader=_reader(**config)))
+    assert [(c, w) for c, w, _ in found] == [(code, f"/States/M/ItemReader/ReaderConfig/{field}")]
+    assert words in found[0][2]
+
+
+def test_manifest_type_is_not_for_list_objects() -> None:
+    reader = {
+        "Resource": "arn:aws:states:::s3:listObjectsV2",
+        "ReaderConfig": {"ManifestType": "ATHENA_DATA"},
+        "Parameters": {"Bucket": "orders-export"},
+    }
+    found = problems(map_machine(ItemReader=reader))
+    assert [(c, w) for c, w, _ in found] == [
+        ("FIELD_NOT_ALLOWED", "/States/M/ItemReader/ReaderConfig/ManifestType")
+    ]

@@ -105,6 +105,10 @@ class _Run:
         self.stopping: StatesError | None = None
         writer = self.parts.writer
         self.sink = writer.open_sink(run) if writer is not None else None
+        # what is read but not started, for PENDING files if the run stops early
+        self.units: AsyncIterator[tuple[int, Any]] | None = None
+        self.held: list[Any] = []
+        self.exported = False
 
     # ------------------------------------------------------------------ items
 
@@ -197,8 +201,10 @@ class _Run:
 
     async def execute(self, items: list[Any] | None) -> list[Any] | None:
         run = self.run
+        self.units = self._units(items)
         try:
-            async for count, child_input in self._units(items):
+            async for count, child_input in self.units:
+                self.held = [child_input]
                 if self.stopping is not None:
                     break
                 run.move(count, None, "pending")
@@ -208,6 +214,7 @@ class _Run:
                 if self.stopping is not None:
                     run.move(count, "pending", "aborted")
                     break
+                self.held = []
                 self.total_items += count
                 slot = len(self.results)
                 if self.sink is None:
@@ -228,6 +235,25 @@ class _Run:
         if self.failed_items and self._exceeded(final=True):
             raise self._threshold_error()
         return None if self.sink is not None else self.results
+
+    async def export_unfinished(self) -> None:
+        """A run that fails over its tolerance or is aborted still exports what its
+        children did, and the items it never started go to PENDING files (the rest of
+        the items are read for them). This is best effort: a read or a write that fails
+        then (however it fails) does not hide the run's own failure or abort."""
+        writer = self.parts.writer
+        if writer is None or self.sink is None or self.exported:
+            return
+        self.exported = True
+        for child_input in self.held:
+            self.sink.add_pending(child_input)
+        self.held = []
+        with contextlib.suppress(Exception):
+            if self.units is not None:
+                async for _count, child_input in self.units:
+                    self.sink.add_pending(child_input)
+        with contextlib.suppress(Exception):
+            await writer.finish(self.sink, None, set(), self.run, self.effective, self.frame)
 
     def _ended(self, task: asyncio.Task[None]) -> None:
         self.running.discard(task)
@@ -362,13 +388,10 @@ async def run_distributed(
         try:
             results = await attempt.execute(items)
         except ExceedToleratedFailureThreshold:
-            if parts.writer is not None and attempt.sink is not None:
-                # AWS exports what the children did when the run fails too; a write that
-                # fails then does not hide the run's own failure
-                with contextlib.suppress(StatesError):
-                    await parts.writer.finish(attempt.sink, None, set(), run, effective, frame)
+            await attempt.export_unfinished()
             raise
         if parts.writer is not None:
+            attempt.exported = True
             output = await parts.writer.finish(
                 attempt.sink, results, attempt.failed_slots, run, effective, frame
             )
@@ -381,6 +404,7 @@ async def run_distributed(
         raise
     except asyncio.CancelledError:
         run.status, run.stop_date = "ABORTED", execution.clock.now()
+        await attempt.export_unfinished()
         frame.record("MapRunAborted")
         raise
     run.status, run.stop_date = "SUCCEEDED", execution.clock.now()

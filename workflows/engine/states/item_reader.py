@@ -31,10 +31,12 @@ from workflows.engine.states.common import (
 )
 from workflows.engine.states.item_formats import (
     CSV_DELIMITERS,
+    athena_manifest_files,
     csv_items,
     json_items,
     jsonl_items,
     manifest_files,
+    parquet_items,
 )
 from workflows.engine.tasks import TaskRequest, parse_resource
 
@@ -52,6 +54,12 @@ class ItemReader:
         self.action = self.resource.action
         config: dict[str, Any] = spec.get("ReaderConfig") or {}
         self.input_type: str | None = config.get("InputType")
+        # S3_INVENTORY: a manifest.json of S3 Inventory (what InputType MANIFEST reads);
+        # ATHENA_DATA: an Athena UNLOAD manifest, its data files of InputType each
+        self.manifest_type: str | None = config.get("ManifestType")
+        if self.input_type == "MANIFEST" and self.manifest_type is None:
+            self.manifest_type = "S3_INVENTORY"
+        self.items_pointer: str | None = config.get("ItemsPointer")
         self.header_location: str = config.get("CSVHeaderLocation", "FIRST_ROW")
         self.headers: list[str] | None = config.get("CSVHeaders")
         self.delimiter = CSV_DELIMITERS.get(config.get("CSVDelimiter", "COMMA"), ",")
@@ -94,7 +102,7 @@ class ItemReader:
                 yield item
             return
         chunks = await call_s3("getObject", parameters, frame)
-        if self.input_type == "MANIFEST":
+        if self.manifest_type == "S3_INVENTORY":
             bucket, keys, columns = await _in_thread(frame, lambda: manifest_files(chunks))
             for key in keys:
                 chunks = await call_s3("getObject", {"Bucket": bucket, "Key": key}, frame)
@@ -102,20 +110,29 @@ class ItemReader:
                 async for item in _blocks(rows, frame):
                     yield item
             return
-        decoded: Iterator[Any]
+        if self.manifest_type == "ATHENA_DATA":
+            files = await _in_thread(frame, lambda: athena_manifest_files(chunks))
+            for bucket, key in files:
+                chunks = await call_s3("getObject", {"Bucket": bucket, "Key": key}, frame)
+                data = _gunzipped(chunks) if key.endswith(".gz") else chunks
+                async for item in _blocks(self._decoded(data), frame):
+                    yield item
+            return
+        async for item in _blocks(self._decoded(chunks), frame):
+            yield item
+
+    def _decoded(self, chunks: Iterable[bytes]) -> Iterator[Any]:
+        """The items of one object of this reader's InputType."""
         if self.input_type == "CSV":
             headers = self.headers if self.header_location == "GIVEN" else None
-            decoded = csv_items(chunks, headers, self.delimiter)
-        elif self.input_type == "JSONL":
-            decoded = jsonl_items(chunks)
-        elif self.input_type == "JSON":
-            decoded = json_items(chunks)
-        else:
-            raise ItemReaderFailed.of(
-                f"The ItemReader InputType {self.input_type!r} is not supported."
-            )
-        async for item in _blocks(decoded, frame):
-            yield item
+            return csv_items(chunks, headers, self.delimiter)
+        if self.input_type == "JSONL":
+            return jsonl_items(chunks)
+        if self.input_type == "JSON":
+            return json_items(chunks, self.items_pointer)
+        if self.input_type == "PARQUET":
+            return parquet_items(chunks)
+        raise ItemReaderFailed.of(f"The ItemReader InputType {self.input_type!r} is not supported.")
 
 
 async def call_s3(action: str, parameters: dict[str, Any], frame: Frame) -> Any:

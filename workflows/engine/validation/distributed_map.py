@@ -10,6 +10,7 @@ and its ``Path`` form). Every problem carries the JSON pointer of the field.
 
 from __future__ import annotations
 
+import re
 from typing import Any, Final
 
 from workflows.engine.validation.checker import CheckedState, Parts
@@ -36,7 +37,15 @@ _READER_RESOURCES: Final = (
     "arn:aws:states:::s3:listObjectsV2",
 )
 _WRITER_RESOURCE: Final = "arn:aws:states:::s3:putObject"
-_INPUT_TYPES: Final = ("CSV", "JSON", "JSONL", "MANIFEST")
+_INPUT_TYPES: Final = ("CSV", "JSON", "JSONL", "PARQUET", "MANIFEST")
+# a JSON Pointer (RFC 6901): "" or "/"-led tokens, "~" only as "~0" or "~1"
+_JSON_POINTER: Final = re.compile(r"(/([^~/]|~[01])*)*")
+_MANIFEST_TYPES: Final = ("S3_INVENTORY", "ATHENA_DATA")
+# the InputType each ManifestType reads its data files as
+_MANIFEST_INPUTS: Final = {
+    "S3_INVENTORY": ("MANIFEST", "CSV"),
+    "ATHENA_DATA": ("CSV", "JSONL", "PARQUET"),
+}
 _HEADER_LOCATIONS: Final = ("FIRST_ROW", "GIVEN")
 _DELIMITERS: Final = ("COMMA", "PIPE", "SEMICOLON", "SPACE", "TAB")
 _OUTPUT_TYPES: Final = ("JSON", "JSONL")
@@ -46,7 +55,16 @@ MAX_BATCH_BYTES: Final = 256 * 1024
 
 _READER_FIELDS: Final = frozenset({"Resource", "ReaderConfig", "Parameters", "Arguments"})
 _READER_CONFIG_FIELDS: Final = frozenset(
-    {"InputType", "CSVHeaderLocation", "CSVHeaders", "CSVDelimiter", "MaxItems", "MaxItemsPath"}
+    {
+        "InputType",
+        "CSVHeaderLocation",
+        "CSVHeaders",
+        "CSVDelimiter",
+        "ManifestType",
+        "ItemsPointer",
+        "MaxItems",
+        "MaxItemsPath",
+    }
 )
 _BATCHER_FIELDS: Final = frozenset(
     {
@@ -185,7 +203,7 @@ class DistributedMapChecks(ExpressionChecks):
                 self.error(
                     MISSING_FIELD,
                     "ItemReader with s3:getObject needs ReaderConfig.InputType "
-                    "(CSV, JSON, JSONL or MANIFEST)",
+                    "(CSV, JSON, JSONL, PARQUET or MANIFEST)",
                     at,
                 )
             return
@@ -247,7 +265,48 @@ class DistributedMapChecks(ExpressionChecks):
                 self.error(
                     INVALID_VALUE, "CSVHeaders cannot contain duplicates", (*at, "CSVHeaders")
                 )
+        self._manifest_and_pointer(config, at, resource)
         self._limit(s, config, at, "MaxItems", MAX_ITEMS_LIMIT, minimum=0)
+
+    def _manifest_and_pointer(self, config: dict[str, Any], at: Parts, resource: Any) -> None:
+        """ManifestType (which manifest the object is) and ItemsPointer (JSON only)."""
+        input_type = config.get("InputType")
+        if "ManifestType" in config:
+            manifest = config["ManifestType"]
+            self._one_of(manifest, _MANIFEST_TYPES, (*at, "ManifestType"), "ManifestType")
+            if resource == _READER_RESOURCES[1]:
+                self.error(
+                    FIELD_NOT_ALLOWED,
+                    "ManifestType is for s3:getObject; s3:listObjectsV2 reads object metadata",
+                    (*at, "ManifestType"),
+                )
+            inputs = _MANIFEST_INPUTS.get(manifest) if isinstance(manifest, str) else None
+            if inputs is not None and input_type in _INPUT_TYPES and input_type not in inputs:
+                self.error(
+                    INVALID_VALUE,
+                    f"ManifestType {manifest} reads InputType {' or '.join(inputs)}, "
+                    f"not {input_type}",
+                    (*at, "InputType"),
+                )
+        if "ItemsPointer" not in config:
+            return
+        pointer = config["ItemsPointer"]
+        where = (*at, "ItemsPointer")
+        if input_type != "JSON":
+            self.error(FIELD_NOT_ALLOWED, "ItemsPointer is only for InputType JSON", where)
+        elif not isinstance(pointer, str):
+            self.error(
+                INVALID_TYPE,
+                f"ItemsPointer must be a JSON Pointer (a string), not {json_kind(pointer)}",
+                where,
+            )
+        elif not _JSON_POINTER.fullmatch(pointer):
+            self.error(
+                INVALID_VALUE,
+                f"ItemsPointer {pointer!r} is not a JSON Pointer: it starts with '/' and "
+                "escapes '~' as '~0' and '/' as '~1' (RFC 6901)",
+                where,
+            )
 
     # --------------------------------------------------------------- batcher
 
