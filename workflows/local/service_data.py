@@ -126,9 +126,17 @@ def dynamodb_backend() -> Any:
     return dynamodb_backends[ACCOUNT][REGION]
 
 
+def item_json(item: Any) -> dict[str, Any]:
+    """One of moto's items in DynamoDB's typed JSON, as the API sends it (binary in base64)."""
+    from moto.dynamodb.models.utilities import dynamo_json_dump
+
+    attributes: dict[str, Any] = json.loads(dynamo_json_dump(item.to_json()["Attributes"]))
+    return attributes
+
+
 def _tables() -> dict[str, list[dict[str, Any]]]:
     return {
-        name: [item.to_json()["Attributes"] for item in table.all_items()]
+        name: [item_json(item) for item in table.all_items()]
         for name, table in list(dynamodb_backend().tables.items())
     }
 

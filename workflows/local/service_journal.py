@@ -219,6 +219,7 @@ class ServiceJournal:
         self._blobs: set[str] = set()  # object files the current generation's records use
         self._changed = False  # a record since the last compaction
         self.appended = 0  # records, for the curious (tests, benchmarks)
+        self.replayed = 0
         self.syncs = 0
 
     # ------------------------------------------------------------ start and compaction
@@ -240,6 +241,7 @@ class ServiceJournal:
                 )
             fold(data, records)
             replayed += len(records)
+        self.replayed = replayed
         if replayed:
             log.info("services' journal: %d writes since the snapshot replayed", replayed)
         return data
@@ -468,7 +470,7 @@ class _DynamoDB(_Effects):
                 attributes = [table.hash_key_attr, table.range_key_attr]
                 key = {a: (item or {})[a] for a in attributes if a}
             stored = backend.get_item(table.name, key)
-            image = stored.to_json()["Attributes"] if stored is not None else None
+            image = service_data.item_json(stored) if stored is not None else None
             records.append({"ddb": table.name, "key": key, "item": image})
         return records
 
