@@ -255,7 +255,13 @@ class ServiceJournal:
         generation = self._generation + 1
         fd = self._create(generation)
         with self.turn:
-            data = service_data.capture(self.objects_dir)
+            try:
+                data = service_data.capture(self.objects_dir)
+            except BaseException:
+                # nothing was appended to it: the current journal stays the one in use
+                os.close(fd)
+                (self.state_dir / f"{JOURNAL_NAME}.{generation}").unlink(missing_ok=True)
+                raise
             self._switch(fd)
             self._generation = generation
             self._blobs = set()

@@ -378,3 +378,20 @@ def test_forget_state_removes_snapshot_journal_and_objects(served: Served) -> No
         "services.objects",
     ]
     assert list(served.state_dir.iterdir()) == []
+
+
+def test_a_failed_capture_keeps_the_current_journal(
+    served: Served, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def failing(objects_dir: Path) -> Any:
+        raise RuntimeError("moto changed under us")
+
+    with monkeypatch.context() as patched:
+        patched.setattr(service_data, "capture", failing)
+        with pytest.raises(RuntimeError, match="moto changed"):
+            served.journal.compact()
+    served.client("dynamodb").put_item(TableName=TABLE, Item=_item("after"))
+    assert [p.name for p in served.state_dir.glob("services.journal.*")] == ["services.journal.1"]
+    served.crash_and_restart()
+    items = served.client("dynamodb").scan(TableName=TABLE)["Items"]
+    assert [item["pk"]["S"] for item in items] == ["after"]
