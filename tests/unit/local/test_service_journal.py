@@ -10,6 +10,8 @@ from __future__ import annotations
 import logging
 import socket
 import threading
+import urllib.parse
+import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -395,3 +397,28 @@ def test_a_failed_capture_keeps_the_current_journal(
     served.crash_and_restart()
     items = served.client("dynamodb").scan(TableName=TABLE)["Items"]
     assert [item["pk"]["S"] for item in items] == ["after"]
+
+
+def test_odd_object_names_and_the_sqs_query_protocol(served: Served) -> None:
+    s3 = served.client("s3")
+    odd = "results/a b+c%20ü?=&.json"
+    s3.put_object(Bucket=BUCKET, Key=odd, Body=b"odd")
+    # SQS's older query protocol (form-encoded, XML answers), as older SDKs send it
+    form = urllib.parse.urlencode(
+        {"Action": "SendMessage", "QueueUrl": served.queue_url, "MessageBody": "by form"}
+    ).encode()
+    request = urllib.request.Request(
+        served.url,
+        data=form,
+        headers={
+            "Content-Type": "application/x-www-form-urlencoded",
+            "Authorization": "AWS4-HMAC-SHA256 Credential=testing/20261202/us-east-1/sqs/"
+            "aws4_request, SignedHeaders=host, Signature=0",
+        },
+    )
+    with urllib.request.urlopen(request, timeout=10) as answer:
+        assert b"<MessageId>" in answer.read()
+    served.crash_and_restart()
+    assert served.client("s3").get_object(Bucket=BUCKET, Key=odd)["Body"].read() == b"odd"
+    received = served.client("sqs").receive_message(QueueUrl=served.queue_url)["Messages"]
+    assert [m["Body"] for m in received] == ["by form"]
