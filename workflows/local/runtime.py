@@ -184,7 +184,8 @@ class LocalRuntime:
         # the services' data of the previous run (snapshot and journal), after the
         # template's resources exist; then a new snapshot, and every write is journaled
         journal = self._journal
-        await asyncio.to_thread(restore_services, journal.recover(), journal.objects_dir)
+        kept = await asyncio.to_thread(journal.recover)
+        await asyncio.to_thread(restore_services, kept, journal.objects_dir)
         await asyncio.to_thread(journal.compact)
         self._journaling = True
         store = await asyncio.to_thread(
