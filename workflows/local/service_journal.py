@@ -97,7 +97,7 @@ def state_paths(state_dir: Path) -> list[Path]:
 
 
 def encode(record: Record) -> bytes:
-    payload = json.dumps(record, separators=(",", ":"), ensure_ascii=False).encode()
+    payload = json.dumps(record, separators=(",", ":")).encode()  # ASCII: any text encodes
     return b"%08x %s\n" % (zlib.crc32(payload), payload)
 
 
