@@ -22,6 +22,7 @@ import asyncio
 import json
 import os
 import random
+import re
 import signal
 import socket
 import statistics
@@ -53,7 +54,12 @@ class Runtime:
     checkout: Path
     directory: Path
     ports: dict[str, int] = field(
-        default_factory=lambda: {"api": free_port(), "sfn": free_port(), "aws": free_port()}
+        default_factory=lambda: {
+            "api": free_port(),
+            "sfn": free_port(),
+            "aws": free_port(),
+            "console": free_port(),  # the default 8084 may be another runtime's
+        }
     )
     process: subprocess.Popen[bytes] | None = None
 
@@ -77,6 +83,8 @@ class Runtime:
                 str(self.ports["sfn"]),
                 "--aws-port",
                 str(self.ports["aws"]),
+                "--console-port",
+                str(self.ports["console"]),
             ],
             cwd=self.directory,
             stdout=log,
@@ -177,7 +185,10 @@ async def place_orders(runtime: Runtime, orders: int, clients: int, load: Load) 
         await asyncio.gather(*(client(http) for _ in range(clients)))
 
 
-def outcomes(runtime: Runtime, arns: list[str], wait_seconds: float) -> dict[str, int]:
+def outcomes(
+    runtime: Runtime, arns: list[str], wait_seconds: float, causes: dict[str, int] | None = None
+) -> dict[str, int]:
+    """How the executions ended; ``causes`` counts the failed ones by error and cause."""
     sfn = runtime.client("stepfunctions", "sfn")
     deadline = time.monotonic() + wait_seconds
     ended: dict[str, str] = {}
@@ -186,11 +197,17 @@ def outcomes(runtime: Runtime, arns: list[str], wait_seconds: float) -> dict[str
             if arn in ended:
                 continue
             try:
-                status = sfn.describe_execution(executionArn=arn)["status"]
+                described = sfn.describe_execution(executionArn=arn)
+                status = described["status"]
             except sfn.exceptions.ExecutionDoesNotExist:
                 status = "LOST"
             if status != "RUNNING":
                 ended[arn] = status
+            if status == "FAILED" and causes is not None:
+                # an order id in the cause would make each one its own line
+                cause = re.sub(r"ORD-[A-Z]+-\d+", "ORD-...", str(described.get("cause", "")))
+                reason = f"{described.get('error')}: {cause[:100]}"
+                causes[reason] = causes.get(reason, 0) + 1
         if len(ended) == len(arns):
             break
         time.sleep(1)
@@ -337,8 +354,11 @@ def main() -> None:
                     )
                     print(f"CPU per order    {cpu / max(1, len(load.accepted)):.3f} s")
                 print(f"notifications    {ended_count(runtime, NOTIFICATIONS)} ended")
-            ends = outcomes(runtime, list(load.accepted.values()), options.wait)
+            causes: dict[str, int] = {}
+            ends = outcomes(runtime, list(load.accepted.values()), options.wait, causes)
             print(f"executions       {dict(sorted(ends.items()))} (after up to {options.wait:g} s)")
+            for reason, count in sorted(causes.items(), key=lambda c: -c[1]):
+                print(f"  failed: {count} x {reason}")
             print(f"memory (RSS)     {runtime.rss_mb():.0f} MB after")
             if options.kill:
                 print(f"acknowledged but lost  {ends.get('LOST', 0)}")

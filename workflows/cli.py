@@ -337,6 +337,7 @@ def up(
     from workflows.local.instance_lock import StateDirInUse
     from workflows.local.run import FEWER_COLLECTIONS
     from workflows.local.runtime import LocalRuntime, PortInUse, Ports
+    from workflows.local.service_data import ServiceDataError
 
     gc.set_threshold(*FEWER_COLLECTIONS)  # this process is the server: see FEWER_COLLECTIONS
 
@@ -369,7 +370,7 @@ def up(
 
     try:
         asyncio.run(serve())
-    except StateDirInUse as error:
+    except (StateDirInUse, ServiceDataError) as error:
         raise click.ClickException(str(error)) from None
     except PortInUse as error:
         raise click.ClickException(

@@ -21,6 +21,7 @@ import errno
 import json
 import logging
 import os
+import shutil
 import socket
 import threading
 import urllib.request
@@ -41,10 +42,8 @@ from workflows.local.local_auth import LocalIssuer, template_overrides
 from workflows.local.moto_patches import patch_transactions
 from workflows.local.resume import resume_running
 from workflows.local.run import fake_aws_environment
-from workflows.local.service_data import SNAPSHOT_NAME
 from workflows.local.service_data import restore as restore_services
-from workflows.local.service_data import save as save_services
-from workflows.local.service_data import snapshot as snapshot_services
+from workflows.local.service_journal import ServiceJournal, state_paths
 from workflows.local.sfn_api import start_server
 from workflows.local.shared_loader import share_botocore_loader
 from workflows.local.store import ExecutionStore
@@ -59,21 +58,23 @@ __all__ = [
     "forget_state",
 ]
 
-# what ``--fresh`` and ``workflows reset`` remove (the signing key stays: tokens remain valid)
+# what ``--fresh`` and ``workflows reset`` remove (the signing key stays: tokens remain valid),
+# with the services' snapshot, journal and object files
 _STATE_FILES = (
     "executions.sqlite3",
     "executions.sqlite3-wal",
     "executions.sqlite3-shm",
-    "services.json",
 )
 
 
 def forget_state(state_dir: Path) -> list[Path]:
     """Remove the executions and the services' data kept in ``state_dir``; returns what was."""
     removed = []
-    for name in _STATE_FILES:
-        path = state_dir / name
-        if path.exists():
+    for path in [state_dir / name for name in _STATE_FILES] + state_paths(state_dir):
+        if path.is_dir():
+            shutil.rmtree(path)
+            removed.append(path)
+        elif path.exists():
             path.unlink()
             removed.append(path)
     return removed
@@ -134,7 +135,9 @@ class LocalRuntime:
         self._moto: Any = None
         self._moto_thread: threading.Thread | None = None
         self._lock = InstanceLock(state_dir)
-        self._app_for_snapshots: LocalApp | None = None
+        # every write the local services acknowledge is in it first (issue #13)
+        self._journal = ServiceJournal(state_dir)
+        self._journaling = False
         self._runners: list[web.AppRunner] = []
         self._tasks: list[asyncio.Task[Any]] = []
         self._servers = list(servers)
@@ -162,7 +165,7 @@ class LocalRuntime:
         ports = self.ports
         api_socket = _listen("api", ports.host, ports.api)
         sfn_socket = _listen("stepfunctions", ports.host, ports.stepfunctions)
-        self._moto = _moto_server(ports.host, ports.aws)
+        self._moto = _moto_server(ports.host, ports.aws, self._journal)
         self._moto_thread = threading.Thread(
             target=self._moto.serve_forever, name="moto", daemon=True
         )
@@ -178,10 +181,13 @@ class LocalRuntime:
         app = LocalApp(template, keep_records=False)
         os.environ.update(app.environment())
         await asyncio.to_thread(app.provision)
-        # the services' data of the previous run, after the template's resources exist
-        await asyncio.to_thread(restore_services, app.session(), self._snapshot_path)
-        self._app_for_snapshots = app
-        self.state_dir.mkdir(parents=True, exist_ok=True)
+        # the services' data of the previous run (snapshot and journal), after the
+        # template's resources exist; then a new snapshot, and every write is journaled
+        journal = self._journal
+        kept = await asyncio.to_thread(journal.recover)
+        await asyncio.to_thread(restore_services, kept, journal.objects_dir)
+        await asyncio.to_thread(journal.compact)
+        self._journaling = True
         store = await asyncio.to_thread(
             ExecutionStore, self.state_dir / "executions.sqlite3", recover=False
         )
@@ -228,9 +234,10 @@ class LocalRuntime:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
         self._tasks = []
-        if self._app_for_snapshots is not None:
-            await asyncio.to_thread(self._save_services)
-            self._app_for_snapshots = None
+        if self._journaling:
+            await asyncio.to_thread(self._journal.compact)
+            await asyncio.to_thread(self._journal.close)
+            self._journaling = False
         if self._moto is not None:
             if self._moto_thread is not None:
                 # moto keeps its data in this process, shared by every server it starts:
@@ -241,22 +248,16 @@ class LocalRuntime:
             self._moto = None
         self._lock.release()
 
-    @property
-    def _snapshot_path(self) -> Path:
-        return self.state_dir / SNAPSHOT_NAME
-
-    def _save_services(self) -> None:
-        app = self._app_for_snapshots
-        if app is not None:
-            save_services(snapshot_services(app.session()), self._snapshot_path)
-
     async def _snapshots(self) -> None:
-        """Keep the services' snapshot fresh while running (a kill -9 loses the rest)."""
+        """Fold the services' journal into a new snapshot now and then, when it has grown
+        (the journal alone keeps every acknowledged write; this keeps the next start fast)."""
         while True:
             await asyncio.sleep(self.snapshot_interval)
+            if not self._journal.changed:
+                continue
             try:
-                await asyncio.to_thread(self._save_services)
-            except Exception:  # e.g. the services are stopping; the next one will do
+                await asyncio.to_thread(self._journal.compact)
+            except Exception:  # e.g. the disk is full; the journal still has everything
                 logging.getLogger("workflows.local").exception("snapshot of the services failed")
 
     def banner(self) -> str:
@@ -272,8 +273,8 @@ class LocalRuntime:
                 f"  AWS services     {ports.url(ports.aws)}  (AWS_ENDPOINT_URL; moto)",
                 f"  executions kept  {self.state_dir / 'executions.sqlite3'}",
                 *(f"  {label:<16} {address}" for label, address in self.addresses),
-                f"  services' data   {self._snapshot_path}  (every {self.snapshot_interval:g} s"
-                " and on stop; --fresh starts clean)",
+                f"  services' data   {self._journal.snapshot_path}  (each write journaled before"
+                " it is answered; --fresh starts clean)",
                 "",
                 "Place an order:",
                 "  TOKEN=$(.venv/bin/workflows token --sub CUST-1001)",
@@ -303,8 +304,11 @@ def _listen(role: str, host: str, port: int) -> socket.socket:
     return sock
 
 
-def _moto_server(host: str, port: int) -> Any:
-    """moto's server, bound now (``ThreadedMotoServer`` binds in its thread and hangs)."""
+def _moto_server(host: str, port: int, journal: ServiceJournal) -> Any:
+    """moto's server, bound now (``ThreadedMotoServer`` binds in its thread and hangs).
+
+    Each write is journaled under moto's request lock, and answered once it is synced.
+    """
     from moto.moto_server.werkzeug_app import (
         DomainDispatcherApplication,
         MotoRequestHandler,
@@ -317,7 +321,12 @@ def _moto_server(host: str, port: int) -> Any:
         return make_server(
             host,
             port,
-            _one_at_a_time(DomainDispatcherApplication(create_backend_app)),
+            journal.durable(
+                _one_at_a_time(
+                    journal.capturing(DomainDispatcherApplication(create_backend_app)),
+                    journal.turn,
+                )
+            ),
             threaded=True,
             request_handler=MotoRequestHandler,
         )
@@ -329,7 +338,7 @@ def _moto_server(host: str, port: int) -> Any:
         raise PortInUse("aws", host, port, OSError(errno.EADDRINUSE, "Address in use")) from None
 
 
-def _one_at_a_time(app: Any) -> Any:
+def _one_at_a_time(app: Any, turn: threading.Lock) -> Any:
     """moto's backends are not thread-safe: serve one request at a time.
 
     With functions running concurrently, two DynamoDB requests at once broke moto
@@ -338,7 +347,6 @@ def _one_at_a_time(app: Any) -> Any:
     ReceiveMessage may wait up to 20 s (long polling) and takes SQS's own locks, so it
     does not hold the others up.
     """
-    turn = threading.Lock()
 
     def serve(environ: dict[str, Any], start_response: Any) -> Any:
         if environ.get("HTTP_X_AMZ_TARGET") == "AmazonSQS.ReceiveMessage":
