@@ -819,7 +819,7 @@ class ExecutionStore:
                 yield _child(row)
             if len(rows) < 1000:
                 return
-            after = int(rows[-1][6])
+            after = int(rows[-1][_CHILD_NAMES.index("slot")])
 
     def state_machines(self) -> list[StateMachineRow]:
         rows = self._read(
@@ -927,12 +927,16 @@ def _rows(parameters: Iterable[tuple[Any, ...] | dict[str, Any]]) -> Iterator[tu
             yield item
 
 
+_MAP_RUN_NAMES: Final = [name.strip() for name in _MAP_RUN_COLUMNS.split(",")]
+_CHILD_NAMES: Final = [name.strip() for name in _CHILD_COLUMNS.split(",")]
+
+
 def _map_run(row: tuple[Any, ...]) -> MapRunRow:
-    return MapRunRow(*row[1:], seq=row[0])  # type: ignore[misc]
+    return MapRunRow(**dict(zip(_MAP_RUN_NAMES, row, strict=True)))
 
 
 def _child(row: tuple[Any, ...]) -> ChildRow:
-    return ChildRow(*row[1:], seq=row[0])  # type: ignore[misc]
+    return ChildRow(**dict(zip(_CHILD_NAMES, row, strict=True)))
 
 
 def _execution(row: tuple[Any, ...]) -> ExecutionRow:
