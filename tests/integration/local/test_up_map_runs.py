@@ -14,7 +14,6 @@ from tests.integration.local.test_up_resume import ended, restarted
 from tests.integration.local.test_up_service_data import aws
 from tests.integration.local.up_process import ROLE, UpProcess
 
-
 QUEUE = "EventsDeadLetterQueue"
 
 
@@ -103,7 +102,13 @@ def test_a_map_run_continues_across_a_restart_without_running_children_again(
             )
         )
         counted: list[str] = []
-        assert until(lambda: counted.extend(drain(sqs, url)) or len(counted) == 3)
+
+        def three_counted() -> bool:
+            counted.extend(drain(sqs, url))
+            return len(counted) == 3
+
+        assert until(three_counted)
+        assert sorted(counted) == ["1", "2", "3"]
         before = {c["executionArn"] for c in sfn.list_executions(mapRunArn=run_arn)["executions"]}
         assert len(before) == 3
 
