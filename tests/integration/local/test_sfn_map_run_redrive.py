@@ -182,3 +182,50 @@ def test_express_children_that_failed_run_again_from_the_start(
     described = sfn.describe_map_run(mapRunArn=run_arn)
     assert (described["redriveCount"], described["itemCounts"]["succeeded"]) == (1, 5)
     assert sfn.list_executions(mapRunArn=run_arn)["executions"] == []  # EXPRESS: not listed
+
+
+def test_result_files_after_a_redrive_hold_the_old_results_and_the_new(
+    sfn: Any, sqs: Any, moto_endpoint: str
+) -> None:
+    s3 = boto3.client(
+        "s3",
+        endpoint_url=moto_endpoint,
+        region_name="us-east-1",
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",
+    )
+    tag = uuid.uuid4().hex[:8]
+    bucket = f"results-{tag}"
+    s3.create_bucket(Bucket=bucket)
+    counted, ready, later = (queue_url(moto_endpoint, f"{n}-{tag}") for n in ("c", "r", "l"))
+    sqs.create_queue(QueueName=f"c-{tag}")
+    sqs.create_queue(QueueName=f"r-{tag}")
+    definition = deliveries(
+        counted,
+        MaxConcurrency=5,
+        ToleratedFailureCount=1,
+        ResultWriter={
+            "Resource": "arn:aws:states:::s3:putObject",
+            "Parameters": {"Bucket": bucket, "Prefix": "out"},
+        },
+    )
+    arn = sfn.start_execution(
+        stateMachineArn=create_machine(sfn, definition), input=json.dumps(orders(ready, later))
+    )["executionArn"]
+    assert wait_status(sfn, arn)["status"] == "FAILED"
+    assert len(messages(sqs, counted)) == 5
+
+    sqs.create_queue(QueueName=f"l-{tag}")
+    sfn.redrive_execution(executionArn=arn)
+    ended = wait_status(sfn, arn, "SUCCEEDED", "FAILED")
+    assert ended["status"] == "SUCCEEDED", ended
+    assert messages(sqs, counted) == []  # the failed children continued from Ship
+    written = json.loads(ended["output"])["ResultWriterDetails"]
+    manifest = json.loads(s3.get_object(Bucket=bucket, Key=written["Key"])["Body"].read())
+    assert manifest["ResultFiles"]["FAILED"] == []
+    (succeeded,) = manifest["ResultFiles"]["SUCCEEDED"]
+    records = json.loads(s3.get_object(Bucket=bucket, Key=succeeded["Key"])["Body"].read())
+    outputs = sorted(json.loads(r["Output"])["n"] for r in records)
+    assert outputs == [1, 2, 3, 4, 5]
+    run_arn = sfn.list_map_runs(executionArn=arn)["mapRuns"][0]["mapRunArn"]
+    assert sfn.describe_map_run(mapRunArn=run_arn)["itemCounts"]["resultsWritten"] == 5
