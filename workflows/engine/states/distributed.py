@@ -318,11 +318,16 @@ class _Run:
         redriven: dict[str, Any] | None = None
         redrive_count, redrive_date = 0, None
         store = map_runs.store
-        if again is not None and not express and store is not None:
+        events = (
+            store.child_events(again.arn)
+            if again is not None and not express and store is not None
+            else []
+        )
+        if again is not None and store is not None and events:
             # a STANDARD child of an earlier attempt continues under its own ARN on its
-            # stored history: resumed where it was, or (redrive) from what failed
+            # stored history: resumed where it was, or (redrive) from what failed; one
+            # that recorded nothing starts anew
             name, arn = again.name, again.arn
-            events = store.child_events(arn)
             redrive_count = again.redrive_count
             if again.status != "RUNNING":
                 redrive_count += 1
