@@ -115,13 +115,13 @@ class MapRunStore(Protocol):
     def child_ended(self, run: MapRun, child: ChildExecution) -> None:
         """A child (STANDARD or EXPRESS) ended: ``child.result`` is set."""
 
-    def prior(
+    async def prior(
         self, execution_arn: str, state_machine_arn: str, claimed: set[str]
     ) -> PriorRun | None:
         """The oldest stored map run of that execution and ``<machine>/<label>`` not in
         ``claimed`` (map runs already continued by this attempt), or None."""
 
-    def child_events(self, arn: str) -> list[dict[str, Any]]:
+    async def child_events(self, arn: str) -> list[dict[str, Any]]:
         """A stored child's history (GetExecutionHistory's shape)."""
 
     def replay_clock(self, replay: Replay) -> Clock:

@@ -14,6 +14,7 @@ its Distributed Maps ask ``prior`` for the map run they had started, and continu
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections import Counter
 from typing import TYPE_CHECKING, Any
@@ -137,7 +138,13 @@ class StoredMapRuns:
     def child_ended(self, run: MapRun, child: ChildExecution) -> None:
         self.store.put_child(_child_row(child))
 
-    def prior(
+    async def prior(
+        self, execution_arn: str, state_machine_arn: str, claimed: set[str]
+    ) -> PriorRun | None:
+        # read in a thread: a map run of 10,000 children is 10,000 rows
+        return await asyncio.to_thread(self._prior, execution_arn, state_machine_arn, claimed)
+
+    def _prior(
         self, execution_arn: str, state_machine_arn: str, claimed: set[str]
     ) -> PriorRun | None:
         for row in self.store.map_runs_of(execution_arn):
@@ -171,8 +178,8 @@ class StoredMapRuns:
             )
         return None
 
-    def child_events(self, arn: str) -> list[dict[str, Any]]:
-        return stored_events(self.store, arn)
+    async def child_events(self, arn: str) -> list[dict[str, Any]]:
+        return await asyncio.to_thread(stored_events, self.store, arn)
 
     def replay_clock(self, replay: Replay) -> Clock:
         return ReplayClock(self.clock, replay)

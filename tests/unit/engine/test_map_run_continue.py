@@ -56,7 +56,7 @@ class MemoryStore:
         self.children.pop(child.arn, None)
         self.children[child.arn] = (child, child.status)
 
-    def prior(self, execution_arn: str, machine: str, claimed: set[str]) -> PriorRun | None:
+    async def prior(self, execution_arn: str, machine: str, claimed: set[str]) -> PriorRun | None:
         for arn, run in self.runs.items():
             if run.execution_arn != execution_arn or run.state_machine_arn != machine:
                 continue
@@ -87,7 +87,7 @@ class MemoryStore:
             )
         return None
 
-    def child_events(self, arn: str) -> list[dict[str, Any]]:
+    async def child_events(self, arn: str) -> list[dict[str, Any]]:
         return list(self.events.get(arn, []))
 
     def replay_clock(self, replay: Replay) -> Clock:

@@ -319,7 +319,7 @@ class _Run:
         redrive_count, redrive_date = 0, None
         store = map_runs.store
         events = (
-            store.child_events(again.arn)
+            await store.child_events(again.arn)
             if again is not None and not express and store is not None
             else []
         )
@@ -424,7 +424,7 @@ class _Run:
             run.changed.set()
 
 
-def _prior_run(execution: Execution, children_machine: str) -> PriorRun | None:
+async def _prior_run(execution: Execution, children_machine: str) -> PriorRun | None:
     """The stored map run this Distributed Map continues: only when the execution runs
     again on its stored history (a resume, a redrive) and map runs are stored; a Map
     that runs several times (a loop) takes its stored runs in the order they started."""
@@ -432,7 +432,7 @@ def _prior_run(execution: Execution, children_machine: str) -> PriorRun | None:
     replay = execution.history.replay
     if store is None or replay is None:
         return None
-    prior = store.prior(execution.arn, children_machine, replay.map_runs)
+    prior = await store.prior(execution.arn, children_machine, replay.map_runs)
     if prior is not None:
         replay.map_runs.add(prior.arn)
     return prior
@@ -457,7 +457,7 @@ async def run_distributed(
     map_runs = execution.tasks.map_runs
     children_machine = f"{machine_arn}/{label}"
     arn = f"{machine_arn.replace(':stateMachine:', ':mapRun:', 1)}/{label}:{run_id}"
-    prior = _prior_run(execution, children_machine)
+    prior = await _prior_run(execution, children_machine)
     replay = execution.history.replay
     redriving = (
         prior is not None
