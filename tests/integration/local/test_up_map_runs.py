@@ -7,8 +7,10 @@ from __future__ import annotations
 
 import json
 import time
+import urllib.request
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 from tests.integration.local.test_up_resume import ended, restarted
 from tests.integration.local.test_up_service_data import aws
@@ -139,6 +141,15 @@ def test_a_map_run_continues_across_a_restart_without_running_children_again(
             assert [e["id"] for e in events] == list(range(1, len(events) + 1))
         parent = sfn.get_execution_history(executionArn=arn, maxResults=1000)["events"]
         assert [e["type"] for e in parent].count("MapRunStarted") == 1
+
+        # the console shows the map run and its children from the store too
+        console = f"http://127.0.0.1:{again.ports['console']}/api/executions/"
+        view = json.loads(urllib.request.urlopen(console + quote(arn, safe="")).read())
+        (shown,) = view["mapRuns"]
+        assert shown["arn"] == run_arn
+        assert {c["arn"] for c in shown["children"]} == before
+        one = json.loads(urllib.request.urlopen(console + quote(min(before), safe="")).read())
+        assert one["execution"]["status"] == "SUCCEEDED"
     finally:
         up.stop()
         if again is not None:
