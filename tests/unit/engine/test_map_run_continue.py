@@ -217,3 +217,30 @@ async def test_a_resume_keeps_ended_children_and_resumes_running_ones() -> None:
     assert len(store.children) == 3, "the same three children"
     assert {s for _, s in store.children.values()} == {"SUCCEEDED"}
     assert [e["type"] for e in again.history].count("MapRunStarted") == 1
+
+
+async def test_a_map_run_redriven_1000_times_is_not_redriven_again() -> None:
+    def send(event: Any, context: Any) -> Any:
+        raise RuntimeError("no box")
+
+    store = MemoryStore()
+    runner = TaskRunner(InProcessLambdas({"count": lambda e, c: e, "send": send}))
+    runner.map_runs.store = store
+    sm = machine()
+    first = await sm.execute([1], runner=runner)
+    (run,) = store.runs.values()
+    run.redrive_count = 1000
+    redriven = {
+        "timestamp": first.stop_date,
+        "type": "ExecutionRedriven",
+        "id": len(first.history) + 1,
+        "previousEventId": len(first.history),
+        "executionRedrivenEventDetails": {"redriveCount": 1001},
+    }
+    history = History.resumed([*first.history, redriven], redriven=True)
+    history.replay.redrive_count = 1001  # type: ignore[union-attr]
+    again = await sm.execute(
+        [1], runner=runner, history=history, name=first.name, execution_arn=first.execution_arn
+    )
+    assert (again.status, again.error) == ("FAILED", "States.Runtime")
+    assert "redriven 1000 times" in (again.cause or "")

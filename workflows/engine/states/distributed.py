@@ -48,6 +48,8 @@ __all__ = ["DistributedMap", "ItemBatcher", "run_distributed"]
 
 # AWS runs at most this many child executions at once, and that is what 0 means.
 MAX_CHILDREN: Final = 10_000
+# AWS redrives a map run at most this many times; past it the redrive fails the state.
+MAX_MAP_RUN_REDRIVES: Final = 1000
 # MaxInputBytesPerBatch cannot exceed the payload limit, which is also its default.
 MAX_BATCH_BYTES: Final = 256 * 1024
 
@@ -465,6 +467,11 @@ async def run_distributed(
         and prior.status in ("FAILED", "ABORTED")
         and replay.redrive_count > prior.redrive_count
     )
+    if redriving and prior is not None and prior.redrive_count >= MAX_MAP_RUN_REDRIVES:
+        raise frame.runtime_error(
+            f"The Map Run '{prior.arn}' was redriven {MAX_MAP_RUN_REDRIVES} times, "
+            "the most it can be"
+        )
     run = MapRun(
         arn=arn if prior is None else prior.arn,
         execution_arn=execution.arn,
