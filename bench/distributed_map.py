@@ -2,6 +2,9 @@
 
     python -m bench.distributed_map                     # 100,000 rows, batches of 100
     python -m bench.distributed_map --items 10000 --batch 0   # 10,000 rows, no batching
+    python -m bench.distributed_map --items 10000 --batch 0 --type STANDARD --store
+        # 10,000 STANDARD children, map run and children in an execution store (a
+        # temporary SQLite file), as under `workflows up`
 
 S3 is moto in this process (as under ``workflows run``); the definition reads a CSV
 with an ItemReader, batches it (``MaxItemsPerBatch``), runs up to ``--concurrency``
@@ -36,7 +39,7 @@ def rss_mb() -> float:
     return pages * os.sysconf("SC_PAGE_SIZE") / 1e6
 
 
-def definition(batch: int, concurrency: int) -> dict[str, Any]:
+def definition(batch: int, concurrency: int, execution_type: str = "EXPRESS") -> dict[str, Any]:
     state: dict[str, Any] = {
         "Type": "Map",
         "Label": "Bench",
@@ -47,7 +50,7 @@ def definition(batch: int, concurrency: int) -> dict[str, Any]:
         },
         "MaxConcurrency": concurrency,
         "ItemProcessor": {
-            "ProcessorConfig": {"Mode": "DISTRIBUTED", "ExecutionType": "EXPRESS"},
+            "ProcessorConfig": {"Mode": "DISTRIBUTED", "ExecutionType": execution_type},
             "StartAt": "Tag",
             "States": {
                 "Tag": {"Type": "Pass", "Result": "bench", "ResultPath": "$.tag", "Next": "Count"},
@@ -91,6 +94,7 @@ async def sample(run: dict[str, Any], runner: TaskRunner, items: int, stop: asyn
         run["peak"] = max(run.get("peak", 0.0), rss_mb())
         done = 0
         for map_run in runner.map_runs._runs.values():
+            run["run"] = map_run  # a stored run leaves memory when it ends
             counts = map_run.items
             done = counts["succeeded"] + counts["failed"]
         while marks and done >= marks[0] * items:
@@ -98,7 +102,9 @@ async def sample(run: dict[str, Any], runner: TaskRunner, items: int, stop: asyn
         await asyncio.sleep(0.05)
 
 
-async def main(items: int, batch: int, concurrency: int) -> None:
+async def main(
+    items: int, batch: int, concurrency: int, execution_type: str = "EXPRESS", store: bool = False
+) -> None:
     import boto3
     from moto import mock_aws
 
@@ -113,28 +119,50 @@ async def main(items: int, batch: int, concurrency: int) -> None:
         s3 = boto3.client("s3", region_name="us-east-1")
         s3.create_bucket(Bucket=BUCKET)
         s3.put_object(Bucket=BUCKET, Key="orders.csv", Body=csv_export(items))
-        machine = StateMachine(definition(batch, concurrency), name="DistributedBench")
+        machine = StateMachine(
+            definition(batch, concurrency, execution_type), name="DistributedBench"
+        )
+        handler = count_orders
+        executions = None
+        if store:
+            from workflows.engine.clock import RealClock
+            from workflows.local.map_run_store import StoredMapRuns
+            from workflows.local.store import ExecutionStore
+
+            executions = ExecutionStore(":memory:", recover=False)
+
+            def handler(event: Any, context: Any) -> dict[str, Any]:
+                # as under `workflows up`: an effect waits for the history to be stored
+                assert executions is not None
+                executions.barrier().result()
+                return count_orders(event, context)
+
         runner = TaskRunner(
-            InProcessLambdas({"CountOrders": count_orders}),
+            InProcessLambdas({"CountOrders": handler}),
             aws_integrations(lambda: boto3.Session(region_name="us-east-1")),
         )
+        if executions is not None:
+            runner.map_runs.store = StoredMapRuns(executions, RealClock())
         figures: dict[str, Any] = {"start": rss_mb()}
         stop = asyncio.Event()
         sampler = asyncio.ensure_future(sample(figures, runner, items, stop))
         started = time.perf_counter()
         result = await machine.execute({}, runner=runner)
+        if executions is not None:  # everything written is committed
+            await asyncio.to_thread(executions.flush)
         wall = time.perf_counter() - started
         stop.set()
         await sampler
         if result.status != "SUCCEEDED":
             raise SystemExit(f"bench failed: {result.error}: {result.cause}")
-        run = next(iter(runner.map_runs._runs.values()))
+        run = figures.get("run") or next(iter(runner.map_runs._runs.values()))
         done = run.items["succeeded"]
         peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1e3
         shape = f"batches of {batch}" if batch else "no batching"
         print(
             f"distributed_map {items} items ({shape}, MaxConcurrency {concurrency}, "
-            f"{run.executions['succeeded']} EXPRESS children)"
+            f"{run.executions['succeeded']} {execution_type} children"
+            f"{', stored' if store else ''})"
         )
         print(f"  wall {wall:.2f} s   {done / wall:,.0f} items/s   peak RSS {peak:.0f} MB")
         print(
@@ -152,5 +180,15 @@ if __name__ == "__main__":
     parser.add_argument("--items", type=int, default=100_000)
     parser.add_argument("--batch", type=int, default=100, help="MaxItemsPerBatch; 0: none")
     parser.add_argument("--concurrency", type=int, default=1000)
+    parser.add_argument("--type", default="EXPRESS", choices=("EXPRESS", "STANDARD"))
+    parser.add_argument("--store", action="store_true", help="keep map runs in a store")
     arguments = parser.parse_args()
-    asyncio.run(main(arguments.items, arguments.batch, arguments.concurrency))
+    asyncio.run(
+        main(
+            arguments.items,
+            arguments.batch,
+            arguments.concurrency,
+            arguments.type,
+            arguments.store,
+        )
+    )

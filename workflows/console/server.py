@@ -46,7 +46,7 @@ from workflows.console.views import (
 from workflows.local.app import ExecutionStarting
 from workflows.local.executions import ExecutionService, ServiceError
 from workflows.local.runtime import LocalRuntime, ServerStarter
-from workflows.local.sfn_map_runs import child_events, describe_child
+from workflows.local.sfn_map_runs import describe_child, find_child, find_map_run, map_runs_of
 from workflows.local.sfn_redrive import redrive_execution
 from workflows.local.store import ExecutionRow
 from workflows.timeline import human
@@ -195,12 +195,11 @@ class Console:
         return view
 
     def _view(self, arn: str) -> dict[str, Any]:
-        map_runs = self.service.app.runner.map_runs
-        child = map_runs.child(arn)
-        if child is not None:  # a Distributed Map's child: kept by its map run, not stored
-            run = map_runs.get(child.map_run_arn)
+        child = find_child(self.service, arn)
+        if child is not None:  # a Distributed Map's child: stored with its map run
+            run = find_map_run(self.service, child.map_run_arn)
             definition = run.definition if run is not None else "{}"
-            events = normalise_events(child_events(child))
+            events = normalise_events(self.history(arn))
             return execution_view(definition, describe_child(child), events)
         execution = self.service.describe_execution(arn)
         try:
@@ -219,8 +218,8 @@ class Console:
     def map_runs(self, arn: str) -> list[dict[str, Any]]:
         """The execution's Distributed Map runs, with their first children."""
         runs = []
-        for run in self.service.app.runner.map_runs.of_execution(arn):
-            children = list(run.children.values())[:MAP_RUN_CHILDREN]
+        for run in map_runs_of(self.service, arn):
+            children = self.service.store.children(run.arn, type="STANDARD", limit=MAP_RUN_CHILDREN)
             runs.append(
                 {
                     "arn": run.arn,

@@ -7,7 +7,13 @@ it runs (max concurrency, tolerated failures), and keeps the child executions of
 and neither do we: a large EXPRESS run then costs no memory per finished child).
 
 Every map run of an engine instance is in its task runner's ``MapRuns``, which the
-local Step Functions endpoint reads.
+local Step Functions endpoint reads. A runtime that keeps executions (``workflows up``)
+gives ``MapRuns`` a ``MapRunStore``: map runs and every child are then written to it as
+they start and end, the children's histories as they are recorded, and a child leaves
+memory when it ends. An execution that runs again on its stored history (a resume after
+a restart, a redrive) continues its map runs from what that store holds: children
+that ended are not run again, except the unsuccessful ones of a redrive (see
+``PriorRun`` and decision 0008's addendum).
 """
 
 from __future__ import annotations
@@ -15,13 +21,23 @@ from __future__ import annotations
 import asyncio
 from collections import Counter
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Final, Literal
+from typing import TYPE_CHECKING, Any, Final, Literal, Protocol
 
 if TYPE_CHECKING:
+    from workflows.engine.clock import Clock
     from workflows.engine.history import History
     from workflows.engine.machine import ExecutionResult
+    from workflows.engine.replay import Replay
 
-__all__ = ["ChildExecution", "MapRun", "MapRunStatus", "MapRuns"]
+__all__ = [
+    "ChildExecution",
+    "MapRun",
+    "MapRunStatus",
+    "MapRunStore",
+    "MapRuns",
+    "PriorChild",
+    "PriorRun",
+]
 
 MapRunStatus = Literal["RUNNING", "SUCCEEDED", "FAILED", "ABORTED"]
 
@@ -41,10 +57,75 @@ class ChildExecution:
     input: Any
     history: History
     result: ExecutionResult | None = None  # None while it runs
+    slot: int = 0  # which unit of items (an item, a batch) it runs, in reading order
+    items: int = 1
+    execution_type: str = "STANDARD"
+    redrive_count: int = 0
+    redrive_date: float | None = None
 
     @property
     def status(self) -> str:
         return "RUNNING" if self.result is None else self.result.status
+
+
+@dataclass(frozen=True, slots=True)
+class PriorChild:
+    """What a child of an earlier attempt of a map run did (from a ``MapRunStore``)."""
+
+    arn: str
+    name: str
+    slot: int
+    items: int
+    execution_type: str
+    status: str
+    input: Any
+    output: Any
+    error: str | None
+    cause: str | None
+    start_date: float
+    stop_date: float | None
+    redrive_count: int = 0
+
+
+@dataclass
+class PriorRun:
+    """A map run as stored, which an execution running again continues (same ARN)."""
+
+    arn: str
+    status: str
+    start_date: float
+    redrive_count: int
+    redrive_date: float | None
+    children: dict[int, PriorChild]  # by slot: the newest child of each unit of items
+
+
+class MapRunStore(Protocol):
+    """Where map runs and their children are kept beyond memory (``workflows up``'s
+    execution store): told of every change, asked for what an earlier attempt did."""
+
+    def run_changed(self, run: MapRun) -> None:
+        """A map run started, ended or was redriven."""
+
+    def child_started(
+        self, run: MapRun, child: ChildExecution, redriven: dict[str, Any] | None
+    ) -> None:
+        """A STANDARD child started (or runs again: resumed, or redriven with the
+        ``ExecutionRedriven`` event ``redriven``); its history's new events follow."""
+
+    def child_ended(self, run: MapRun, child: ChildExecution) -> None:
+        """A child (STANDARD or EXPRESS) ended: ``child.result`` is set."""
+
+    async def prior(
+        self, execution_arn: str, state_machine_arn: str, claimed: set[str]
+    ) -> PriorRun | None:
+        """The oldest stored map run of that execution and ``<machine>/<label>`` not in
+        ``claimed`` (map runs already continued by this attempt), or None."""
+
+    async def child_events(self, arn: str) -> list[dict[str, Any]]:
+        """A stored child's history (GetExecutionHistory's shape)."""
+
+    def replay_clock(self, replay: Replay) -> Clock:
+        """The clock of a child that replays its stored history."""
 
 
 @dataclass
@@ -67,6 +148,8 @@ class MapRun:
     items: Counter[str] = field(default_factory=Counter)
     executions: Counter[str] = field(default_factory=Counter)
     results_written: int = 0
+    redrive_count: int = 0
+    redrive_date: float | None = None
     children: dict[str, ChildExecution] = field(default_factory=dict)
     # set whenever UpdateMapRun changes a setting, so a waiting run looks again
     changed: asyncio.Event = field(default_factory=asyncio.Event)
@@ -76,7 +159,11 @@ class MapRun:
         counts["total"] = sum(counts.values())
         counts["resultsWritten"] = self.results_written if counter is self.items else 0
         counts["failuresNotRedrivable"] = 0
-        counts["pendingRedrive"] = 0
+        # a run that ended unsuccessfully: what did not succeed waits for a redrive of
+        # its parent (AWS: the parent is redrivable, so all of it is)
+        ended = self.status in ("FAILED", "ABORTED")
+        unsuccessful = counts["failed"] + counts["timedOut"] + counts["aborted"] + counts["pending"]
+        counts["pendingRedrive"] = unsuccessful if ended else 0
         return counts
 
     def update(
@@ -133,18 +220,45 @@ class MapRuns:
         self._runs: dict[str, MapRun] = {}
         self._children: dict[str, ChildExecution] = {}
         self._keep = keep
+        # with a store, map runs and children live there: memory holds the running ones
+        self.store: MapRunStore | None = None
 
     def add(self, run: MapRun) -> None:
         self._runs[run.arn] = run
+        if self.store is not None:
+            self.store.run_changed(run)
         finished = [r for r in self._runs.values() if r.status != "RUNNING"]
         for old in finished[: max(0, len(finished) - self._keep)]:
             del self._runs[old.arn]
             for child in old.children:
                 self._children.pop(child, None)
 
-    def add_child(self, run: MapRun, child: ChildExecution) -> None:
+    def add_child(
+        self, run: MapRun, child: ChildExecution, redriven: dict[str, Any] | None = None
+    ) -> None:
         run.children[child.arn] = child
         self._children[child.arn] = child
+        if self.store is not None:
+            self.store.child_started(run, child, redriven)
+
+    def child_ended(self, run: MapRun, child: ChildExecution) -> None:
+        """A child ended (``child.result`` set): stored, and with a store let go."""
+        if self.store is None:
+            return
+        self.store.child_ended(run, child)
+        run.children.pop(child.arn, None)
+        self._children.pop(child.arn, None)
+
+    def ended(self, run: MapRun) -> None:
+        """A map run ended (or its counts changed for good): stored, and with a store
+        let go (the store answers for it from now on)."""
+        if self.store is None:
+            return
+        self.store.run_changed(run)
+        if run.status != "RUNNING":
+            self._runs.pop(run.arn, None)
+            for arn in run.children:
+                self._children.pop(arn, None)
 
     def get(self, arn: str) -> MapRun | None:
         return self._runs.get(arn)
@@ -167,8 +281,10 @@ class MapRuns:
             "toleratedFailureCount": run.tolerated_failure_count,
             "itemCounts": run.counts(run.items),
             "executionCounts": run.counts(run.executions),
-            "redriveCount": 0,
+            "redriveCount": run.redrive_count,
         }
         if run.stop_date is not None:
             described["stopDate"] = run.stop_date
+        if run.redrive_date is not None:
+            described["redriveDate"] = run.redrive_date
         return described

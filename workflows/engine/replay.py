@@ -152,6 +152,7 @@ class Replay:
         "_waiting",
         "events",
         "live",
+        "map_runs",
         "moment",
         "pending",
         "redrive_count",
@@ -176,6 +177,8 @@ class Replay:
         ]
         self.redrive_count = len(self._redrives)
         self.redriven_at: float | None = None
+        # the stored map runs this execution's Distributed Maps have continued so far
+        self.map_runs: set[str] = set()
         # the time the execution sees while it replays: the newest stored event matched
         self.moment = events[0][1] if events else 0.0
         # set once the first new event is recorded: the execution runs on real time

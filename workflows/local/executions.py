@@ -43,6 +43,7 @@ from workflows.engine.machine import ExecutionResult
 from workflows.engine.validation import validate_definition
 from workflows.local import json_text
 from workflows.local.app import ExecutionStarting, LocalApp, started_by_task
+from workflows.local.map_run_store import StoredMapRuns
 from workflows.local.resource_store import (
     AliasRow,
     MachineSettings,
@@ -226,6 +227,9 @@ class ExecutionService:
         app.execution_listeners.append(self._on_execution)
         app.nested_executions = self._start_nested
         app.before_effect = self._history_stored
+        # map runs and their children are kept with the executions (issue #11)
+        self._map_run_store = StoredMapRuns(self.store, app.execution_clock)
+        app.runner.map_runs.store = self._map_run_store
 
     def _restore(self, stored: Resources) -> None:
         for row in stored.versions:
@@ -899,7 +903,8 @@ class ExecutionService:
         include_execution_data: bool = True,
     ) -> dict[str, Any]:
         limit = _page_size(max_results)
-        self._execution(execution_arn)
+        if self.store.child(execution_arn) is None:  # a map run's child has a history too
+            self._execution(execution_arn)
         after = before = None
         if next_token is not None:
             token = _decode_token(next_token, "history")
@@ -1149,6 +1154,8 @@ class ExecutionService:
             self.app.execution_listeners.remove(self._on_execution)
         if self.app.before_effect == self._history_stored:
             self.app.before_effect = None
+        if self.app.runner.map_runs.store is self._map_run_store:
+            self.app.runner.map_runs.store = None
         self.store.close()
 
     async def wait(self, execution_arn: str) -> dict[str, Any]:

@@ -1,13 +1,14 @@
 """The map run operations of the local Step Functions endpoint.
 
-ListMapRuns, DescribeMapRun and UpdateMapRun over the engine's ``MapRuns`` (every
-Distributed Map run of the running application), and the child executions those
-runs start: ListExecutions with ``mapRunArn``, and DescribeExecution and
-GetExecutionHistory of a child's ARN. A STANDARD child is answered from the map
-run (DescribeStateMachineForExecution too: the ItemProcessor as its definition, with
-``mapRunArn`` and ``label``); any other ARN goes on to the endpoint's own handler for it,
-which these wrap (``wrap_execution_actions``). Map runs live in memory: they are not in the
-execution store, so a restart of ``workflows up`` forgets them.
+ListMapRuns, DescribeMapRun and UpdateMapRun, and the child executions map runs
+start: ListExecutions with ``mapRunArn``, and DescribeExecution and
+GetExecutionHistory of a child's ARN (DescribeStateMachineForExecution too: the
+ItemProcessor as its definition, with ``mapRunArn`` and ``label``); any other ARN goes on
+to the endpoint's own handler for it, which these wrap (``wrap_execution_actions``).
+
+Map runs and STANDARD children are in the execution store (``map_run_store.py``), so
+they are answered after a restart of ``workflows up`` too; a running map run is
+answered from the engine's ``MapRuns``, whose counts move as its children end.
 """
 
 from __future__ import annotations
@@ -15,11 +16,23 @@ from __future__ import annotations
 import json
 from typing import Any, Final
 
-from workflows.engine.history import dumps
-from workflows.engine.map_runs import ChildExecution, MapRun, MapRuns
-from workflows.local.executions import ExecutionService, ServiceError, validation_error
+from workflows.engine.map_runs import MapRun, MapRuns
+from workflows.local.executions import (
+    ExecutionService,
+    ServiceError,
+    committed,
+    validation_error,
+)
+from workflows.local.map_run_store import map_run_of
+from workflows.local.store import ChildRow
 
-__all__ = ["MAP_RUN_ACTIONS", "child_events", "describe_child", "wrap_execution_actions"]
+__all__ = [
+    "MAP_RUN_ACTIONS",
+    "describe_child",
+    "find_child",
+    "map_runs_of",
+    "wrap_execution_actions",
+]
 
 Request = dict[str, Any]
 Action = Any  # the endpoint's action signature (service, request) -> awaitable answer
@@ -40,11 +53,43 @@ def _text(request: Request, field: str) -> str:
     return value
 
 
+def find_map_run(service: ExecutionService, arn: str) -> MapRun | None:
+    """A map run: the running one in memory, else as stored."""
+    run = _runs(service).get(arn)
+    if run is not None:
+        return run
+    row = service.store.map_run(arn)
+    return map_run_of(row) if row is not None else None
+
+
+def map_runs_of(service: ExecutionService, execution_arn: str) -> list[MapRun]:
+    """The map runs an execution started, oldest first (running ones as they are now)."""
+    live = {run.arn: run for run in _runs(service).of_execution(execution_arn)}
+    runs: list[MapRun] = []
+    for row in service.store.map_runs_of(execution_arn):
+        running = live.pop(row.arn, None)
+        runs.append(running if running is not None else map_run_of(row))
+    return runs + list(live.values())  # started, not yet committed
+
+
+def _child_arn(arn: str) -> bool:
+    """Whether ``arn`` may be a map run's child: their ARNs name ``<machine>/<label>``."""
+    return ":execution:" in arn and "/" in arn.rpartition(":execution:")[2]
+
+
+def find_child(service: ExecutionService, arn: str) -> ChildRow | None:
+    """A STANDARD child execution of a map run, as stored."""
+    if not _child_arn(arn):
+        return None
+    row = service.store.child(arn)
+    return row if row is not None and row.type == "STANDARD" else None
+
+
 def _map_run(service: ExecutionService, request: Request) -> MapRun:
     arn = _text(request, "mapRunArn")
     if ":mapRun:" not in arn:
         raise ServiceError("InvalidArn", f"Invalid Arn: '{arn}'")
-    run = _runs(service).get(arn)
+    run = find_map_run(service, arn)
     if run is None:
         raise ServiceError("ResourceNotFound", f"Map Run Does Not Exist: '{arn}'")
     return run
@@ -69,7 +114,7 @@ def _page(items: list[Any], request: Request) -> tuple[list[Any], str | None]:
 async def _list_map_runs(service: ExecutionService, request: Request) -> dict[str, Any]:
     execution_arn = _text(request, "executionArn")
     service.describe_execution(execution_arn)  # ExecutionDoesNotExist as AWS answers it
-    runs = _runs(service).of_execution(execution_arn)
+    runs = map_runs_of(service, execution_arn)
     page, token = _page(runs, request)
     answer: dict[str, Any] = {
         "mapRuns": [
@@ -126,13 +171,23 @@ async def _update_map_run(service: ExecutionService, request: Request) -> dict[s
         raise ServiceError(
             "ValidationException", f"Map Run is not running and cannot be updated: '{run.arn}'"
         )
+    if _runs(service).get(run.arn) is None:  # stored, not running here
+        raise ServiceError(
+            "ValidationException", f"Map Run is not running and cannot be updated: '{run.arn}'"
+        )
     run.update(concurrency, count, None if percentage is None else float(percentage))
     return {}
 
 
-def describe_child(child: ChildExecution) -> dict[str, Any]:
+def _redrive_fields(child: ChildRow) -> dict[str, Any]:
+    fields: dict[str, Any] = {"redriveCount": child.redrive_count}
+    if child.redrive_date is not None:
+        fields["redriveDate"] = child.redrive_date
+    return fields
+
+
+def describe_child(child: ChildRow) -> dict[str, Any]:
     """DescribeExecution of a map run's child."""
-    result = child.result
     answer: dict[str, Any] = {
         "executionArn": child.arn,
         "stateMachineArn": child.state_machine_arn,
@@ -140,32 +195,61 @@ def describe_child(child: ChildExecution) -> dict[str, Any]:
         "status": child.status,
         "startDate": child.start_date,
     }
-    if result is not None:
-        answer["stopDate"] = result.stop_date
-    answer["input"] = dumps(child.input)
+    if child.stop_date is not None:
+        answer["stopDate"] = child.stop_date
+    answer["input"] = child.input if child.input is not None else "{}"
     answer["inputDetails"] = {"included": True}
-    if result is not None and result.status == "SUCCEEDED":
-        answer["output"] = dumps(result.output)
+    if child.status == "SUCCEEDED" and child.output is not None:
+        answer["output"] = child.output
         answer["outputDetails"] = {"included": True}
-    if result is not None and result.error is not None:
-        answer["error"] = result.error
-    if result is not None and result.cause is not None:
-        answer["cause"] = result.cause
+    if child.error is not None:
+        answer["error"] = child.error
+    if child.cause is not None:
+        answer["cause"] = child.cause
     answer["mapRunArn"] = child.map_run_arn
-    answer["redriveCount"] = 0
+    answer.update(_redrive_fields(child))
+    # AWS: whether its map run can redrive it (by a redrive of the parent)
+    if child.status in ("RUNNING", "SUCCEEDED"):
+        answer["redriveStatus"] = "NOT_REDRIVABLE"
+        answer["redriveStatusReason"] = f"Execution is {child.status} and cannot be redriven"
+    else:
+        answer["redriveStatus"] = "REDRIVABLE"
     return answer
 
 
-def _list_children(service: ExecutionService, request: Request) -> dict[str, Any]:
+async def _settled(service: ExecutionService) -> None:
+    """Wait until what was written so far is committed: children are written as they
+    start and end, and a caller that saw one start (an activity task) expects it listed."""
+    await committed(service.store.barrier(), service.answer_timeout)
+
+
+async def _list_children(service: ExecutionService, request: Request) -> dict[str, Any]:
     if request.get("stateMachineArn") is not None:
         raise validation_error(
             "stateMachineArn", "give either a stateMachineArn or a mapRunArn, not both"
         )
     run = _map_run(service, request)
+    await _settled(service)
     status = request.get("statusFilter")
-    children = [c for c in run.children.values() if status is None or c.status == status]
-    children.sort(key=lambda c: c.start_date, reverse=True)  # newest first, as AWS lists
-    page, token = _page(children, request)
+    limit = request.get("maxResults") or _PAGE
+    if not isinstance(limit, int) or not 0 <= limit <= 1000:
+        raise validation_error("maxResults", "Member must have value between 0 and 1000")
+    token = request.get("nextToken")
+    before: int | None = None
+    if token is not None:
+        try:
+            before = int(str(token))
+        except ValueError:
+            raise ServiceError("InvalidToken", f"Invalid Token: '{token}'") from None
+    # newest first, as AWS lists; EXPRESS children are not listed (AWS keeps none)
+    rows = service.store.children(
+        run.arn,
+        type="STANDARD",
+        status=status if isinstance(status, str) else None,
+        before_seq=before,
+        limit=limit + 1,
+    )
+    page = rows[:limit]
     answer: dict[str, Any] = {
         "executions": [
             {
@@ -175,40 +259,14 @@ def _list_children(service: ExecutionService, request: Request) -> dict[str, Any
                 "name": c.name,
                 "status": c.status,
                 "startDate": c.start_date,
-                **({"stopDate": c.result.stop_date} if c.result is not None else {}),
-                "redriveCount": 0,
+                **({"stopDate": c.stop_date} if c.stop_date is not None else {}),
+                **_redrive_fields(c),
             }
             for c in page
         ]
     }
-    if token is not None:
-        answer["nextToken"] = token
-    return answer
-
-
-def child_events(child: ChildExecution) -> list[dict[str, Any]]:
-    """A child's history events as GetExecutionHistory answers them (epoch timestamps)."""
-    events = []
-    for event in child.history:
-        event["timestamp"] = event["timestamp"].timestamp()
-        events.append(event)
-    return events
-
-
-def _child_history(child: ChildExecution, request: Request) -> dict[str, Any]:
-    events = child_events(child)
-    if request.get("reverseOrder"):
-        events.reverse()
-    if request.get("includeExecutionData") is False:
-        for event in events:
-            for key, details in event.items():
-                if key.endswith("EventDetails") and isinstance(details, dict):
-                    for field in ("input", "output", "inputDetails", "outputDetails"):
-                        details.pop(field, None)
-    page, token = _page(events, request)
-    answer: dict[str, Any] = {"events": page}
-    if token is not None:
-        answer["nextToken"] = token
+    if len(rows) > limit:
+        answer["nextToken"] = str(page[-1].seq)
     return answer
 
 
@@ -220,28 +278,29 @@ def wrap_execution_actions(actions: dict[str, Action]) -> None:
     machine_for = actions["DescribeStateMachineForExecution"]
 
     async def describe_execution(service: ExecutionService, request: Request) -> Any:
-        child = _runs(service).child(str(request.get("executionArn")))
-        if child is not None:
-            return describe_child(child)
+        arn = str(request.get("executionArn"))
+        if _child_arn(arn):
+            await _settled(service)
+            child = find_child(service, arn)
+            if child is not None:
+                return describe_child(child)
         return await describe(service, request)
 
     async def get_execution_history(service: ExecutionService, request: Request) -> Any:
-        child = _runs(service).child(str(request.get("executionArn")))
-        if child is not None:
-            return _child_history(child, request)
+        if _child_arn(str(request.get("executionArn"))):
+            await _settled(service)
         return await history(service, request)
 
     async def list_executions(service: ExecutionService, request: Request) -> Any:
         if request.get("mapRunArn") is not None:
-            return _list_children(service, request)
+            return await _list_children(service, request)
         return await listing(service, request)
 
     async def describe_state_machine_for_execution(
         service: ExecutionService, request: Request
     ) -> Any:
-        runs = _runs(service)
-        child = runs.child(str(request.get("executionArn")))
-        run = runs.get(child.map_run_arn) if child is not None else None
+        child = find_child(service, str(request.get("executionArn")))
+        run = find_map_run(service, child.map_run_arn) if child is not None else None
         if child is None or run is None:
             return await machine_for(service, request)
         parent = await machine_for(service, {"executionArn": run.execution_arn})

@@ -10,7 +10,8 @@ finished is replayed, not performed again: Tasks that succeeded, Parallel branch
 Map iterations that ended; the failed states (and the branches a failure cut off) run
 again from their start, with their Retry counters at 0; ``$$.Execution.RedriveCount``
 is the number of redrives, and the machine's ``TimeoutSeconds`` counts from the redrive,
-as on AWS.
+as on AWS. A Distributed Map whose map run failed redrives that map run: only its
+children that did not succeed run again (``map_run_store.py``, decision 0008's addendum).
 """
 
 from __future__ import annotations

@@ -39,8 +39,10 @@ from typing import Any, Final
 __all__ = [
     "DEFAULT_PATH",
     "INTERRUPTED_CAUSE",
+    "ChildRow",
     "ExecutionRow",
     "ExecutionStore",
+    "MapRunRow",
     "StateMachineRow",
     "StoreUnavailable",
 ]
@@ -83,6 +85,45 @@ CREATE TABLE IF NOT EXISTS task_answers (
     execution_arn TEXT NOT NULL,
     answer TEXT NOT NULL
 );
+CREATE TABLE IF NOT EXISTS map_runs (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    arn TEXT NOT NULL UNIQUE,
+    execution_arn TEXT NOT NULL,
+    state_machine_arn TEXT NOT NULL,
+    label TEXT NOT NULL,
+    status TEXT NOT NULL,
+    start_date REAL NOT NULL,
+    stop_date REAL,
+    settings TEXT NOT NULL,
+    definition TEXT NOT NULL,
+    item_counts TEXT NOT NULL,
+    execution_counts TEXT NOT NULL,
+    results_written INTEGER NOT NULL DEFAULT 0,
+    redrive_count INTEGER NOT NULL DEFAULT 0,
+    redrive_date REAL
+);
+CREATE INDEX IF NOT EXISTS map_runs_by_execution ON map_runs (execution_arn, seq);
+CREATE TABLE IF NOT EXISTS map_run_children (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    arn TEXT NOT NULL UNIQUE,
+    map_run_arn TEXT NOT NULL,
+    state_machine_arn TEXT NOT NULL,
+    name TEXT NOT NULL,
+    type TEXT NOT NULL,
+    slot INTEGER NOT NULL,
+    items INTEGER NOT NULL,
+    status TEXT NOT NULL,
+    input TEXT,
+    output TEXT,
+    error TEXT,
+    cause TEXT,
+    start_date REAL NOT NULL,
+    stop_date REAL,
+    redrive_count INTEGER NOT NULL DEFAULT 0,
+    redrive_date REAL
+);
+CREATE INDEX IF NOT EXISTS map_run_children_by_run ON map_run_children (map_run_arn, seq);
+CREATE INDEX IF NOT EXISTS map_run_children_by_slot ON map_run_children (map_run_arn, slot);
 CREATE TABLE IF NOT EXISTS state_machines (
     arn TEXT PRIMARY KEY,
     name TEXT NOT NULL,
@@ -104,6 +145,36 @@ _FINISH_EXECUTION = (
 _INSERT_EVENT = (
     "INSERT OR REPLACE INTO events (execution_arn, id, type, timestamp, previous_id,"
     " details_key, details, input, output) VALUES (?,?,?,?,?,?,?,?,?)"
+)
+# The version of the schema above: a store made by an older version gets the tables it
+# lacks (CREATE TABLE IF NOT EXISTS) and is marked with this one (PRAGMA user_version).
+# 1: map runs and their children (issue #11).
+SCHEMA_VERSION: Final = 1
+_MAP_RUN_COLUMNS = (
+    "seq, arn, execution_arn, state_machine_arn, label, status, start_date, stop_date,"
+    " settings, definition, item_counts, execution_counts, results_written, redrive_count,"
+    " redrive_date"
+)
+_PUT_MAP_RUN = (
+    "INSERT INTO map_runs (arn, execution_arn, state_machine_arn, label, status, start_date,"
+    " stop_date, settings, definition, item_counts, execution_counts, results_written,"
+    " redrive_count, redrive_date) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)"
+    " ON CONFLICT (arn) DO UPDATE SET status = excluded.status, stop_date = excluded.stop_date,"
+    " settings = excluded.settings, item_counts = excluded.item_counts,"
+    " execution_counts = excluded.execution_counts, results_written = excluded.results_written,"
+    " redrive_count = excluded.redrive_count, redrive_date = excluded.redrive_date"
+)
+_CHILD_COLUMNS = (
+    "seq, arn, map_run_arn, state_machine_arn, name, type, slot, items, status, input, output,"
+    " error, cause, start_date, stop_date, redrive_count, redrive_date"
+)
+_PUT_CHILD = (
+    "INSERT INTO map_run_children (arn, map_run_arn, state_machine_arn, name, type, slot, items,"
+    " status, input, output, error, cause, start_date, stop_date, redrive_count, redrive_date)"
+    " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?) ON CONFLICT (arn) DO UPDATE SET"
+    " status = excluded.status, output = excluded.output, error = excluded.error,"
+    " cause = excluded.cause, stop_date = excluded.stop_date,"
+    " redrive_count = excluded.redrive_count, redrive_date = excluded.redrive_date"
 )
 _EVENT_COLUMNS = "id, type, timestamp, previous_id, details_key, details, input, output"
 
@@ -138,6 +209,50 @@ class ExecutionRow:
     stop_date: float | None = None
     started_by: str | None = None
     seq: int = 0  # insertion order (0 until stored)
+
+
+@dataclass(frozen=True, slots=True)
+class MapRunRow:
+    """One map run as stored: ``settings`` and the counts are JSON text."""
+
+    arn: str
+    execution_arn: str
+    state_machine_arn: str
+    label: str
+    status: str
+    start_date: float
+    stop_date: float | None
+    settings: str
+    definition: str
+    item_counts: str
+    execution_counts: str
+    results_written: int = 0
+    redrive_count: int = 0
+    redrive_date: float | None = None
+    seq: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class ChildRow:
+    """One child execution of a map run (``slot``: which unit of items it ran)."""
+
+    arn: str
+    map_run_arn: str
+    state_machine_arn: str
+    name: str
+    type: str
+    slot: int
+    items: int
+    status: str
+    input: str | None
+    start_date: float
+    output: str | None = None
+    error: str | None = None
+    cause: str | None = None
+    stop_date: float | None = None
+    redrive_count: int = 0
+    redrive_date: float | None = None
+    seq: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -257,6 +372,8 @@ class ExecutionStore:
             # killed process but not a power cut); group commit keeps its cost small
             self._db.execute(f"PRAGMA synchronous={synchronous}")
             self._db.executescript(_SCHEMA)
+            if self._db.execute("PRAGMA user_version").fetchone()[0] < SCHEMA_VERSION:
+                self._db.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
             self._reader = sqlite3.connect(
                 self.path, timeout=busy_timeout, check_same_thread=False, isolation_level=None
             )
@@ -607,6 +724,103 @@ class ExecutionStore:
             durable=False,
         )
 
+    # ---------------------------------------------------- map runs and children
+
+    def put_map_run(self, row: MapRunRow) -> Future[None]:
+        """Store a map run, or its new status, counts and redrives (retried until stored)."""
+        params = (
+            row.arn,
+            row.execution_arn,
+            row.state_machine_arn,
+            row.label,
+            row.status,
+            row.start_date,
+            row.stop_date,
+            row.settings,
+            row.definition,
+            row.item_counts,
+            row.execution_counts,
+            row.results_written,
+            row.redrive_count,
+            row.redrive_date,
+        )
+        return self._submit([(_PUT_MAP_RUN, params)], durable=True)
+
+    def map_run(self, arn: str) -> MapRunRow | None:
+        rows = self._read(f"SELECT {_MAP_RUN_COLUMNS} FROM map_runs WHERE arn = ?", (arn,))
+        return _map_run(rows[0]) if rows else None
+
+    def map_runs_of(self, execution_arn: str) -> list[MapRunRow]:
+        """The map runs an execution started, oldest first."""
+        rows = self._read(
+            f"SELECT {_MAP_RUN_COLUMNS} FROM map_runs WHERE execution_arn = ? ORDER BY seq",
+            (execution_arn,),
+        )
+        return [_map_run(row) for row in rows]
+
+    def put_child(self, row: ChildRow) -> Future[None]:
+        """Store a child execution, or how it ended (retried until stored)."""
+        params = (
+            row.arn,
+            row.map_run_arn,
+            row.state_machine_arn,
+            row.name,
+            row.type,
+            row.slot,
+            row.items,
+            row.status,
+            row.input,
+            row.output,
+            row.error,
+            row.cause,
+            row.start_date,
+            row.stop_date,
+            row.redrive_count,
+            row.redrive_date,
+        )
+        return self._submit([(_PUT_CHILD, params)], durable=True)
+
+    def child(self, arn: str) -> ChildRow | None:
+        rows = self._read(f"SELECT {_CHILD_COLUMNS} FROM map_run_children WHERE arn = ?", (arn,))
+        return _child(rows[0]) if rows else None
+
+    def children(
+        self,
+        map_run_arn: str,
+        *,
+        type: str | None = None,
+        status: str | None = None,
+        before_seq: int | None = None,
+        limit: int = 100,
+    ) -> list[ChildRow]:
+        """A map run's children, newest first; ``before_seq`` continues a page."""
+        sql = f"SELECT {_CHILD_COLUMNS} FROM map_run_children WHERE map_run_arn = ?"
+        params: list[Any] = [map_run_arn]
+        for clause, value in (("type = ?", type), ("status = ?", status), ("seq < ?", before_seq)):
+            if value is not None:
+                sql += f" AND {clause}"
+                params.append(value)
+        sql += " ORDER BY seq DESC LIMIT ?"
+        params.append(limit)
+        return [_child(row) for row in self._read(sql, params)]
+
+    def latest_children(self, map_run_arn: str) -> Iterator[ChildRow]:
+        """The newest child of each slot of a map run (what each unit of items did last),
+        read a page at a time."""
+        after = -1
+        while True:
+            rows = self._read(
+                f"SELECT {_CHILD_COLUMNS} FROM map_run_children WHERE seq IN"
+                " (SELECT MAX(seq) FROM map_run_children WHERE map_run_arn = ? GROUP BY slot)"
+                " AND slot > ? ORDER BY slot LIMIT 1000",
+                (map_run_arn, after),
+            )
+            for row in rows:
+                yield _child(row)
+            if len(rows) < 1000:
+                return
+            after = int(rows[-1][_CHILD_NAMES.index("slot")])
+
     def state_machines(self) -> list[StateMachineRow]:
         rows = self._read(
             "SELECT arn, name, definition, role_arn, type, creation_date"
@@ -690,6 +904,17 @@ def _abort_running(
         }
         db.execute(_INSERT_EVENT, _event_row(arn, aborted))
         db.execute(_FINISH_EXECUTION, ("ABORTED", None, None, cause, stopped, arn))
+        # its map runs, and their children that were running, end with it
+        db.execute(
+            "UPDATE map_run_children SET status = 'ABORTED', stop_date = ? WHERE status ="
+            " 'RUNNING' AND map_run_arn IN (SELECT arn FROM map_runs WHERE execution_arn = ?)",
+            (stopped, arn),
+        )
+        db.execute(
+            "UPDATE map_runs SET status = 'ABORTED', stop_date = ?"
+            " WHERE execution_arn = ? AND status = 'RUNNING'",
+            (stopped, arn),
+        )
     return [str(arn) for arn, _ in rows]
 
 
@@ -700,6 +925,18 @@ def _rows(parameters: Iterable[tuple[Any, ...] | dict[str, Any]]) -> Iterator[tu
             yield _event_row(item["arn"], event)
         else:
             yield item
+
+
+_MAP_RUN_NAMES: Final = [name.strip() for name in _MAP_RUN_COLUMNS.split(",")]
+_CHILD_NAMES: Final = [name.strip() for name in _CHILD_COLUMNS.split(",")]
+
+
+def _map_run(row: tuple[Any, ...]) -> MapRunRow:
+    return MapRunRow(**dict(zip(_MAP_RUN_NAMES, row, strict=True)))
+
+
+def _child(row: tuple[Any, ...]) -> ChildRow:
+    return ChildRow(**dict(zip(_CHILD_NAMES, row, strict=True)))
 
 
 def _execution(row: tuple[Any, ...]) -> ExecutionRow:

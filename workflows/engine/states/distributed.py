@@ -25,7 +25,7 @@ from workflows.engine.errors import (
 from workflows.engine.frame import Execution, Frame
 from workflows.engine.history import History, dumps
 from workflows.engine.jsonata_expr import JsonataTemplate, QueryError
-from workflows.engine.map_runs import ChildExecution, MapRun
+from workflows.engine.map_runs import ChildExecution, MapRun, PriorChild, PriorRun
 from workflows.engine.payload import Template
 from workflows.engine.payload import compile_template as compile_payload
 from workflows.engine.states.common import (
@@ -48,6 +48,8 @@ __all__ = ["DistributedMap", "ItemBatcher", "run_distributed"]
 
 # AWS runs at most this many child executions at once, and that is what 0 means.
 MAX_CHILDREN: Final = 10_000
+# AWS redrives a map run at most this many times; past it the redrive fails the state.
+MAX_MAP_RUN_REDRIVES: Final = 1000
 # MaxInputBytesPerBatch cannot exceed the payload limit, which is also its default.
 MAX_BATCH_BYTES: Final = 256 * 1024
 
@@ -90,6 +92,8 @@ class _Run:
         effective: Any,
         frame: Frame,
         run: MapRun,
+        prior: PriorRun | None = None,
+        redriving: bool = False,
     ) -> None:
         self.state = state
         assert state.distributed_parts is not None
@@ -103,6 +107,9 @@ class _Run:
         self.failed_slots: set[int] = set()  # results that are failed children's records
         self.running: set[asyncio.Task[None]] = set()
         self.stopping: StatesError | None = None
+        # an earlier attempt of this map run (a resume, a redrive): what it did per unit
+        self.prior = prior
+        self.redriving = redriving
         writer = self.parts.writer
         self.sink = writer.open_sink(run) if writer is not None else None
         # what is read but not started, for PENDING files if the run stops early
@@ -199,14 +206,64 @@ class _Run:
         concurrency = self.run.max_concurrency
         return MAX_CHILDREN if concurrency <= 0 else min(concurrency, MAX_CHILDREN)
 
+    def _done_before(self, unit: int) -> PriorChild | None:
+        """The earlier attempt's child of ``unit`` when its outcome stands: one that
+        succeeded; when the map run is not redriven (a resume, a replay of a run that
+        had ended), any that ended. A redrive runs the unsuccessful ones again."""
+        prior = self.prior.children.get(unit) if self.prior is not None else None
+        if prior is None or prior.status == "RUNNING":
+            return None
+        if prior.status == "SUCCEEDED" or not self.redriving:
+            return prior
+        return None
+
+    def _keep(self, slot: int, count: int, prior: PriorChild) -> None:
+        """Take an earlier child's outcome as this unit's, without running it again."""
+        from workflows.engine.machine import ExecutionResult
+
+        run = self.run
+        status = {"SUCCEEDED": "succeeded", "TIMED_OUT": "timedOut", "ABORTED": "aborted"}
+        run.move(count, None, status.get(prior.status, "failed"))
+        self.total_items += count
+        result = ExecutionResult(
+            status=prior.status,  # type: ignore[arg-type]
+            execution_arn=prior.arn,
+            name=prior.name,
+            input=prior.input,
+            output=prior.output,
+            error=prior.error,
+            cause=prior.cause,
+            start_date=prior.start_date,
+            stop_date=prior.stop_date or prior.start_date,
+        )
+        if prior.status != "SUCCEEDED":
+            self.failed_items += count
+        if self.sink is not None:
+            self.sink.add(result, run.state_machine_arn)
+        elif prior.status == "SUCCEEDED":
+            self.results[slot] = prior.output
+        else:
+            self.results[slot] = execution_record(result, run.state_machine_arn)
+            self.failed_slots.add(slot)
+
     async def execute(self, items: list[Any] | None) -> list[Any] | None:
         run = self.run
         self.units = self._units(items)
+        unit = -1
         try:
             async for count, child_input in self.units:
                 self.held = [child_input]
                 if self.stopping is not None:
                     break
+                unit += 1
+                done = self._done_before(unit)
+                if done is not None:
+                    self.held = []  # its outcome stands: not a PENDING item
+                    slot = len(self.results)
+                    if self.sink is None:
+                        self.results.append(None)
+                    self._keep(slot, count, done)
+                    continue
                 run.move(count, None, "pending")
                 while len(self.running) >= self._limit() and self.stopping is None:
                     run.changed.clear()
@@ -220,7 +277,8 @@ class _Run:
                 if self.sink is None:
                     self.results.append(None)
                 run.move(count, "pending", "running")
-                task = asyncio.ensure_future(self._child(slot, count, child_input))
+                again = self.prior.children.get(unit) if self.prior is not None else None
+                task = asyncio.ensure_future(self._child(slot, unit, count, child_input, again))
                 self.running.add(task)
                 task.add_done_callback(self._ended)
             while self.running:
@@ -275,17 +333,53 @@ class _Run:
             "The specified tolerated failure threshold was exceeded"
         )
 
-    async def _child(self, slot: int, count: int, child_input: Any) -> None:
+    async def _child(
+        self, slot: int, unit: int, count: int, child_input: Any, again: PriorChild | None
+    ) -> None:
         from workflows.engine.machine import ExecutionResult, child_execution_ended, run_execution
 
         run, parent = self.run, self.frame.execution
-        name = str(uuid.uuid4())
+        map_runs = parent.tasks.map_runs
+        express = self.parts.execution_type == "EXPRESS"
         base = run.state_machine_arn.replace(":stateMachine:", ":", 1)
         region_account, _, machine = base.rpartition(":")
-        if self.parts.execution_type == "EXPRESS":
-            arn = f"{region_account}:express:{machine}:{name}:{uuid.uuid4()}"
+        history, clock = History(), parent.clock
+        redriven: dict[str, Any] | None = None
+        redrive_count, redrive_date = 0, None
+        store = map_runs.store
+        events = (
+            await store.child_events(again.arn)
+            if again is not None and not express and store is not None
+            else []
+        )
+        if again is not None and store is not None and events:
+            # a STANDARD child of an earlier attempt continues under its own ARN on its
+            # stored history: resumed where it was, or (redrive) from what failed; one
+            # that recorded nothing starts anew
+            name, arn = again.name, again.arn
+            redrive_count = again.redrive_count
+            if again.status != "RUNNING":
+                redrive_count += 1
+                redrive_date = parent.clock.now()
+                redriven = {
+                    "timestamp": redrive_date,
+                    "type": "ExecutionRedriven",
+                    "id": len(events) + 1,
+                    "previousEventId": len(events),
+                    "executionRedrivenEventDetails": {"redriveCount": redrive_count},
+                }
+                events.append(redriven)
+            history = History.resumed(events, redriven=redriven is not None)
+            assert history.replay is not None
+            history.replay.redriven_at = redrive_date
+            clock = store.replay_clock(history.replay)
+            child_input = again.input
         else:
-            arn = f"{region_account}:execution:{machine}:{name}"
+            name = str(uuid.uuid4())
+            if express:
+                arn = f"{region_account}:express:{machine}:{name}:{uuid.uuid4()}"
+            else:
+                arn = f"{region_account}:execution:{machine}:{name}"
         execution = Execution(
             name=name,
             arn=arn,
@@ -293,13 +387,13 @@ class _Run:
             state_machine_arn=run.state_machine_arn,
             role_arn=parent.role_arn,
             input=child_input,
-            clock=parent.clock,
+            clock=clock,
             tasks=parent.tasks,
-            history=History(),
+            history=history,
             mocks=parent.mocks,
         )
         record: ChildExecution | None = None
-        if self.parts.execution_type != "EXPRESS":
+        if not express or store is not None:
             record = ChildExecution(
                 arn,
                 name,
@@ -308,8 +402,14 @@ class _Run:
                 execution.start_time,
                 child_input,
                 execution.history,
+                slot=unit,
+                items=count,
+                execution_type=self.parts.execution_type,
+                redrive_count=redrive_count,
+                redrive_date=redrive_date,
             )
-            parent.tasks.map_runs.add_child(run, record)
+            if not express:
+                map_runs.add_child(run, record, redriven)
         try:
             result = await run_execution(self.state.processor, execution, None)
         except asyncio.CancelledError:
@@ -325,11 +425,13 @@ class _Run:
             )
             if record is not None:
                 record.result = result
+                map_runs.child_ended(run, record)
             if self.sink is not None:
                 self.sink.add(result, run.state_machine_arn)
             raise
         if record is not None:
             record.result = result
+            map_runs.child_ended(run, record)
         child_execution_ended(self.state.processor_definition, result)
         status = {"SUCCEEDED": "succeeded", "TIMED_OUT": "timedOut"}.get(result.status, "failed")
         run.move(count, "running", status)
@@ -351,6 +453,20 @@ class _Run:
             run.changed.set()
 
 
+async def _prior_run(execution: Execution, children_machine: str) -> PriorRun | None:
+    """The stored map run this Distributed Map continues: only when the execution runs
+    again on its stored history (a resume, a redrive) and map runs are stored; a Map
+    that runs several times (a loop) takes its stored runs in the order they started."""
+    store = execution.tasks.map_runs.store
+    replay = execution.history.replay
+    if store is None or replay is None:
+        return None
+    prior = await store.prior(execution.arn, children_machine, replay.map_runs)
+    if prior is not None:
+        replay.map_runs.add(prior.arn)
+    return prior
+
+
 async def run_distributed(
     state: MapState,
     items: list[Any] | None,
@@ -367,10 +483,26 @@ async def run_distributed(
     run_id = str(uuid.uuid4())
     machine_arn = execution.state_machine_arn
     count, percentage = tolerated
+    map_runs = execution.tasks.map_runs
+    children_machine = f"{machine_arn}/{label}"
+    arn = f"{machine_arn.replace(':stateMachine:', ':mapRun:', 1)}/{label}:{run_id}"
+    prior = await _prior_run(execution, children_machine)
+    replay = execution.history.replay
+    redriving = (
+        prior is not None
+        and replay is not None
+        and prior.status in ("FAILED", "ABORTED")
+        and replay.redrive_count > prior.redrive_count
+    )
+    if redriving and prior is not None and prior.redrive_count >= MAX_MAP_RUN_REDRIVES:
+        raise frame.runtime_error(
+            f"The Map Run '{prior.arn}' was redriven {MAX_MAP_RUN_REDRIVES} times, "
+            "the most it can be"
+        )
     run = MapRun(
-        arn=f"{machine_arn.replace(':stateMachine:', ':mapRun:', 1)}/{label}:{run_id}",
+        arn=arn if prior is None else prior.arn,
         execution_arn=execution.arn,
-        state_machine_arn=f"{machine_arn}/{label}",
+        state_machine_arn=children_machine,
         label=label,
         start_date=execution.clock.now(),
         max_concurrency=concurrency,
@@ -381,9 +513,20 @@ async def run_distributed(
         execution_type=parts.execution_type,
         definition=dumps(state.processor_definition),
     )
-    execution.tasks.map_runs.add(run)
-    started = frame.record("MapRunStarted", {"mapRunArn": run.arn})
-    attempt = _Run(state, effective, frame, run)
+    if prior is not None:
+        run.start_date = prior.start_date
+        run.redrive_count, run.redrive_date = prior.redrive_count, prior.redrive_date
+        if redriving:
+            run.redrive_count += 1
+            run.redrive_date = execution.clock.now()
+    map_runs.add(run)
+    if run.redrive_count:
+        started = frame.record(
+            "MapRunRedriven", {"mapRunArn": run.arn, "redriveCount": run.redrive_count}
+        )
+    else:
+        started = frame.record("MapRunStarted", {"mapRunArn": run.arn})
+    attempt = _Run(state, effective, frame, run, prior, redriving)
     try:
         try:
             results = await attempt.execute(items)
@@ -399,15 +542,18 @@ async def run_distributed(
             output = results
     except StatesError as error:
         run.status, run.stop_date = "FAILED", execution.clock.now()
+        map_runs.ended(run)
         frame.record("MapRunFailed", error_details(error))
         frame.failed_at = frame.prev
         raise
     except asyncio.CancelledError:
         run.status, run.stop_date = "ABORTED", execution.clock.now()
         await attempt.export_unfinished()
+        map_runs.ended(run)
         frame.record("MapRunAborted")
         raise
     run.status, run.stop_date = "SUCCEEDED", execution.clock.now()
+    map_runs.ended(run)
     frame.record("MapRunSucceeded")
     frame.record("MapStateSucceeded")
     # Since late 2024 AWS links the Map's exit to MapRunStarted.
