@@ -44,7 +44,13 @@ class _Tag:
         self.value = value
 
 
-class _Loader(yaml.SafeLoader):
+# libyaml's parser when PyYAML was built with it (the wheels are): the same documents
+# and constructors, a tenth of the time of the pure-Python one (~35 ms of every
+# `workflows run` for the application's template)
+_SafeLoader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+class _Loader(_SafeLoader):  # type: ignore[misc]
     pass
 
 
