@@ -8,6 +8,7 @@ every execution it caused (rules can start more) and what landed in the services
 from __future__ import annotations
 
 import asyncio
+import functools
 import gc
 import json
 import os
@@ -16,6 +17,7 @@ from collections.abc import Callable
 from typing import Any
 
 from workflows.engine.clock import Clock
+from workflows.integrations import new_session
 from workflows.local.app import LocalApp
 from workflows.local.template import REGION, Template
 from workflows.timeline import render_timeline
@@ -107,7 +109,11 @@ def _run_in_moto(
     echo: Echo,
     after: Callable[[LocalApp], None] | None,
 ) -> bool:
-    app = LocalApp(template, clock=clock)
+    # one boto3 session for the runtime's own calls (provisioning, the service
+    # integrations, the summary): a run uses them one after the other, and a botocore
+    # session costs ~10 ms of CPU to build (each function's sandbox keeps its own)
+    session = functools.cache(lambda: new_session(region_name=REGION))
+    app = LocalApp(template, clock=clock, session_factory=session)
     os.environ.update(app.environment())
     app.provision()
     gc.freeze()  # the modules and services built so far live as long as the run
