@@ -33,8 +33,9 @@ def seed_table(table_name: str, path: Path = SEED_FILE, table: Any | None = None
     table = table if table is not None else dynamodb_table(table_name)
     products, preferences = load_seed(path)
     # the same items the repositories write, sent 25 at a time (BatchWriteItem)
-    # rather than one request per item
-    with table.batch_writer() as batch:
+    # rather than one request per item; a key given twice keeps the last item, as
+    # one PutItem after another would (a batch refuses duplicate keys)
+    with table.batch_writer(overwrite_by_pkeys=["PK", "SK"]) as batch:
         catalog = DynamoCatalogRepository(batch)
         for product in products:
             catalog.put_product(product)
