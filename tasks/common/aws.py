@@ -6,6 +6,8 @@ services of ``workflows up``, or moto in tests. Nothing is created at import tim
 a client is built on first use and kept, as AWS advises for Lambda (a warm
 invocation reuses it instead of paying tens of milliseconds of CPU for a new one).
 
+boto3 itself is imported by the first ``new_session``, not with this module.
+
 Low-level clients are thread-safe, so one of each serves every thread of the process
 (the local runtime runs many sandboxes' handlers on a few threads); ``Table``
 resources are not, so each thread keeps its own. Every session shares one botocore
@@ -20,12 +22,12 @@ from __future__ import annotations
 
 import os
 import threading
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import boto3
-import botocore.session
 from botocore.exceptions import ClientError
-from botocore.loaders import Loader
+
+if TYPE_CHECKING:
+    from botocore.loaders import Loader
 
 __all__ = [
     "ClientError",
@@ -76,6 +78,13 @@ def _thread_cache() -> dict[tuple[Any, ...], Any]:
 
 def new_session() -> Any:
     """A ``boto3.Session`` on the process's shared botocore data loader (cheap to build)."""
+    # boto3 (~0.2 s of CPU, most of it botocore and s3transfer) is imported with the
+    # first client, not with the task module: a cold start that never reaches AWS
+    # (an invalid input, a test with fakes) does not pay for it, and one that does
+    # pays it once, in its first invocation instead of its init
+    import boto3
+    import botocore.session
+
     global _loader
     core = botocore.session.Session()
     with _lock:

@@ -5,26 +5,25 @@ The persistence layer needs a boto3 client, so it cannot be created at import ti
 ``run_idempotently`` wraps the task's logic per invocation with a persistence layer
 built from settings, or the one a test injects. A duplicate invocation (same key)
 returns the stored result without running the logic again.
+
+Powertools' idempotency package imports its DynamoDB layer, and with it boto3, as
+soon as anything of it is imported (its ``__init__``); it is imported here when a
+persistence layer is built or the logic first runs, so that importing a task module
+stays cheap (a cold start).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
-
-from aws_lambda_powertools.utilities.idempotency import (
-    DynamoDBPersistenceLayer,
-    IdempotencyConfig,
-    idempotent_function,
-)
-from aws_lambda_powertools.utilities.idempotency.exceptions import (
-    IdempotencyAlreadyInProgressError,
-    IdempotencyPersistenceLayerError,
-)
-from aws_lambda_powertools.utilities.idempotency.persistence.base import BasePersistenceLayer
-from aws_lambda_powertools.utilities.typing import LambdaContext
+from typing import TYPE_CHECKING, Any
 
 from tasks.common.aws import client
+
+if TYPE_CHECKING:
+    from aws_lambda_powertools.utilities.idempotency.persistence.base import (
+        BasePersistenceLayer,
+    )
+    from aws_lambda_powertools.utilities.typing import LambdaContext
 
 __all__ = ["BasePersistenceLayer", "dynamodb_persistence", "run_idempotently"]
 
@@ -36,6 +35,8 @@ def dynamodb_persistence(table_name: str) -> BasePersistenceLayer:
 
     It uses the sandbox's DynamoDB client (built once), not a new one per invocation.
     """
+    from aws_lambda_powertools.utilities.idempotency import DynamoDBPersistenceLayer
+
     return DynamoDBPersistenceLayer(table_name=table_name, boto3_client=client("dynamodb"))
 
 
@@ -57,6 +58,12 @@ def run_idempotently(
     idempotency store, is raised as ``transient_error`` (a domain error the state
     machine retries) rather than as a Powertools class name.
     """
+    from aws_lambda_powertools.utilities.idempotency import IdempotencyConfig, idempotent_function
+    from aws_lambda_powertools.utilities.idempotency.exceptions import (
+        IdempotencyAlreadyInProgressError,
+        IdempotencyPersistenceLayerError,
+    )
+
     config = IdempotencyConfig(
         event_key_jmespath=key_expression,
         payload_validation_jmespath=validation_expression or "",

@@ -121,6 +121,7 @@ class CamelModel(BaseModel):
         serialize_by_alias=True,
         extra="ignore",
         frozen=True,
+        defer_build=True,
     )
 
     def to_json_dict(self) -> dict[str, Any]:

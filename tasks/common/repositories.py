@@ -13,8 +13,6 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import Any, Protocol, Self
 
-from boto3.dynamodb.conditions import Key
-
 from tasks.common.aws import ClientError, dynamodb_table, error_code
 from tasks.common.models import (
     CustomerPreferences,
@@ -227,6 +225,14 @@ class DeliveryRepository(Protocol):
 # ----------------------------------------------------------------------- adapters
 
 
+def _key(name: str) -> Any:
+    """A key condition on attribute ``name`` (boto3 is imported with the sandbox's
+    first client, not with the task's module: a cold start imports only what it uses)."""
+    from boto3.dynamodb.conditions import Key
+
+    return Key(name)
+
+
 class _DynamoRepository:
     """An adapter over the one table (``ORDERS_TABLE``)."""
 
@@ -352,8 +358,8 @@ class DynamoOrderRepository(_DynamoRepository):
         found: list[OrderRecord] = []
         kwargs: dict[str, Any] = {
             "IndexName": GSI1_NAME,
-            "KeyConditionExpression": Key("GSI1PK").eq(f"STATUS#{status}")
-            & Key("GSI1SK").lt(created_before),
+            "KeyConditionExpression": _key("GSI1PK").eq(f"STATUS#{status}")
+            & _key("GSI1SK").lt(created_before),
         }
         while len(found) < limit:
             with _translated():
@@ -458,8 +464,8 @@ class DynamoInventoryRepository(_DynamoRepository):
     def reservations(self, order_id: str) -> list[Reservation]:
         items: list[dict[str, Any]] = []
         kwargs: dict[str, Any] = {
-            "KeyConditionExpression": Key("PK").eq(f"ORDER#{order_id}")
-            & Key("SK").begins_with("RESERVATION#"),
+            "KeyConditionExpression": _key("PK").eq(f"ORDER#{order_id}")
+            & _key("SK").begins_with("RESERVATION#"),
             "ConsistentRead": True,
         }
         while True:

@@ -32,10 +32,14 @@ def seed_table(table_name: str, path: Path = SEED_FILE, table: Any | None = None
     """Write every seed item (overwriting); returns how many were written."""
     table = table if table is not None else dynamodb_table(table_name)
     products, preferences = load_seed(path)
-    catalog = DynamoCatalogRepository(table)
-    for product in products:
-        catalog.put_product(product)
-    customers = DynamoPreferencesRepository(table)
-    for preference in preferences:
-        customers.put(preference)
+    # the same items the repositories write, sent 25 at a time (BatchWriteItem)
+    # rather than one request per item; a key given twice keeps the last item, as
+    # one PutItem after another would (a batch refuses duplicate keys)
+    with table.batch_writer(overwrite_by_pkeys=["PK", "SK"]) as batch:
+        catalog = DynamoCatalogRepository(batch)
+        for product in products:
+            catalog.put_product(product)
+        customers = DynamoPreferencesRepository(batch)
+        for preference in preferences:
+            customers.put(preference)
     return len(products) + len(preferences)

@@ -29,7 +29,7 @@ class ConfigurationError(RuntimeError):
 class _EnvSettings(BaseModel):
     """Fields are read from upper-case environment variables (their aliases)."""
 
-    model_config = ConfigDict(frozen=True, extra="ignore", populate_by_name=True)
+    model_config = ConfigDict(frozen=True, extra="ignore", populate_by_name=True, defer_build=True)
 
 
 class OrdersSettings(_EnvSettings):

@@ -6,12 +6,12 @@ import functools
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from tasks.common import aws
-from tasks.common.idempotency import BasePersistenceLayer, dynamodb_persistence
+from tasks.common.idempotency import dynamodb_persistence
 from tasks.common.models import (
     Amount,
     CamelModel,
@@ -29,6 +29,9 @@ from tasks.common.repositories import (
 )
 from tasks.common.settings import NotificationSettings, load_settings
 from tasks.notifications.errors import InvalidNotificationEvent
+
+if TYPE_CHECKING:
+    from tasks.common.idempotency import BasePersistenceLayer
 
 __all__ = [
     "DeliveryResult",
@@ -94,7 +97,7 @@ class OrderEventDetail(CamelModel):
 class NotificationEvent(BaseModel):
     """The EventBridge event the notification machine is started with."""
 
-    model_config = ConfigDict(extra="ignore", frozen=True, populate_by_name=True)
+    model_config = ConfigDict(extra="ignore", frozen=True, populate_by_name=True, defer_build=True)
 
     id: NonEmptyStr
     detail_type: NonEmptyStr = Field(alias="detail-type")

@@ -9,12 +9,12 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
 from tasks.common.aws import dynamodb_table
-from tasks.common.idempotency import BasePersistenceLayer, dynamodb_persistence
+from tasks.common.idempotency import dynamodb_persistence
 from tasks.common.models import CamelModel, Identifier, describe_validation_error, utc_now
 from tasks.common.repositories import (
     CatalogRepository,
@@ -29,6 +29,9 @@ from tasks.common.repositories import (
 from tasks.common.settings import OrdersSettings, load_settings
 from tasks.orders.errors import InvalidOrder
 from tasks.orders.payments import PaymentGateway, shared_fake_gateway
+
+if TYPE_CHECKING:
+    from tasks.common.idempotency import BasePersistenceLayer
 
 __all__ = ["OrderRef", "OrderTaskDeps", "describe_validation_error", "parse_or_invalid"]
 

@@ -8,7 +8,10 @@ moto's backends, each with sessions of their own. ``share_botocore_loader`` make
 botocore's loader factory hand out one loader per search path, so each model is
 parsed once per process. moto's own model lookups build a new loader per service,
 and a new loader lists every service folder of botocore before its first model
-(about 400 directories); moto's factory hands out one loader too. A loader only
+(about 400 directories); moto's factory hands out one loader too, which takes the
+list of services from the shared loader (moto's folder adds "moto-extras" to
+botocore's models, never a model of its own, so the lists are equal and listing them
+once is enough: ~20 ms of CPU, and more of wall time on a busy disk). A loader only
 reads files and caches what it parsed; sessions, credentials and clients stay
 separate. It is the runtime's choice for its own process, never done on import, and
 never in the task code that ships to Lambda.
@@ -50,4 +53,14 @@ def share_botocore_loader() -> None:
     factory: Any = getattr(moto_utils, "create_loader")  # noqa: B009 - typed as Any
     if not isinstance(factory, functools._lru_cache_wrapper):
         # moto's loader (botocore's, plus moto's own models) keeps what it read too
-        setattr(moto_utils, "create_loader", functools.cache(factory))  # noqa: B010
+        setattr(moto_utils, "create_loader", functools.cache(_listing_shared(factory)))  # noqa: B010
+
+
+def _listing_shared(factory: Any) -> Any:
+    def create_loader() -> Any:
+        loader = factory()
+        # which services exist: botocore's, as the shared loader has listed them
+        loader.list_available_services = _shared_loader().list_available_services
+        return loader
+
+    return create_loader

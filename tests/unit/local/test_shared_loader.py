@@ -40,3 +40,21 @@ def test_moto_reads_its_models_through_one_loader(monkeypatch: pytest.MonkeyPatc
     shared_loader.share_botocore_loader()
     factory = moto.core.utils.create_loader  # type: ignore[attr-defined]
     assert factory() is factory()
+
+
+def test_moto_loader_lists_the_services_its_own_listing_finds(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import moto.core.loaders
+    import moto.core.utils
+
+    monkeypatch.setattr(botocore.session, "create_loader", botocore.loaders.create_loader)
+    monkeypatch.setattr(shared_loader, "_loaders", {})
+    monkeypatch.setattr(moto.core.utils, "create_loader", moto.core.loaders.create_loader)
+    own = moto.core.loaders.create_loader()
+    shared_loader.share_botocore_loader()
+    loader = moto.core.utils.create_loader()  # type: ignore[attr-defined]
+    for type_name in ("service-2", "paginators-1"):
+        assert loader.list_available_services(type_name) == own.list_available_services(type_name)
+    model = loader.load_service_model("dynamodb", "service-2")
+    assert model["metadata"]["serviceId"] == "DynamoDB"
