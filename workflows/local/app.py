@@ -646,6 +646,10 @@ class _Sandboxes(InProcessLambdas):
         self._sandboxes = dict(sandboxes)
         self._before = before
 
+    def timeout_of(self, name: str) -> float:
+        sandbox = self._sandboxes.get(name)
+        return super().timeout_of(name) if sandbox is None else sandbox.timeout_seconds
+
     async def invoke(
         self, reference: str, event: Any, clock: Clock, request_id: str | None = None
     ) -> Any:

@@ -78,3 +78,6 @@ async def test_a_handler_counts_down_from_its_function_s_timeout(app: LocalApp) 
     # remaining time, so it must be the template's Timeout, as on Lambda
     assert 29_000 < await app.lambdas.invoke("Brief", {}, app.clock) <= 30_000
     assert 2_000 < await app.lambdas.invoke("Unset", {}, app.clock) <= 3_000  # SAM's default
+    # and through the Invoke API, which Task states on lambda:invoke use
+    invocation = await app.lambdas.call("Brief", {}, app.clock)
+    assert 29_000 < invocation.payload <= 30_000
