@@ -4,7 +4,8 @@ The persistence layer needs a boto3 client, so it cannot be created at import ti
 (the house rule); it gets the sandbox's client from ``tasks.common.aws``.
 ``run_idempotently`` wraps the task's logic per invocation with a persistence layer
 built from settings, or the one a test injects. A duplicate invocation (same key)
-returns the stored result without running the logic again.
+returns the stored result without running the logic again; one that arrives while
+the first still holds the key raises ``DuplicateRequestInProgress``.
 
 Powertools' idempotency package imports its DynamoDB layer, and with it boto3, as
 soon as anything of it is imported (its ``__init__``); it is imported here when a
@@ -18,6 +19,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from tasks.common.aws import client
+from tasks.common.errors import DuplicateRequestInProgress
 
 if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.idempotency.persistence.base import (
@@ -54,9 +56,10 @@ def run_idempotently(
 ) -> Payload:
     """Run ``logic(payload)`` at most once per key (a JMESPath over ``payload``).
 
-    A duplicate arriving while the first is still running, or an unreachable
-    idempotency store, is raised as ``transient_error`` (a domain error the state
-    machine retries) rather than as a Powertools class name.
+    A duplicate arriving while the first still holds the key (running, or dead with
+    its record not yet expired) raises ``DuplicateRequestInProgress``, which the state
+    machines retry for longer than the function's timeout; an unreachable idempotency
+    store is raised as ``transient_error`` (the task's domain error, retried briefly).
     """
     from aws_lambda_powertools.utilities.idempotency import IdempotencyConfig, idempotent_function
     from aws_lambda_powertools.utilities.idempotency.exceptions import (
@@ -85,7 +88,9 @@ def run_idempotently(
     try:
         result: Payload = guarded(payload=payload)
     except IdempotencyAlreadyInProgressError as err:
-        raise transient_error(f"a duplicate {name} request is still in progress") from err
+        raise DuplicateRequestInProgress(
+            f"a duplicate {name} request is still in progress"
+        ) from err
     except IdempotencyPersistenceLayerError as err:
         raise transient_error(f"the idempotency store is unavailable: {err}") from err
     return result

@@ -4,8 +4,9 @@ When a Lambda raises, Step Functions reports ``Error`` = the exception's class
 name and ``Cause`` = ``{"errorMessage", "errorType", "stackTrace"}``. The state
 machines match these names verbatim in ``Retry``/``Catch`` ``ErrorEquals``, so a
 class here must never be renamed without changing the definitions (a unit test
-checks that every custom name used in ``state_machines/`` is defined here or in
-``tasks/notifications/errors.py``).
+checks that every custom name used in ``state_machines/`` is defined here, in
+``tasks/notifications/errors.py`` or, for the errors every domain shares
+(``DuplicateRequestInProgress``), in ``tasks/common/errors.py``).
 """
 
 from __future__ import annotations

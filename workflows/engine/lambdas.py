@@ -509,6 +509,10 @@ class InProcessLambdas:
         self._timeout = timeout_seconds
         self._executor = executor
 
+    def timeout_of(self, name: str) -> float:
+        """The function's timeout in seconds: what its context counts down from."""
+        return self._timeout
+
     def arn_of(self, reference: str) -> str:
         if reference.startswith("arn:"):
             return reference
@@ -560,7 +564,7 @@ class InProcessLambdas:
             )
         arn = self.arn_of(reference)
         requested_at = clock.now()
-        context = LambdaContext(name, arn, self._timeout, clock, request_id)
+        context = LambdaContext(name, arn, self.timeout_of(name), clock, request_id)
         request_id = context.aws_request_id
         payload = json_copy(event) if body is None else _parse_body(body)
         if log:

@@ -63,12 +63,20 @@ class _Sandbox:
     module state kept between invocations), one invocation at a time."""
 
     def __init__(
-        self, name: str, handler: _LazyHandler, mode: HandlerMode, threads: ThreadPoolExecutor
+        self,
+        name: str,
+        handler: _LazyHandler,
+        mode: HandlerMode,
+        threads: ThreadPoolExecutor,
+        timeout_seconds: float,
     ) -> None:
         self.name = name
         self.handler = handler
         self.mode = mode
         self.threads = threads
+        # the function's Timeout: what context.get_remaining_time_in_millis() counts
+        # down from (Powertools Idempotency keeps an IN_PROGRESS record that long)
+        self.timeout_seconds = timeout_seconds
         self._lambdas: InProcessLambdas | None = None
         self._loading: asyncio.Lock | None = None
 
@@ -85,6 +93,7 @@ class _Sandbox:
                         mode=self.mode,
                         region=REGION,
                         account=ACCOUNT,
+                        timeout_seconds=self.timeout_seconds,
                         executor=self.threads,
                         one_at_a_time=True,
                     )
@@ -194,7 +203,13 @@ class LocalApp:
         )
         handlers = {f.logical_id: _LazyHandler(f.handler) for f in template.functions.values()}
         sandboxes = {
-            name: _Sandbox(name, handler, handler_mode, self._sandbox_threads)
+            name: _Sandbox(
+                name,
+                handler,
+                handler_mode,
+                self._sandbox_threads,
+                template.functions[name].timeout,
+            )
             for name, handler in handlers.items()
         }
         self.lambdas = _Sandboxes(handlers, sandboxes)
@@ -630,6 +645,10 @@ class _Sandboxes(InProcessLambdas):
         super().__init__(handlers, region=REGION, account=ACCOUNT)
         self._sandboxes = dict(sandboxes)
         self._before = before
+
+    def timeout_of(self, name: str) -> float:
+        sandbox = self._sandboxes.get(name)
+        return super().timeout_of(name) if sandbox is None else sandbox.timeout_seconds
 
     async def invoke(
         self, reference: str, event: Any, clock: Clock, request_id: str | None = None

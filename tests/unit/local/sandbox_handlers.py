@@ -38,3 +38,7 @@ def counted(event: Any, context: Any) -> int:
     with _count:
         running -= 1
     return int(event["n"])
+
+
+def remaining(event: Any, context: Any) -> int:
+    return int(context.get_remaining_time_in_millis())

@@ -29,6 +29,15 @@ Resources:
     Type: AWS::Serverless::Function
     Properties:
       Handler: tests.unit.local.sandbox_handlers.counted
+  Brief:
+    Type: AWS::Serverless::Function
+    Properties:
+      Handler: tests.unit.local.sandbox_handlers.remaining
+      Timeout: 30
+  Unset:
+    Type: AWS::Serverless::Function
+    Properties:
+      Handler: tests.unit.local.sandbox_handlers.remaining
 """
 
 
@@ -62,3 +71,13 @@ async def test_a_handler_error_is_reported_from_the_handler_down(app: LocalApp) 
     assert caught.value.error == "KeyError"
     assert "sandbox_handlers.py" in str(caught.value.cause)
     assert "workflows/local/app.py" not in str(caught.value.cause)
+
+
+async def test_a_handler_counts_down_from_its_function_s_timeout(app: LocalApp) -> None:
+    # Powertools Idempotency keeps a crashed invocation's record IN_PROGRESS for the
+    # remaining time, so it must be the template's Timeout, as on Lambda
+    assert 29_000 < await app.lambdas.invoke("Brief", {}, app.clock) <= 30_000
+    assert 2_000 < await app.lambdas.invoke("Unset", {}, app.clock) <= 3_000  # SAM's default
+    # and through the Invoke API, which Task states on lambda:invoke use
+    invocation = await app.lambdas.call("Brief", {}, app.clock)
+    assert 29_000 < invocation.payload <= 30_000

@@ -2,11 +2,13 @@
 come with the engine): valid JSON, every ``${...}`` placeholder documented in
 ``tasks/substitutions.json``, every Lambda placeholder pointing at a real handler,
 every custom error name in ``ErrorEquals`` defined in a domain ``errors.py``,
-transitions that resolve, and transient retries with back-off and full jitter."""
+transitions that resolve, transient retries with back-off and full jitter, and a
+duplicate still in progress retried for longer than the function's timeout."""
 
 from __future__ import annotations
 
 import importlib
+import inspect
 import json
 import re
 from collections.abc import Iterator
@@ -15,8 +17,10 @@ from typing import Any
 
 import pytest
 
+from tasks.common import errors as common_errors
 from tasks.notifications import errors as notification_errors
 from tasks.orders import errors as order_errors
+from workflows.local.template import load_template
 
 ROOT = Path(__file__).resolve().parents[3]
 MACHINES = ("order_processing", "notification", "stuck_order_sweep", "order_export_sweep")
@@ -32,7 +36,7 @@ TRANSIENT = {
 }
 DOMAIN_ERRORS = {
     name
-    for module in (order_errors, notification_errors)
+    for module in (order_errors, notification_errors, common_errors)
     for name, value in vars(module).items()
     if isinstance(value, type) and issubclass(value, Exception)
 }
@@ -186,3 +190,78 @@ def _dollar_fields(template: Any) -> Iterator[tuple[str, str]]:
     elif isinstance(template, list):
         for value in template:
             yield from _dollar_fields(value)
+
+
+# ------------------------------------------------------------ duplicates in progress
+
+IN_PROGRESS = "DuplicateRequestInProgress"
+
+
+def _uses_run_idempotently(handler: str) -> bool:
+    """Whether the handler's module, or a ``tasks`` module it imports, calls it."""
+    module = importlib.import_module(handler.rpartition(".")[0])
+    sources = [module] + [
+        value
+        for value in (inspect.getmodule(v) for v in vars(module).values())
+        if value is not None and value.__name__.startswith("tasks.")
+    ]
+    return any("run_idempotently(" in inspect.getsource(source) for source in sources)
+
+
+def _function_timeouts() -> dict[str, int]:
+    """Each Lambda placeholder's function ``Timeout`` in the SAM template (Terraform's
+    equals it: tests/unit/infra/test_terraform_parity.py)."""
+    template = load_template(ROOT / "infra" / "sam" / "template.yaml")
+    by_handler = {f.handler: f.timeout for f in template.functions.values()}
+    return {placeholder: by_handler[h] for placeholder, h in CATALOG["lambdas"].items()}
+
+
+def _idempotent_tasks() -> Iterator[tuple[str, str, dict[str, Any], int]]:
+    timeouts = _function_timeouts()
+    for name in MACHINES:
+        for state_name, state in _all_states(_definition(name)):
+            if state.get("Resource") != "arn:aws:states:::lambda:invoke":
+                continue
+            [placeholder] = PLACEHOLDER.findall(state["Parameters"]["FunctionName"])
+            if _uses_run_idempotently(CATALOG["lambdas"][placeholder]):
+                yield name, state_name, state, timeouts[placeholder]
+
+
+def _backoff_without_jitter(retrier: dict[str, Any]) -> float:
+    """Seconds from the first failed attempt to the last retry (ASL's defaults)."""
+    interval = retrier.get("IntervalSeconds", 1)
+    rate = retrier.get("BackoffRate", 2.0)
+    cap = retrier.get("MaxDelaySeconds", float("inf"))
+    return sum(min(interval * rate**n, cap) for n in range(retrier.get("MaxAttempts", 3)))
+
+
+def test_the_tasks_that_use_run_idempotently_are_found() -> None:
+    found = {(name, state) for name, state, _, _ in _idempotent_tasks()}
+    assert found == {
+        ("order_processing", "ReserveInventory"),
+        ("order_processing", "ChargePayment"),
+        ("notification", "SendEmail"),
+        ("notification", "SendSms"),
+        ("notification", "SendPush"),
+    }
+
+
+def test_a_duplicate_in_progress_is_retried_until_the_function_s_timeout_has_passed() -> None:
+    """A crashed invocation's record stays IN_PROGRESS until its deadline, at most the
+    function's Timeout after the crashed invocation started, which was before the
+    retried execution's first attempt. Retries whose back-off (jitter would make it a
+    random fraction, so none) adds up to more than that Timeout reach a free key."""
+    for name, state_name, state, timeout in _idempotent_tasks():
+        where = f"{name}.{state_name}"
+        retriers = state["Retry"]
+        matching = [i for i, r in enumerate(retriers) if IN_PROGRESS in r["ErrorEquals"]]
+        assert matching, f"{where} does not retry {IN_PROGRESS}"
+        first = retriers[matching[0]]
+        # ASL takes the first Retrier whose ErrorEquals matches: no catch-all before it
+        for earlier in retriers[: matching[0]]:
+            assert not {"States.ALL", "States.TaskFailed"} & set(earlier["ErrorEquals"]), where
+        assert first.get("JitterStrategy", "NONE") == "NONE", where
+        waited = _backoff_without_jitter(first)
+        assert waited > timeout, (
+            f"{where}: {waited} s of retries, the function times out at {timeout} s"
+        )
