@@ -33,7 +33,7 @@ from aiohttp import web
 
 from workflows.local.apigateway import create_app as create_api_app
 from workflows.local.apigateway import invoke_with, routes_from_template
-from workflows.local.app import LocalApp
+from workflows.local.app import LocalApp, SandboxKind
 from workflows.local.background import poll_queues, run_schedules
 from workflows.local.executions import ExecutionService
 from workflows.local.instance_lock import InstanceLock
@@ -123,18 +123,24 @@ class LocalRuntime:
         servers: Sequence[ServerStarter] = (),
         fresh: bool = False,
         snapshot_interval: float = 30.0,
+        sandboxes: SandboxKind = "process",
+        function_concurrency: int | None = None,
     ) -> None:
         self.template_path = template_path
         self.ports = ports or Ports()
         self.state_dir = state_dir
         self.fresh = fresh
         self.snapshot_interval = snapshot_interval
+        # what the functions run in: a pool of worker processes each (sandbox_pool.py)
+        self.sandboxes: SandboxKind = sandboxes
+        self.function_concurrency = function_concurrency
         self.app: LocalApp | None = None
         self.service: ExecutionService | None = None
         self._moto: Any = None
         self._moto_thread: threading.Thread | None = None
         self._lock = InstanceLock(state_dir)
         self._app_for_snapshots: LocalApp | None = None
+        self._app_to_close: LocalApp | None = None
         self._runners: list[web.AppRunner] = []
         self._tasks: list[asyncio.Task[Any]] = []
         self._servers = list(servers)
@@ -175,7 +181,13 @@ class LocalRuntime:
         os.environ["AWS_DISABLE_HOST_PREFIX_INJECTION"] = "true"
         api_url = ports.url(ports.api)
         template = load_template(self.template_path, overrides=template_overrides(api_url))
-        app = LocalApp(template, keep_records=False)
+        app = LocalApp(
+            template,
+            keep_records=False,
+            sandboxes=self.sandboxes,
+            function_concurrency=self.function_concurrency,
+        )
+        self._app_to_close = app
         os.environ.update(app.environment())
         await asyncio.to_thread(app.provision)
         # the services' data of the previous run, after the template's resources exist
@@ -228,6 +240,9 @@ class LocalRuntime:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
         self._tasks = []
+        if self._app_to_close is not None:
+            await self._app_to_close.close()  # the functions' sandbox processes
+            self._app_to_close = None
         if self._app_for_snapshots is not None:
             await asyncio.to_thread(self._save_services)
             self._app_for_snapshots = None
