@@ -54,7 +54,12 @@ class Runtime:
     checkout: Path
     directory: Path
     ports: dict[str, int] = field(
-        default_factory=lambda: {"api": free_port(), "sfn": free_port(), "aws": free_port()}
+        default_factory=lambda: {
+            "api": free_port(),
+            "sfn": free_port(),
+            "aws": free_port(),
+            "console": free_port(),  # 8084 may be another runtime's on a shared machine
+        }
     )
     process: subprocess.Popen[bytes] | None = None
     options: list[str] = field(default_factory=list)  # more `workflows up` options
@@ -79,6 +84,8 @@ class Runtime:
                 str(self.ports["sfn"]),
                 "--aws-port",
                 str(self.ports["aws"]),
+                "--console-port",
+                str(self.ports["console"]),
                 *self.options,
             ],
             cwd=self.directory,

@@ -384,12 +384,15 @@ class ProcessLambdas(InProcessLambdas):
         raise StatesError(reply[1], reply[2])
 
     def warm_up(self) -> None:
-        """Start the fork server now (it imports the handlers' libraries, ~1 s), so that
-        the first invocation pays only for its own sandbox. Blocks; call it off the loop."""
-        from multiprocessing import forkserver
-
-        _fork_server()
-        forkserver.ensure_running()
+        """Start the fork server now and wait until it has imported the handlers'
+        libraries (~1 s of CPU), so that the first invocation pays only for its own
+        sandbox and an idle runtime is idle. Blocks; call it off the loop."""
+        context = _fork_server()
+        # the fork server forks only once its preload is done: a process that does
+        # nothing is there when the server is ready
+        probe = context.Process(target=os.getpid, name="sandbox-warm-up", daemon=True)
+        probe.start()
+        probe.join(60)
 
     async def close(self) -> None:
         """Stop every sandbox (the runtime is stopping)."""
