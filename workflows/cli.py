@@ -317,8 +317,8 @@ def _version() -> str:
     "--function-concurrency",
     type=click.IntRange(min=1),
     default=None,
-    help="Most sandboxes (worker processes) of one function at once [default: twice the "
-    "cores, 2 to 4; a function's ReservedConcurrentExecutions lowers it].",
+    help="Most sandboxes (worker processes) of one function at once [default: one per "
+    "core, 2 to 4; a function's ReservedConcurrentExecutions lowers it].",
 )
 @click.option(
     "--sandboxes",

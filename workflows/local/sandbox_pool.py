@@ -59,10 +59,11 @@ __all__ = [
     "sandbox_environment",
 ]
 
-# Sandboxes per function unless told otherwise: enough that the API's function serves
-# several clients at once and a Map's iterations overlap, few enough that sixteen
-# functions' sandboxes fit a laptop (each is a process of ~30 MB of its own).
-DEFAULT_CONCURRENCY = max(2, min(4, (os.cpu_count() or 1) * 2))
+# Sandboxes per function unless told otherwise: one per core (2 to 4). Enough that the
+# API's function serves two clients at once and a Map's iterations overlap; more
+# only competes for the same cores: 4 per function on 2 cores placed orders slower than
+# 2 (docs/benchmarks.md), and each sandbox is a process of ~25-30 MB of its own.
+DEFAULT_CONCURRENCY = max(2, min(4, os.cpu_count() or 1))
 
 
 @dataclass(frozen=True)
