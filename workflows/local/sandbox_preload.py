@@ -39,6 +39,7 @@ LIBRARIES = (
     "aws_lambda_powertools.event_handler",
     "workflows.engine.lambdas",
     "workflows.engine.sync_runner",
+    "workflows.local.sandbox_pool",  # the sandbox's own loop
 )
 
 # the services whose models a sandbox would otherwise parse on its first client
