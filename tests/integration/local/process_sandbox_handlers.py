@@ -94,3 +94,8 @@ def lambda_environment(event: Any, context: Any) -> dict[str, Any]:
 
 def fails(event: Any, context: Any) -> None:
     return event["missing"]  # type: ignore[no-any-return]
+
+
+def prints(event: Any, context: Any) -> str:
+    print(f"hello from {context.function_name}")
+    return "printed"

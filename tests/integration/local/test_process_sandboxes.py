@@ -5,6 +5,7 @@ at a time; a sandbox that crashes or runs out of time is replaced by a fresh one
 from __future__ import annotations
 
 import asyncio
+import base64
 import json
 import os
 from collections.abc import AsyncIterator
@@ -70,6 +71,10 @@ Resources:
     Type: AWS::Serverless::Function
     Properties:
       Handler: {HANDLERS}.fails
+  Prints:
+    Type: AWS::Serverless::Function
+    Properties:
+      Handler: {HANDLERS}.prints
   Missing:
     Type: AWS::Serverless::Function
     Properties:
@@ -233,3 +238,29 @@ async def test_a_handler_that_cannot_be_imported_is_an_import_module_error(
     with pytest.raises(StatesError) as caught:
         await app.lambdas.invoke("Missing", {}, app.clock)
     assert caught.value.error == "Runtime.ImportModuleError"
+
+
+async def test_log_type_tail_returns_the_sandboxs_log(app: LocalApp) -> None:
+    machine = StateMachine(
+        json.dumps(
+            {
+                "StartAt": "Print",
+                "States": {
+                    "Print": {
+                        "Type": "Task",
+                        "Resource": "arn:aws:states:::lambda:invoke",
+                        "Parameters": {"FunctionName": "Prints", "Payload": {}, "LogType": "Tail"},
+                        "End": True,
+                    }
+                },
+            }
+        ),
+        name="PrintMachine",
+    )
+    result = await app.execute_machine(machine, {})
+    assert result.status == "SUCCEEDED"
+    assert result.output["Payload"] == "printed"
+    log = base64.b64decode(result.output["LogResult"]).decode()
+    assert "hello from Prints" in log
+    assert log.startswith("START RequestId: ")
+    assert "REPORT RequestId: " in log
