@@ -1,8 +1,9 @@
 """The application of a SAM template, running in one process.
 
 ``LocalApp`` wires what the template declares to the engine: every
-``AWS::Serverless::Function`` becomes an in-process Lambda (its ``Handler`` imported
-on first use), service integrations go through boto3 to whatever endpoint boto3 is
+``AWS::Serverless::Function`` becomes a Lambda run in sandboxes (in-process, its
+``Handler`` imported on first use; or, under ``workflows up``, a pool of worker
+processes per function: ``sandbox_pool.py``), service integrations go through boto3 to whatever endpoint boto3 is
 pointed at (moto in ``workflows run``, the local services under ``workflows up``),
 ``events:putEvents`` is followed by the template's EventBridge rules (matching
 events start their target state machines), and a message sent to a queue that a
