@@ -3,13 +3,14 @@
 ``LocalApp`` wires what the template declares to the engine: every
 ``AWS::Serverless::Function`` becomes a Lambda run in sandboxes (in-process, its
 ``Handler`` imported on first use; or, under ``workflows up``, a pool of worker
-processes per function: ``sandbox_pool.py``), service integrations go through boto3 to whatever endpoint boto3 is
-pointed at (moto in ``workflows run``, the local services under ``workflows up``),
-``events:putEvents`` is followed by the template's EventBridge rules (matching
-events start their target state machines), and a message sent to a queue that a
-function consumes is delivered to that function as an SQS batch, with partial batch
-failures honoured. Deliveries and rule targets run as tracked tasks; ``drain``
-waits for all of them, so a run ends only when everything it caused has ended.
+processes per function: ``sandbox_pool.py``), service integrations go through
+boto3 to whatever endpoint boto3 is pointed at (moto in ``workflows run``, the
+local services under ``workflows up``), ``events:putEvents`` is followed by the
+template's EventBridge rules (matching events start their target state machines),
+and a message sent to a queue that a function consumes is delivered to that
+function as an SQS batch, with partial batch failures honoured. Deliveries and
+rule targets run as tracked tasks; ``drain`` waits for all of them, so a run ends
+only when everything it caused has ended.
 """
 
 from __future__ import annotations
