@@ -66,6 +66,10 @@ __all__ = [
 DEFAULT_CONCURRENCY = max(2, min(4, os.cpu_count() or 1))
 
 
+# How long an idle sandbox is kept warm. Lambda does not say; it keeps them for minutes.
+IDLE_SECONDS = 300.0
+
+
 @dataclass(frozen=True)
 class FunctionSandboxSpec:
     """What a sandbox of one function needs: its name, handler, environment and limits."""
@@ -182,6 +186,7 @@ class ProcessSandbox:
         self.pid: int | None = None
         self._connection: Connection | None = None
         self.broken = False
+        self.uses = 0  # invocations handled
 
     async def start(self) -> None:
         """Fork the worker and wait until it imported its handler (the cold start)."""
@@ -278,12 +283,18 @@ class ProcessSandbox:
 class SandboxPool:
     """One function's sandboxes: created on demand up to ``limit``, warm ones reused."""
 
-    def __init__(self, spec: FunctionSandboxSpec, limit: int) -> None:
+    def __init__(
+        self, spec: FunctionSandboxSpec, limit: int, idle_seconds: float = IDLE_SECONDS
+    ) -> None:
         self.spec = spec
         self.limit = max(1, limit)
+        # a sandbox unused this long is stopped, as Lambda reclaims idle sandboxes: the
+        # memory a burst took comes back, and the next invocation is a cold start again
+        self.idle_seconds = idle_seconds
         self._slots: asyncio.Semaphore | None = None
         self._idle: list[ProcessSandbox] = []
         self._busy: set[ProcessSandbox] = set()
+        self._stopping: set[asyncio.Task[None]] = set()
         self.started = 0  # cold starts so far
 
     @property
@@ -314,11 +325,25 @@ class SandboxPool:
                     await asyncio.shield(sandbox.kill())
                 else:
                     self._idle.append(sandbox)
+                    sandbox.uses += 1
+                    loop = asyncio.get_running_loop()
+                    loop.call_later(self.idle_seconds, self._reclaim, sandbox, sandbox.uses)
+
+    def _reclaim(self, sandbox: ProcessSandbox, uses: int) -> None:
+        """Stop ``sandbox`` if it has stayed idle since its ``uses``-th invocation."""
+        if sandbox.uses != uses or sandbox not in self._idle:
+            return
+        self._idle.remove(sandbox)
+        stopping = asyncio.ensure_future(sandbox.kill())
+        self._stopping.add(stopping)
+        stopping.add_done_callback(self._stopping.discard)
 
     async def close(self) -> None:
         sandboxes, self._idle = [*self._idle, *self._busy], []
         self._busy.clear()
-        await asyncio.gather(*(s.kill() for s in sandboxes), return_exceptions=True)
+        await asyncio.gather(
+            *(s.kill() for s in sandboxes), *self._stopping, return_exceptions=True
+        )
 
 
 class ProcessLambdas(InProcessLambdas):

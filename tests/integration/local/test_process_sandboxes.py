@@ -264,3 +264,21 @@ async def test_log_type_tail_returns_the_sandboxs_log(app: LocalApp) -> None:
     assert "hello from Prints" in log
     assert log.startswith("START RequestId: ")
     assert "REPORT RequestId: " in log
+
+
+async def test_an_idle_sandbox_is_stopped_and_the_next_call_is_a_cold_start(
+    app: LocalApp,
+) -> None:
+    assert app._process_lambdas is not None
+    pool = app._process_lambdas.pools["Api"]
+    pool.idle_seconds = 0.2
+    first = await app.lambdas.invoke("Api", {}, app.clock)
+    for _ in range(500):
+        if not pool.sandboxes and not alive(first):
+            break
+        await asyncio.sleep(0.01)
+    assert not pool.sandboxes
+    assert not alive(first)
+    second = await app.lambdas.invoke("Api", {}, app.clock)
+    assert second != first
+    assert pool.started == 2
