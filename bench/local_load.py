@@ -4,6 +4,7 @@
     .venv/bin/python -m bench.local_load --orders 1000 --clients 50
     .venv/bin/python -m bench.local_load --kill               # kill -9 mid-load, restart
     .venv/bin/python -m bench.local_load --checkout /work/main  # another checkout's runtime
+    .venv/bin/python -m bench.local_load --up=--sandboxes=in-process  # options of `up`
 
 It starts `workflows up` as a subprocess (in a temporary directory, on free ports, from
 the checkout's template and code), places orders with POST /orders from concurrent
@@ -62,6 +63,7 @@ class Runtime:
         }
     )
     process: subprocess.Popen[bytes] | None = None
+    options: list[str] = field(default_factory=list)  # more `workflows up` options
 
     def start(self) -> None:
         path = self.directory / "up.log"
@@ -85,6 +87,7 @@ class Runtime:
                 str(self.ports["aws"]),
                 "--console-port",
                 str(self.ports["console"]),
+                *self.options,
             ],
             cwd=self.directory,
             stdout=log,
@@ -104,12 +107,53 @@ class Runtime:
                 return int(line.split()[1]) / 1024
         return float("nan")
 
-    def cpu_seconds(self) -> float:
-        """User and system CPU the runtime's process has used so far."""
+    def tree(self) -> list[int]:
+        """The runtime's process and all its descendants (the functions' sandboxes)."""
         assert self.process is not None
-        fields = Path(f"/proc/{self.process.pid}/stat").read_text().rpartition(")")[2].split()
+        parents: dict[int, list[int]] = {}
+        for entry in Path("/proc").iterdir():
+            if not entry.name.isdigit():
+                continue
+            try:
+                fields = (entry / "stat").read_text().rpartition(")")[2].split()
+            except OSError:
+                continue
+            parents.setdefault(int(fields[1]), []).append(int(entry.name))
+        found, todo = [], [self.process.pid]
+        while todo:
+            pid = todo.pop()
+            found.append(pid)
+            todo.extend(parents.get(pid, []))
+        return found
+
+    def cpu_seconds(self) -> float:
+        """User and system CPU the runtime and its sandboxes have used so far (live
+        processes' own time, plus what their ended children used)."""
         ticks = os.sysconf("SC_CLK_TCK")
-        return (int(fields[11]) + int(fields[12])) / ticks  # utime, stime
+        total = 0
+        for pid in self.tree():
+            try:
+                fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+            except OSError:
+                continue
+            # utime, stime, cutime, cstime
+            total += int(fields[11]) + int(fields[12]) + int(fields[13]) + int(fields[14])
+        return total / ticks
+
+    def pss_mb(self) -> tuple[float, int]:
+        """Proportional memory (PSS) of the runtime and its sandboxes, and how many processes:
+        pages shared by forked sandboxes count once in all."""
+        total = 0
+        pids = self.tree()
+        for pid in pids:
+            try:
+                text = Path(f"/proc/{pid}/smaps_rollup").read_text()
+            except OSError:
+                continue
+            for line in text.splitlines():
+                if line.startswith("Pss:"):
+                    total += int(line.split()[1])
+        return total / 1024, len(pids)
 
     def kill(self) -> None:
         assert self.process is not None
@@ -293,13 +337,21 @@ def main() -> None:
     parser.add_argument(
         "--idle-seconds", type=float, default=10, help="how long to measure the idle CPU"
     )
+    parser.add_argument(
+        "--up",
+        action="append",
+        default=[],
+        metavar="OPTION",
+        help="an option for `workflows up`, e.g. --up=--sandboxes=in-process (repeatable)",
+    )
     options = parser.parse_args()
 
     with tempfile.TemporaryDirectory(prefix="workflows-load-") as directory:
-        runtime = Runtime(options.checkout.resolve(), Path(directory))
+        runtime = Runtime(options.checkout.resolve(), Path(directory), options=options.up)
         runtime.start()
         try:
             rss_start = runtime.rss_mb()
+            pss_start, processes_start = runtime.pss_mb()
             idle_cpu = runtime.cpu_seconds()
             time.sleep(options.idle_seconds)
             idle_share = (runtime.cpu_seconds() - idle_cpu) / options.idle_seconds
@@ -328,6 +380,7 @@ def main() -> None:
             accepted = load.latencies
             print(f"runtime          {options.checkout.resolve()}")
             print(f"orders           {options.orders} from {options.clients} clients")
+            print(f"up options       {' '.join(options.up) or '(none)'}")
             print(f"answers          {dict(sorted(load.statuses.items()))}")
             print(
                 f"accept latency   p50 {statistics.median(accepted):.3f} s"
@@ -336,6 +389,11 @@ def main() -> None:
             print(f"placing took     {placing_seconds:.1f} s")
             print(f"5xx answers      {sum(n for s, n in load.statuses.items() if s >= 500)}")
             print(f"memory (RSS)     {rss_start:.0f} MB at start, {runtime.rss_mb():.0f} MB placed")
+            pss, processes = runtime.pss_mb()
+            print(
+                f"memory (PSS)     {pss_start:.0f} MB at start ({processes_start} processes), "
+                f"{pss:.0f} MB placed ({processes} processes)"
+            )
             print(
                 f"idle CPU         {idle_share * 100:.2f}% of a core "
                 f"over {options.idle_seconds:g} s"
@@ -360,6 +418,8 @@ def main() -> None:
             for reason, count in sorted(causes.items(), key=lambda c: -c[1]):
                 print(f"  failed: {count} x {reason}")
             print(f"memory (RSS)     {runtime.rss_mb():.0f} MB after")
+            pss, processes = runtime.pss_mb()
+            print(f"memory (PSS)     {pss:.0f} MB after ({processes} processes)")
             if options.kill:
                 print(f"acknowledged but lost  {ends.get('LOST', 0)}")
                 print(f"charged twice          {charged_twice(runtime, load.accepted)}")

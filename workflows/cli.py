@@ -323,6 +323,21 @@ def _version() -> str:
     is_flag=True,
     help="Start clean: forget the executions and the services' data of earlier runs.",
 )
+@click.option(
+    "--function-concurrency",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Most sandboxes (worker processes) of one function at once [default: one per "
+    "core, 2 to 4; a function's ReservedConcurrentExecutions lowers it].",
+)
+@click.option(
+    "--sandboxes",
+    type=click.Choice(["process", "in-process"]),
+    default="process",
+    show_default=True,
+    help="What a function runs in: worker processes as Lambda runs them, or this process "
+    "(one invocation at a time per function; a debugger's breakpoints in handlers work).",
+)
 def up(
     template_path: Path,
     host: str,
@@ -332,6 +347,8 @@ def up(
     console_port: int,
     state_dir: Path,
     fresh: bool,
+    function_concurrency: int | None,
+    sandboxes: str,
 ) -> None:
     """Bring the whole application up locally: API, Step Functions, AWS services, schedules,
     and the console to watch and act on executions.
@@ -357,6 +374,8 @@ def up(
         state_dir=state_dir,
         servers=[serve_console(console_port)],
         fresh=fresh,
+        sandboxes="in-process" if sandboxes == "in-process" else "process",
+        function_concurrency=function_concurrency,
     )
     flags = {
         "api": "--api-port",

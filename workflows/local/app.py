@@ -1,14 +1,16 @@
 """The application of a SAM template, running in one process.
 
 ``LocalApp`` wires what the template declares to the engine: every
-``AWS::Serverless::Function`` becomes an in-process Lambda (its ``Handler`` imported
-on first use), service integrations go through boto3 to whatever endpoint boto3 is
-pointed at (moto in ``workflows run``, the local services under ``workflows up``),
-``events:putEvents`` is followed by the template's EventBridge rules (matching
-events start their target state machines), and a message sent to a queue that a
-function consumes is delivered to that function as an SQS batch, with partial batch
-failures honoured. Deliveries and rule targets run as tracked tasks; ``drain``
-waits for all of them, so a run ends only when everything it caused has ended.
+``AWS::Serverless::Function`` becomes a Lambda run in sandboxes (in-process, its
+``Handler`` imported on first use; or, under ``workflows up``, a pool of worker
+processes per function: ``sandbox_pool.py``), service integrations go through
+boto3 to whatever endpoint boto3 is pointed at (moto in ``workflows run``, the
+local services under ``workflows up``), ``events:putEvents`` is followed by the
+template's EventBridge rules (matching events start their target state machines),
+and a message sent to a queue that a function consumes is delivered to that
+function as an SQS batch, with partial batch failures honoured. Deliveries and
+rule targets run as tracked tasks; ``drain`` waits for all of them, so a run ends
+only when everything it caused has ended.
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ import uuid
 from collections.abc import Awaitable, Callable, Coroutine, Iterator, Mapping
 from concurrent.futures import Executor, ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 from botocore.exceptions import ClientError
 
@@ -36,9 +38,26 @@ from workflows.engine.machine import ExecutionResult
 from workflows.engine.tasks import ServiceIntegration, TaskRequest, TaskRunner
 from workflows.integrations import StartExecutionFn, aws_integrations, new_session
 from workflows.local.event_patterns import matches
+from workflows.local.sandbox_pool import (
+    DEFAULT_CONCURRENCY,
+    FunctionSandboxSpec,
+    ProcessLambdas,
+    SandboxPool,
+)
 from workflows.local.template import ACCOUNT, REGION, FunctionSpec, StateMachineSpec, Template
 
-__all__ = ["ExecutionListener", "ExecutionRecord", "ExecutionStarting", "LocalApp"]
+__all__ = [
+    "ExecutionListener",
+    "ExecutionRecord",
+    "ExecutionStarting",
+    "LocalApp",
+    "SandboxKind",
+]
+
+# "in-process": each function's module imported into this process, one invocation at a
+# time per function (``workflows run``, tests); "process": each function a pool of
+# worker processes, as Lambda runs it (``workflows up``; sandbox_pool.py)
+SandboxKind = Literal["in-process", "process"]
 
 
 class _LazyHandler:
@@ -172,7 +191,13 @@ class LocalApp:
         handler_mode: HandlerMode = "thread",
         session_factory: Callable[[], Any] | None = None,
         keep_records: bool = True,
+        sandboxes: SandboxKind = "in-process",
+        function_concurrency: int | None = None,
     ) -> None:
+        """``sandboxes`` says what a function runs in (see ``SandboxKind``);
+        ``function_concurrency`` is the most process sandboxes of one function at once
+        (default ``DEFAULT_CONCURRENCY``; a function's ReservedConcurrentExecutions in the
+        template lowers it for that function)."""
         self.template = template
         self.clock = clock or RealClock()
         self.tokens = TaskTokens()
@@ -195,34 +220,59 @@ class LocalApp:
         self._background = _Background()
         self._sqs: Any = None
         self._machines: dict[str, StateMachine] = {}
-        # one sandbox per function, as Lambda runs them: a function handles one
-        # invocation at a time, different functions run at the same time, each on a
-        # thread of its own (so the API's function never queues behind the tasks')
-        self._sandbox_threads = ThreadPoolExecutor(
-            max_workers=len(template.functions) + 1, thread_name_prefix="lambda"
-        )
-        handlers = {f.logical_id: _LazyHandler(f.handler) for f in template.functions.values()}
-        sandboxes = {
-            name: _Sandbox(
-                name,
-                handler,
-                handler_mode,
-                self._sandbox_threads,
-                template.functions[name].timeout,
+        self._process_lambdas: ProcessLambdas | None = None
+        task_lambdas: InProcessLambdas
+        if sandboxes == "process":
+            # a pool of worker processes per function: one invocation at a time per
+            # sandbox, up to the function's concurrency at once, functions side by side
+            limit = function_concurrency or DEFAULT_CONCURRENCY
+            pools = {
+                f.logical_id: SandboxPool(
+                    FunctionSandboxSpec(
+                        f.logical_id, f.handler, dict(f.environment), f.timeout, REGION, ACCOUNT
+                    ),
+                    min(limit, f.reserved_concurrency or limit),
+                )
+                for f in template.functions.values()
+            }
+            self._process_lambdas = ProcessLambdas(pools, region=REGION, account=ACCOUNT)
+            self.lambdas: InProcessLambdas = self._process_lambdas
+            task_lambdas = self._process_lambdas.with_before(self.effect_allowed)
+        else:
+            # one sandbox per function: a function handles one invocation at a time,
+            # different functions run at the same time, each on a thread of its own
+            # (so the API's function never queues behind the tasks')
+            self._sandbox_threads = ThreadPoolExecutor(
+                max_workers=len(template.functions) + 1, thread_name_prefix="lambda"
             )
-            for name, handler in handlers.items()
-        }
-        self.lambdas = _Sandboxes(handlers, sandboxes)
+            handlers = {f.logical_id: _LazyHandler(f.handler) for f in template.functions.values()}
+            in_process = {
+                name: _Sandbox(
+                    name,
+                    handler,
+                    handler_mode,
+                    self._sandbox_threads,
+                    template.functions[name].timeout,
+                )
+                for name, handler in handlers.items()
+            }
+            self.lambdas = _Sandboxes(handlers, in_process)
+            task_lambdas = _Sandboxes(handlers, in_process, before=self.effect_allowed)
         integrations: dict[str, ServiceIntegration] = aws_integrations(
             self._session_factory, start_execution=self._start_execution_task
         )
         integrations["events:putEvents"] = self._follow_rules(integrations["events:putEvents"])
         integrations["sqs:sendMessage"] = self._deliver_after(integrations["sqs:sendMessage"])
         self.runner = TaskRunner(
-            _Sandboxes(handlers, sandboxes, before=self.effect_allowed),
+            task_lambdas,
             {key: self._after_stored(call) for key, call in integrations.items()},
             self.tokens,
         )
+
+    async def close(self) -> None:
+        """Stop the functions' sandbox processes, if any (the runtime is stopping)."""
+        if self._process_lambdas is not None:
+            await self._process_lambdas.close()
 
     @property
     def execution_clock(self) -> Clock:
@@ -243,7 +293,10 @@ class LocalApp:
         return merged
 
     def provision(self) -> None:
-        """Create the template's tables, queues, buses, buckets and sender identities."""
+        """Create the template's tables, queues, buses, buckets and sender identities
+        (and start the sandboxes' fork server, when functions run in processes)."""
+        if self._process_lambdas is not None:
+            self._process_lambdas.warm_up()
         session = self._session_factory()
         dynamodb = session.client("dynamodb")
         for logical_id, resource in self.template.of_type("AWS::DynamoDB::Table").items():

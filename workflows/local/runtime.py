@@ -34,7 +34,7 @@ from aiohttp import web
 
 from workflows.local.apigateway import create_app as create_api_app
 from workflows.local.apigateway import invoke_with, routes_from_template
-from workflows.local.app import LocalApp
+from workflows.local.app import LocalApp, SandboxKind
 from workflows.local.background import poll_queues, run_schedules
 from workflows.local.executions import ExecutionService
 from workflows.local.instance_lock import InstanceLock
@@ -124,12 +124,17 @@ class LocalRuntime:
         servers: Sequence[ServerStarter] = (),
         fresh: bool = False,
         snapshot_interval: float = 30.0,
+        sandboxes: SandboxKind = "process",
+        function_concurrency: int | None = None,
     ) -> None:
         self.template_path = template_path
         self.ports = ports or Ports()
         self.state_dir = state_dir
         self.fresh = fresh
         self.snapshot_interval = snapshot_interval
+        # what the functions run in: a pool of worker processes each (sandbox_pool.py)
+        self.sandboxes: SandboxKind = sandboxes
+        self.function_concurrency = function_concurrency
         self.app: LocalApp | None = None
         self.service: ExecutionService | None = None
         self._moto: Any = None
@@ -138,6 +143,7 @@ class LocalRuntime:
         # every write the local services acknowledge is in it first (issue #13)
         self._journal = ServiceJournal(state_dir)
         self._journaling = False
+        self._app_to_close: LocalApp | None = None
         self._runners: list[web.AppRunner] = []
         self._tasks: list[asyncio.Task[Any]] = []
         self._servers = list(servers)
@@ -178,7 +184,13 @@ class LocalRuntime:
         os.environ["AWS_DISABLE_HOST_PREFIX_INJECTION"] = "true"
         api_url = ports.url(ports.api)
         template = load_template(self.template_path, overrides=template_overrides(api_url))
-        app = LocalApp(template, keep_records=False)
+        app = LocalApp(
+            template,
+            keep_records=False,
+            sandboxes=self.sandboxes,
+            function_concurrency=self.function_concurrency,
+        )
+        self._app_to_close = app
         os.environ.update(app.environment())
         await asyncio.to_thread(app.provision)
         # the services' data of the previous run (snapshot and journal), after the
@@ -234,7 +246,10 @@ class LocalRuntime:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
         self._tasks = []
-        if self._journaling:
+        if self._app_to_close is not None:
+            await self._app_to_close.close()  # the functions' sandbox processes
+            self._app_to_close = None
+        if self._journaling:  # after the sandboxes: they write nothing more
             await asyncio.to_thread(self._journal.compact)
             await asyncio.to_thread(self._journal.close)
             self._journaling = False

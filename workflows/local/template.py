@@ -103,6 +103,7 @@ class FunctionSpec:
     timeout: int
     sqs_sources: list[SqsSource] = field(default_factory=list)
     api_events: list[ApiEvent] = field(default_factory=list)  # REST API (Type: Api) only
+    reserved_concurrency: int | None = None  # ReservedConcurrentExecutions, when declared
 
     @property
     def arn(self) -> str:
@@ -319,6 +320,7 @@ def load_template(path: Path | str, overrides: dict[str, str] | None = None) -> 
                 int(props.get("Timeout", globals_fn.get("Timeout", 3))),
                 sources,
                 api_events,
+                _reserved_concurrency(props.get("ReservedConcurrentExecutions")),
             )
         elif kind == "AWS::Serverless::StateMachine":
             uri = props.get("DefinitionUri")
@@ -355,3 +357,13 @@ def load_template(path: Path | str, overrides: dict[str, str] | None = None) -> 
         for seed in local.get("Seed") or []
     ]
     return Template(path, resources, parameters, functions, machines, physical, seeds)
+
+
+def _reserved_concurrency(value: Any) -> int | None:
+    """A function's ReservedConcurrentExecutions, when the template gives a number."""
+    if isinstance(value, bool) or not isinstance(value, int | str):
+        return None
+    try:
+        return int(value)
+    except ValueError:
+        return None

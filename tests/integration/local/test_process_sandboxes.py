@@ -1,0 +1,284 @@
+"""Functions run in process sandboxes as Lambda runs them (``workflows up``'s default):
+a function's concurrency is a number of worker processes, each handling one invocation
+at a time; a sandbox that crashes or runs out of time is replaced by a fresh one."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import json
+import os
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from workflows.engine import StateMachine
+from workflows.engine.errors import StatesError
+from workflows.local.app import LocalApp
+from workflows.local.template import load_template
+
+HANDLERS = "tests.integration.local.process_sandbox_handlers"
+
+TEMPLATE = f"""
+Transform: AWS::Serverless-2016-10-31
+Globals:
+  Function:
+    Timeout: 30
+Resources:
+  Meet:
+    Type: AWS::Serverless::Function
+    Properties:
+      Handler: {HANDLERS}.rendezvous
+  Exclusive:
+    Type: AWS::Serverless::Function
+    Properties:
+      Handler: {HANDLERS}.exclusive
+  Held:
+    Type: AWS::Serverless::Function
+    Properties:
+      Handler: {HANDLERS}.held
+      ReservedConcurrentExecutions: 1
+  Api:
+    Type: AWS::Serverless::Function
+    Properties:
+      Handler: {HANDLERS}.quick
+  Crash:
+    Type: AWS::Serverless::Function
+    Properties:
+      Handler: {HANDLERS}.crash
+  Hang:
+    Type: AWS::Serverless::Function
+    Properties:
+      Handler: {HANDLERS}.hang
+  ShortTimeout:
+    Type: AWS::Serverless::Function
+    Properties:
+      Handler: {HANDLERS}.hang
+      Timeout: 1
+  Counted:
+    Type: AWS::Serverless::Function
+    Properties:
+      Handler: {HANDLERS}.counted
+  Environment:
+    Type: AWS::Serverless::Function
+    Properties:
+      Handler: {HANDLERS}.lambda_environment
+      Environment:
+        Variables:
+          GREETING: hello
+  Fails:
+    Type: AWS::Serverless::Function
+    Properties:
+      Handler: {HANDLERS}.fails
+  Prints:
+    Type: AWS::Serverless::Function
+    Properties:
+      Handler: {HANDLERS}.prints
+  Missing:
+    Type: AWS::Serverless::Function
+    Properties:
+      Handler: {HANDLERS}.no_such_handler
+"""
+
+
+@pytest.fixture
+async def app(tmp_path: Path) -> AsyncIterator[LocalApp]:
+    path = tmp_path / "template.yaml"
+    path.write_text(TEMPLATE)
+    local = LocalApp(load_template(path), sandboxes="process", function_concurrency=2)
+    try:
+        yield local
+    finally:
+        await local.close()
+
+
+def alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    # a killed worker may linger as a zombie until its parent reaps it
+    status = Path(f"/proc/{pid}/status")
+    return status.exists() and "\nState:\tZ" not in status.read_text()
+
+
+async def test_one_function_runs_in_several_processes_at_once(
+    app: LocalApp, tmp_path: Path
+) -> None:
+    event = {"dir": str(tmp_path), "expected": 2}
+    pids = await asyncio.gather(*(app.lambdas.invoke("Meet", event, app.clock) for _ in range(2)))
+    # both arrived before either left, each in a process of its own (not the runtime's)
+    assert len(set(pids)) == 2
+    assert os.getpid() not in pids
+
+
+async def test_a_sandbox_handles_one_invocation_at_a_time_up_to_the_limit(
+    app: LocalApp, tmp_path: Path
+) -> None:
+    event = {"dir": str(tmp_path)}
+    pids = await asyncio.gather(
+        *(app.lambdas.invoke("Exclusive", event, app.clock) for _ in range(12))
+    )
+    assert len(set(pids)) <= 2  # --function-concurrency 2
+    assert app._process_lambdas is not None
+    assert app._process_lambdas.pools["Exclusive"].started == len(set(pids))
+
+
+async def test_warm_invocations_reuse_the_sandbox_and_its_module_state(app: LocalApp) -> None:
+    first = await app.lambdas.invoke("Counted", {}, app.clock)
+    second = await app.lambdas.invoke("Counted", {}, app.clock)
+    assert second == {"pid": first["pid"], "calls": first["calls"] + 1}
+
+
+async def test_the_api_function_never_queues_behind_a_busy_function(
+    app: LocalApp, tmp_path: Path
+) -> None:
+    event = {"dir": str(tmp_path)}
+    # Held's one sandbox (ReservedConcurrentExecutions: 1) is busy, a second call waits
+    busy = [asyncio.ensure_future(app.lambdas.invoke("Held", event, app.clock)) for _ in range(2)]
+    while not list(tmp_path.glob("holding-*")):
+        await asyncio.sleep(0.01)
+    answers = await asyncio.gather(*(app.lambdas.invoke("Api", {}, app.clock) for _ in range(3)))
+    assert all(isinstance(pid, int) for pid in answers)
+    assert not any(task.done() for task in busy)
+    (tmp_path / "release").touch()
+    held = await asyncio.gather(*busy)
+    assert len(set(held)) == 1  # the second waited for the one sandbox allowed
+
+
+async def test_a_crashed_sandbox_is_an_exit_error_and_the_next_call_gets_a_fresh_one(
+    app: LocalApp,
+) -> None:
+    before = await app.lambdas.invoke("Crash", {}, app.clock)
+    with pytest.raises(StatesError) as caught:
+        await app.lambdas.invoke("Crash", {"crash": True}, app.clock)
+    assert caught.value.error == "Runtime.ExitError"
+    document = json.loads(caught.value.cause or "")
+    assert document["errorType"] == "Runtime.ExitError"
+    assert "Runtime exited with error: exit status 3" in document["errorMessage"]
+    after = await app.lambdas.invoke("Crash", {}, app.clock)
+    assert after != before
+    assert not alive(before)
+
+
+async def test_a_task_timeout_kills_the_hung_handler(app: LocalApp, tmp_path: Path) -> None:
+    machine = StateMachine(
+        json.dumps(
+            {
+                "StartAt": "Hang",
+                "States": {
+                    "Hang": {
+                        "Type": "Task",
+                        "Resource": "arn:aws:states:::lambda:invoke",
+                        "Parameters": {"FunctionName": "Hang", "Payload.$": "$"},
+                        "TimeoutSeconds": 1,
+                        "End": True,
+                    }
+                },
+            }
+        ),
+        name="HangMachine",
+    )
+    result = await app.execute_machine(machine, {"dir": str(tmp_path)})
+    assert (result.status, result.error) == ("FAILED", "States.Timeout")
+    pid = int((tmp_path / "pid").read_text())
+    for _ in range(500):  # killed at once; reaped by its parent soon after
+        if not alive(pid):
+            break
+        await asyncio.sleep(0.01)
+    assert not alive(pid)
+
+
+async def test_the_function_timeout_stops_the_sandbox_as_lambda_does(
+    app: LocalApp, tmp_path: Path
+) -> None:
+    with pytest.raises(StatesError) as caught:
+        await app.lambdas.invoke("ShortTimeout", {"dir": str(tmp_path)}, app.clock)
+    assert caught.value.error == "Sandbox.Timedout"
+    assert "Task timed out after 1.00 seconds" in (caught.value.cause or "")
+
+
+async def test_a_sandbox_has_the_environment_and_context_of_a_lambda_sandbox(
+    app: LocalApp, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("AWS_ENDPOINT_URL", "http://127.0.0.1:4566")
+    seen = await app.lambdas.invoke("Environment", {}, app.clock, request_id="req-1")
+    assert seen["environment"] == {
+        "AWS_LAMBDA_FUNCTION_NAME": "Environment",
+        "AWS_LAMBDA_FUNCTION_VERSION": "$LATEST",
+        "AWS_REGION": "us-east-1",
+        "GREETING": "hello",
+        "AWS_ENDPOINT_URL": "http://127.0.0.1:4566",
+        "_HANDLER": f"{HANDLERS}.lambda_environment",
+    }
+    assert seen["function_name"] == "Environment"
+    assert seen["arn"] == "arn:aws:lambda:us-east-1:123456789012:function:Environment"
+    assert seen["request_id"] == "req-1"
+    assert 0 < seen["remaining_ms"] <= 30_000
+    assert seen["memory"] == 128
+
+
+async def test_a_handler_error_is_the_runtime_error_document_from_the_handler_down(
+    app: LocalApp,
+) -> None:
+    with pytest.raises(StatesError) as caught:
+        await app.lambdas.invoke("Fails", {}, app.clock)
+    assert caught.value.error == "KeyError"
+    document = json.loads(caught.value.cause or "")
+    assert document["errorType"] == "KeyError"
+    assert document["errorMessage"] == "'missing'"
+    assert "process_sandbox_handlers.py" in document["stackTrace"][0]
+    assert not any("sandbox_pool.py" in frame for frame in document["stackTrace"])
+
+
+async def test_a_handler_that_cannot_be_imported_is_an_import_module_error(
+    app: LocalApp,
+) -> None:
+    with pytest.raises(StatesError) as caught:
+        await app.lambdas.invoke("Missing", {}, app.clock)
+    assert caught.value.error == "Runtime.ImportModuleError"
+
+
+async def test_log_type_tail_returns_the_sandboxs_log(app: LocalApp) -> None:
+    machine = StateMachine(
+        json.dumps(
+            {
+                "StartAt": "Print",
+                "States": {
+                    "Print": {
+                        "Type": "Task",
+                        "Resource": "arn:aws:states:::lambda:invoke",
+                        "Parameters": {"FunctionName": "Prints", "Payload": {}, "LogType": "Tail"},
+                        "End": True,
+                    }
+                },
+            }
+        ),
+        name="PrintMachine",
+    )
+    result = await app.execute_machine(machine, {})
+    assert result.status == "SUCCEEDED"
+    assert result.output["Payload"] == "printed"
+    log = base64.b64decode(result.output["LogResult"]).decode()
+    assert "hello from Prints" in log
+    assert log.startswith("START RequestId: ")
+    assert "REPORT RequestId: " in log
+
+
+async def test_an_idle_sandbox_is_stopped_and_the_next_call_is_a_cold_start(
+    app: LocalApp,
+) -> None:
+    assert app._process_lambdas is not None
+    pool = app._process_lambdas.pools["Api"]
+    pool.idle_seconds = 0.2
+    first = await app.lambdas.invoke("Api", {}, app.clock)
+    for _ in range(500):
+        if not pool.sandboxes and not alive(first):
+            break
+        await asyncio.sleep(0.01)
+    assert not pool.sandboxes
+    assert not alive(first)
+    second = await app.lambdas.invoke("Api", {}, app.clock)
+    assert second != first
+    assert pool.started == 2

@@ -1,0 +1,459 @@
+"""Lambda sandboxes as processes: what ``workflows up`` runs each function in.
+
+On Lambda, a function's concurrency is a number of sandboxes: each is a process that
+imported the function's module once (a cold start), keeps its module state and SDK
+clients between invocations (warm starts), and handles one invocation at a time. More
+invocations at once means more sandboxes, up to the function's concurrency limit;
+beyond it, invocations wait. A sandbox that crashes or runs out of time is thrown
+away and the next invocation gets a fresh one.
+
+Here a sandbox is a worker process forked from one fork server
+(``multiprocessing``'s "forkserver"), which imported the libraries handlers spend
+their cold start on and parsed the botocore models they use
+(``sandbox_preload.py``). The worker sets its function's environment (the runtime's
+endpoints and credentials, the template's variables, ``AWS_LAMBDA_FUNCTION_NAME``
+and the other variables Lambda sets), imports the handler, and then serves
+invocations over a pipe: the request body in, the response body (or the runtime's
+error document) out. It calls the handler through the engine's ``InProcessLambdas``,
+so results are marshalled, errors documented (the stack trace starts at the
+handler), and logs captured for ``LogType: Tail`` exactly as in-process sandboxes do.
+
+``ProcessLambdas`` is the function registry the local app hands to the engine, the
+API Gateway and the SQS pollers: one ``SandboxPool`` per function.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import gc
+import importlib
+import multiprocessing
+import os
+import signal
+import threading
+import time
+import uuid
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
+from multiprocessing.connection import Connection
+from typing import Any
+
+from workflows.engine.clock import Clock, RealClock
+from workflows.engine.errors import StatesError
+from workflows.engine.lambdas import (
+    MEMORY_SIZE_MB,
+    FunctionError,
+    InProcessLambdas,
+    Invocation,
+    _parse_body,
+    function_name_of,
+    to_json_bytes,
+)
+
+__all__ = [
+    "DEFAULT_CONCURRENCY",
+    "FunctionSandboxSpec",
+    "ProcessLambdas",
+    "SandboxPool",
+    "sandbox_environment",
+]
+
+# Sandboxes per function unless told otherwise: one per core (2 to 4). Enough that the
+# API's function serves two clients at once and a Map's iterations overlap; more
+# only competes for the same cores: 4 per function on 2 cores placed orders slower than
+# 2 (docs/benchmarks.md), and each sandbox is a process of ~25-30 MB of its own.
+DEFAULT_CONCURRENCY = max(2, min(4, os.cpu_count() or 1))
+
+
+# How long an idle sandbox is kept warm. Lambda does not say; it keeps them for minutes.
+IDLE_SECONDS = 300.0
+
+
+@dataclass(frozen=True)
+class FunctionSandboxSpec:
+    """What a sandbox of one function needs: its name, handler, environment and limits."""
+
+    name: str
+    handler: str  # module.function
+    environment: Mapping[str, str]  # the template's variables of the function
+    timeout_seconds: float
+    region: str
+    account: str
+
+
+def sandbox_environment(
+    base: Mapping[str, str], function_env: Mapping[str, str], name: str, handler: str, region: str
+) -> dict[str, str]:
+    """A sandbox's environment: the runtime's (endpoints, credentials), the function's
+    variables from the template, and what Lambda sets for every function."""
+    environment = dict(base)
+    environment.update(function_env)
+    environment.update(
+        {
+            "AWS_LAMBDA_FUNCTION_NAME": name,
+            "AWS_LAMBDA_FUNCTION_VERSION": "$LATEST",
+            "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(MEMORY_SIZE_MB),
+            "AWS_LAMBDA_LOG_GROUP_NAME": f"/aws/lambda/{name}",
+            "AWS_LAMBDA_LOG_STREAM_NAME": time.strftime("%Y/%m/%d/[$LATEST]") + uuid.uuid4().hex,
+            "AWS_REGION": region,
+            "AWS_DEFAULT_REGION": environment.get("AWS_DEFAULT_REGION", region),
+            "_HANDLER": handler,
+            # what `sam local` sets: Powertools' Tracer stays off without an X-Ray daemon
+            "AWS_SAM_LOCAL": "true",
+        }
+    )
+    return environment
+
+
+# ---------------------------------------------------------------- the worker process
+
+
+def _serve(connection: Connection, spec: FunctionSandboxSpec, environment: dict[str, str]) -> None:
+    """The sandbox: import the handler once, then one invocation at a time until EOF."""
+    os.environ.clear()
+    os.environ.update(environment)
+    # the runtime stops its sandboxes itself; Ctrl-C in the terminal reaches the whole
+    # process group, and a sandbox should not die of it in the middle of an invocation
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    from workflows.engine.sync_runner import run_sync
+
+    module_name, _, attribute = spec.handler.rpartition(".")
+    try:
+        handler = getattr(importlib.import_module(module_name), attribute)
+    except Exception as error:  # what the Lambda runtime answers for a bad Handler
+        connection.send(("import_error", f"Unable to import module {spec.handler!r}: {error}"))
+        return
+    # the handler's module and its clients live as long as the sandbox (as in the fork
+    # server: collections then leave the pages shared with it alone)
+    gc.freeze()
+    lambdas = InProcessLambdas(
+        {spec.name: handler},
+        region=spec.region,
+        account=spec.account,
+        timeout_seconds=spec.timeout_seconds,
+    )
+    clock = RealClock()
+    connection.send(("ready", os.getpid()))
+    while True:
+        try:
+            reference, request_id, body, log = connection.recv()
+        except (EOFError, OSError):
+            return
+        try:
+            invocation = run_sync(
+                lambdas.call(reference, None, clock, request_id=request_id, body=body, log=log)
+            )
+            reply: tuple[Any, ...] = ("ok", invocation.body, invocation.body_is_raw, invocation.log)
+        except FunctionError as error:
+            reply = ("function_error", error.document)
+        except StatesError as error:
+            reply = ("error", error.error, error.cause)
+        connection.send(reply)
+
+
+# ------------------------------------------------------------------ the runtime side
+
+_context_lock = threading.Lock()
+_context: Any = None
+
+
+def _fork_server() -> Any:
+    """The multiprocessing context whose fork server preloads the handlers' libraries."""
+    global _context
+    with _context_lock:
+        if _context is None:
+            context = multiprocessing.get_context("forkserver")
+            context.set_forkserver_preload(["workflows.local.sandbox_preload"])
+            _context = context
+        return _context
+
+
+class SandboxDied(Exception):
+    """The sandbox's process ended while it handled an invocation."""
+
+    def __init__(self, exit_code: int | None) -> None:
+        super().__init__(exit_code)
+        self.exit_code = exit_code
+
+
+class ProcessSandbox:
+    """One sandbox: a worker process serving one invocation at a time."""
+
+    def __init__(self, spec: FunctionSandboxSpec) -> None:
+        self.spec = spec
+        self.process: Any = None
+        self.pid: int | None = None
+        self._connection: Connection | None = None
+        self.broken = False
+        self.uses = 0  # invocations handled
+
+    async def start(self) -> None:
+        """Fork the worker and wait until it imported its handler (the cold start)."""
+        context = _fork_server()
+        ours, theirs = context.Pipe()
+        spec = self.spec
+        # the runtime's environment as it is now (its endpoints, credentials), the
+        # function's variables, and Lambda's
+        environment = sandbox_environment(
+            os.environ, spec.environment, spec.name, spec.handler, spec.region
+        )
+        process = context.Process(
+            target=_serve,
+            args=(theirs, spec, environment),
+            name=f"sandbox-{spec.name}",
+            daemon=True,
+        )
+        self.process, self._connection = process, ours
+        try:
+            await asyncio.to_thread(process.start)
+            theirs.close()
+            message = await self._receive()
+        except BaseException:
+            await self.kill()
+            raise
+        if message[0] == "import_error":
+            await self.kill()
+            raise _import_error(message[1])
+        self.pid = int(message[1])
+
+    async def _receive(self) -> Any:
+        """The worker's next message; ``SandboxDied`` if it ended instead."""
+        connection = self._connection
+        assert connection is not None
+        loop = asyncio.get_running_loop()
+        ready: asyncio.Future[None] = loop.create_future()
+
+        def readable() -> None:
+            if not ready.done():
+                ready.set_result(None)
+
+        fd = connection.fileno()
+        loop.add_reader(fd, readable)
+        try:
+            await ready
+        finally:
+            loop.remove_reader(fd)
+        try:
+            return connection.recv()
+        except (EOFError, OSError):
+            self.broken = True
+            raise SandboxDied(await self._exit_code()) from None
+
+    async def _exit_code(self) -> int | None:
+        process = self.process
+        if process is None:
+            return None
+        await asyncio.to_thread(process.join, 5)
+        code: int | None = process.exitcode
+        return code
+
+    async def invoke(self, reference: str, request_id: str, body: bytes, log: bool) -> Any:
+        """Send one invocation and wait for its reply; a cancelled wait kills the worker
+        (a Task's TimeoutSeconds stops the handler as Lambda's runtime would)."""
+        assert self._connection is not None
+        try:
+            self._connection.send((reference, request_id, body, log))
+        except (OSError, ValueError):  # the pipe is gone: the worker ended
+            self.broken = True
+            raise SandboxDied(await self._exit_code()) from None
+        try:
+            return await asyncio.wait_for(self._receive(), self.spec.timeout_seconds)
+        except SandboxDied:
+            raise
+        except BaseException:  # out of time, or the caller gave up waiting
+            self.broken = True
+            await asyncio.shield(self.kill())
+            raise
+
+    async def kill(self) -> None:
+        self.broken = True
+        process, self.process = self.process, None
+        if self._connection is not None:
+            self._connection.close()
+            self._connection = None
+        if process is not None:
+            with contextlib.suppress(Exception):
+                process.kill()
+            with contextlib.suppress(Exception):
+                await asyncio.to_thread(process.join, 5)
+            self.process = process  # for its exit code
+
+
+class SandboxPool:
+    """One function's sandboxes: created on demand up to ``limit``, warm ones reused."""
+
+    def __init__(
+        self, spec: FunctionSandboxSpec, limit: int, idle_seconds: float = IDLE_SECONDS
+    ) -> None:
+        self.spec = spec
+        self.limit = max(1, limit)
+        # a sandbox unused this long is stopped, as Lambda reclaims idle sandboxes: the
+        # memory a burst took comes back, and the next invocation is a cold start again
+        self.idle_seconds = idle_seconds
+        self._slots: asyncio.Semaphore | None = None
+        self._idle: list[ProcessSandbox] = []
+        self._busy: set[ProcessSandbox] = set()
+        self._stopping: set[asyncio.Task[None]] = set()
+        self.started = 0  # cold starts so far
+
+    @property
+    def sandboxes(self) -> list[ProcessSandbox]:
+        return [*self._idle, *self._busy]
+
+    async def invoke(self, reference: str, request_id: str, body: bytes, log: bool) -> Any:
+        self._slots = self._slots or asyncio.Semaphore(self.limit)
+        async with self._slots:
+            # the most recently used sandbox first, as Lambda keeps the warmest
+            sandbox = self._idle.pop() if self._idle else None
+            if sandbox is None:
+                sandbox = ProcessSandbox(self.spec)
+                self._busy.add(sandbox)
+                try:
+                    await sandbox.start()
+                except BaseException:
+                    self._busy.discard(sandbox)
+                    raise
+                self.started += 1
+            else:
+                self._busy.add(sandbox)
+            try:
+                return await sandbox.invoke(reference, request_id, body, log)
+            finally:
+                self._busy.discard(sandbox)
+                if sandbox.broken:
+                    await asyncio.shield(sandbox.kill())
+                else:
+                    self._idle.append(sandbox)
+                    sandbox.uses += 1
+                    loop = asyncio.get_running_loop()
+                    loop.call_later(self.idle_seconds, self._reclaim, sandbox, sandbox.uses)
+
+    def _reclaim(self, sandbox: ProcessSandbox, uses: int) -> None:
+        """Stop ``sandbox`` if it has stayed idle since its ``uses``-th invocation."""
+        if sandbox.uses != uses or sandbox not in self._idle:
+            return
+        self._idle.remove(sandbox)
+        stopping = asyncio.ensure_future(sandbox.kill())
+        self._stopping.add(stopping)
+        stopping.add_done_callback(self._stopping.discard)
+
+    async def close(self) -> None:
+        sandboxes, self._idle = [*self._idle, *self._busy], []
+        self._busy.clear()
+        await asyncio.gather(
+            *(s.kill() for s in sandboxes), *self._stopping, return_exceptions=True
+        )
+
+
+class ProcessLambdas(InProcessLambdas):
+    """The template's functions, each run in a pool of process sandboxes.
+
+    ``before`` is awaited first (for Task states: the history so far is stored).
+    """
+
+    def __init__(
+        self,
+        pools: Mapping[str, SandboxPool],
+        *,
+        region: str,
+        account: str,
+        before: Callable[[], Awaitable[None]] | None = None,
+    ) -> None:
+        super().__init__({}, region=region, account=account)
+        self.pools = dict(pools)
+        self._before = before
+
+    def __contains__(self, reference: str) -> bool:
+        return function_name_of(reference) in self.pools
+
+    def with_before(self, before: Callable[[], Awaitable[None]]) -> ProcessLambdas:
+        """The same pools, awaiting ``before`` ahead of each invocation."""
+        return ProcessLambdas(self.pools, region=self.region, account=self.account, before=before)
+
+    async def call(
+        self,
+        reference: str,
+        event: Any,
+        clock: Clock,
+        *,
+        request_id: str | None = None,
+        body: bytes | None = None,
+        log: bool = False,
+    ) -> Invocation:
+        if self._before is not None:
+            await self._before()
+        pool = self.pools.get(function_name_of(reference))
+        if pool is None:  # Lambda.ResourceNotFoundException, as in-process
+            return await super().call(
+                reference, event, clock, request_id=request_id, body=body, log=log
+            )
+        arn = self.arn_of(reference)
+        request_id = request_id or str(uuid.uuid4())
+        requested_at = clock.now()
+        payload = to_json_bytes(event) if body is None else body
+        with clock.busy():
+            try:
+                reply = await pool.invoke(reference, request_id, payload, log)
+            except SandboxDied as died:
+                raise FunctionError(_exit_error(request_id, died.exit_code)) from None
+            except TimeoutError:
+                raise FunctionError(_timed_out(request_id, pool.spec.timeout_seconds)) from None
+        kind = reply[0]
+        if kind == "ok":
+            _, response, raw, text = reply
+            return Invocation(
+                request_id, arn, response, _parse_body(response), raw, text, requested_at
+            )
+        if kind == "function_error":
+            raise FunctionError(reply[1])
+        raise StatesError(reply[1], reply[2])
+
+    def warm_up(self) -> None:
+        """Start the fork server now and wait until it has imported the handlers'
+        libraries (~1 s of CPU), so that the first invocation pays only for its own
+        sandbox and an idle runtime is idle. Blocks; call it off the loop."""
+        context = _fork_server()
+        # the fork server forks only once its preload is done: a process that does
+        # nothing is there when the server is ready
+        probe = context.Process(target=os.getpid, name="sandbox-warm-up", daemon=True)
+        probe.start()
+        probe.join(60)
+
+    async def close(self) -> None:
+        """Stop every sandbox (the runtime is stopping)."""
+        await asyncio.gather(*(pool.close() for pool in self.pools.values()))
+
+
+def _import_error(message: str) -> StatesError:
+    import json
+
+    return StatesError(
+        "Runtime.ImportModuleError",
+        json.dumps(
+            {"errorMessage": message, "errorType": "Runtime.ImportModuleError", "stackTrace": []}
+        ),
+    )
+
+
+def _exit_error(request_id: str, exit_code: int | None) -> dict[str, Any]:
+    """Lambda's error document for a runtime that exited during an invocation."""
+    if exit_code is not None and exit_code < 0:
+        how = f"signal: {signal.Signals(-exit_code).name.removeprefix('SIG').lower()}"
+        if how == "signal: kill":
+            how = "signal: killed"
+    else:
+        how = f"exit status {exit_code if exit_code is not None else 'unknown'}"
+    return {
+        "errorMessage": f"RequestId: {request_id} Error: Runtime exited with error: {how}",
+        "errorType": "Runtime.ExitError",
+    }
+
+
+def _timed_out(request_id: str, seconds: float) -> dict[str, Any]:
+    """Lambda's error document for an invocation that outlived the function's Timeout."""
+    stamp = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime())
+    return {
+        "errorMessage": f"{stamp}Z {request_id} Task timed out after {seconds:.2f} seconds",
+        "errorType": "Sandbox.Timedout",
+    }
