@@ -45,7 +45,7 @@ import orjson
 from workflows.engine.clock import Clock
 from workflows.engine.errors import StatesError
 from workflows.engine.history import json_default
-from workflows.engine.sync_runner import alone_on_own_loop, handler_on_loop
+from workflows.engine.sync_runner import handler_on_loop, own_loop_turns
 
 __all__ = [
     "FunctionError",
@@ -624,13 +624,24 @@ class InProcessLambdas:
         loop = asyncio.get_running_loop()
         executor = self._executor  # None: the loop's (StateMachine.run: one shared pool)
         with clock.busy():
-            if executor is None and not self._one_at_a_time and alone_on_own_loop():
-                # nothing else could run meanwhile: the hop into a thread and back
-                # (~70 us, more on a busy machine) would buy nothing
-                with handler_on_loop():
-                    if lines is None:
-                        return handler(payload, context)
-                    return _run_logged(lines, context.aws_request_id, handler, payload, context)
+            turns = None if executor is not None or self._one_at_a_time else own_loop_turns()
+            if turns is not None:
+                if len(asyncio.all_tasks(loop)) == 1:
+                    # alone on run()'s loop: nothing else could run meanwhile, the hop
+                    # into a thread and back (~70 us, more on a busy machine) buys nothing
+                    with handler_on_loop():
+                        if lines is None:
+                            return handler(payload, context)
+                        return _run_logged(lines, context.aws_request_id, handler, payload, context)
+                # beside other branches: called on this thread when the loop is free
+                # of anything else, else in the pool (sync_runner.Turns)
+                if lines is None:
+                    return await turns.call(handler, payload, context)
+                run = contextvars.copy_context().run
+                request_id = context.aws_request_id
+                return await turns.call(
+                    run, _run_logged, lines, request_id, handler, payload, context
+                )
             if self._one_at_a_time:
                 self._turn = self._turn or asyncio.Lock()
                 async with self._turn:
@@ -666,10 +677,13 @@ def _marshal_error(exc: BaseException, request_id: str) -> dict[str, Any]:
     }
 
 
+_sync_runner_file: Final = sys.modules[own_loop_turns.__module__].__file__ or ""
+
 # Frames of the machinery that calls a handler (this module, the thread pool, the
 # event loop, contextvars); the Lambda runtime likewise drops its own bootstrap frames.
 _CALLER_FILES: Final = (
     os.path.abspath(__file__),
+    os.path.abspath(_sync_runner_file),
     os.path.dirname(os.path.abspath(concurrent.futures.__file__)) + os.sep,
     os.path.dirname(os.path.abspath(asyncio.__file__)) + os.sep,
 )

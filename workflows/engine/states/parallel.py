@@ -32,6 +32,7 @@ from workflows.engine.states.common import (
     query_type_failure,
 )
 from workflows.engine.states.distributed import DistributedMap, run_distributed
+from workflows.engine.sync_runner import waiting_for_branches
 
 __all__ = ["MapState", "ParallelState", "gather_or_cancel"]
 
@@ -104,11 +105,12 @@ async def gather_or_cancel(tasks: Sequence[asyncio.Future[Any]]) -> list[Any]:
     records its own timeout.
     """
     try:
-        _done, pending = await asyncio.wait(tasks, return_when=asyncio.FIRST_EXCEPTION)
-        if pending:
-            for _ in range(_SETTLE_PASSES):
-                await asyncio.sleep(0)
-            pending = {task for task in pending if not task.done()}
+        with waiting_for_branches():
+            _done, pending = await asyncio.wait(tasks, return_when=asyncio.FIRST_EXCEPTION)
+            if pending:
+                for _ in range(_SETTLE_PASSES):
+                    await asyncio.sleep(0)
+                pending = {task for task in pending if not task.done()}
     except asyncio.CancelledError:
         for task in tasks:
             task.cancel()
