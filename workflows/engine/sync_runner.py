@@ -21,10 +21,11 @@ import asyncio
 import atexit
 import collections
 import contextlib
+import contextvars
 import os
 import threading
 import time
-from collections.abc import Callable, Coroutine, Iterator
+from collections.abc import Callable, Coroutine, Generator, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any, Final, TypeVar
 
@@ -35,6 +36,7 @@ __all__ = [
     "in_handler_on_loop",
     "own_loop_turns",
     "run_sync",
+    "start_eagerly",
     "waiting_for_branches",
 ]
 
@@ -62,8 +64,14 @@ def alone_on_own_loop() -> bool:
     Then a plain handler may run on the loop itself: no other execution, Parallel
     branch, Map iteration or timeout (each of those is a task of its own) is there to
     be held up, and no service can be served by a loop that only ``run()`` drives.
+    A branch started eagerly (``start_eagerly``) runs in its parent's task, with its
+    siblings still to come: it is not alone.
     """
-    return own_loop_turns() is not None and len(asyncio.all_tasks()) == 1
+    return (
+        own_loop_turns() is not None
+        and not getattr(_local, "eager", 0)
+        and len(asyncio.all_tasks()) == 1
+    )
 
 
 def _runner() -> asyncio.Runner:
@@ -153,6 +161,8 @@ def waiting_for_branches() -> Iterator[None]:
 # How long a handler runs on the loop thread before the handlers queued behind it move
 # to the pool (so blocking branches still overlap, and one may wait for another).
 HANDOFF_SECONDS: Final = 0.002
+# Loop passes queued handlers wait for other ready work before they are judged.
+_READY_PASSES: Final = 16
 
 
 class Turns:
@@ -172,13 +182,14 @@ class Turns:
     the pool.
     """
 
-    __slots__ = ("_jobs", "_loop", "_scheduled", "_waiting", "running_since")
+    __slots__ = ("_jobs", "_loop", "_passes", "_scheduled", "_waiting", "running_since")
 
     def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
         self._loop = loop
         self._jobs: collections.deque[_Job] = collections.deque()
         self._waiting: set[asyncio.Future[Any]] = set()
         self._scheduled = False
+        self._passes = 0  # loop passes the drain has waited for ready work
         # when the handler now running on the loop thread began (monotonic), or None
         self.running_since: float | None = None
 
@@ -216,7 +227,14 @@ class Turns:
         return True
 
     def _drain(self) -> None:
+        ready = getattr(self._loop, "_ready", None)
+        if ready and self._passes < _READY_PASSES:
+            # what is ready first (branches reaching their handlers) runs first
+            self._passes += 1
+            self._loop.call_soon(self._drain)
+            return
         self._scheduled = False
+        self._passes = 0
         jobs = self._jobs
         while jobs:
             if not self._quiet():
@@ -364,6 +382,73 @@ def own_loop_turns() -> Turns | None:
     if turns is None:
         turns = _local.turns = Turns(loop)
     return turns
+
+
+# ----------------------------------------------------------- branches started without a task
+
+
+def start_eagerly(coroutine: Coroutine[Any, Any, T]) -> asyncio.Future[T]:
+    """Run ``coroutine`` now, up to where it first waits; a task only for what is left.
+
+    A branch made of states that never wait (inline or mocked handlers, Pass, Choice)
+    then costs no task, no loop pass and no wait for it. It runs in a context of its own,
+    as a task would, and the task that continues it keeps that context. What a branch
+    does before it first waits happens in the order tasks would have done it: branches
+    are started one after another, each up to its first wait.
+    """
+    loop = asyncio.get_running_loop()
+    context = contextvars.copy_context()
+    _local.eager = getattr(_local, "eager", 0) + 1  # not alone on the loop: see own_loop_alone
+    try:
+        waits_on = context.run(coroutine.send, None)
+    except StopIteration as stop:
+        done: asyncio.Future[T] = loop.create_future()
+        done.set_result(stop.value)
+        return done
+    except (KeyboardInterrupt, SystemExit):
+        raise
+    except BaseException as exc:
+        failed: asyncio.Future[T] = loop.create_future()
+        failed.set_exception(exc)
+        return failed
+    finally:
+        _local.eager -= 1
+    return loop.create_task(_continued(coroutine, waits_on), context=context)
+
+
+async def _continued(coroutine: Coroutine[Any, Any, T], waits_on: Any) -> T:
+    result: T = await _Resumed(coroutine, waits_on)
+    return result
+
+
+class _Resumed:
+    """Awaiting it continues a coroutine that was suspended outside any task."""
+
+    __slots__ = ("coroutine", "waits_on")
+
+    def __init__(self, coroutine: Coroutine[Any, Any, Any], waits_on: Any) -> None:
+        self.coroutine = coroutine
+        self.waits_on = waits_on
+
+    def __await__(self) -> Generator[Any, Any, Any]:
+        coroutine = self.coroutine
+        waits_on = self.waits_on
+        while True:
+            try:
+                yield waits_on
+            except GeneratorExit:
+                coroutine.close()
+                raise
+            except BaseException as exc:  # thrown in by the task: a cancellation
+                try:
+                    waits_on = coroutine.throw(exc)
+                except StopIteration as stop:
+                    return stop.value
+            else:
+                try:
+                    waits_on = coroutine.send(None)
+                except StopIteration as stop:
+                    return stop.value
 
 
 @atexit.register

@@ -32,7 +32,7 @@ from workflows.engine.states.common import (
     query_type_failure,
 )
 from workflows.engine.states.distributed import DistributedMap, run_distributed
-from workflows.engine.sync_runner import waiting_for_branches
+from workflows.engine.sync_runner import start_eagerly, waiting_for_branches
 
 __all__ = ["MapState", "ParallelState", "gather_or_cancel"]
 
@@ -68,12 +68,16 @@ class ParallelState(ResultState):
                         frame.failed_at = child.prev
                         raise
             else:
+                # each branch runs up to its first wait now; only one that waits gets a task
                 tasks = [
-                    asyncio.ensure_future(run_machine(branch, branch_input, child))
+                    start_eagerly(run_machine(branch, branch_input, child))
                     for branch, child in zip(self.branches, frames, strict=True)
                 ]
                 try:
-                    results = await gather_or_cancel(tasks)
+                    if all(t.done() and t.exception() is None for t in tasks):
+                        results = [task.result() for task in tasks]
+                    else:
+                        results = await gather_or_cancel(tasks)
                 except StatesError as error:
                     failing = next(
                         child
