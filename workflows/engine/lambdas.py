@@ -71,6 +71,10 @@ LOG_TAIL_BYTES: Final = 4 * 1024
 MEMORY_SIZE_MB: Final = 128
 
 
+# What handlers return most: values that are never awaitable (no isawaitable check).
+_PLAIN_RESULTS: Final = frozenset({dict, list, str, int, float, bool, type(None), bytes})
+
+
 class LambdaContext:
     """What a handler's ``context`` argument offers on AWS Lambda."""
 
@@ -631,7 +635,7 @@ class InProcessLambdas:
                     result = handler(payload, context)
                 else:
                     result = _run_logged(lines, context.aws_request_id, handler, payload, context)
-                if inspect.isawaitable(result):
+                if type(result) not in _PLAIN_RESULTS and inspect.isawaitable(result):
                     result = await result
                 return result
             return await self._in_thread(handler, payload, context, clock, lines)

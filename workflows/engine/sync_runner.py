@@ -36,7 +36,7 @@ __all__ = [
     "in_handler_on_loop",
     "own_loop_turns",
     "run_sync",
-    "start_eagerly",
+    "start_branches",
     "waiting_for_branches",
 ]
 
@@ -64,14 +64,18 @@ def alone_on_own_loop() -> bool:
     Then a plain handler may run on the loop itself: no other execution, Parallel
     branch, Map iteration or timeout (each of those is a task of its own) is there to
     be held up, and no service can be served by a loop that only ``run()`` drives.
-    A branch started eagerly (``start_eagerly``) runs in its parent's task, with its
-    siblings still to come: it is not alone.
+    A branch started by ``start_branches`` runs in its parent's task, with its
+    siblings beside it: it is not alone.
     """
-    return (
-        own_loop_turns() is not None
-        and not getattr(_local, "eager", 0)
-        and len(asyncio.all_tasks()) == 1
-    )
+    if own_loop_turns() is None:
+        return False
+    eager: int = getattr(_local, "eager", 0)
+    if eager:
+        return False
+    every = getattr(asyncio.tasks, "_all_tasks", None)  # CPython 3.11: every live task
+    if every is not None and len(every) == 1:
+        return True  # the running task is the only one in the process
+    return len(asyncio.all_tasks()) == 1
 
 
 def _runner() -> asyncio.Runner:
@@ -80,6 +84,7 @@ def _runner() -> asyncio.Runner:
         runner = asyncio.Runner()
         runner.get_loop().set_default_executor(_shared_pool())
         _local.runner = runner
+        _local.turns = Turns(runner.get_loop())
         with _pool_lock:
             _runners.append(runner)
     return runner
@@ -161,6 +166,8 @@ def waiting_for_branches() -> Iterator[None]:
 # How long a handler runs on the loop thread before the handlers queued behind it move
 # to the pool (so blocking branches still overlap, and one may wait for another).
 HANDOFF_SECONDS: Final = 0.002
+# How long the watchdog keeps looking after the last handler it watched.
+_WATCH_AFTER_SECONDS: Final = 1.0
 # Loop passes queued handlers wait for other ready work before they are judged.
 _READY_PASSES: Final = 16
 
@@ -182,10 +189,10 @@ class Turns:
     the pool.
     """
 
-    __slots__ = ("_jobs", "_loop", "_passes", "_scheduled", "_waiting", "running_since")
+    __slots__ = ("_jobs", "_passes", "_scheduled", "_waiting", "loop", "running_since")
 
     def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
-        self._loop = loop
+        self.loop = loop
         self._jobs: collections.deque[_Job] = collections.deque()
         self._waiting: set[asyncio.Future[Any]] = set()
         self._scheduled = False
@@ -195,7 +202,7 @@ class Turns:
 
     async def call(self, function: Callable[..., T], *args: Any) -> T:
         """``function(*args)`` on the loop thread when it can be, else on a pool thread."""
-        loop = self._loop
+        loop = self.loop
         future: asyncio.Future[T] = loop.create_future()
         job = _Job(future, function, args)
         self._jobs.append(job)
@@ -214,53 +221,77 @@ class Turns:
     def pending(self) -> bool:
         return bool(self._jobs)
 
-    def _quiet(self) -> bool:
-        """Nothing on the loop needs it while a handler runs on its thread."""
-        loop = self._loop
+    def _quiet(self, running: asyncio.Task[Any] | None = None) -> bool:
+        """Nothing on the loop needs it while a handler runs on its thread (``running``:
+        the task that asks, which is running the branches itself)."""
+        loop = self.loop
         timers = getattr(loop, "_scheduled", None)
         if timers is None or any(not timer.cancelled() for timer in timers):
             return False
         waiting = self._waiting
         for task in asyncio.all_tasks(loop):
-            if task not in _gathering and getattr(task, "_fut_waiter", None) not in waiting:
+            if (
+                task is not running
+                and task not in _gathering
+                and getattr(task, "_fut_waiter", None) not in waiting
+            ):
                 return False
         return True
 
+    def queued(self, future: Any) -> bool:
+        """Whether ``future`` is a handler call queued here and not yet made."""
+        return future in self._waiting and not future.done()
+
     def _drain(self) -> None:
-        ready = getattr(self._loop, "_ready", None)
+        if not self._jobs:  # called already, by the branches' parent (start_branches)
+            self._scheduled = False
+            self._passes = 0
+            return
+        ready = getattr(self.loop, "_ready", None)
         if ready and self._passes < _READY_PASSES:
             # what is ready first (branches reaching their handlers) runs first
             self._passes += 1
-            self._loop.call_soon(self._drain)
+            self.loop.call_soon(self._drain)
             return
         self._scheduled = False
         self._passes = 0
+        self.call_queued()
+
+    def call_queued(self, running: asyncio.Task[Any] | None = None) -> None:
+        """Call the queued handlers on this thread while the loop stays quiet; hand the
+        queue to the pool as soon as it is not."""
         jobs = self._jobs
+        loop = self.loop
         while jobs:
-            if not self._quiet():
+            if not self._quiet(running):
                 self.hand_off()
                 return
             try:
                 job = jobs.popleft()
             except IndexError:  # the watchdog handed it off meanwhile
                 return
-            if job.future.cancelled():
+            future = job.future
+            if future.cancelled():
                 continue
             self.running_since = time.monotonic()
             if jobs:
                 _watchdog.watch(self)
+            # as in handler_on_loop: the handler sees no running loop
+            _local.handler_depth = getattr(_local, "handler_depth", 0) + 1
+            asyncio._set_running_loop(None)
             try:
-                with handler_on_loop():
-                    result = job.function(*job.args)
+                result = job.function(*job.args)
             except (KeyboardInterrupt, SystemExit):
                 raise
             except BaseException as exc:
-                if not job.future.cancelled():
-                    job.future.set_exception(exc)
+                if not future.cancelled():
+                    future.set_exception(exc)
             else:
-                if not job.future.cancelled():
-                    job.future.set_result(result)
+                if not future.cancelled():
+                    future.set_result(result)
             finally:
+                asyncio._set_running_loop(loop)
+                _local.handler_depth -= 1
                 self.running_since = None
 
     def hand_off(self) -> None:
@@ -271,7 +302,7 @@ class Turns:
                 job = self._jobs.popleft()
             except IndexError:
                 return
-            job.submit(pool, self._loop)
+            job.submit(pool, self.loop)
 
 
 class _Job:
@@ -314,19 +345,26 @@ class _Job:
 
 class _Watchdog:
     """One thread that hands queued handlers off to the pool when the one running on a
-    loop thread takes long; it sleeps for good when there is nothing to watch."""
+    loop thread takes long. It looks every ``HANDOFF_SECONDS`` while handlers take turns
+    and for a second after; then it sleeps until the next ``watch``, so that arming it
+    costs a counter increment, not a thread wake-up, while turns come often."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._wake = threading.Event()
+        # every Turns that ever asked (one per thread that calls run(), as the runners)
         self._watched: set[Turns] = set()
+        self._watches = 0  # how many watch() calls: the watchdog sees whether any came
         self._thread: threading.Thread | None = None
+        self._active = False  # looking now (no wake-up needed)
 
     def watch(self, turns: Turns) -> None:
-        with self._lock:
+        self._watches += 1
+        if turns not in self._watched:
             self._watched.add(turns)
-        if not self._wake.is_set():
+        if not self._active:
             with self._lock:
+                self._active = True
                 if self._thread is None:
                     self._thread = threading.Thread(
                         target=self._run, name="handler-watchdog", daemon=True
@@ -335,30 +373,26 @@ class _Watchdog:
             self._wake.set()
 
     def _run(self) -> None:
-        idle = 0
+        seen = self._watches
+        last_seen = time.monotonic()
         while True:
-            self._wake.wait()
-            time.sleep(HANDOFF_SECONDS)
-            busy = False
-            now = time.monotonic()
-            with self._lock:
-                watched = list(self._watched)
-            for turns in watched:
-                since = turns.running_since
-                if since is None or not turns.pending():
-                    with self._lock:
-                        self._watched.discard(turns)
-                    continue
-                busy = True
-                if now - since >= HANDOFF_SECONDS:
-                    turns.hand_off()
-            idle = 0 if busy else idle + 1
-            if idle > 50:
-                # nothing watched for a while: sleep until the next watch()
+            if time.monotonic() - last_seen > _WATCH_AFTER_SECONDS:
+                self._active = False
                 self._wake.clear()
-                with self._lock:
-                    if self._watched:  # one arrived meanwhile
-                        self._wake.set()
+                if self._watches == seen:  # a watch() that saw it active came before this
+                    self._wake.wait()
+                self._active = True
+                last_seen = time.monotonic()
+            time.sleep(HANDOFF_SECONDS)
+            now = time.monotonic()
+            if self._watches != seen:
+                seen = self._watches
+                last_seen = now
+            for turns in list(self._watched):
+                since = turns.running_since
+                if since is not None and now - since >= HANDOFF_SECONDS and turns.pending():
+                    last_seen = now
+                    turns.hand_off()
 
 
 _watchdog: Final = _Watchdog()
@@ -374,46 +408,68 @@ os.register_at_fork(after_in_child=_forget_watchdog_thread)
 
 def own_loop_turns() -> Turns | None:
     """The ``Turns`` of the running loop when it is one of ``run()``'s, else None."""
-    loop = asyncio.get_running_loop()
-    runner: asyncio.Runner | None = getattr(_local, "runner", None)
-    if runner is None or runner.get_loop() is not loop:
-        return None
     turns: Turns | None = getattr(_local, "turns", None)
-    if turns is None:
-        turns = _local.turns = Turns(loop)
+    if turns is None or turns.loop is not asyncio.get_running_loop():
+        return None
     return turns
 
 
 # ----------------------------------------------------------- branches started without a task
 
 
-def start_eagerly(coroutine: Coroutine[Any, Any, T]) -> asyncio.Future[T]:
-    """Run ``coroutine`` now, up to where it first waits; a task only for what is left.
+def start_branches(coroutines: list[Coroutine[Any, Any, T]]) -> list[asyncio.Future[T]]:
+    """Run branches now, in the parent's task; tasks only for those that wait.
 
-    A branch made of states that never wait (inline or mocked handlers, Pass, Choice)
-    then costs no task, no loop pass and no wait for it. It runs in a context of its own,
-    as a task would, and the task that continues it keeps that context. What a branch
-    does before it first waits happens in the order tasks would have done it: branches
-    are started one after another, each up to its first wait.
+    Each branch runs up to where it first waits, one after another, as tasks would
+    take their first steps. When every branch still running waits only for a plain
+    handler queued on ``run()``'s loop (``Turns``) and the loop is otherwise quiet,
+    the queued handlers are called here and the branches go on, round after round, as
+    tasks would after their handlers returned. A branch made of states that never wait
+    (inline or mocked handlers, Pass, Choice) or of such handlers costs no task, no
+    loop pass and no ``asyncio.wait``. Each branch runs in a context of its own, as a
+    task would, and the task that continues a branch that waits keeps it.
     """
     loop = asyncio.get_running_loop()
-    context = contextvars.copy_context()
-    _local.eager = getattr(_local, "eager", 0) + 1  # not alone on the loop: see own_loop_alone
+    count = len(coroutines)
+    contexts = [contextvars.copy_context() for _ in range(count)]
+    outcomes: list[asyncio.Future[T] | None] = [None] * count
+    waits_on: list[Any] = [None] * count
+    live = list(range(count))
+    turns = own_loop_turns()
+    parent = asyncio.current_task()
+    _local.eager = getattr(_local, "eager", 0) + 1  # not alone on the loop: alone_on_own_loop
     try:
-        waits_on = context.run(coroutine.send, None)
-    except StopIteration as stop:
-        done: asyncio.Future[T] = loop.create_future()
-        done.set_result(stop.value)
-        return done
-    except (KeyboardInterrupt, SystemExit):
-        raise
-    except BaseException as exc:
-        failed: asyncio.Future[T] = loop.create_future()
-        failed.set_exception(exc)
-        return failed
+        while True:
+            failed = False
+            for index in live:
+                try:
+                    waits_on[index] = contexts[index].run(coroutines[index].send, None)
+                except StopIteration as stop:
+                    done: asyncio.Future[T] = loop.create_future()
+                    done.set_result(stop.value)
+                    outcomes[index] = done
+                except (KeyboardInterrupt, SystemExit):
+                    raise
+                except BaseException as exc:
+                    error: asyncio.Future[T] = loop.create_future()
+                    error.set_exception(exc)
+                    outcomes[index] = error
+                    failed = True
+            live = [index for index in live if outcomes[index] is None]
+            if failed or not live or turns is None:
+                break
+            if not all(turns.queued(waits_on[index]) for index in live):
+                break
+            turns.call_queued(parent)
+            if not all(waits_on[index].done() for index in live):
+                break  # handed to the pool: the rest waits as tasks
     finally:
         _local.eager -= 1
-    return loop.create_task(_continued(coroutine, waits_on), context=context)
+    for index in live:
+        outcomes[index] = loop.create_task(
+            _continued(coroutines[index], waits_on[index]), context=contexts[index]
+        )
+    return outcomes  # type: ignore[return-value]
 
 
 async def _continued(coroutine: Coroutine[Any, Any, T], waits_on: Any) -> T:

@@ -32,7 +32,7 @@ from workflows.engine.states.common import (
     query_type_failure,
 )
 from workflows.engine.states.distributed import DistributedMap, run_distributed
-from workflows.engine.sync_runner import start_eagerly, waiting_for_branches
+from workflows.engine.sync_runner import start_branches, waiting_for_branches
 
 __all__ = ["MapState", "ParallelState", "gather_or_cancel"]
 
@@ -68,11 +68,13 @@ class ParallelState(ResultState):
                         frame.failed_at = child.prev
                         raise
             else:
-                # each branch runs up to its first wait now; only one that waits gets a task
-                tasks = [
-                    start_eagerly(run_machine(branch, branch_input, child))
-                    for branch, child in zip(self.branches, frames, strict=True)
-                ]
+                # branches run now; only one that waits for more than a queued handler gets a task
+                tasks = start_branches(
+                    [
+                        run_machine(branch, branch_input, child)
+                        for branch, child in zip(self.branches, frames, strict=True)
+                    ]
+                )
                 try:
                     if all(t.done() and t.exception() is None for t in tasks):
                         results = [task.result() for task in tasks]
