@@ -435,9 +435,13 @@ def start_branches(coroutines: list[Coroutine[Any, Any, T]]) -> list[asyncio.Fut
     outcomes: list[asyncio.Future[T] | None] = [None] * count
     waits_on: list[Any] = [None] * count
     live = list(range(count))
-    turns = own_loop_turns()
     parent = asyncio.current_task()
-    _local.eager = getattr(_local, "eager", 0) + 1  # not alone on the loop: alone_on_own_loop
+    outer: int = getattr(_local, "eager", 0)
+    # Only the outermost branches call queued handlers: a Parallel nested in a branch
+    # that runs here has siblings of that branch still to start, which must be able to
+    # run beside its handlers (a handler may wait for one of theirs).
+    turns = own_loop_turns() if not outer else None
+    _local.eager = outer + 1  # not alone on the loop: alone_on_own_loop
     try:
         while True:
             failed = False

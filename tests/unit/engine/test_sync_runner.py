@@ -91,6 +91,28 @@ def test_a_branch_may_wait_for_a_later_one() -> None:
     assert result.output == [True, True]
 
 
+def test_handlers_of_a_nested_parallel_overlap_with_the_outer_branches() -> None:
+    # the inner Parallel's handlers must not run before the outer second branch starts
+    meeting = threading.Barrier(3, timeout=10)
+
+    def meet(event: Any, context: Any) -> str:
+        meeting.wait()
+        return "met"
+
+    inner = {
+        "StartAt": "Inner",
+        "States": {
+            "Inner": {
+                "Type": "Parallel",
+                "Branches": [_branch("InnerLeft"), _branch("InnerRight")],
+                "End": True,
+            }
+        },
+    }
+    result = _parallel(inner, _branch("Outer")).run({}, lambdas={"look": meet})
+    assert (result.status, result.output) == ("SUCCEEDED", [["met", "met"], "met"])
+
+
 def test_map_iterations_whose_handlers_block_still_overlap() -> None:
     meeting = threading.Barrier(3, timeout=10)
 
