@@ -19,9 +19,9 @@ import heapq
 import itertools
 import time
 from collections.abc import Iterator
-from contextlib import AbstractContextManager, contextmanager, suppress
+from contextlib import AbstractContextManager, contextmanager, nullcontext, suppress
 from datetime import UTC, datetime
-from typing import Protocol, runtime_checkable
+from typing import Final, Protocol, runtime_checkable
 
 __all__ = ["Clock", "RealClock", "VirtualClock", "held_still"]
 
@@ -34,10 +34,12 @@ class Clock(Protocol):
 
     async def sleep(self, seconds: float) -> None: ...
 
-    @contextmanager
-    def busy(self) -> Iterator[None]:
+    def busy(self) -> AbstractContextManager[None]:
         """Marks work outside the event loop (a handler in a thread) as in progress."""
         ...
+
+
+_NOTHING: Final = nullcontext()
 
 
 class RealClock:
@@ -49,9 +51,8 @@ class RealClock:
     async def sleep(self, seconds: float) -> None:
         await asyncio.sleep(max(0.0, seconds))
 
-    @contextmanager
-    def busy(self) -> Iterator[None]:
-        yield
+    def busy(self) -> AbstractContextManager[None]:
+        return _NOTHING  # real time flows anyway (one shared context: this is per call)
 
 
 class VirtualClock:

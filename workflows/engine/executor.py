@@ -25,6 +25,9 @@ PAYLOAD_LIMIT_BYTES: Final = 256 * 1024
 _SAFE_STRING_LENGTH: Final = PAYLOAD_LIMIT_BYTES // 6
 
 
+_UNCHECKED: Final = object()
+
+
 def _check_size(state: State, output: Any) -> None:
     # Numbers, booleans, null and short strings cannot reach the limit: no encode for them.
     if (isinstance(output, dict | list) and len(output) > 0) or (
@@ -49,6 +52,7 @@ def _exited(state: State, output: Any, frame: Frame) -> None:
 async def run_machine(machine: Machine, data: Any, frame: Frame) -> Any:
     states = machine.states
     state = states[machine.start_at]
+    checked: Any = _UNCHECKED  # the last output found within the limit (values never change)
     while True:
         frame.enter(state.name, state.entered_type, data)
         if state.sync:
@@ -68,7 +72,9 @@ async def run_machine(machine: Machine, data: Any, frame: Frame) -> Any:
                 state = states[outcome.next]
                 continue
             output, target = outcome  # type: ignore[misc]
-        _check_size(state, output)
+        if output is not checked:  # a Choice passes its input on: no second encode
+            _check_size(state, output)
+            checked = output
         _exited(state, output, frame)
         if target is None:
             return output
@@ -79,10 +85,13 @@ async def run_machine(machine: Machine, data: Any, frame: Frame) -> Any:
 def run_machine_sync(machine: Machine, data: Any, frame: Frame) -> Any:
     states = machine.states
     state = states[machine.start_at]
+    checked: Any = _UNCHECKED
     while True:
         frame.enter(state.name, state.entered_type, data)
         output, target = state.step(data, frame)
-        _check_size(state, output)
+        if output is not checked:  # a Choice passes its input on: no second encode
+            _check_size(state, output)
+            checked = output
         _exited(state, output, frame)
         if target is None:
             return output

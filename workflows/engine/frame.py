@@ -38,6 +38,7 @@ class Execution:
         "input",
         "mocks",
         "name",
+        "now",
         "role_arn",
         "start_time",
         "state_machine_arn",
@@ -67,6 +68,7 @@ class Execution:
         self.role_arn = role_arn
         self.input = input
         self.clock = clock
+        self.now = clock.now  # bound once: two events per state read it
         self.tasks = tasks
         self.history = history if history is not None else History()
         self.start_time = clock.now()
@@ -147,10 +149,10 @@ class Frame:
 
     def record(self, event_type: str, details: dict[str, Any] | None = None) -> int:
         execution = self.execution
-        self.prev = self.last = execution.history.add(
-            event_type, execution.clock.now(), self.prev, details
+        self.prev = self.last = event_id = execution.history.add(
+            event_type, execution.now(), self.prev, details
         )
-        return self.prev
+        return event_id
 
     def record_aside(self, event_type: str, details: dict[str, Any] | None = None) -> int:
         """An event linked to this line's last one that the line does not continue from
@@ -183,9 +185,12 @@ class Frame:
         self.retry_count = 0
         self.task_token = None
         self.assigned = None
-        self.entered_prev = self.prev
-        self.entered_time = self.execution.clock.now()
-        self.entered_id = self.record(event_type, {"name": state_name, "input": data})
+        execution = self.execution
+        self.entered_prev = previous = self.prev
+        self.entered_time = now = execution.now()
+        self.prev = self.last = self.entered_id = execution.history.add(
+            event_type, now, previous, {"name": state_name, "input": data}
+        )
 
     def context(self) -> dict[str, Any]:
         """The context object (``$$``, ``$states.context``) as the current state sees it."""

@@ -45,7 +45,7 @@ import orjson
 from workflows.engine.clock import Clock
 from workflows.engine.errors import StatesError
 from workflows.engine.history import json_default
-from workflows.engine.sync_runner import alone_on_own_loop, handler_on_loop
+from workflows.engine.sync_runner import alone_on_own_loop, handler_on_loop, own_loop_turns
 
 __all__ = [
     "FunctionError",
@@ -71,6 +71,10 @@ LOG_TAIL_BYTES: Final = 4 * 1024
 MEMORY_SIZE_MB: Final = 128
 
 
+# What handlers return most: values that are never awaitable (no isawaitable check).
+_PLAIN_RESULTS: Final = frozenset({dict, list, str, int, float, bool, type(None), bytes})
+
+
 class LambdaContext:
     """What a handler's ``context`` argument offers on AWS Lambda."""
 
@@ -86,14 +90,26 @@ class LambdaContext:
         timeout_seconds: float,
         clock: Clock,
         request_id: str | None = None,
+        now: float | None = None,
     ) -> None:
         self.function_name = function_name
         self.invoked_function_arn = arn
-        self.aws_request_id = request_id or str(uuid.uuid4())
-        self.log_group_name = f"/aws/lambda/{function_name}"
-        self._deadline = clock.now() + timeout_seconds
+        self._request_id = request_id
+        self._deadline = (clock.now() if now is None else now) + timeout_seconds
         self._clock = clock
         self._log_stream_name: str | None = None
+
+    @property
+    def aws_request_id(self) -> str:
+        # made on first use: most invocations never read it (a uuid4 costs microseconds)
+        request_id = self._request_id
+        if request_id is None:
+            request_id = self._request_id = str(uuid.uuid4())
+        return request_id
+
+    @property
+    def log_group_name(self) -> str:
+        return f"/aws/lambda/{self.function_name}"
 
     @property
     def log_stream_name(self) -> str:
@@ -224,13 +240,17 @@ def _jackson_parse_error(text: str) -> str:
 class Invocation:
     """One completed Invoke: what Lambda sent back."""
 
-    request_id: str
+    context: LambdaContext  # the handler's context (``request_id`` is its aws_request_id)
     function_arn: str
     body: bytes  # the response body (compact JSON when the runtime encoded the result)
     payload: Any  # the body as Step Functions reads it: parsed JSON, or the text
     body_is_raw: bool  # the handler returned bytes: ``body`` is exactly what it returned
     log: str | None  # the invocation's log (START ... REPORT) when the caller asked for it
     requested_at: float  # the clock's time when the request was made
+
+    @property
+    def request_id(self) -> str:
+        return self.context.aws_request_id
 
     @property
     def content_length(self) -> int:
@@ -501,6 +521,8 @@ class InProcessLambdas:
         time, while executions, waits and service calls stay concurrent.
         """
         self._handlers = {function_name_of(k): v for k, v in handlers.items()}
+        # reference -> (name, handler or None, ARN, async handler), resolved once
+        self._resolved: dict[str, tuple[str, Handler | None, str, bool]] = {}
         self._mode = mode
         self._one_at_a_time = one_at_a_time
         self._turn: asyncio.Lock | None = None
@@ -553,39 +575,48 @@ class InProcessLambdas:
         With ``log`` the invocation's output (print, sys.stderr, root logging) is
         recorded as Lambda writes it, for ``LogType: Tail``.
         """
-        name = function_name_of(reference)
-        handler = self._handlers.get(name)
+        found = self._resolved.get(reference)
+        if found is None:
+            found = self._resolve(reference)
+        name, handler, arn, is_async = found
         if handler is None:
-            arn = self.arn_of(reference)
             if _qualifier_of(arn) is None:
                 arn += ":$LATEST"
             raise _lambda_client_error(
                 "ResourceNotFoundException", 404, f"Function not found: {arn}"
             )
-        arn = self.arn_of(reference)
         requested_at = clock.now()
-        context = LambdaContext(name, arn, self.timeout_of(name), clock, request_id)
-        request_id = context.aws_request_id
+        context = LambdaContext(name, arn, self.timeout_of(name), clock, request_id, requested_at)
         payload = json_copy(event) if body is None else _parse_body(body)
         if log:
             lines: list[str] = []
             began = time.perf_counter()
             with _capturing():
-                result = await self._run(handler, payload, context, clock, lines)
+                result = await self._run(handler, is_async, payload, context, clock, lines)
             milliseconds = (time.perf_counter() - began) * 1000
-            text: str | None = _log_text(request_id, lines, milliseconds)
+            text: str | None = _log_text(context.aws_request_id, lines, milliseconds)
         else:
-            result = await self._run(handler, payload, context, clock, None)
+            result = await self._run(handler, is_async, payload, context, clock, None)
             text = None
         try:
             response, value, raw = marshal_result(result)
         except (TypeError, ValueError) as exc:
-            raise FunctionError(_marshal_error(exc, request_id)) from None
-        return Invocation(request_id, arn, response, value, raw, text, requested_at)
+            raise FunctionError(_marshal_error(exc, context.aws_request_id)) from None
+        return Invocation(context, arn, response, value, raw, text, requested_at)
+
+    def _resolve(self, reference: str) -> tuple[str, Handler | None, str, bool]:
+        """What a function reference names: (name, handler or None, ARN, async handler)."""
+        name = function_name_of(reference)
+        handler = self._handlers.get(name)
+        found = (name, handler, self.arn_of(reference), inspect.iscoroutinefunction(handler))
+        if len(self._resolved) < 1024:  # references come from definitions: a few per machine
+            self._resolved[reference] = found
+        return found
 
     async def _run(
         self,
         handler: Handler,
+        is_async: bool,
         payload: Any,
         context: LambdaContext,
         clock: Clock,
@@ -593,7 +624,7 @@ class InProcessLambdas:
     ) -> Any:
         """The handler's return value; raises FunctionError as the runtime reports one."""
         try:
-            if inspect.iscoroutinefunction(handler):
+            if is_async:
                 if lines is None:
                     return await handler(payload, context)
                 capture = _capture.set(lines)
@@ -608,7 +639,7 @@ class InProcessLambdas:
                     result = handler(payload, context)
                 else:
                     result = _run_logged(lines, context.aws_request_id, handler, payload, context)
-                if inspect.isawaitable(result):
+                if type(result) not in _PLAIN_RESULTS and inspect.isawaitable(result):
                     result = await result
                 return result
             return await self._in_thread(handler, payload, context, clock, lines)
@@ -628,13 +659,24 @@ class InProcessLambdas:
         loop = asyncio.get_running_loop()
         executor = self._executor  # None: the loop's (StateMachine.run: one shared pool)
         with clock.busy():
-            if executor is None and not self._one_at_a_time and alone_on_own_loop():
-                # nothing else could run meanwhile: the hop into a thread and back
-                # (~70 us, more on a busy machine) would buy nothing
-                with handler_on_loop():
-                    if lines is None:
-                        return handler(payload, context)
-                    return _run_logged(lines, context.aws_request_id, handler, payload, context)
+            turns = None if executor is not None or self._one_at_a_time else own_loop_turns()
+            if turns is not None:
+                if alone_on_own_loop():
+                    # alone on run()'s loop: nothing else could run meanwhile, the hop
+                    # into a thread and back (~70 us, more on a busy machine) buys nothing
+                    with handler_on_loop():
+                        if lines is None:
+                            return handler(payload, context)
+                        return _run_logged(lines, context.aws_request_id, handler, payload, context)
+                # beside other branches: called on this thread when the loop is free
+                # of anything else, else in the pool (sync_runner.Turns)
+                if lines is None:
+                    return await turns.call(handler, payload, context)
+                run = contextvars.copy_context().run
+                request_id = context.aws_request_id
+                return await turns.call(
+                    run, _run_logged, lines, request_id, handler, payload, context
+                )
             if self._one_at_a_time:
                 self._turn = self._turn or asyncio.Lock()
                 async with self._turn:
@@ -670,10 +712,13 @@ def _marshal_error(exc: BaseException, request_id: str) -> dict[str, Any]:
     }
 
 
+_sync_runner_file: Final = sys.modules[own_loop_turns.__module__].__file__ or ""
+
 # Frames of the machinery that calls a handler (this module, the thread pool, the
 # event loop, contextvars); the Lambda runtime likewise drops its own bootstrap frames.
 _CALLER_FILES: Final = (
     os.path.abspath(__file__),
+    os.path.abspath(_sync_runner_file),
     os.path.dirname(os.path.abspath(concurrent.futures.__file__)) + os.sep,
     os.path.dirname(os.path.abspath(asyncio.__file__)) + os.sep,
 )

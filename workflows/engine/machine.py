@@ -129,6 +129,8 @@ class StateMachine:
         self.machine_type = machine_type
         self.role_arn = role_arn or f"arn:aws:iam::{account}:role/StepFunctionsExecutionRole"
         self.timeout_seconds: int | None = self.definition.get("TimeoutSeconds")
+        self._kept_lambdas: tuple[str, tuple[tuple[str, Handler], ...], InProcessLambdas] | None
+        self._kept_lambdas = None
         self._machine: Machine = compile_machine(
             self.definition, self.definition.get("QueryLanguage", "JSONPath")
         )
@@ -190,13 +192,7 @@ class StateMachine:
         ``{"State": Return(...) | Throw(...) | [answers in turn]}``.
         """
         if runner is None:
-            runner = TaskRunner(
-                InProcessLambdas(
-                    lambdas or {}, mode=handler_mode, region=self.region, account=self.account
-                ),
-                integrations,
-                tokens,
-            )
+            runner = TaskRunner(self._in_process(lambdas, handler_mode), integrations, tokens)
         name = str(uuid.uuid4()) if name is None else name
         if not _NAME.match(name):
             raise ValueError(
@@ -220,6 +216,19 @@ class StateMachine:
         for observer in _OBSERVERS:
             observer(self, result)
         return result
+
+    def _in_process(
+        self, lambdas: Mapping[str, Handler] | None, mode: HandlerMode
+    ) -> InProcessLambdas:
+        """The handlers as InProcessLambdas, the same one again while they are the same
+        (it resolves each function reference once; tests pass one dict every time)."""
+        handlers = tuple(lambdas.items()) if lambdas else ()
+        kept = self._kept_lambdas
+        if kept is not None and kept[0] == mode and kept[1] == handlers:
+            return kept[2]
+        made = InProcessLambdas(dict(handlers), mode=mode, region=self.region, account=self.account)
+        self._kept_lambdas = (mode, handlers, made)
+        return made
 
     def execution_arn(self, name: str) -> str:
         """The ARN of an execution called ``name``; an EXPRESS one is unique, as on AWS

@@ -19,14 +19,26 @@ from __future__ import annotations
 
 import asyncio
 import atexit
+import collections
 import contextlib
+import contextvars
 import os
 import threading
-from collections.abc import Coroutine, Iterator
+import time
+from collections.abc import Callable, Coroutine, Generator, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
-from typing import Any, TypeVar
+from typing import Any, Final, TypeVar
 
-__all__ = ["alone_on_own_loop", "handler_on_loop", "in_handler_on_loop", "run_sync"]
+__all__ = [
+    "Turns",
+    "alone_on_own_loop",
+    "handler_on_loop",
+    "in_handler_on_loop",
+    "own_loop_turns",
+    "run_sync",
+    "start_branches",
+    "waiting_for_branches",
+]
 
 T = TypeVar("T")
 
@@ -52,12 +64,18 @@ def alone_on_own_loop() -> bool:
     Then a plain handler may run on the loop itself: no other execution, Parallel
     branch, Map iteration or timeout (each of those is a task of its own) is there to
     be held up, and no service can be served by a loop that only ``run()`` drives.
+    A branch started by ``start_branches`` runs in its parent's task, with its
+    siblings beside it: it is not alone.
     """
-    loop = asyncio.get_running_loop()
-    runner: asyncio.Runner | None = getattr(_local, "runner", None)
-    if runner is None or runner.get_loop() is not loop:
+    if own_loop_turns() is None:
         return False
-    return len(asyncio.all_tasks(loop)) == 1
+    eager: int = getattr(_local, "eager", 0)
+    if eager:
+        return False
+    every = getattr(asyncio.tasks, "_all_tasks", None)  # CPython 3.11: every live task
+    if every is not None and len(every) == 1:
+        return True  # the running task is the only one in the process
+    return len(asyncio.all_tasks()) == 1
 
 
 def _runner() -> asyncio.Runner:
@@ -66,6 +84,7 @@ def _runner() -> asyncio.Runner:
         runner = asyncio.Runner()
         runner.get_loop().set_default_executor(_shared_pool())
         _local.runner = runner
+        _local.turns = Turns(runner.get_loop())
         with _pool_lock:
             _runners.append(runner)
     return runner
@@ -118,6 +137,378 @@ def _cancel_leftovers(loop: asyncio.AbstractEventLoop) -> None:
     for task in tasks:
         task.cancel()
     loop.run_until_complete(asyncio.gather(*tasks, return_exceptions=True))
+
+
+# ------------------------------------------------- plain handlers of branches on run()'s loop
+
+# Tasks blocked in a Parallel's or Map's wait for its branches (``waiting_for_branches``).
+_gathering: set[asyncio.Task[Any]] = set()
+
+
+@contextlib.contextmanager
+def waiting_for_branches() -> Iterator[None]:
+    """While the current task waits for the branches or iterations it started.
+
+    Such a task needs nothing from the loop but its branches: ``Turns`` may call their
+    handlers on the loop thread meanwhile.
+    """
+    task = asyncio.current_task()
+    if task is None:
+        yield
+        return
+    _gathering.add(task)
+    try:
+        yield
+    finally:
+        _gathering.discard(task)
+
+
+# How long a handler runs on the loop thread before the handlers queued behind it move
+# to the pool (so blocking branches still overlap, and one may wait for another).
+HANDOFF_SECONDS: Final = 0.002
+# How long the watchdog keeps looking after the last handler it watched.
+_WATCH_AFTER_SECONDS: Final = 1.0
+# Loop passes queued handlers wait for other ready work before they are judged.
+_READY_PASSES: Final = 16
+
+
+class Turns:
+    """Plain handlers of Parallel branches and Map iterations on one of ``run()``'s loops.
+
+    Each would hop into the handler pool and back (~70 us each way on a quiet machine,
+    several times that on a busy one). Instead a handler is queued here and, once the
+    loop has run everything that was ready, the loop thread calls the queued handlers
+    one after another, provided nothing else is on the loop: every task is either
+    waiting for a queued handler or waiting for its branches (``waiting_for_branches``),
+    and no timer is pending (a TimeoutSeconds, a heartbeat, a Wait in another branch, an
+    execution timeout). Otherwise the queue goes to the pool as before.
+
+    Handlers that block must still overlap, as on AWS, and a branch may wait for
+    another (a rendezvous): when a handler has been running on the loop thread for
+    ``HANDOFF_SECONDS``, the ``_Watchdog`` thread moves the handlers still queued to
+    the pool.
+    """
+
+    __slots__ = ("_jobs", "_passes", "_scheduled", "_waiting", "loop", "running_since")
+
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        self.loop = loop
+        self._jobs: collections.deque[_Job] = collections.deque()
+        self._waiting: set[asyncio.Future[Any]] = set()
+        self._scheduled = False
+        self._passes = 0  # loop passes the drain has waited for ready work
+        # when the handler now running on the loop thread began (monotonic), or None
+        self.running_since: float | None = None
+
+    async def call(self, function: Callable[..., T], *args: Any) -> T:
+        """``function(*args)`` on the loop thread when it can be, else on a pool thread."""
+        loop = self.loop
+        future: asyncio.Future[T] = loop.create_future()
+        job = _Job(future, function, args)
+        self._jobs.append(job)
+        self._waiting.add(future)
+        if not self._scheduled:
+            self._scheduled = True
+            loop.call_soon(self._drain)
+        try:
+            return await future
+        except asyncio.CancelledError:
+            job.cancel()
+            raise
+        finally:
+            self._waiting.discard(future)
+
+    def pending(self) -> bool:
+        return bool(self._jobs)
+
+    def _quiet(self, running: asyncio.Task[Any] | None = None) -> bool:
+        """Nothing on the loop needs it while a handler runs on its thread (``running``:
+        the task that asks, which is running the branches itself)."""
+        loop = self.loop
+        timers = getattr(loop, "_scheduled", None)
+        if timers is None or any(not timer.cancelled() for timer in timers):
+            return False
+        waiting = self._waiting
+        for task in asyncio.all_tasks(loop):
+            if (
+                task is not running
+                and task not in _gathering
+                and getattr(task, "_fut_waiter", None) not in waiting
+            ):
+                return False
+        return True
+
+    def queued(self, future: Any) -> bool:
+        """Whether ``future`` is a handler call queued here and not yet made."""
+        return future in self._waiting and not future.done()
+
+    def _drain(self) -> None:
+        if not self._jobs:  # called already, by the branches' parent (start_branches)
+            self._scheduled = False
+            self._passes = 0
+            return
+        ready = getattr(self.loop, "_ready", None)
+        if ready and self._passes < _READY_PASSES:
+            # what is ready first (branches reaching their handlers) runs first
+            self._passes += 1
+            self.loop.call_soon(self._drain)
+            return
+        self._scheduled = False
+        self._passes = 0
+        self.call_queued()
+
+    def call_queued(self, running: asyncio.Task[Any] | None = None) -> None:
+        """Call the queued handlers on this thread while the loop stays quiet; hand the
+        queue to the pool as soon as it is not."""
+        jobs = self._jobs
+        loop = self.loop
+        while jobs:
+            if not self._quiet(running):
+                self.hand_off()
+                return
+            try:
+                job = jobs.popleft()
+            except IndexError:  # the watchdog handed it off meanwhile
+                return
+            future = job.future
+            if future.cancelled():
+                continue
+            self.running_since = time.monotonic()
+            if jobs:
+                _watchdog.watch(self)
+            # as in handler_on_loop: the handler sees no running loop
+            _local.handler_depth = getattr(_local, "handler_depth", 0) + 1
+            asyncio._set_running_loop(None)
+            try:
+                result = job.function(*job.args)
+            except (KeyboardInterrupt, SystemExit):
+                raise
+            except BaseException as exc:
+                if not future.cancelled():
+                    future.set_exception(exc)
+            else:
+                if not future.cancelled():
+                    future.set_result(result)
+            finally:
+                asyncio._set_running_loop(loop)
+                _local.handler_depth -= 1
+                self.running_since = None
+
+    def hand_off(self) -> None:
+        """Send every queued handler to the pool (from the loop thread or the watchdog)."""
+        pool = _shared_pool()
+        while True:
+            try:
+                job = self._jobs.popleft()
+            except IndexError:
+                return
+            job.submit(pool, self.loop)
+
+
+class _Job:
+    __slots__ = ("args", "function", "future", "submitted")
+
+    def __init__(
+        self, future: asyncio.Future[Any], function: Callable[..., Any], args: tuple[Any, ...]
+    ) -> None:
+        self.future = future
+        self.function = function
+        self.args = args
+        self.submitted: Future[Any] | None = None
+
+    def submit(self, pool: ThreadPoolExecutor, loop: asyncio.AbstractEventLoop) -> None:
+        submitted = pool.submit(self.function, *self.args)
+        self.submitted = submitted
+        future = self.future
+
+        def settle(done: Future[Any]) -> None:
+            if future.cancelled():
+                return
+            if done.cancelled():
+                future.cancel()
+            elif (exc := done.exception()) is not None:
+                future.set_exception(exc)
+            else:
+                future.set_result(done.result())
+
+        def deliver(done: Future[Any]) -> None:
+            with contextlib.suppress(RuntimeError):  # the loop is closed: nobody waits
+                loop.call_soon_threadsafe(settle, done)
+
+        submitted.add_done_callback(deliver)
+
+    def cancel(self) -> None:
+        submitted = self.submitted
+        if submitted is not None:
+            submitted.cancel()  # not started yet: never runs (as run_in_executor does)
+
+
+class _Watchdog:
+    """One thread that hands queued handlers off to the pool when the one running on a
+    loop thread takes long. It looks every ``HANDOFF_SECONDS`` while handlers take turns
+    and for a second after; then it sleeps until the next ``watch``, so that arming it
+    costs a counter increment, not a thread wake-up, while turns come often."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._wake = threading.Event()
+        # every Turns that ever asked (one per thread that calls run(), as the runners)
+        self._watched: set[Turns] = set()
+        self._watches = 0  # how many watch() calls: the watchdog sees whether any came
+        self._thread: threading.Thread | None = None
+        self._active = False  # looking now (no wake-up needed)
+
+    def watch(self, turns: Turns) -> None:
+        self._watches += 1
+        if turns not in self._watched:
+            self._watched.add(turns)
+        if not self._active:
+            with self._lock:
+                self._active = True
+                if self._thread is None:
+                    self._thread = threading.Thread(
+                        target=self._run, name="handler-watchdog", daemon=True
+                    )
+                    self._thread.start()
+            self._wake.set()
+
+    def _run(self) -> None:
+        seen = self._watches
+        last_seen = time.monotonic()
+        while True:
+            if time.monotonic() - last_seen > _WATCH_AFTER_SECONDS:
+                self._active = False
+                self._wake.clear()
+                if self._watches == seen:  # a watch() that saw it active came before this
+                    self._wake.wait()
+                self._active = True
+                last_seen = time.monotonic()
+            time.sleep(HANDOFF_SECONDS)
+            now = time.monotonic()
+            if self._watches != seen:
+                seen = self._watches
+                last_seen = now
+            for turns in list(self._watched):
+                since = turns.running_since
+                if since is not None and now - since >= HANDOFF_SECONDS and turns.pending():
+                    last_seen = now
+                    turns.hand_off()
+
+
+_watchdog: Final = _Watchdog()
+
+
+def _forget_watchdog_thread() -> None:
+    # a forked child has none of its parent's threads: the next watch() starts one
+    _watchdog.__init__()  # type: ignore[misc]
+
+
+os.register_at_fork(after_in_child=_forget_watchdog_thread)
+
+
+def own_loop_turns() -> Turns | None:
+    """The ``Turns`` of the running loop when it is one of ``run()``'s, else None."""
+    turns: Turns | None = getattr(_local, "turns", None)
+    if turns is None or turns.loop is not asyncio.get_running_loop():
+        return None
+    return turns
+
+
+# ----------------------------------------------------------- branches started without a task
+
+
+def start_branches(coroutines: list[Coroutine[Any, Any, T]]) -> list[asyncio.Future[T]]:
+    """Run branches now, in the parent's task; tasks only for those that wait.
+
+    Each branch runs up to where it first waits, one after another, as tasks would
+    take their first steps. When every branch still running waits only for a plain
+    handler queued on ``run()``'s loop (``Turns``) and the loop is otherwise quiet,
+    the queued handlers are called here and the branches go on, round after round, as
+    tasks would after their handlers returned. A branch made of states that never wait
+    (inline or mocked handlers, Pass, Choice) or of such handlers costs no task, no
+    loop pass and no ``asyncio.wait``. Each branch runs in a context of its own, as a
+    task would, and the task that continues a branch that waits keeps it.
+    """
+    loop = asyncio.get_running_loop()
+    count = len(coroutines)
+    contexts = [contextvars.copy_context() for _ in range(count)]
+    outcomes: list[asyncio.Future[T] | None] = [None] * count
+    waits_on: list[Any] = [None] * count
+    live = list(range(count))
+    parent = asyncio.current_task()
+    outer: int = getattr(_local, "eager", 0)
+    # Only the outermost branches call queued handlers: a Parallel nested in a branch
+    # that runs here has siblings of that branch still to start, which must be able to
+    # run beside its handlers (a handler may wait for one of theirs).
+    turns = own_loop_turns() if not outer else None
+    _local.eager = outer + 1  # not alone on the loop: alone_on_own_loop
+    try:
+        while True:
+            failed = False
+            for index in live:
+                try:
+                    waits_on[index] = contexts[index].run(coroutines[index].send, None)
+                except StopIteration as stop:
+                    done: asyncio.Future[T] = loop.create_future()
+                    done.set_result(stop.value)
+                    outcomes[index] = done
+                except (KeyboardInterrupt, SystemExit):
+                    raise
+                except BaseException as exc:
+                    error: asyncio.Future[T] = loop.create_future()
+                    error.set_exception(exc)
+                    outcomes[index] = error
+                    failed = True
+            live = [index for index in live if outcomes[index] is None]
+            if failed or not live or turns is None:
+                break
+            if not all(turns.queued(waits_on[index]) for index in live):
+                break
+            turns.call_queued(parent)
+            if not all(waits_on[index].done() for index in live):
+                break  # handed to the pool: the rest waits as tasks
+    finally:
+        _local.eager -= 1
+    for index in live:
+        outcomes[index] = loop.create_task(
+            _continued(coroutines[index], waits_on[index]), context=contexts[index]
+        )
+    return outcomes  # type: ignore[return-value]
+
+
+async def _continued(coroutine: Coroutine[Any, Any, T], waits_on: Any) -> T:
+    result: T = await _Resumed(coroutine, waits_on)
+    return result
+
+
+class _Resumed:
+    """Awaiting it continues a coroutine that was suspended outside any task."""
+
+    __slots__ = ("coroutine", "waits_on")
+
+    def __init__(self, coroutine: Coroutine[Any, Any, Any], waits_on: Any) -> None:
+        self.coroutine = coroutine
+        self.waits_on = waits_on
+
+    def __await__(self) -> Generator[Any, Any, Any]:
+        coroutine = self.coroutine
+        waits_on = self.waits_on
+        while True:
+            try:
+                yield waits_on
+            except GeneratorExit:
+                coroutine.close()
+                raise
+            except BaseException as exc:  # thrown in by the task: a cancellation
+                try:
+                    waits_on = coroutine.throw(exc)
+                except StopIteration as stop:
+                    return stop.value
+            else:
+                try:
+                    waits_on = coroutine.send(None)
+                except StopIteration as stop:
+                    return stop.value
 
 
 @atexit.register

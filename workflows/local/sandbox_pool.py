@@ -46,6 +46,7 @@ from workflows.engine.lambdas import (
     FunctionError,
     InProcessLambdas,
     Invocation,
+    LambdaContext,
     _parse_body,
     function_name_of,
     to_json_bytes,
@@ -402,8 +403,12 @@ class ProcessLambdas(InProcessLambdas):
         kind = reply[0]
         if kind == "ok":
             _, response, raw, text = reply
+            # the context the worker's handler saw, as the caller reads it
+            context = LambdaContext(
+                pool.spec.name, arn, pool.spec.timeout_seconds, clock, request_id, requested_at
+            )
             return Invocation(
-                request_id, arn, response, _parse_body(response), raw, text, requested_at
+                context, arn, response, _parse_body(response), raw, text, requested_at
             )
         if kind == "function_error":
             raise FunctionError(reply[1])

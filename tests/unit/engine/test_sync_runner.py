@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
+import json
 import threading
 from typing import Any
 
@@ -43,16 +44,118 @@ def test_a_handler_alone_on_the_loop_of_run_runs_on_the_calling_thread() -> None
     assert result.output == threading.current_thread().name
 
 
-def test_parallel_branches_still_run_their_handlers_in_threads() -> None:
-    branches = [{"StartAt": name, "States": {name: LOOK}} for name in ("Left", "Right")]
-    machine = StateMachine(
+def _parallel(*branches: dict[str, Any]) -> StateMachine:
+    return StateMachine(
         {
             "StartAt": "Both",
-            "States": {"Both": {"Type": "Parallel", "Branches": branches, "End": True}},
+            "States": {"Both": {"Type": "Parallel", "Branches": list(branches), "End": True}},
         }
     )
-    result = machine.run({}, lambdas={"look": _where})
-    assert all(name.startswith("handler") for name in result.output)
+
+
+def _branch(name: str, function: str = "look", **fields: Any) -> dict[str, Any]:
+    task = {**LOOK, "Resource": LOOK["Resource"].replace(":look", f":{function}"), **fields}
+    return {"StartAt": name, "States": {name: task}}
+
+
+def test_parallel_branches_call_handlers_that_return_at_once_on_the_calling_thread() -> None:
+    # no hop into the pool and back for each branch (sync_runner.Turns)
+    result = _parallel(_branch("Left"), _branch("Right")).run({}, lambdas={"look": _where})
+    assert result.output == [threading.current_thread().name] * 2
+
+
+def test_parallel_branches_whose_handlers_block_still_overlap() -> None:
+    # each handler waits for the other: only handlers that run at the same time pass
+    meeting = threading.Barrier(2, timeout=10)
+
+    def meet(event: Any, context: Any) -> str:
+        meeting.wait()
+        return "met"
+
+    result = _parallel(_branch("Left"), _branch("Right")).run({}, lambdas={"look": meet})
+    assert (result.status, result.output) == ("SUCCEEDED", ["met", "met"])
+
+
+def test_a_branch_may_wait_for_a_later_one() -> None:
+    ready = threading.Event()
+
+    def waits(event: Any, context: Any) -> bool:
+        return ready.wait(10)
+
+    def signals(event: Any, context: Any) -> bool:
+        ready.set()
+        return True
+
+    machine = _parallel(_branch("Left", "waits"), _branch("Right", "signals"))
+    result = machine.run({}, lambdas={"waits": waits, "signals": signals})
+    assert result.output == [True, True]
+
+
+def test_handlers_of_a_nested_parallel_overlap_with_the_outer_branches() -> None:
+    # the inner Parallel's handlers must not run before the outer second branch starts
+    meeting = threading.Barrier(3, timeout=10)
+
+    def meet(event: Any, context: Any) -> str:
+        meeting.wait()
+        return "met"
+
+    inner = {
+        "StartAt": "Inner",
+        "States": {
+            "Inner": {
+                "Type": "Parallel",
+                "Branches": [_branch("InnerLeft"), _branch("InnerRight")],
+                "End": True,
+            }
+        },
+    }
+    result = _parallel(inner, _branch("Outer")).run({}, lambdas={"look": meet})
+    assert (result.status, result.output) == ("SUCCEEDED", [["met", "met"], "met"])
+
+
+def test_map_iterations_whose_handlers_block_still_overlap() -> None:
+    meeting = threading.Barrier(3, timeout=10)
+
+    def meet(event: Any, context: Any) -> int:
+        meeting.wait()
+        return int(event)
+
+    machine = StateMachine(
+        {
+            "StartAt": "Each",
+            "States": {"Each": {"Type": "Map", "ItemProcessor": _branch("Look"), "End": True}},
+        }
+    )
+    result = machine.run([1, 2, 3], lambdas={"look": meet})
+    assert (result.status, result.output) == ("SUCCEEDED", [1, 2, 3])
+
+
+def test_a_timeout_in_a_branch_still_stops_a_handler_that_blocks() -> None:
+    release = threading.Event()
+
+    def blocks(event: Any, context: Any) -> str:
+        release.wait(10)
+        return "finished"
+
+    machine = _parallel(_branch("Slow", "blocks", TimeoutSeconds=1), _branch("Quick"))
+    try:
+        result = machine.run({}, lambdas={"blocks": blocks, "look": _where})
+    finally:
+        release.set()
+    assert (result.status, result.error) == ("FAILED", "States.Timeout")
+
+
+def test_a_branch_handler_that_fails_reports_its_own_frames() -> None:
+    def fails(event: Any, context: Any) -> Any:
+        raise ValueError("no")
+
+    machine = _parallel(_branch("Left", "fails"), _branch("Right"))
+    result = machine.run({}, lambdas={"fails": fails, "look": _where})
+    assert (result.status, result.error) == ("FAILED", "ValueError")
+    assert result.cause is not None
+    trace = json.loads(result.cause)["stackTrace"]
+    assert len(trace) == 1
+    assert trace[0].startswith(f'  File "{__file__}", line ')
 
 
 def test_a_timeout_still_stops_a_handler_that_blocks() -> None:

@@ -32,6 +32,7 @@ from workflows.engine.states.common import (
     query_type_failure,
 )
 from workflows.engine.states.distributed import DistributedMap, run_distributed
+from workflows.engine.sync_runner import start_branches, waiting_for_branches
 
 __all__ = ["MapState", "ParallelState", "gather_or_cancel"]
 
@@ -67,12 +68,18 @@ class ParallelState(ResultState):
                         frame.failed_at = child.prev
                         raise
             else:
-                tasks = [
-                    asyncio.ensure_future(run_machine(branch, branch_input, child))
-                    for branch, child in zip(self.branches, frames, strict=True)
-                ]
+                # branches run now; only one that waits for more than a queued handler gets a task
+                tasks = start_branches(
+                    [
+                        run_machine(branch, branch_input, child)
+                        for branch, child in zip(self.branches, frames, strict=True)
+                    ]
+                )
                 try:
-                    results = await gather_or_cancel(tasks)
+                    if all(t.done() and t.exception() is None for t in tasks):
+                        results = [task.result() for task in tasks]
+                    else:
+                        results = await gather_or_cancel(tasks)
                 except StatesError as error:
                     failing = next(
                         child
@@ -104,11 +111,12 @@ async def gather_or_cancel(tasks: Sequence[asyncio.Future[Any]]) -> list[Any]:
     records its own timeout.
     """
     try:
-        _done, pending = await asyncio.wait(tasks, return_when=asyncio.FIRST_EXCEPTION)
-        if pending:
-            for _ in range(_SETTLE_PASSES):
-                await asyncio.sleep(0)
-            pending = {task for task in pending if not task.done()}
+        with waiting_for_branches():
+            _done, pending = await asyncio.wait(tasks, return_when=asyncio.FIRST_EXCEPTION)
+            if pending:
+                for _ in range(_SETTLE_PASSES):
+                    await asyncio.sleep(0)
+                pending = {task for task in pending if not task.done()}
     except asyncio.CancelledError:
         for task in tasks:
             task.cancel()
