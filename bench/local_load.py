@@ -442,6 +442,15 @@ def main() -> None:
             print(f"memory (RSS)     {runtime.rss_mb():.0f} MB after")
             pss, processes = runtime.pss_mb()
             print(f"memory (PSS)     {pss:.0f} MB after ({processes} processes)")
+            # the idle that matters: a runtime with warm sandboxes and nothing to do
+            # (the first figure includes what start-up leaves running for a few seconds)
+            settled = runtime.cpu_seconds()
+            time.sleep(options.idle_seconds)
+            settled_share = (runtime.cpu_seconds() - settled) / options.idle_seconds
+            print(
+                f"idle CPU after   {settled_share * 100:.2f}% of a core "
+                f"over {options.idle_seconds:g} s, once the load has ended"
+            )
             if options.kill:
                 print(f"acknowledged but lost  {ends.get('LOST', 0)}")
                 print(f"charged twice          {charged_twice(runtime, load.accepted)}")
