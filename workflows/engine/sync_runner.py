@@ -125,9 +125,41 @@ def run_sync(coroutine: Coroutine[Any, Any, T]) -> T:
     try:
         # a task of its own copies the caller's context, so context variables set by
         # one execution do not leak into the next (Runner.run shares one context)
-        return loop.run_until_complete(loop.create_task(coroutine))
+        task = loop.create_task(coroutine)
+        if _first_step_now(loop, task):
+            return task.result()
+        return loop.run_until_complete(task)
     finally:
         _cancel_leftovers(loop)
+
+
+def _first_step_now(loop: asyncio.AbstractEventLoop, task: asyncio.Task[Any]) -> bool:
+    """Take ``task``'s first step here, as the loop would, and tell whether it ended.
+
+    An execution whose handlers all run on the loop thread (``alone_on_own_loop``,
+    ``Turns`` called by ``start_branches``) never waits: it ends in that step, and
+    ``run_until_complete`` (starting the loop, two loop passes, each polling for I/O,
+    and stopping it) would be all that is left of the call. The step runs from the
+    handle the loop queued for it, so the task is the current one, in its own context,
+    exactly as in a loop pass; a task that waits goes on in ``run_until_complete``.
+    """
+    ready: collections.deque[asyncio.Handle] | None = getattr(loop, "_ready", None)
+    if not ready:
+        return False
+    while len(ready) > 1 and ready[0].cancelled():
+        ready.popleft()  # a loop pass would skip it
+    if len(ready) != 1:
+        return False  # something else is queued: the loop keeps its order
+    handle = ready[0]
+    if getattr(handle._callback, "__self__", None) is not task:  # type: ignore[attr-defined]
+        return False
+    ready.popleft()
+    asyncio._set_running_loop(loop)
+    try:
+        handle._run()
+    finally:
+        asyncio._set_running_loop(None)
+    return bool(task.done())
 
 
 def _cancel_leftovers(loop: asyncio.AbstractEventLoop) -> None:
@@ -189,13 +221,13 @@ class Turns:
     the pool.
     """
 
-    __slots__ = ("_jobs", "_passes", "_scheduled", "_waiting", "loop", "running_since")
+    __slots__ = ("_drain_handle", "_jobs", "_passes", "_waiting", "loop", "running_since")
 
     def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
         self.loop = loop
         self._jobs: collections.deque[_Job] = collections.deque()
         self._waiting: set[asyncio.Future[Any]] = set()
-        self._scheduled = False
+        self._drain_handle: asyncio.Handle | None = None  # the drain queued on the loop
         self._passes = 0  # loop passes the drain has waited for ready work
         # when the handler now running on the loop thread began (monotonic), or None
         self.running_since: float | None = None
@@ -207,9 +239,8 @@ class Turns:
         job = _Job(future, function, args)
         self._jobs.append(job)
         self._waiting.add(future)
-        if not self._scheduled:
-            self._scheduled = True
-            loop.call_soon(self._drain)
+        if self._drain_handle is None:
+            self._drain_handle = loop.call_soon(self._drain)
         try:
             return await future
         except asyncio.CancelledError:
@@ -244,18 +275,28 @@ class Turns:
 
     def _drain(self) -> None:
         if not self._jobs:  # called already, by the branches' parent (start_branches)
-            self._scheduled = False
+            self._drain_handle = None
             self._passes = 0
             return
         ready = getattr(self.loop, "_ready", None)
         if ready and self._passes < _READY_PASSES:
             # what is ready first (branches reaching their handlers) runs first
             self._passes += 1
-            self.loop.call_soon(self._drain)
+            self._drain_handle = self.loop.call_soon(self._drain)
             return
-        self._scheduled = False
+        self._drain_handle = None
         self._passes = 0
         self.call_queued()
+
+    def drop_drain(self) -> None:
+        """The queue is empty (the branches' parent called it): the drain queued for it
+        would find nothing to do, so it does not wait in the loop's ready queue (where it
+        would cost ``run()`` a loop pass)."""
+        handle = self._drain_handle
+        if handle is not None and not self._jobs:
+            handle.cancel()
+            self._drain_handle = None
+            self._passes = 0
 
     def call_queued(self, running: asyncio.Task[Any] | None = None) -> None:
         """Call the queued handlers on this thread while the loop stays quiet; hand the
@@ -465,6 +506,7 @@ def start_branches(coroutines: list[Coroutine[Any, Any, T]]) -> list[asyncio.Fut
             if not all(turns.queued(waits_on[index]) for index in live):
                 break
             turns.call_queued(parent)
+            turns.drop_drain()
             if not all(waits_on[index].done() for index in live):
                 break  # handed to the pool: the rest waits as tasks
     finally:
