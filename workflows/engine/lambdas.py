@@ -45,7 +45,7 @@ import orjson
 from workflows.engine.clock import Clock
 from workflows.engine.errors import StatesError
 from workflows.engine.history import json_default
-from workflows.engine.sync_runner import alone_on_own_loop, handler_on_loop, own_loop_turns
+from workflows.engine.sync_runner import own_loop_turns
 
 __all__ = [
     "FunctionError",
@@ -661,13 +661,16 @@ class InProcessLambdas:
         with clock.busy():
             turns = None if executor is not None or self._one_at_a_time else own_loop_turns()
             if turns is not None:
-                if alone_on_own_loop():
-                    # alone on run()'s loop: nothing else could run meanwhile, the hop
-                    # into a thread and back (~70 us, more on a busy machine) buys nothing
-                    with handler_on_loop():
-                        if lines is None:
-                            return handler(payload, context)
-                        return _run_logged(lines, context.aws_request_id, handler, payload, context)
+                if turns.alone():
+                    # alone on run()'s loop (alone_on_own_loop): nothing else could run
+                    # meanwhile, the hop into a thread and back (~70 us, more on a busy
+                    # machine) buys nothing; the handler sees no running loop there
+                    if lines is None:
+                        return turns.call_here(handler, payload, context)
+                    request_id = context.aws_request_id
+                    return turns.call_here(
+                        _run_logged, lines, request_id, handler, payload, context
+                    )
                 # beside other branches: called on this thread when the loop is free
                 # of anything else, else in the pool (sync_runner.Turns)
                 if lines is None:

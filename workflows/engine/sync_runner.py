@@ -67,15 +67,8 @@ def alone_on_own_loop() -> bool:
     A branch started by ``start_branches`` runs in its parent's task, with its
     siblings beside it: it is not alone.
     """
-    if own_loop_turns() is None:
-        return False
-    eager: int = getattr(_local, "eager", 0)
-    if eager:
-        return False
-    every = getattr(asyncio.tasks, "_all_tasks", None)  # CPython 3.11: every live task
-    if every is not None and len(every) == 1:
-        return True  # the running task is the only one in the process
-    return len(asyncio.all_tasks()) == 1
+    turns = own_loop_turns()
+    return turns is not None and turns.alone()
 
 
 def _runner() -> asyncio.Runner:
@@ -249,6 +242,26 @@ class Turns:
         finally:
             self._waiting.discard(future)
 
+    def alone(self) -> bool:
+        """``alone_on_own_loop``, for a caller that knows this is the running loop's."""
+        if getattr(_local, "eager", 0):
+            return False
+        every = getattr(asyncio.tasks, "_all_tasks", None)  # CPython 3.11: every live task
+        if every is not None and len(every) == 1:
+            return True  # the running task is the only one in the process
+        return len(asyncio.all_tasks(self.loop)) == 1
+
+    def call_here(self, function: Callable[..., T], *args: Any) -> T:
+        """``function(*args)`` on the loop thread, seeing no running loop (as in
+        ``handler_on_loop``, without a context manager's generator per call)."""
+        _local.handler_depth = getattr(_local, "handler_depth", 0) + 1
+        asyncio._set_running_loop(None)
+        try:
+            return function(*args)
+        finally:
+            asyncio._set_running_loop(self.loop)
+            _local.handler_depth -= 1
+
     def pending(self) -> bool:
         return bool(self._jobs)
 
@@ -259,6 +272,13 @@ class Turns:
         timers = getattr(loop, "_scheduled", None)
         if timers is None or any(not timer.cancelled() for timer in timers):
             return False
+        every = getattr(asyncio.tasks, "_all_tasks", None)  # CPython 3.11: every live task
+        if (
+            every is not None
+            and len(every) == (0 if running is None else 1)
+            and (running is None or running in every)
+        ):
+            return True  # the asking task is the only one in the process (or none is)
         waiting = self._waiting
         for task in asyncio.all_tasks(loop):
             if (
