@@ -101,14 +101,17 @@ class TaskState(ResultState):
             replayed = _replayed(frame)
             if replayed is not None and replayed.ended:
                 return _settled(replayed, frame)
+            work = (
+                lambda_function_task(runner.lambdas, resource.arn, payload, execution.clock)
+                if mock is None
+                else _mocked(mock)
+            )
             try:
-                result = await with_timeout(
-                    lambda_function_task(runner.lambdas, resource.arn, payload, execution.clock)
-                    if mock is None
-                    else _mocked(mock),
-                    timeout,
-                    execution.clock,
-                )
+                # no TimeoutSeconds: awaited here, without with_timeout's coroutine around it
+                if timeout is None:
+                    result = await work
+                else:
+                    result = await with_timeout(work, timeout, execution.clock)
             except StatesError as error:
                 kind = "LambdaFunctionTimedOut" if error.error == "States.Timeout" else None
                 frame.record(kind or "LambdaFunctionFailed", failure_details(error))
