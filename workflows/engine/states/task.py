@@ -43,7 +43,15 @@ class TaskState(ResultState):
         self.credentials = definition.get("Credentials")
 
     async def astep(self, data: Any, frame: Frame) -> StepResult | Caught:
-        return await self.recover(data, frame, lambda: self._attempt(data, frame), True)
+        if self.retriers or self.catchers:
+            return await self.recover(data, frame, lambda: self._attempt(data, frame), True)
+        # No Retry, no Catch: what recover does then, without its coroutine and closure
+        # (a Task's attempt never sets failed_at, so an error only passes on).
+        frame.failed_at = None
+        result = await self._attempt(data, frame)
+        if self.result_selector is not None:
+            result = evaluate_payload(self.result_selector, result, frame)
+        return self.finish(data, result, frame), self.next
 
     def _seconds(
         self, value: Any, path: JsonPath | None, field: str, data: Any, frame: Frame
