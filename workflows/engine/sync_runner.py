@@ -232,7 +232,8 @@ class Turns:
         job = _Job(future, function, args)
         self._jobs.append(job)
         self._waiting.add(future)
-        if self._drain_handle is None:
+        if self._drain_handle is None and not getattr(_local, "eager", 0):
+            # (within start_branches, the outermost one queues the drain when it ends)
             self._drain_handle = loop.call_soon(self._drain)
         try:
             return await future
@@ -307,6 +308,11 @@ class Turns:
         self._drain_handle = None
         self._passes = 0
         self.call_queued()
+
+    def ensure_drain(self) -> None:
+        """Queue the drain for handlers queued without one (from within start_branches)."""
+        if self._jobs and self._drain_handle is None:
+            self._drain_handle = self.loop.call_soon(self._drain)
 
     def drop_drain(self) -> None:
         """The queue is empty (the branches' parent called it): the drain queued for it
@@ -531,6 +537,12 @@ def start_branches(coroutines: list[Coroutine[Any, Any, T]]) -> list[asyncio.Fut
                 break  # handed to the pool: the rest waits as tasks
     finally:
         _local.eager -= 1
+        if not outer:
+            # handlers queued in these branches (or in branches nested in them) that
+            # were not called here: the drain calls them, as Turns.call would have queued it
+            pending = own_loop_turns()
+            if pending is not None:
+                pending.ensure_drain()
     for index in live:
         outcomes[index] = loop.create_task(
             _continued(coroutines[index], waits_on[index]), context=contexts[index]
