@@ -115,6 +115,7 @@ def run_sync(coroutine: Coroutine[Any, Any, T]) -> T:
         elsewhere: Future[T] = _shared_pool().submit(run_sync, coroutine)
         return elsewhere.result()
     loop = _runner().get_loop()
+    task: asyncio.Task[T] | None = None
     try:
         # a task of its own copies the caller's context, so context variables set by
         # one execution do not leak into the next (Runner.run shares one context)
@@ -123,7 +124,7 @@ def run_sync(coroutine: Coroutine[Any, Any, T]) -> T:
             return task.result()
         return loop.run_until_complete(task)
     finally:
-        _cancel_leftovers(loop)
+        _cancel_leftovers(loop, task)
 
 
 def _first_step_now(loop: asyncio.AbstractEventLoop, task: asyncio.Task[Any]) -> bool:
@@ -155,7 +156,16 @@ def _first_step_now(loop: asyncio.AbstractEventLoop, task: asyncio.Task[Any]) ->
     return bool(task.done())
 
 
-def _cancel_leftovers(loop: asyncio.AbstractEventLoop) -> None:
+def _cancel_leftovers(loop: asyncio.AbstractEventLoop, ended: asyncio.Task[Any] | None) -> None:
+    every = getattr(asyncio.tasks, "_all_tasks", None)  # CPython 3.11: every live task
+    if (
+        every is not None
+        and ended is not None
+        and len(every) == 1
+        and ended.done()
+        and ended in every
+    ):
+        return  # the call's own task, ended, is the only one in the process: no scan
     tasks = [task for task in asyncio.all_tasks(loop) if not task.done()]
     if not tasks:
         return
