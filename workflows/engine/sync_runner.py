@@ -12,7 +12,10 @@ latter installs and restores a SIGINT handler on every call, and ``signal.signal
 formats the handler's repr (with the task's) while converting it to an enum, which
 cost ~0.15 ms per ``run()``, eight times the execution of a one-state machine.
 Ctrl-C then raises ``KeyboardInterrupt`` out of the loop as it does for any
-``run_until_complete``; the leftovers are cancelled all the same.
+``run_until_complete``; the leftovers are cancelled all the same. The task's first
+step is taken directly, from the handle the loop queued for it (``_first_step_now``):
+an execution that never waits (its handlers all run on the loop thread) ends there,
+and the loop is not started at all.
 """
 
 from __future__ import annotations
