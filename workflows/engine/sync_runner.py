@@ -46,6 +46,9 @@ __all__ = [
 T = TypeVar("T")
 
 _local = threading.local()
+# CPython 3.11: the WeakSet of every live task, one object for the process's life (None
+# where asyncio keeps them otherwise; the callers then ask all_tasks)
+_ALL_TASKS: Final[Any] = getattr(asyncio.tasks, "_all_tasks", None)
 _pool_lock = threading.Lock()
 _pool: ThreadPoolExecutor | None = None
 _runners: list[asyncio.Runner] = []
@@ -160,7 +163,7 @@ def _first_step_now(loop: asyncio.AbstractEventLoop, task: asyncio.Task[Any]) ->
 
 
 def _cancel_leftovers(loop: asyncio.AbstractEventLoop, ended: asyncio.Task[Any] | None) -> None:
-    every = getattr(asyncio.tasks, "_all_tasks", None)  # CPython 3.11: every live task
+    every = _ALL_TASKS
     if (
         every is not None
         and ended is not None
@@ -260,7 +263,7 @@ class Turns:
         """``alone_on_own_loop``, for a caller that knows this is the running loop's."""
         if getattr(_local, "eager", 0):
             return False
-        every = getattr(asyncio.tasks, "_all_tasks", None)  # CPython 3.11: every live task
+        every = _ALL_TASKS
         if every is not None and len(every) == 1:
             return True  # the running task is the only one in the process
         return len(asyncio.all_tasks(self.loop)) == 1
@@ -286,7 +289,7 @@ class Turns:
         timers = getattr(loop, "_scheduled", None)
         if timers is None or any(not timer.cancelled() for timer in timers):
             return False
-        every = getattr(asyncio.tasks, "_all_tasks", None)  # CPython 3.11: every live task
+        every = _ALL_TASKS
         if (
             every is not None
             and len(every) == (0 if running is None else 1)
