@@ -30,7 +30,8 @@ _UNCHECKED: Final = object()
 
 def _check_size(state: State, output: Any) -> None:
     # Numbers, booleans, null and short strings cannot reach the limit: no encode for them.
-    if (isinstance(output, dict | list) and len(output) > 0) or (
+    # (The loops below make the same test inline before calling this.)
+    if (isinstance(output, _CONTAINERS) and len(output) > 0) or (
         isinstance(output, str) and len(output) > _SAFE_STRING_LENGTH
     ):
         size = len(to_json_bytes(output))
@@ -40,6 +41,9 @@ def _check_size(state: State, output: Any) -> None:
                 f"The state/task '{state.name}' returned a result with a size exceeding "
                 f"the maximum number of bytes service limit.",
             )
+
+
+_CONTAINERS: Final = (dict, list)
 
 
 def _exited(state: State, output: Any, frame: Frame) -> None:
@@ -72,10 +76,18 @@ async def run_machine(machine: Machine, data: Any, frame: Frame) -> Any:
                 state = states[outcome.next]
                 continue
             output, target = outcome  # type: ignore[misc]
-        if output is not checked:  # a Choice passes its input on: no second encode
+        # a Choice passes its input on: no second encode (inline: _check_size's test)
+        if output is not checked and (
+            (isinstance(output, _CONTAINERS) and len(output) > 0)
+            or (isinstance(output, str) and len(output) > _SAFE_STRING_LENGTH)
+        ):
             _check_size(state, output)
             checked = output
-        _exited(state, output, frame)
+        # inline: _exited
+        details = {"name": state.name, "output": output}
+        if frame.assigned is not None:
+            details["assignedVariables"] = frame.assigned
+        frame.record(state.exited_type, details)
         if target is None:
             return output
         data = output
@@ -89,10 +101,16 @@ def run_machine_sync(machine: Machine, data: Any, frame: Frame) -> Any:
     while True:
         frame.enter(state.name, state.entered_type, data)
         output, target = state.step(data, frame)
-        if output is not checked:  # a Choice passes its input on: no second encode
+        if output is not checked and (  # as in run_machine
+            (isinstance(output, _CONTAINERS) and len(output) > 0)
+            or (isinstance(output, str) and len(output) > _SAFE_STRING_LENGTH)
+        ):
             _check_size(state, output)
             checked = output
-        _exited(state, output, frame)
+        details = {"name": state.name, "output": output}
+        if frame.assigned is not None:
+            details["assignedVariables"] = frame.assigned
+        frame.record(state.exited_type, details)
         if target is None:
             return output
         data = output

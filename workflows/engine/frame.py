@@ -9,10 +9,11 @@ works on, its variables, and the state being executed (for error texts and ``$$`
 
 from __future__ import annotations
 
+import time
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from workflows.engine.clock import Clock
+from workflows.engine.clock import Clock, RealClock
 from workflows.engine.errors import RuntimeError_, StatesError
 from workflows.engine.history import History
 
@@ -68,7 +69,9 @@ class Execution:
         self.role_arn = role_arn
         self.input = input
         self.clock = clock
-        self.now = clock.now  # bound once: two events per state read it
+        # bound once: two events per state read it (RealClock's is time.time itself,
+        # looked up now so that a patched time.time is honoured as before)
+        self.now = time.time if type(clock) is RealClock else clock.now
         self.tasks = tasks
         self.history = history if history is not None else History()
         self.start_time = clock.now()
@@ -149,7 +152,13 @@ class Frame:
 
     def record(self, event_type: str, details: dict[str, Any] | None = None) -> int:
         execution = self.execution
-        self.prev = self.last = event_id = execution.history.add(
+        history = execution.history
+        events = history.direct
+        if events is not None:  # nothing replays or listens: History.add's common case
+            events.append((event_type, execution.now(), self.prev, details))
+            self.prev = self.last = event_id = len(events)
+            return event_id
+        self.prev = self.last = event_id = history.add(
             event_type, execution.now(), self.prev, details
         )
         return event_id
@@ -188,7 +197,13 @@ class Frame:
         execution = self.execution
         self.entered_prev = previous = self.prev
         self.entered_time = now = execution.now()
-        self.prev = self.last = self.entered_id = execution.history.add(
+        history = execution.history
+        events = history.direct
+        if events is not None:  # as in record
+            events.append((event_type, now, previous, {"name": state_name, "input": data}))
+            self.prev = self.last = self.entered_id = len(events)
+            return
+        self.prev = self.last = self.entered_id = history.add(
             event_type, now, previous, {"name": state_name, "input": data}
         )
 

@@ -56,14 +56,30 @@ def _details_key(event_type: str) -> str:
 class History:
     """The events of one execution, shared by all of its branches."""
 
-    __slots__ = ("_events", "_listeners", "replay")
+    __slots__ = ("_events", "_listeners", "_replay", "direct")
 
     def __init__(self) -> None:
         # (type, timestamp, previousEventId, details or None)
         self._events: list[tuple[str, float, int, dict[str, Any] | None]] = []
         self._listeners: list[Callable[[dict[str, Any]], None]] = []
         # the stored events an execution that runs again matches before recording
-        self.replay: Replay | None = None
+        self._replay: Replay | None = None
+        # the event list itself while nothing replays or listens: a frame appends to it
+        # without a call to ``add`` (an event's id is then the list's new length)
+        self.direct: list[tuple[str, float, int, dict[str, Any] | None]] | None = self._events
+
+    @property
+    def replay(self) -> Replay | None:
+        return self._replay
+
+    @replay.setter
+    def replay(self, replay: Replay | None) -> None:
+        self._replay = replay
+        self._update_direct()
+
+    def _update_direct(self) -> None:
+        quiet = self._replay is None and not self._listeners
+        self.direct = self._events if quiet else None
 
     @classmethod
     def resumed(cls, events: list[dict[str, Any]], *, redriven: bool = False) -> History:
@@ -84,7 +100,7 @@ class History:
     ) -> int:
         """Append an event and return its id (ids start at 1)."""
         events = self._events
-        replay = self.replay
+        replay = self._replay
         if replay is None and not self._listeners:  # the common case: nothing to tell
             events.append((event_type, timestamp, previous, details))
             return len(events)
@@ -103,6 +119,7 @@ class History:
     def subscribe(self, listener: Callable[[dict[str, Any]], None]) -> None:
         """Call ``listener`` with each new event as it is recorded (for stores, consoles)."""
         self._listeners.append(listener)
+        self._update_direct()
 
     def events(self) -> list[dict[str, Any]]:
         return list(self)

@@ -42,10 +42,10 @@ from typing import Any, Final, Literal, TextIO
 
 import orjson
 
-from workflows.engine.clock import Clock
+from workflows.engine.clock import Clock, RealClock
 from workflows.engine.errors import StatesError
 from workflows.engine.history import json_default
-from workflows.engine.sync_runner import alone_on_own_loop, handler_on_loop, own_loop_turns
+from workflows.engine.sync_runner import own_loop_turns
 
 __all__ = [
     "FunctionError",
@@ -73,6 +73,8 @@ MEMORY_SIZE_MB: Final = 128
 
 # What handlers return most: values that are never awaitable (no isawaitable check).
 _PLAIN_RESULTS: Final = frozenset({dict, list, str, int, float, bool, type(None), bytes})
+# what InProcessLambdas._here returns when a handler is not called there
+_NOT_YET: Final = object()
 
 
 class LambdaContext:
@@ -596,8 +598,15 @@ class InProcessLambdas:
             milliseconds = (time.perf_counter() - began) * 1000
             text: str | None = _log_text(context.aws_request_id, lines, milliseconds)
         else:
-            result = await self._run(handler, is_async, payload, context, clock, None)
             text = None
+            result = _NOT_YET
+            if not is_async:
+                # a plain handler that runs right here: no coroutine for _run
+                result = self._here(handler, payload, context, clock)
+            if result is _NOT_YET:
+                result = await self._run(handler, is_async, payload, context, clock, None)
+            elif type(result) not in _PLAIN_RESULTS and inspect.isawaitable(result):
+                result = await self._awaited(result, context)
         try:
             response, value, raw = marshal_result(result)
         except (TypeError, ValueError) as exc:
@@ -612,6 +621,43 @@ class InProcessLambdas:
         if len(self._resolved) < 1024:  # references come from definitions: a few per machine
             self._resolved[reference] = found
         return found
+
+    def _here(self, handler: Handler, payload: Any, context: LambdaContext, clock: Clock) -> Any:
+        """What a plain handler returns when it runs on this thread without waiting
+        (inline mode, or alone on ``run()``'s loop), else ``_NOT_YET`` (``_run`` decides).
+        Raises as ``_run`` does."""
+        if self._mode == "inline":
+            try:
+                return handler(payload, context)
+            except StatesError:
+                raise
+            except Exception as exc:
+                raise FunctionError(_error_document(exc, context.aws_request_id)) from exc
+        if self._executor is not None or self._one_at_a_time:
+            return _NOT_YET
+        turns = own_loop_turns()
+        if turns is None or not turns.alone():
+            return _NOT_YET
+        # alone on run()'s loop, as in _in_thread (a RealClock's busy() does nothing)
+        try:
+            if type(clock) is RealClock:
+                return turns.call_here(handler, payload, context)
+            with clock.busy():
+                return turns.call_here(handler, payload, context)
+        except StatesError:
+            raise
+        except Exception as exc:
+            raise FunctionError(_error_document(exc, context.aws_request_id)) from exc
+
+    @staticmethod
+    async def _awaited(result: Any, context: LambdaContext) -> Any:
+        """An inline handler's awaitable result, awaited as ``_run`` awaits it."""
+        try:
+            return await result
+        except StatesError:
+            raise
+        except Exception as exc:
+            raise FunctionError(_error_document(exc, context.aws_request_id)) from exc
 
     async def _run(
         self,
@@ -661,13 +707,16 @@ class InProcessLambdas:
         with clock.busy():
             turns = None if executor is not None or self._one_at_a_time else own_loop_turns()
             if turns is not None:
-                if alone_on_own_loop():
-                    # alone on run()'s loop: nothing else could run meanwhile, the hop
-                    # into a thread and back (~70 us, more on a busy machine) buys nothing
-                    with handler_on_loop():
-                        if lines is None:
-                            return handler(payload, context)
-                        return _run_logged(lines, context.aws_request_id, handler, payload, context)
+                if turns.alone():
+                    # alone on run()'s loop (alone_on_own_loop): nothing else could run
+                    # meanwhile, the hop into a thread and back (~70 us, more on a busy
+                    # machine) buys nothing; the handler sees no running loop there
+                    if lines is None:
+                        return turns.call_here(handler, payload, context)
+                    request_id = context.aws_request_id
+                    return turns.call_here(
+                        _run_logged, lines, request_id, handler, payload, context
+                    )
                 # beside other branches: called on this thread when the loop is free
                 # of anything else, else in the pool (sync_runner.Turns)
                 if lines is None:

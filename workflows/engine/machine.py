@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import re
 import uuid
 from collections.abc import Callable, Mapping
@@ -39,6 +40,16 @@ __all__ = [
 ]
 
 Status = Literal["RUNNING", "SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED"]
+
+
+def _random_name() -> str:
+    """``str(uuid.uuid4())`` (a valid name), without building a UUID object per execution."""
+    raw = bytearray(os.urandom(16))
+    raw[6] = (raw[6] & 0x0F) | 0x40  # version 4
+    raw[8] = (raw[8] & 0x3F) | 0x80  # RFC 4122 variant
+    text = raw.hex()
+    return f"{text[:8]}-{text[8:12]}-{text[12:16]}-{text[16:20]}-{text[20:]}"
+
 
 _NAME = re.compile(r"^[^\s<>{}\[\]?*\"#%\\^|~`$&,;:/\x00-\x1f\x7f-\x9f]{1,80}$")
 
@@ -193,8 +204,9 @@ class StateMachine:
         """
         if runner is None:
             runner = TaskRunner(self._in_process(lambdas, handler_mode), integrations, tokens)
-        name = str(uuid.uuid4()) if name is None else name
-        if not _NAME.match(name):
+        if name is None:
+            name = _random_name()
+        elif not _NAME.match(name):
             raise ValueError(
                 f"Invalid execution name {name!r}: 1-80 characters, no whitespace "
                 'or any of < > { } [ ] ? * " # % \\ ^ | ~ ` $ & , ; : /'

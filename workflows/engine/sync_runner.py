@@ -12,7 +12,10 @@ latter installs and restores a SIGINT handler on every call, and ``signal.signal
 formats the handler's repr (with the task's) while converting it to an enum, which
 cost ~0.15 ms per ``run()``, eight times the execution of a one-state machine.
 Ctrl-C then raises ``KeyboardInterrupt`` out of the loop as it does for any
-``run_until_complete``; the leftovers are cancelled all the same.
+``run_until_complete``; the leftovers are cancelled all the same. The task's first
+step is taken directly, from the handle the loop queued for it (``_first_step_now``):
+an execution that never waits (its handlers all run on the loop thread) ends there,
+and the loop is not started at all.
 """
 
 from __future__ import annotations
@@ -43,6 +46,9 @@ __all__ = [
 T = TypeVar("T")
 
 _local = threading.local()
+# CPython 3.11: the WeakSet of every live task, one object for the process's life (None
+# where asyncio keeps them otherwise; the callers then ask all_tasks)
+_ALL_TASKS: Final[Any] = getattr(asyncio.tasks, "_all_tasks", None)
 _pool_lock = threading.Lock()
 _pool: ThreadPoolExecutor | None = None
 _runners: list[asyncio.Runner] = []
@@ -67,15 +73,8 @@ def alone_on_own_loop() -> bool:
     A branch started by ``start_branches`` runs in its parent's task, with its
     siblings beside it: it is not alone.
     """
-    if own_loop_turns() is None:
-        return False
-    eager: int = getattr(_local, "eager", 0)
-    if eager:
-        return False
-    every = getattr(asyncio.tasks, "_all_tasks", None)  # CPython 3.11: every live task
-    if every is not None and len(every) == 1:
-        return True  # the running task is the only one in the process
-    return len(asyncio.all_tasks()) == 1
+    turns = own_loop_turns()
+    return turns is not None and turns.alone()
 
 
 def _runner() -> asyncio.Runner:
@@ -122,15 +121,57 @@ def run_sync(coroutine: Coroutine[Any, Any, T]) -> T:
         elsewhere: Future[T] = _shared_pool().submit(run_sync, coroutine)
         return elsewhere.result()
     loop = _runner().get_loop()
+    task: asyncio.Task[T] | None = None
     try:
         # a task of its own copies the caller's context, so context variables set by
         # one execution do not leak into the next (Runner.run shares one context)
-        return loop.run_until_complete(loop.create_task(coroutine))
+        task = loop.create_task(coroutine)
+        if _first_step_now(loop, task):
+            return task.result()
+        return loop.run_until_complete(task)
     finally:
-        _cancel_leftovers(loop)
+        _cancel_leftovers(loop, task)
 
 
-def _cancel_leftovers(loop: asyncio.AbstractEventLoop) -> None:
+def _first_step_now(loop: asyncio.AbstractEventLoop, task: asyncio.Task[Any]) -> bool:
+    """Take ``task``'s first step here, as the loop would, and tell whether it ended.
+
+    An execution whose handlers all run on the loop thread (``alone_on_own_loop``,
+    ``Turns`` called by ``start_branches``) never waits: it ends in that step, and
+    ``run_until_complete`` (starting the loop, two loop passes, each polling for I/O,
+    and stopping it) would be all that is left of the call. The step runs from the
+    handle the loop queued for it, so the task is the current one, in its own context,
+    exactly as in a loop pass; a task that waits goes on in ``run_until_complete``.
+    """
+    ready: collections.deque[asyncio.Handle] | None = getattr(loop, "_ready", None)
+    if not ready:
+        return False
+    while len(ready) > 1 and ready[0].cancelled():
+        ready.popleft()  # a loop pass would skip it
+    if len(ready) != 1:
+        return False  # something else is queued: the loop keeps its order
+    handle = ready[0]
+    if getattr(handle._callback, "__self__", None) is not task:  # type: ignore[attr-defined]
+        return False
+    ready.popleft()
+    asyncio._set_running_loop(loop)
+    try:
+        handle._run()
+    finally:
+        asyncio._set_running_loop(None)
+    return bool(task.done())
+
+
+def _cancel_leftovers(loop: asyncio.AbstractEventLoop, ended: asyncio.Task[Any] | None) -> None:
+    every = _ALL_TASKS
+    if (
+        every is not None
+        and ended is not None
+        and len(every) == 1
+        and ended.done()
+        and ended in every
+    ):
+        return  # the call's own task, ended, is the only one in the process: no scan
     tasks = [task for task in asyncio.all_tasks(loop) if not task.done()]
     if not tasks:
         return
@@ -189,13 +230,13 @@ class Turns:
     the pool.
     """
 
-    __slots__ = ("_jobs", "_passes", "_scheduled", "_waiting", "loop", "running_since")
+    __slots__ = ("_drain_handle", "_jobs", "_passes", "_waiting", "loop", "running_since")
 
     def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
         self.loop = loop
         self._jobs: collections.deque[_Job] = collections.deque()
         self._waiting: set[asyncio.Future[Any]] = set()
-        self._scheduled = False
+        self._drain_handle: asyncio.Handle | None = None  # the drain queued on the loop
         self._passes = 0  # loop passes the drain has waited for ready work
         # when the handler now running on the loop thread began (monotonic), or None
         self.running_since: float | None = None
@@ -207,9 +248,9 @@ class Turns:
         job = _Job(future, function, args)
         self._jobs.append(job)
         self._waiting.add(future)
-        if not self._scheduled:
-            self._scheduled = True
-            loop.call_soon(self._drain)
+        if self._drain_handle is None and not getattr(_local, "eager", 0):
+            # (within start_branches, the outermost one queues the drain when it ends)
+            self._drain_handle = loop.call_soon(self._drain)
         try:
             return await future
         except asyncio.CancelledError:
@@ -217,6 +258,26 @@ class Turns:
             raise
         finally:
             self._waiting.discard(future)
+
+    def alone(self) -> bool:
+        """``alone_on_own_loop``, for a caller that knows this is the running loop's."""
+        if getattr(_local, "eager", 0):
+            return False
+        every = _ALL_TASKS
+        if every is not None and len(every) == 1:
+            return True  # the running task is the only one in the process
+        return len(asyncio.all_tasks(self.loop)) == 1
+
+    def call_here(self, function: Callable[..., T], *args: Any) -> T:
+        """``function(*args)`` on the loop thread, seeing no running loop (as in
+        ``handler_on_loop``, without a context manager's generator per call)."""
+        _local.handler_depth = getattr(_local, "handler_depth", 0) + 1
+        asyncio._set_running_loop(None)
+        try:
+            return function(*args)
+        finally:
+            asyncio._set_running_loop(self.loop)
+            _local.handler_depth -= 1
 
     def pending(self) -> bool:
         return bool(self._jobs)
@@ -228,6 +289,13 @@ class Turns:
         timers = getattr(loop, "_scheduled", None)
         if timers is None or any(not timer.cancelled() for timer in timers):
             return False
+        every = _ALL_TASKS
+        if (
+            every is not None
+            and len(every) == (0 if running is None else 1)
+            and (running is None or running in every)
+        ):
+            return True  # the asking task is the only one in the process (or none is)
         waiting = self._waiting
         for task in asyncio.all_tasks(loop):
             if (
@@ -244,18 +312,33 @@ class Turns:
 
     def _drain(self) -> None:
         if not self._jobs:  # called already, by the branches' parent (start_branches)
-            self._scheduled = False
+            self._drain_handle = None
             self._passes = 0
             return
         ready = getattr(self.loop, "_ready", None)
         if ready and self._passes < _READY_PASSES:
             # what is ready first (branches reaching their handlers) runs first
             self._passes += 1
-            self.loop.call_soon(self._drain)
+            self._drain_handle = self.loop.call_soon(self._drain)
             return
-        self._scheduled = False
+        self._drain_handle = None
         self._passes = 0
         self.call_queued()
+
+    def ensure_drain(self) -> None:
+        """Queue the drain for handlers queued without one (from within start_branches)."""
+        if self._jobs and self._drain_handle is None:
+            self._drain_handle = self.loop.call_soon(self._drain)
+
+    def drop_drain(self) -> None:
+        """The queue is empty (the branches' parent called it): the drain queued for it
+        would find nothing to do, so it does not wait in the loop's ready queue (where it
+        would cost ``run()`` a loop pass)."""
+        handle = self._drain_handle
+        if handle is not None and not self._jobs:
+            handle.cancel()
+            self._drain_handle = None
+            self._passes = 0
 
     def call_queued(self, running: asyncio.Task[Any] | None = None) -> None:
         """Call the queued handlers on this thread while the loop stays quiet; hand the
@@ -465,10 +548,17 @@ def start_branches(coroutines: list[Coroutine[Any, Any, T]]) -> list[asyncio.Fut
             if not all(turns.queued(waits_on[index]) for index in live):
                 break
             turns.call_queued(parent)
+            turns.drop_drain()
             if not all(waits_on[index].done() for index in live):
                 break  # handed to the pool: the rest waits as tasks
     finally:
         _local.eager -= 1
+        if not outer:
+            # handlers queued in these branches (or in branches nested in them) that
+            # were not called here: the drain calls them, as Turns.call would have queued it
+            pending = own_loop_turns()
+            if pending is not None:
+                pending.ensure_drain()
     for index in live:
         outcomes[index] = loop.create_task(
             _continued(coroutines[index], waits_on[index]), context=contexts[index]

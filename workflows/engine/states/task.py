@@ -43,7 +43,15 @@ class TaskState(ResultState):
         self.credentials = definition.get("Credentials")
 
     async def astep(self, data: Any, frame: Frame) -> StepResult | Caught:
-        return await self.recover(data, frame, lambda: self._attempt(data, frame), True)
+        if self.retriers or self.catchers:
+            return await self.recover(data, frame, lambda: self._attempt(data, frame), True)
+        # No Retry, no Catch: what recover does then, without its coroutine and closure
+        # (a Task's attempt never sets failed_at, so an error only passes on).
+        frame.failed_at = None
+        result = await self._attempt(data, frame)
+        if self.result_selector is not None:
+            result = evaluate_payload(self.result_selector, result, frame)
+        return self.finish(data, result, frame), self.next
 
     def _seconds(
         self, value: Any, path: JsonPath | None, field: str, data: Any, frame: Frame
@@ -101,14 +109,17 @@ class TaskState(ResultState):
             replayed = _replayed(frame)
             if replayed is not None and replayed.ended:
                 return _settled(replayed, frame)
+            work = (
+                lambda_function_task(runner.lambdas, resource.arn, payload, execution.clock)
+                if mock is None
+                else _mocked(mock)
+            )
             try:
-                result = await with_timeout(
-                    lambda_function_task(runner.lambdas, resource.arn, payload, execution.clock)
-                    if mock is None
-                    else _mocked(mock),
-                    timeout,
-                    execution.clock,
-                )
+                # no TimeoutSeconds: awaited here, without with_timeout's coroutine around it
+                if timeout is None:
+                    result = await work
+                else:
+                    result = await with_timeout(work, timeout, execution.clock)
             except StatesError as error:
                 kind = "LambdaFunctionTimedOut" if error.error == "States.Timeout" else None
                 frame.record(kind or "LambdaFunctionFailed", failure_details(error))
