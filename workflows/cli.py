@@ -392,10 +392,16 @@ def up(
         await runtime.start()
         gc.freeze()  # what starting built (modules, services) lives as long as the server
         click.echo(runtime.banner())
+        waits: list[asyncio.Future[Any]] = [asyncio.ensure_future(stopping.wait())]
+        if runtime.services_stopped is not None:
+            waits.append(runtime.services_stopped)  # moto's process ended on its own
         try:
-            await stopping.wait()
+            await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
         finally:
+            waits[0].cancel()
             await runtime.stop()
+        if runtime.services_stopped is not None and runtime.services_stopped.done():
+            raise click.ClickException(runtime.services_stopped.result())
 
     try:
         asyncio.run(serve())
