@@ -281,9 +281,16 @@ def main(argv: list[str] | None = None) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the runtime's to handle
     logging.basicConfig(level=logging.WARNING, format="aws services: %(levelname)s %(message)s")
 
+    import gc
+
     from workflows.local.moto_patches import patch_transactions
+    from workflows.local.run import FEWER_COLLECTIONS
     from workflows.local.service_journal import ServiceJournal
     from workflows.local.shared_loader import share_botocore_loader
+
+    # as in the runtime's process (cli.py): moto's heap is mostly long-lived models and
+    # data, which Python's default thresholds would scan over and over under load
+    gc.set_threshold(*FEWER_COLLECTIONS)
 
     share_botocore_loader()
     patch_transactions()  # moto's TransactWriteItems without whole-table copies
@@ -293,8 +300,11 @@ def main(argv: list[str] | None = None) -> None:
     sock.detach()  # werkzeug takes the descriptor over
     server = moto_server(args.host, port, journal, fd=args.fd)
     signal.signal(signal.SIGTERM, lambda *_: threading.Thread(target=server.shutdown).start())
+    gc.freeze()  # what the imports built lives as long as the process
     sys.stdout.write("ready\n")
     sys.stdout.flush()
+    # nobody reads the pipe after this line: whatever else is printed goes to stderr
+    os.dup2(2, 1)
     server.serve_forever()
 
 
