@@ -361,6 +361,7 @@ def up(
     import signal
 
     from workflows.console.server import serve_console
+    from workflows.local.aws_services import AwsServicesStopped
     from workflows.local.instance_lock import StateDirInUse
     from workflows.local.run import FEWER_COLLECTIONS
     from workflows.local.runtime import LocalRuntime, PortInUse, Ports
@@ -405,7 +406,7 @@ def up(
 
     try:
         asyncio.run(serve())
-    except (StateDirInUse, ServiceDataError) as error:
+    except (StateDirInUse, ServiceDataError, AwsServicesStopped) as error:
         raise click.ClickException(str(error)) from None
     except PortInUse as error:
         raise click.ClickException(

@@ -53,6 +53,7 @@ __all__ = [
     "CONTROL_PREFIX",
     "SERVICES_URL_ENV",
     "AwsServices",
+    "AwsServicesStopped",
     "moto_server",
     "one_at_a_time",
     "peek_messages",
