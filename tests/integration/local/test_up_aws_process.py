@@ -72,3 +72,26 @@ def test_a_graceful_stop_ends_the_aws_services_process_and_keeps_a_snapshot(
         assert (tmp_path / "state" / "services.json").exists()
     finally:
         up.stop()
+
+
+def test_the_control_channel_shows_a_queue_without_receiving_from_it(tmp_path: Path) -> None:
+    from tests.integration.local.test_up_service_data import aws
+
+    up = UpProcess(tmp_path / "state")
+    try:
+        up.wait_until_up()
+        sqs = aws(up, "sqs")
+        url = sqs.get_queue_url(QueueName="EventsDeadLetterQueue")["QueueUrl"]
+        sent = sqs.send_message(QueueUrl=url, MessageBody="looked at, not received")
+        peek = (
+            f"http://127.0.0.1:{up.ports['aws']}/_workflows/services/peek"
+            "?queue=EventsDeadLetterQueue"
+        )
+        for _ in range(2):  # looking twice: still there, never received
+            with urllib.request.urlopen(peek, timeout=10) as answer:
+                shown = json.loads(answer.read())
+            assert [(m["id"], m["body"], m["receives"]) for m in shown] == [
+                (sent["MessageId"], "looked at, not received", 0)
+            ]
+    finally:
+        up.stop()
