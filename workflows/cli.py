@@ -361,6 +361,7 @@ def up(
     import signal
 
     from workflows.console.server import serve_console
+    from workflows.local.aws_services import AwsServicesStopped
     from workflows.local.instance_lock import StateDirInUse
     from workflows.local.run import FEWER_COLLECTIONS
     from workflows.local.runtime import LocalRuntime, PortInUse, Ports
@@ -392,14 +393,20 @@ def up(
         await runtime.start()
         gc.freeze()  # what starting built (modules, services) lives as long as the server
         click.echo(runtime.banner())
+        waits: list[asyncio.Future[Any]] = [asyncio.ensure_future(stopping.wait())]
+        if runtime.services_stopped is not None:
+            waits.append(runtime.services_stopped)  # moto's process ended on its own
         try:
-            await stopping.wait()
+            await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
         finally:
+            waits[0].cancel()
             await runtime.stop()
+        if runtime.services_stopped is not None and runtime.services_stopped.done():
+            raise click.ClickException(runtime.services_stopped.result())
 
     try:
         asyncio.run(serve())
-    except (StateDirInUse, ServiceDataError) as error:
+    except (StateDirInUse, ServiceDataError, AwsServicesStopped) as error:
         raise click.ClickException(str(error)) from None
     except PortInUse as error:
         raise click.ClickException(

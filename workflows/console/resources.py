@@ -2,7 +2,8 @@
 
 Tables, queues and their counts are read through boto3 from the local services,
 as an application would read them. What the AWS APIs cannot show without changing
-it is read from moto's in-process backends, read-only: the messages waiting in a
+it is read from moto's backends, read-only (in this process, or through the control
+channel of ``workflows up``'s moto process, ``aws_services.py``): the messages waiting in a
 queue (receiving them would hide them from their consumer and count a receive
 towards the dead-letter queue), the emails SES sent and the SMS SNS sent (AWS
 keeps no such list; moto does, for tests). Events put on a bus are those the
@@ -14,13 +15,21 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
+import urllib.parse
+import urllib.request
 from collections import deque
 from datetime import UTC, datetime
 from typing import Any, Final
 
 from workflows.local.app import ExecutionStarting, LocalApp
+from workflows.local.aws_services import (
+    CONTROL_PREFIX,
+    SERVICES_URL_ENV,
+    peek_messages,
+    sent_messages,
+)
 from workflows.local.schedules import next_fire
-from workflows.local.template import ACCOUNT, REGION
 
 __all__ = ["LocalResources"]
 
@@ -53,8 +62,7 @@ class LocalResources:
         return {
             "tables": self._tables(session),
             "queues": self._queues(session),
-            "emails": _moto_emails(),
-            "sms": _moto_sms(),
+            **_moto_sent(),
         }
 
     def _tables(self, session: Any) -> list[dict[str, Any]]:
@@ -194,54 +202,29 @@ def _json(value: Any) -> str:
     return json.dumps(value, indent=2, ensure_ascii=False, default=str)
 
 
-def _backend(service: str) -> Any:
-    """moto's in-process backend of ``service`` for the local account and region, if any."""
-    try:
-        from moto.backends import get_backend
+def _services_url() -> str | None:
+    """The control channel of ``workflows up``'s moto process, when this runtime has one."""
+    return os.environ.get(SERVICES_URL_ENV) or None
 
-        return get_backend(service)[ACCOUNT][REGION]  # type: ignore[call-overload]
-    except Exception:  # moto not in this process, or a shape this version does not have
-        return None
+
+def _control(action: str, **query: str) -> Any:
+    url = f"{_services_url()}{CONTROL_PREFIX}{action}"
+    if query:
+        url += "?" + urllib.parse.urlencode(query)
+    with urllib.request.urlopen(url, timeout=10) as answer:
+        return json.loads(answer.read())
 
 
 def _moto_messages(queue: str) -> list[dict[str, Any]]:
-    backend = _backend("sqs")
-    found = getattr(backend, "queues", {}).get(queue) if backend is not None else None
-    messages = getattr(found, "_messages", None) or []
-    return [
-        {
-            "id": getattr(m, "id", ""),
-            "body": _json(getattr(m, "body", "")),
-            "receives": getattr(m, "approximate_receive_count", 0),
-            "visible": bool(getattr(m, "visible", True)),
-        }
-        for m in list(messages)[:ITEMS_SHOWN]
-    ]
+    if _services_url():  # moto is in a process of its own (``workflows up``)
+        messages: list[dict[str, Any]] = _control("peek", queue=queue)
+    else:
+        messages = peek_messages(queue)
+    return [dict(m, body=_json(m["body"])) for m in messages]
 
 
-def _moto_emails() -> list[dict[str, Any]]:
-    backend = _backend("ses")
-    sent = list(getattr(backend, "sent_messages", None) or [])
-    shown = []
-    for message in reversed(sent[-ITEMS_SHOWN:]):
-        destinations = getattr(message, "destinations", None) or {}
-        shown.append(
-            {
-                "source": getattr(message, "source", ""),
-                "to": ", ".join(destinations.get("ToAddresses", []))
-                if isinstance(destinations, dict)
-                else str(destinations),
-                "subject": getattr(message, "subject", "") or "",
-                "body": getattr(message, "body", None) or getattr(message, "raw_data", "") or "",
-            }
-        )
-    return shown
-
-
-def _moto_sms() -> list[dict[str, Any]]:
-    backend = _backend("sns")
-    sent = getattr(backend, "sms_messages", None) or {}
-    return [
-        {"id": message_id, "to": number, "message": text}
-        for message_id, (number, text) in list(sent.items())[-ITEMS_SHOWN:]
-    ]
+def _moto_sent() -> dict[str, list[dict[str, Any]]]:
+    if _services_url():
+        sent: dict[str, list[dict[str, Any]]] = _control("sent")
+        return sent
+    return sent_messages()

@@ -1,9 +1,10 @@
 """``workflows up``: the whole application on one machine, served over HTTP.
 
-One process, one event loop. It starts:
+One process, one event loop, and a child process for moto. It starts:
 
-- moto's server on ``aws`` (DynamoDB, SQS, SNS, SES, EventBridge) with the
-  template's tables, queues, bus and identities created and seeded;
+- moto's server on ``aws`` (DynamoDB, SQS, SNS, SES, EventBridge) in a process of its
+  own, with its journal and snapshots (``aws_services.py``), and the template's tables,
+  queues, bus and identities created and seeded through it;
 - the Step Functions endpoint on ``stepfunctions`` (boto3, the AWS CLI and the API
   Lambda talk to it through ``AWS_ENDPOINT_URL_SFN``), whose executions
   and history are kept in ``.workflows/executions.sqlite3``;
@@ -17,14 +18,11 @@ One process, one event loop. It starts:
 from __future__ import annotations
 
 import asyncio
-import errno
 import json
 import logging
 import os
 import shutil
 import socket
-import threading
-import urllib.request
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -35,15 +33,15 @@ from aiohttp import web
 from workflows.local.apigateway import create_app as create_api_app
 from workflows.local.apigateway import invoke_with, routes_from_template
 from workflows.local.app import LocalApp, SandboxKind
+from workflows.local.aws_services import SERVICES_URL_ENV, AwsServices
 from workflows.local.background import poll_queues, run_schedules
 from workflows.local.executions import ExecutionService
 from workflows.local.instance_lock import InstanceLock
 from workflows.local.local_auth import LocalIssuer, template_overrides
-from workflows.local.moto_patches import patch_transactions
 from workflows.local.resume import resume_running
 from workflows.local.run import fake_aws_environment
-from workflows.local.service_data import restore as restore_services
-from workflows.local.service_journal import ServiceJournal, state_paths
+from workflows.local.service_data import SNAPSHOT_NAME
+from workflows.local.service_journal import state_paths
 from workflows.local.sfn_api import start_server
 from workflows.local.shared_loader import share_botocore_loader
 from workflows.local.store import ExecutionStore
@@ -137,12 +135,11 @@ class LocalRuntime:
         self.function_concurrency = function_concurrency
         self.app: LocalApp | None = None
         self.service: ExecutionService | None = None
-        self._moto: Any = None
-        self._moto_thread: threading.Thread | None = None
+        # moto's process; every write it acknowledges is journaled first (issue #13)
+        self.services: AwsServices | None = None
+        # a message, once moto's process ended on its own (``workflows up`` then stops)
+        self.services_stopped: asyncio.Future[str] | None = None
         self._lock = InstanceLock(state_dir)
-        # every write the local services acknowledge is in it first (issue #13)
-        self._journal = ServiceJournal(state_dir)
-        self._journaling = False
         self._app_to_close: LocalApp | None = None
         self._runners: list[web.AppRunner] = []
         self._tasks: list[asyncio.Task[Any]] = []
@@ -166,16 +163,16 @@ class LocalRuntime:
             raise
 
     async def _start(self) -> None:
-        share_botocore_loader()  # moto's, the runtime's and the sandboxes' sessions
-        patch_transactions()  # moto's TransactWriteItems without whole-table copies
+        share_botocore_loader()  # the runtime's and the sandboxes' sessions
         ports = self.ports
         api_socket = _listen("api", ports.host, ports.api)
         sfn_socket = _listen("stepfunctions", ports.host, ports.stepfunctions)
-        self._moto = _moto_server(ports.host, ports.aws, self._journal)
-        self._moto_thread = threading.Thread(
-            target=self._moto.serve_forever, name="moto", daemon=True
-        )
-        self._moto_thread.start()
+        aws_socket = _listen("aws", ports.host, ports.aws)
+        # moto, its journal and its snapshots in a process of their own (aws_services.py)
+        self.services = AwsServices(aws_socket, ports.url(ports.aws), self.state_dir)
+        await self.services.start()
+        self.services_stopped = self.services.stopped
+        os.environ[SERVICES_URL_ENV] = self.services.url
         os.environ.update(fake_aws_environment())
         os.environ["AWS_ENDPOINT_URL"] = ports.url(ports.aws)
         os.environ["AWS_ENDPOINT_URL_SFN"] = ports.url(ports.stepfunctions)
@@ -195,11 +192,7 @@ class LocalRuntime:
         await asyncio.to_thread(app.provision)
         # the services' data of the previous run (snapshot and journal), after the
         # template's resources exist; then a new snapshot, and every write is journaled
-        journal = self._journal
-        kept = await asyncio.to_thread(journal.recover)
-        await asyncio.to_thread(restore_services, kept, journal.objects_dir)
-        await asyncio.to_thread(journal.compact)
-        self._journaling = True
+        await asyncio.to_thread(self.services.call, "recover")
         store = await asyncio.to_thread(
             ExecutionStore, self.state_dir / "executions.sqlite3", recover=False
         )
@@ -249,18 +242,10 @@ class LocalRuntime:
         if self._app_to_close is not None:
             await self._app_to_close.close()  # the functions' sandbox processes
             self._app_to_close = None
-        if self._journaling:  # after the sandboxes: they write nothing more
-            await asyncio.to_thread(self._journal.compact)
-            await asyncio.to_thread(self._journal.close)
-            self._journaling = False
-        if self._moto is not None:
-            if self._moto_thread is not None:
-                # moto keeps its data in this process, shared by every server it starts:
-                # forget it, so a later runtime in the same process starts empty
-                await asyncio.to_thread(_reset_moto, self.ports.url(self.ports.aws))
-                self._moto.shutdown()
-            self._moto.server_close()
-            self._moto = None
+        if self.services is not None:  # after the sandboxes: they write nothing more
+            await self.services.stop()  # a last snapshot, then moto's process ends
+            self.services = None
+            os.environ.pop(SERVICES_URL_ENV, None)
         self._lock.release()
 
     async def _snapshots(self) -> None:
@@ -268,10 +253,11 @@ class LocalRuntime:
         (the journal alone keeps every acknowledged write; this keeps the next start fast)."""
         while True:
             await asyncio.sleep(self.snapshot_interval)
-            if not self._journal.changed:
+            services = self.services
+            if services is None:
                 continue
             try:
-                await asyncio.to_thread(self._journal.compact)
+                await asyncio.to_thread(services.call, "compact")
             except Exception:  # e.g. the disk is full; the journal still has everything
                 logging.getLogger("workflows.local").exception("snapshot of the services failed")
 
@@ -288,7 +274,7 @@ class LocalRuntime:
                 f"  AWS services     {ports.url(ports.aws)}  (AWS_ENDPOINT_URL; moto)",
                 f"  executions kept  {self.state_dir / 'executions.sqlite3'}",
                 *(f"  {label:<16} {address}" for label, address in self.addresses),
-                f"  services' data   {self._journal.snapshot_path}  (each write journaled before"
+                f"  services' data   {self.state_dir / SNAPSHOT_NAME}  (each write journaled before"
                 " it is answered; --fresh starts clean)",
                 "",
                 "Place an order:",
@@ -317,63 +303,3 @@ def _listen(role: str, host: str, port: int) -> socket.socket:
         raise PortInUse(role, host, port, problem) from None
     sock.setblocking(False)
     return sock
-
-
-def _moto_server(host: str, port: int, journal: ServiceJournal) -> Any:
-    """moto's server, bound now (``ThreadedMotoServer`` binds in its thread and hangs).
-
-    Each write is journaled under moto's request lock, and answered once it is synced.
-    """
-    from moto.moto_server.werkzeug_app import (
-        DomainDispatcherApplication,
-        MotoRequestHandler,
-        create_backend_app,
-    )
-    from werkzeug.serving import make_server
-
-    logging.getLogger("werkzeug").setLevel(logging.ERROR)  # moto's per-request lines
-    try:
-        return make_server(
-            host,
-            port,
-            journal.durable(
-                _one_at_a_time(
-                    journal.capturing(DomainDispatcherApplication(create_backend_app)),
-                    journal.turn,
-                )
-            ),
-            threaded=True,
-            request_handler=MotoRequestHandler,
-        )
-    except OSError as problem:
-        if problem.errno not in (errno.EADDRINUSE, errno.EACCES, errno.EADDRNOTAVAIL):
-            raise
-        raise PortInUse("aws", host, port, problem) from None
-    except SystemExit:  # werkzeug exits the process when the port is taken
-        raise PortInUse("aws", host, port, OSError(errno.EADDRINUSE, "Address in use")) from None
-
-
-def _one_at_a_time(app: Any, turn: threading.Lock) -> Any:
-    """moto's backends are not thread-safe: serve one request at a time.
-
-    With functions running concurrently, two DynamoDB requests at once broke moto
-    (TransactWriteItems deep-copies the table while another request changes it:
-    "dictionary changed size during iteration", and copies piled up in memory). An SQS
-    ReceiveMessage may wait up to 20 s (long polling) and takes SQS's own locks, so it
-    does not hold the others up.
-    """
-
-    def serve(environ: dict[str, Any], start_response: Any) -> Any:
-        if environ.get("HTTP_X_AMZ_TARGET") == "AmazonSQS.ReceiveMessage":
-            return app(environ, start_response)
-        with turn:
-            # the body is produced inside the lock too (moto answers with a list)
-            return list(app(environ, start_response))
-
-    return serve
-
-
-def _reset_moto(url: str) -> None:
-    request = urllib.request.Request(f"{url}/moto-api/reset", method="POST")
-    with urllib.request.urlopen(request, timeout=10):
-        pass

@@ -20,7 +20,8 @@ import boto3
 import pytest
 
 from workflows.local import service_data
-from workflows.local.runtime import _moto_server, forget_state
+from workflows.local.aws_services import moto_server as _moto_server
+from workflows.local.runtime import forget_state
 from workflows.local.service_journal import (
     JournalError,
     ServiceJournal,

@@ -1,0 +1,435 @@
+"""The local AWS services of ``workflows up`` in a process of their own.
+
+moto serves DynamoDB, SQS, S3, SES, SNS and EventBridge over HTTP. Under ``workflows
+up`` it runs in a child process (``python -m workflows.local.aws_services``), so its
+request handling does not share the runtime's GIL with the engine, the API and the
+executions' store (issue #14: it was two thirds of the runtime's CPU). The services'
+journal and snapshot (``service_journal.py``, ``service_data.py``) read and write
+moto's backends directly, so they run in that process too.
+
+The runtime binds the port itself (every port is taken before anything is touched)
+and hands the listening socket to the child. It talks to the child over the same
+port, under ``/_workflows/services/`` (a path no AWS API uses), to:
+
+- ``POST recover``: fold the snapshot and the journal into moto, take a new snapshot
+  and start journaling (after the runtime created the template's resources);
+- ``POST compact``: a new snapshot if anything was written since the last one;
+- ``POST stop``: a last snapshot, and the journal closed (before the child is stopped);
+- ``GET peek?queue=NAME``, ``GET sent``: what the console shows and the AWS APIs cannot
+  (a queue's messages without receiving them, the emails and SMS sent).
+
+The child dies with the runtime: on Linux the kernel kills it when its parent dies
+(``PR_SET_PDEATHSIG``), and everywhere it exits when its stdin, a pipe from the
+runtime, reaches its end. If the child stops on its own, the runtime stops with a
+message saying so (``AwsServices.stopped``): what was acknowledged is in the journal,
+and the next start recovers it.
+
+``workflows run``, the tests and the pytest plugin keep moto in their own process
+(decision 0004); ``moto_server`` serves it in-process for the journal's tests.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import ctypes
+import errno
+import json
+import logging
+import os
+import signal
+import socket
+import sys
+import threading
+import urllib.error
+import urllib.parse
+import urllib.request
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any, Final
+
+__all__ = [
+    "CONTROL_PREFIX",
+    "SERVICES_URL_ENV",
+    "AwsServices",
+    "AwsServicesStopped",
+    "moto_server",
+    "one_at_a_time",
+    "peek_messages",
+    "sent_messages",
+]
+
+log = logging.getLogger("workflows.local")
+
+CONTROL_PREFIX: Final = "/_workflows/services/"
+# set by the runtime to its moto process's address, for the console (console/resources.py)
+SERVICES_URL_ENV: Final = "WORKFLOWS_AWS_SERVICES_URL"
+ITEMS_SHOWN: Final = 50
+_START_TIMEOUT: Final = 60.0
+_STOP_TIMEOUT: Final = 10.0
+
+
+# --------------------------------------------------------------------- serving moto
+
+
+def moto_server(host: str, port: int, journal: Any, *, fd: int | None = None) -> Any:
+    """moto's server, bound now (``ThreadedMotoServer`` binds in its thread and hangs),
+    on ``fd`` if given (a socket already listening).
+
+    Each write is journaled under moto's request lock, and answered once it is synced.
+    """
+    from moto.moto_server.werkzeug_app import (
+        DomainDispatcherApplication,
+        MotoRequestHandler,
+        create_backend_app,
+    )
+    from werkzeug.serving import make_server
+
+    from workflows.local.runtime import PortInUse
+
+    logging.getLogger("werkzeug").setLevel(logging.ERROR)  # moto's per-request lines
+    app = journal.durable(
+        one_at_a_time(
+            journal.capturing(DomainDispatcherApplication(create_backend_app)), journal.turn
+        )
+    )
+    try:
+        return make_server(
+            host,
+            port,
+            _control(app, journal),
+            threaded=True,
+            request_handler=MotoRequestHandler,
+            fd=fd,
+        )
+    except OSError as problem:
+        if problem.errno not in (errno.EADDRINUSE, errno.EACCES, errno.EADDRNOTAVAIL):
+            raise
+        raise PortInUse("aws", host, port, problem) from None
+    except SystemExit:  # werkzeug exits the process when the port is taken
+        raise PortInUse("aws", host, port, OSError(errno.EADDRINUSE, "Address in use")) from None
+
+
+def one_at_a_time(app: Any, turn: threading.Lock) -> Any:
+    """moto's backends are not thread-safe: serve one request at a time.
+
+    With functions running concurrently, two DynamoDB requests at once broke moto
+    (TransactWriteItems deep-copies the table while another request changes it:
+    "dictionary changed size during iteration", and copies piled up in memory). moto
+    alone in its process changes nothing about that: its dicts are shared by its
+    request threads still. An SQS ReceiveMessage may wait up to 20 s (long polling)
+    and takes SQS's own locks, so it does not hold the others up.
+    """
+
+    def serve(environ: dict[str, Any], start_response: Any) -> Any:
+        if environ.get("HTTP_X_AMZ_TARGET") == "AmazonSQS.ReceiveMessage":
+            return app(environ, start_response)
+        with turn:
+            # the body is produced inside the lock too (moto answers with a list)
+            return list(app(environ, start_response))
+
+    return serve
+
+
+def _control(app: Any, journal: Any) -> Any:
+    """The runtime's requests under ``CONTROL_PREFIX``; everything else goes to moto."""
+    from workflows.local.service_data import restore
+
+    def serve(environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
+        path = str(environ.get("PATH_INFO") or "")
+        if not path.startswith(CONTROL_PREFIX):
+            served: Iterable[bytes] = app(environ, start_response)
+            return served
+        action = path[len(CONTROL_PREFIX) :]
+        query = dict(urllib.parse.parse_qsl(str(environ.get("QUERY_STRING") or "")))
+        answer: Any
+        try:
+            if action == "recover":
+                kept = journal.recover()
+                restored = restore(kept, journal.objects_dir)
+                journal.compact()
+                answer = {"restored": restored, "replayed": journal.replayed}
+            elif action == "compact":
+                changed = journal.changed
+                if changed:
+                    journal.compact()
+                answer = {"compacted": changed}
+            elif action == "stop":
+                journal.compact()
+                journal.close()
+                answer = {"stopped": True}
+            elif action == "peek":
+                with journal.turn:
+                    answer = peek_messages(query.get("queue", ""))
+            elif action == "sent":
+                with journal.turn:
+                    answer = sent_messages()
+            elif action == "stats":
+                answer = {
+                    "appended": journal.appended,
+                    "replayed": journal.replayed,
+                    "syncs": journal.syncs,
+                    "pid": os.getpid(),
+                }
+            else:
+                start_response("404 Not Found", [("Content-Type", "application/json")])
+                return [json.dumps({"error": f"no such action: {action}"}).encode()]
+        except Exception as problem:
+            log.exception("services' control request %s failed", action)
+            body = json.dumps({"error": str(problem), "type": type(problem).__name__})
+            start_response("500 Internal Server Error", [("Content-Type", "application/json")])
+            return [body.encode()]
+        start_response("200 OK", [("Content-Type", "application/json")])
+        return [json.dumps(answer, default=str).encode()]
+
+    return serve
+
+
+# --------------------------------------------------------------------- what the console shows
+
+
+def _backend(service: str) -> Any:
+    """moto's backend of ``service`` in this process for the local account and region."""
+    from workflows.local.template import ACCOUNT, REGION
+
+    try:
+        from moto.backends import get_backend
+
+        return get_backend(service)[ACCOUNT][REGION]  # type: ignore[call-overload]
+    except Exception:  # a shape this version of moto does not have
+        return None
+
+
+def _text(value: Any) -> Any:
+    return value if isinstance(value, str | int | float | bool) or value is None else str(value)
+
+
+def peek_messages(queue: str) -> list[dict[str, Any]]:
+    """The first messages of a queue of this process's moto, without receiving them."""
+    backend = _backend("sqs")
+    found = getattr(backend, "queues", {}).get(queue) if backend is not None else None
+    messages = getattr(found, "_messages", None) or []
+    return [
+        {
+            "id": _text(getattr(m, "id", "")),
+            "body": _text(getattr(m, "body", "")),
+            "receives": _text(getattr(m, "approximate_receive_count", 0)),
+            "visible": bool(getattr(m, "visible", True)),
+        }
+        for m in list(messages)[:ITEMS_SHOWN]
+    ]
+
+
+def sent_messages() -> dict[str, list[dict[str, Any]]]:
+    """The last emails (SES) and SMS (SNS) this process's moto sent, newest email first."""
+    ses = _backend("ses")
+    emails = []
+    for message in reversed(list(getattr(ses, "sent_messages", None) or [])[-ITEMS_SHOWN:]):
+        destinations = getattr(message, "destinations", None) or {}
+        emails.append(
+            {
+                "source": _text(getattr(message, "source", "")),
+                "to": ", ".join(destinations.get("ToAddresses", []))
+                if isinstance(destinations, dict)
+                else str(destinations),
+                "subject": _text(getattr(message, "subject", "") or ""),
+                "body": _text(
+                    getattr(message, "body", None) or getattr(message, "raw_data", "") or ""
+                ),
+            }
+        )
+    sns = _backend("sns")
+    sent = getattr(sns, "sms_messages", None) or {}
+    sms = [
+        {"id": _text(message_id), "to": _text(number), "message": _text(text)}
+        for message_id, (number, text) in list(sent.items())[-ITEMS_SHOWN:]
+    ]
+    return {"emails": emails, "sms": sms}
+
+
+# --------------------------------------------------------------------- the child process
+
+
+def _die_with_parent(parent: int) -> None:
+    """Exit when the runtime does, even if it is killed (kill -9)."""
+    if sys.platform.startswith("linux"):
+        with contextlib.suppress(OSError, AttributeError):
+            libc = ctypes.CDLL(None, use_errno=True)
+            pr_set_pdeathsig = 1
+            libc.prctl(pr_set_pdeathsig, signal.SIGKILL, 0, 0, 0)
+    if os.getppid() != parent:  # the parent died before the line above
+        os._exit(1)
+
+    def watch_stdin() -> None:
+        # the runtime holds the other end: its end, by a stop or a crash, ends this process
+        with contextlib.suppress(OSError):
+            while sys.stdin.buffer.read(4096):
+                pass
+        os._exit(0)
+
+    threading.Thread(target=watch_stdin, name="parent-watch", daemon=True).start()
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m workflows.local.aws_services")
+    parser.add_argument("--fd", type=int, required=True, help="the listening socket")
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--state-dir", type=Path, required=True)
+    parser.add_argument("--parent", type=int, required=True)
+    args = parser.parse_args(argv)
+    _die_with_parent(args.parent)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the runtime's to handle
+    logging.basicConfig(level=logging.WARNING, format="aws services: %(levelname)s %(message)s")
+
+    import gc
+
+    from workflows.local.moto_patches import patch_transactions
+    from workflows.local.run import FEWER_COLLECTIONS
+    from workflows.local.service_journal import ServiceJournal
+    from workflows.local.shared_loader import share_botocore_loader
+
+    # as in the runtime's process (cli.py): moto's heap is mostly long-lived models and
+    # data, which Python's default thresholds would scan over and over under load
+    gc.set_threshold(*FEWER_COLLECTIONS)
+
+    share_botocore_loader()
+    patch_transactions()  # moto's TransactWriteItems without whole-table copies
+    journal = ServiceJournal(args.state_dir)
+    sock = socket.socket(fileno=args.fd)
+    port = int(sock.getsockname()[1])
+    sock.detach()  # werkzeug takes the descriptor over
+    server = moto_server(args.host, port, journal, fd=args.fd)
+    signal.signal(signal.SIGTERM, lambda *_: threading.Thread(target=server.shutdown).start())
+    gc.freeze()  # what the imports built lives as long as the process
+    sys.stdout.write("ready\n")
+    sys.stdout.flush()
+    # nobody reads the pipe after this line: whatever else is printed goes to stderr
+    os.dup2(2, 1)
+    server.serve_forever()
+
+
+# --------------------------------------------------------------------- the runtime's side
+
+
+class AwsServicesStopped(Exception):
+    """The local AWS services' process ended while the runtime was serving."""
+
+
+class AwsServices:
+    """The child process serving moto for a runtime, and its control channel."""
+
+    def __init__(self, sock: socket.socket, url: str, state_dir: Path) -> None:
+        self._socket = sock
+        self.url = url
+        self.state_dir = state_dir
+        self.process: asyncio.subprocess.Process | None = None
+        self.stopped: asyncio.Future[str] | None = None  # a message, if it ended on its own
+        self._stopping = False
+        self._watch: asyncio.Task[None] | None = None
+
+    async def start(self) -> None:
+        """Start the process (from the event loop's thread: the kernel's parent-death
+        signal follows the thread that started it) and wait until it serves."""
+        sock = self._socket
+        fd = sock.fileno()
+        host = sock.getsockname()[0]
+        sock.setblocking(True)
+        self.process = await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-m",
+            "workflows.local.aws_services",
+            "--fd",
+            str(fd),
+            "--host",
+            str(host),
+            "--state-dir",
+            str(self.state_dir),
+            "--parent",
+            str(os.getpid()),
+            stdin=asyncio.subprocess.PIPE,
+            stdout=asyncio.subprocess.PIPE,
+            pass_fds=(fd,),
+        )
+        sock.close()  # the child's now: once it ends, connections are refused, not queued
+        assert self.process.stdout is not None
+        try:
+            line = await asyncio.wait_for(self.process.stdout.readline(), _START_TIMEOUT)
+        except TimeoutError:
+            line = b""
+        if line.strip() != b"ready":
+            await self._end()
+            raise AwsServicesStopped(
+                f"the local AWS services (moto) did not start (exit code {self.process.returncode})"
+            )
+        self.stopped = asyncio.get_running_loop().create_future()
+        self._watch = asyncio.ensure_future(self._watch_process())
+
+    async def _watch_process(self) -> None:
+        assert self.process is not None
+        assert self.stopped is not None
+        code = await self.process.wait()
+        if not self._stopping and not self.stopped.done():
+            message = (
+                f"the local AWS services (moto, pid {self.process.pid}) stopped unexpectedly "
+                f"(exit code {code}); workflows up stops. What they acknowledged is in "
+                f"{self.state_dir}: start again to recover it"
+            )
+            log.error("%s", message)
+            self.stopped.set_result(message)
+
+    def call(self, action: str, timeout: float = 120.0, **query: str) -> Any:
+        """A control request (blocking: from a thread)."""
+        url = f"{self.url}{CONTROL_PREFIX}{action}"
+        if query:
+            url += "?" + urllib.parse.urlencode(query)
+        method = "GET" if action in ("peek", "sent", "stats") else "POST"
+        request = urllib.request.Request(url, method=method, data=b"" if method == "POST" else None)
+        try:
+            with urllib.request.urlopen(request, timeout=timeout) as answer:
+                return json.loads(answer.read())
+        except urllib.error.HTTPError as problem:
+            detail = json.loads(problem.read() or b"{}")
+            if detail.get("type") in ("ServiceDataError", "JournalError"):
+                from workflows.local.service_data import ServiceDataError
+
+                raise ServiceDataError(detail.get("error", "")) from None
+            raise RuntimeError(f"the local AWS services' {action} failed: {detail}") from None
+
+    async def stop(self) -> None:
+        """A last snapshot, then the process ends."""
+        self._stopping = True
+        process = self.process
+        if process is None:
+            return
+        if process.returncode is None:
+            try:
+                await asyncio.to_thread(self.call, "stop")
+            except Exception:  # it has ended or cannot snapshot: the journal has it all
+                log.exception("the services' last snapshot failed")
+        await self._end()
+        if self._watch is not None:
+            self._watch.cancel()
+            await asyncio.gather(self._watch, return_exceptions=True)
+            self._watch = None
+        self.process = None
+
+    async def _end(self) -> None:
+        process = self.process
+        if process is None:
+            return
+        if process.returncode is None:
+            with contextlib.suppress(ProcessLookupError):
+                process.terminate()
+            try:
+                await asyncio.wait_for(process.wait(), _STOP_TIMEOUT)
+            except TimeoutError:
+                with contextlib.suppress(ProcessLookupError):
+                    process.kill()
+                await process.wait()
+        if process.stdin is not None:
+            process.stdin.close()
+
+
+if __name__ == "__main__":
+    main()
