@@ -360,6 +360,10 @@ def up(
     import gc
     import signal
 
+    from workflows.local.memory_probe import install_from_environment
+
+    install_from_environment()  # WORKFLOWS_MEMORY_PROFILE: tracemalloc, probes on SIGUSR1
+
     from workflows.console.server import serve_console
     from workflows.local.instance_lock import StateDirInUse
     from workflows.local.run import FEWER_COLLECTIONS
