@@ -115,12 +115,13 @@ def report(
         for diff, name, now in grown[:top]:
             lines.append(f"  {diff:+9,} {name} ({now:,})")
     if b.get("moto_tables"):
+        tables = dict(b["moto_tables"])
+        grown_bytes = tables.pop("bytes of all items", 0) - dict(a.get("moto_tables", {})).get(
+            "bytes of all items", 0
+        )
+        shown = ", ".join(f"{name.split('/')[-1]} {n:,}" for name, n in sorted(tables.items()))
         lines.append(
-            "moto's DynamoDB items by table: "
-            + ", ".join(
-                f"{name.split('/')[-1]} {count:,}"
-                for name, count in sorted(b["moto_tables"].items())
-            )
+            f"moto's DynamoDB items by table: {shown}; they grew {grown_bytes / 2**20:.1f} MB"
         )
     return "\n".join(lines)
 

@@ -360,7 +360,7 @@ def up(
     import gc
     import signal
 
-    from workflows.local.memory_probe import install_from_environment
+    from workflows.local.memory_probe import install_from_environment, trim_when_grown
 
     install_from_environment()  # WORKFLOWS_MEMORY_PROFILE: tracemalloc, probes on SIGUSR1
 
@@ -396,9 +396,11 @@ def up(
         await runtime.start()
         gc.freeze()  # what starting built (modules, services) lives as long as the server
         click.echo(runtime.banner())
+        trimming = asyncio.ensure_future(trim_when_grown())  # freed heap back to the system
         try:
             await stopping.wait()
         finally:
+            trimming.cancel()
             await runtime.stop()
 
     try:

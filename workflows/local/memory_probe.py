@@ -19,6 +19,7 @@ takes one probe after the start and one after the load and prints what grew
 
 from __future__ import annotations
 
+import asyncio
 import ctypes
 import ctypes.util
 import gc
@@ -35,7 +36,14 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
-__all__ = ["ENVIRONMENT", "install_from_environment", "malloc_trim", "probe", "rss_mb"]
+__all__ = [
+    "ENVIRONMENT",
+    "install_from_environment",
+    "malloc_trim",
+    "probe",
+    "rss_mb",
+    "trim_when_grown",
+]
 
 ENVIRONMENT = "WORKFLOWS_MEMORY_PROFILE"
 
@@ -132,12 +140,33 @@ def moto_tables() -> dict[str, int]:
     from moto.dynamodb.models import dynamodb_backends
 
     counts: dict[str, int] = {}
+    seen: set[int] = set()
+    size = 0
     for account_id in list(dynamodb_backends.keys()):
         for region in list(dynamodb_backends[account_id].keys()):
             backend = dynamodb_backends[account_id][region]
             for name, table in list(backend.tables.items()):
                 counts[f"{region}/{name}"] = len(table)
+                size += _deep_size(table.items, seen)
+    counts["bytes of all items"] = size
     return counts
+
+
+def _deep_size(value: Any, seen: set[int]) -> int:
+    """Bytes of ``value`` and what it holds (containers, moto's Items and DynamoTypes)."""
+    if id(value) in seen:
+        return 0
+    seen.add(id(value))
+    size = sys.getsizeof(value)
+    if isinstance(value, dict):
+        for key, item in value.items():
+            size += _deep_size(key, seen) + _deep_size(item, seen)
+    elif isinstance(value, (list, tuple, set)):
+        for item in value:
+            size += _deep_size(item, seen)
+    elif hasattr(value, "__dict__") and type(value).__module__.startswith("moto."):
+        size += _deep_size(vars(value), seen)
+    return size
 
 
 def moto_items_elsewhere(samples: int = 5) -> dict[str, Any]:
@@ -203,7 +232,9 @@ def probe(directory: Path, number: int) -> Path:
     record["moto_tables"] = moto_tables()
     record["moto_items_elsewhere"] = moto_items_elsewhere()
     record["rss_after_collect_mb"] = rss_mb()
+    started = time.perf_counter()
     record["trimmed"] = malloc_trim()
+    record["trim_seconds"] = time.perf_counter() - started
     record["rss_after_trim_mb"] = rss_mb()
     record["mappings_after_trim"] = resident_by_mapping()
     record["pymalloc_after_collect"] = pymalloc_stats()
@@ -232,3 +263,20 @@ def install_from_environment() -> bool:
 
     signal.signal(signal.SIGUSR1, on_signal)
     return True
+
+
+async def trim_when_grown(interval: float = 30.0, step_mb: float = 16.0) -> None:
+    """Every ``interval`` seconds, give freed heap back with ``malloc_trim`` if the RSS
+    grew by ``step_mb`` since the last trim (glibc keeps what a burst freed, per arena).
+
+    Measured under ``workflows up`` (docs/benchmarks.md, issue #13): 5-18 MB of the
+    runtime's RSS after a load was freed memory glibc had kept; a trim took a few ms.
+    """
+    last = rss_mb()
+    while True:
+        await asyncio.sleep(interval)
+        if rss_mb() - last < step_mb:
+            continue
+        if not await asyncio.to_thread(malloc_trim):
+            return  # not glibc: nothing to trim
+        last = rss_mb()
