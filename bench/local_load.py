@@ -64,6 +64,7 @@ class Runtime:
     )
     process: subprocess.Popen[bytes] | None = None
     options: list[str] = field(default_factory=list)  # more `workflows up` options
+    memory_profile: Path | None = None  # WORKFLOWS_MEMORY_PROFILE for the runtime
 
     def start(self) -> None:
         path = self.directory / "up.log"
@@ -71,6 +72,8 @@ class Runtime:
         log = path.open("ab")
         environment = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
         environment["PYTHONPATH"] = str(self.checkout)
+        if self.memory_profile is not None:
+            environment["WORKFLOWS_MEMORY_PROFILE"] = str(self.memory_profile)
         self.process = subprocess.Popen(
             [
                 str(self.checkout / ".venv" / "bin" / "python"),
@@ -154,6 +157,16 @@ class Runtime:
                 if line.startswith("Pss:"):
                     total += int(line.split()[1])
         return total / 1024, len(pids)
+
+    def probe(self, number: int) -> None:
+        """Have the runtime write memory probe ``number`` (``--memory-profile``)."""
+        assert self.process is not None
+        assert self.memory_profile is not None
+        written = self.memory_profile / f"probe-{number}.json"
+        self.process.send_signal(signal.SIGUSR1)
+        deadline = time.monotonic() + 300
+        while not written.exists() and time.monotonic() < deadline:
+            time.sleep(0.2)
 
     def kill(self) -> None:
         assert self.process is not None
@@ -364,14 +377,24 @@ def main() -> None:
         action="store_true",
         help="keep the seed's stock (orders beyond it fail as out of stock)",
     )
+    parser.add_argument(
+        "--memory-profile",
+        action="store_true",
+        help="trace the runtime's allocations (slow) and print what grew during the load",
+    )
     options = parser.parse_args()
 
     with tempfile.TemporaryDirectory(prefix="workflows-load-") as directory:
         runtime = Runtime(options.checkout.resolve(), Path(directory), options=options.up)
+        if options.memory_profile:  # kept after the run, for bench.memory_growth
+            runtime.memory_profile = Path(tempfile.mkdtemp(prefix="workflows-memory-"))
+            print(f"memory probes    {runtime.memory_profile}")
         runtime.start()
         try:
             if not options.keep_stock:
                 restock(runtime, options.orders)
+            if options.memory_profile:
+                runtime.probe(1)  # collects and trims too: RSS at start is after that
             rss_start = runtime.rss_mb()
             pss_start, processes_start = runtime.pss_mb()
             idle_cpu = runtime.cpu_seconds()
@@ -451,6 +474,11 @@ def main() -> None:
                 f"idle CPU after   {settled_share * 100:.2f}% of a core "
                 f"over {options.idle_seconds:g} s, once the load has ended"
             )
+            if options.memory_profile and runtime.memory_profile is not None:
+                from bench.memory_growth import report
+
+                runtime.probe(2)
+                print(report(runtime.memory_profile))
             if options.kill:
                 print(f"acknowledged but lost  {ends.get('LOST', 0)}")
                 print(f"charged twice          {charged_twice(runtime, load.accepted)}")

@@ -360,6 +360,10 @@ def up(
     import gc
     import signal
 
+    from workflows.local.memory_probe import install_from_environment, trim_when_grown
+
+    install_from_environment()  # WORKFLOWS_MEMORY_PROFILE: tracemalloc, probes on SIGUSR1
+
     from workflows.console.server import serve_console
     from workflows.local.aws_services import AwsServicesStopped
     from workflows.local.instance_lock import StateDirInUse
@@ -396,10 +400,12 @@ def up(
         waits: list[asyncio.Future[Any]] = [asyncio.ensure_future(stopping.wait())]
         if runtime.services_stopped is not None:
             waits.append(runtime.services_stopped)  # moto's process ended on its own
+        trimming = asyncio.ensure_future(trim_when_grown())  # freed heap back to the system
         try:
             await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
         finally:
             waits[0].cancel()
+            trimming.cancel()
             await runtime.stop()
         if runtime.services_stopped is not None and runtime.services_stopped.done():
             raise click.ClickException(runtime.services_stopped.result())

@@ -179,8 +179,10 @@ class ExecutionService:
         self.account = account
         self._machines: dict[str, _Machine] = {}
         self._live: dict[str, _Live] = {}
-        # what each execution started by this service ran: its definition (or version)
+        # what each execution started by this service ran: its definition (or version);
+        # executions that ran the same revision share one snapshot (_snapshot)
         self.ran_with: dict[str, _Machine] = {}
+        self._snapshots: dict[str, _Machine] = {}
         self._closed = False
         # how long an API call waits for its write before answering ServiceUnavailable
         self.answer_timeout = 5.0
@@ -587,7 +589,7 @@ class ExecutionService:
                 label=entry.template_id or entry.name,
                 execution_arn=arn,
             )
-        self.ran_with[arn] = replace(entry)  # a snapshot: updates change the entry itself
+        self.ran_with[arn] = self._snapshot(entry)  # updates change the entry itself
         live.outer = self.app._background.spawn(run)
         live.outer.add_done_callback(lambda task: self._outer_done(live, task))
         return {"executionArn": arn, "startDate": start}
@@ -661,10 +663,19 @@ class ExecutionService:
             label=entry.template_id or entry.name,
             clock=clock,
         )
-        self.ran_with[row.arn] = replace(entry)
+        self.ran_with[row.arn] = self._snapshot(entry)
         live.outer = self.app._background.spawn(run)
         live.outer.add_done_callback(lambda task: self._outer_done(live, task))
         return live.outer
+
+    def _snapshot(self, entry: _Machine) -> _Machine:
+        """A copy of ``entry`` as it is now, shared by the executions that start on it
+        until it changes (a copy per execution was ~0.6 KB per order kept, issue #13)."""
+        kept = self._snapshots.get(entry.arn)
+        if kept is None or kept != entry:
+            kept = replace(entry)
+            self._snapshots[entry.arn] = kept
+        return kept
 
     def describe_execution(self, execution_arn: str) -> dict[str, Any]:
         row = self._execution(execution_arn)

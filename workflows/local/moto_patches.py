@@ -16,6 +16,15 @@ it does not name, so the tables end as moto's full copies would have left them.
 (moto's copy also dropped stream records written during a failed transaction; the
 template's tables have no streams.) The patch is for the runtime's own process
 (``workflows run`` and ``workflows up``), switched on by them, never on import.
+
+``patch_transactions`` also stops moto from keeping every model instance it ever
+made (``untrack_instances``): moto's ``BaseModel`` appends each new instance to its
+class's ``instances_tracked`` list, for its dashboard and its reset, and never lets
+go of one. Every DynamoDB write makes new ``Item`` objects (an UpdateItem two, a
+transaction's backup one per named item), so under ``workflows up`` copies of the
+items piled up for the life of the process: after 400 orders 11,600 Items were
+reachable and 4,808 were in the tables (issue #13). S3's keys and multipart uploads
+stay tracked: moto's S3 reset goes through them to close their buffers.
 """
 
 from __future__ import annotations
@@ -26,7 +35,7 @@ import threading
 from types import SimpleNamespace
 from typing import Any
 
-__all__ = ["patch_transactions"]
+__all__ = ["patch_transactions", "untrack_instances"]
 
 _installed = threading.Lock()
 _done = False
@@ -59,7 +68,31 @@ def patch_transactions() -> None:
                 raise
 
         models.DynamoDBBackend.transact_write_items = transact_write_items  # type: ignore[method-assign]
+        # here, as both callers of this patch want it too (the runtime's moto server and
+        # `workflows run`); where moto runs in another process, call it there
+        untrack_instances()
         _done = True
+
+
+_TRACKED_STILL = ("moto.s3.",)  # moto's S3 reset disposes of its keys' buffers through them
+
+
+def untrack_instances() -> None:
+    """New moto model instances are no longer appended to their class's
+    ``instances_tracked`` (S3's still are); what was tracked so far stays."""
+    from moto.core.common_models import BaseModel
+
+    if getattr(BaseModel.__new__, "_untracked", False):
+        return
+
+    def __new__(cls: Any, *args: Any, **kwargs: Any) -> Any:
+        instance = object.__new__(cls)
+        if cls.__module__.startswith(_TRACKED_STILL):
+            cls.instances_tracked.append(instance)
+        return instance
+
+    __new__._untracked = True  # type: ignore[attr-defined]
+    BaseModel.__new__ = __new__  # type: ignore[method-assign]
 
 
 Saved = list[tuple[Any, Any, Any, Any]]  # (table, hash key, range key, item copy or None)

@@ -188,6 +188,8 @@ class ProcessSandbox:
         self._connection: Connection | None = None
         self.broken = False
         self.uses = 0  # invocations handled
+        # the one pending reclaim of this sandbox while it is idle (see SandboxPool)
+        self.idle_timer: asyncio.TimerHandle | None = None
 
     async def start(self) -> None:
         """Fork the worker and wait until it imported its handler (the cold start)."""
@@ -307,6 +309,9 @@ class SandboxPool:
         async with self._slots:
             # the most recently used sandbox first, as Lambda keeps the warmest
             sandbox = self._idle.pop() if self._idle else None
+            if sandbox is not None and sandbox.idle_timer is not None:
+                sandbox.idle_timer.cancel()
+                sandbox.idle_timer = None
             if sandbox is None:
                 sandbox = ProcessSandbox(self.spec)
                 self._busy.add(sandbox)
@@ -327,13 +332,21 @@ class SandboxPool:
                 else:
                     self._idle.append(sandbox)
                     sandbox.uses += 1
+                    # one timer per idle sandbox, not one per invocation: a timer per
+                    # invocation stayed scheduled for idle_seconds (5 min) each, ~11
+                    # per order under load (issue #13's memory)
+                    if sandbox.idle_timer is not None:
+                        sandbox.idle_timer.cancel()
                     loop = asyncio.get_running_loop()
-                    loop.call_later(self.idle_seconds, self._reclaim, sandbox, sandbox.uses)
+                    sandbox.idle_timer = loop.call_later(
+                        self.idle_seconds, self._reclaim, sandbox, sandbox.uses
+                    )
 
     def _reclaim(self, sandbox: ProcessSandbox, uses: int) -> None:
         """Stop ``sandbox`` if it has stayed idle since its ``uses``-th invocation."""
         if sandbox.uses != uses or sandbox not in self._idle:
             return
+        sandbox.idle_timer = None
         self._idle.remove(sandbox)
         stopping = asyncio.ensure_future(sandbox.kill())
         self._stopping.add(stopping)
@@ -342,6 +355,10 @@ class SandboxPool:
     async def close(self) -> None:
         sandboxes, self._idle = [*self._idle, *self._busy], []
         self._busy.clear()
+        for sandbox in sandboxes:
+            if sandbox.idle_timer is not None:
+                sandbox.idle_timer.cancel()
+                sandbox.idle_timer = None
         await asyncio.gather(
             *(s.kill() for s in sandboxes), *self._stopping, return_exceptions=True
         )

@@ -282,3 +282,23 @@ async def test_an_idle_sandbox_is_stopped_and_the_next_call_is_a_cold_start(
     second = await app.lambdas.invoke("Api", {}, app.clock)
     assert second != first
     assert pool.started == 2
+
+
+async def test_idle_sandboxes_keep_one_reclaim_timer_each_not_one_per_invocation(
+    app: LocalApp,
+) -> None:
+    # issue #13: each invocation left a 5-minute timer (handle, bound method, context)
+    # scheduled on the loop; under load that was ~11 per order held for 5 minutes
+    assert app._process_lambdas is not None
+    pool = app._process_lambdas.pools["Api"]
+    for _ in range(30):
+        await app.lambdas.invoke("Api", {}, app.clock)
+    loop = asyncio.get_running_loop()
+    pending = [
+        handle
+        for handle in loop._scheduled  # type: ignore[attr-defined]
+        if not handle.cancelled()
+        and getattr(handle._callback, "__func__", None) is type(pool)._reclaim
+    ]
+    assert 1 <= len(pending) <= len(pool.sandboxes)
+    assert pool.started <= pool.limit

@@ -9,6 +9,7 @@ tests/integration/local/test_sfn_api.py.
 from __future__ import annotations
 
 import asyncio
+import gc
 import inspect
 import json
 import sqlite3
@@ -21,6 +22,8 @@ import pytest
 from workflows.engine import StateMachine, VirtualClock
 from workflows.engine.clock import RealClock
 from workflows.engine.errors import StatesError
+from workflows.engine.history import History
+from workflows.engine.machine import ExecutionResult
 from workflows.engine.tasks import TaskRequest
 from workflows.local.app import LocalApp
 from workflows.local.executions import ExecutionService, ServiceError
@@ -352,3 +355,43 @@ async def test_a_locked_store_fails_the_start_and_the_loop_keeps_serving(
     after = (await service.start_execution(arn, "{}", "during"))["executionArn"]
     assert (await service.wait(after))["status"] == "SUCCEEDED"
     service.close()
+
+
+def _count(kind: type) -> int:
+    gc.collect()
+    return sum(1 for o in gc.get_objects() if isinstance(o, kind))
+
+
+async def test_ended_executions_leave_nothing_per_execution_but_the_store() -> None:
+    # issue #13: what the runtime keeps per order; after the end only the store has it.
+    # The app as `workflows up` makes it: no ExecutionRecords (those are for `run`/tests)
+    template = load_template(REPO / "infra" / "sam" / "template.yaml")
+    service = ExecutionService(
+        LocalApp(template, clock=RealClock(), keep_records=False), ExecutionStore(":memory:")
+    )
+    try:
+        await _run_many_then_update(service)
+    finally:
+        service.close()
+
+
+async def _run_many_then_update(service: ExecutionService) -> None:
+    arn = await create(service, PASS, "many")
+    histories, results = _count(History), _count(ExecutionResult)
+    for number in range(40):
+        started = await service.start_execution(arn, "{}", f"run-{number}")
+        assert (await service.wait(started["executionArn"]))["status"] == "SUCCEEDED"
+    await service.app.drain()  # the last start's outer task ends just after its execution
+    await asyncio.sleep(0)  # and drain's own gather lets go of its result
+    assert not service._live
+    assert _count(History) == histories
+    assert _count(ExecutionResult) == results
+    # executions of the same revision share one snapshot of what they ran
+    assert len({id(ran) for ran in service.ran_with.values()}) == 1
+    await service.update_state_machine(arn, definition=json.dumps(FAIL))
+    later = (await service.start_execution(arn, "{}", "after-update"))["executionArn"]
+    await service.wait(later)
+    assert len({id(ran) for ran in service.ran_with.values()}) == 2
+    first = f"{PREFIX}:execution:many:run-0"
+    assert json.loads(service.describe_state_machine_for_execution(first)["definition"]) == PASS
+    assert json.loads(service.describe_state_machine_for_execution(later)["definition"]) == FAIL

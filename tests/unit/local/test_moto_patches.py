@@ -97,3 +97,30 @@ def test_no_table_is_copied(dynamodb: Any, monkeypatch: pytest.MonkeyPatch) -> N
     assert copied  # the named items
     assert Table not in copied
     assert _items(dynamodb) == {"A": "1", "B": "1"}
+
+
+def test_moto_no_longer_keeps_every_item_it_ever_made(dynamodb: Any) -> None:
+    # issue #13: moto's BaseModel appended each new Item (a put, both copies of an
+    # update, each transaction backup) to Item.instances_tracked, forever
+    import gc
+
+    from moto.dynamodb.models.dynamo_type import Item
+    from moto.s3.models import FakeKey
+
+    for number in range(20):
+        dynamodb.put_item(TableName=TABLE, Item={"pk": {"S": f"p{number}"}, "sk": {"S": "1"}})
+        dynamodb.update_item(
+            TableName=TABLE,
+            Key=_key(f"p{number}"),
+            UpdateExpression="SET n = :one",
+            ExpressionAttributeValues={":one": {"N": "1"}},
+        )
+        dynamodb.delete_item(TableName=TABLE, Key=_key(f"p{number}"))
+    gc.collect()
+    items = [o for o in gc.get_objects() if isinstance(o, Item)]
+    assert len(items) <= 2 + len(Item.instances_tracked)  # A and B, and what the seed kept
+    assert not [i for i in Item.instances_tracked if i.hash_key.value.startswith("p")]
+    s3 = boto3.client("s3", region_name="us-east-1")
+    s3.create_bucket(Bucket="kept")
+    s3.put_object(Bucket="kept", Key="k", Body=b"x")
+    assert any(key.name == "k" for key in FakeKey.instances_tracked)  # S3's reset needs them
