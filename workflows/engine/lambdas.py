@@ -55,6 +55,7 @@ __all__ = [
     "LambdaContext",
     "function_name_of",
     "lambda_invoke_response",
+    "parse_body",
     "request_body",
 ]
 
@@ -262,7 +263,8 @@ class Invocation:
         return len(json.dumps(self.payload, default=json_default).encode())
 
 
-def _parse_body(body: bytes) -> Any:
+def parse_body(body: bytes) -> Any:
+    """A response body as Step Functions reads it: JSON when it parses, else the text."""
     try:
         return orjson.loads(body)
     except orjson.JSONDecodeError:
@@ -293,7 +295,7 @@ def marshal_result(result: Any) -> tuple[bytes, Any, bool]:
     """
     if isinstance(result, bytes | bytearray):
         body = bytes(result)
-        return body, _parse_body(body), True
+        return body, parse_body(body), True
     try:
         body = orjson.dumps(result, default=json_default, option=_ORJSON_LIKE_RUNTIME)
         return body, orjson.loads(body), False
@@ -589,7 +591,7 @@ class InProcessLambdas:
             )
         requested_at = clock.now()
         context = LambdaContext(name, arn, self.timeout_of(name), clock, request_id, requested_at)
-        payload = json_copy(event) if body is None else _parse_body(body)
+        payload = json_copy(event) if body is None else parse_body(body)
         if log:
             lines: list[str] = []
             began = time.perf_counter()

@@ -47,8 +47,8 @@ from workflows.engine.lambdas import (
     InProcessLambdas,
     Invocation,
     LambdaContext,
-    _parse_body,
     function_name_of,
+    parse_body,
     to_json_bytes,
 )
 
@@ -424,9 +424,7 @@ class ProcessLambdas(InProcessLambdas):
             context = LambdaContext(
                 pool.spec.name, arn, pool.spec.timeout_seconds, clock, request_id, requested_at
             )
-            return Invocation(
-                context, arn, response, _parse_body(response), raw, text, requested_at
-            )
+            return Invocation(context, arn, response, parse_body(response), raw, text, requested_at)
         if kind == "function_error":
             raise FunctionError(reply[1])
         raise StatesError(reply[1], reply[2])

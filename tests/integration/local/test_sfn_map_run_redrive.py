@@ -16,9 +16,9 @@ import uuid
 from typing import Any
 
 import boto3
-import pytest
 
 from tests.integration.local import test_sfn_api as base
+from tests.integration.local import test_sfn_redrive as redrive
 from tests.integration.local.test_sfn_api import create_machine, wait_status
 from tests.integration.local.test_sfn_redrive import history, messages, queue_url
 
@@ -26,17 +26,7 @@ moto_endpoint = base.moto_endpoint
 store_path = base.store_path
 runtime = base.runtime
 sfn = base.sfn
-
-
-@pytest.fixture
-def sqs(moto_endpoint: str) -> Any:
-    return boto3.client(
-        "sqs",
-        endpoint_url=moto_endpoint,
-        region_name="us-east-1",
-        aws_access_key_id="testing",
-        aws_secret_access_key="testing",
-    )
+sqs = redrive.sqs  # an SQS client on the runtime's moto
 
 
 def send(name: str, queue: dict[str, str], body: str, **more: Any) -> dict[str, Any]:
