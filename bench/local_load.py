@@ -143,6 +143,26 @@ class Runtime:
             total += int(fields[11]) + int(fields[12]) + int(fields[13]) + int(fields[14])
         return total / ticks
 
+    def cpu_by_role(self) -> dict[str, float]:
+        """CPU seconds so far of the runtime's own process, of moto's and of the sandboxes."""
+        ticks = os.sysconf("SC_CLK_TCK")
+        roles: dict[str, float] = {"runtime": 0.0, "aws services": 0.0, "sandboxes": 0.0}
+        for pid in self.tree():
+            try:
+                fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+                command = Path(f"/proc/{pid}/cmdline").read_bytes()
+            except OSError:
+                continue
+            if pid == self.process.pid:
+                role = "runtime"
+            elif b"aws_services" in command:
+                role = "aws services"
+            else:
+                role = "sandboxes"
+            used = int(fields[11]) + int(fields[12]) + int(fields[13]) + int(fields[14])
+            roles[role] += used / ticks
+        return roles
+
     def pss_mb(self) -> tuple[float, int]:
         """Proportional memory (PSS) of the runtime and its sandboxes, and how many processes:
         pages shared by forked sandboxes count once in all."""
@@ -401,6 +421,7 @@ def main() -> None:
             time.sleep(options.idle_seconds)
             idle_share = (runtime.cpu_seconds() - idle_cpu) / options.idle_seconds
             cpu_start = runtime.cpu_seconds()
+            roles_start = runtime.cpu_by_role()
             load = Load()
             started = time.perf_counter()
             if options.kill:
@@ -456,6 +477,12 @@ def main() -> None:
                         f"in {seconds:.1f} s: {len(load.accepted) / seconds:.1f} orders/s"
                     )
                     print(f"CPU per order    {cpu / max(1, len(load.accepted)):.3f} s")
+                    orders = max(1, len(load.accepted))
+                    used = runtime.cpu_by_role()
+                    shares = ", ".join(
+                        f"{role} {(used[role] - roles_start[role]) / orders:.3f} s" for role in used
+                    )
+                    print(f"  of which       {shares}")
                 print(f"notifications    {ended_count(runtime, NOTIFICATIONS)} ended")
             causes: dict[str, int] = {}
             ends = outcomes(runtime, list(load.accepted.values()), options.wait, causes)
