@@ -5,6 +5,14 @@
     .venv/bin/python -m bench.local_load --kill               # kill -9 mid-load, restart
     .venv/bin/python -m bench.local_load --checkout /work/main  # another checkout's runtime
     .venv/bin/python -m bench.local_load --up=--sandboxes=in-process  # options of `up`
+    .venv/bin/python -m bench.local_load --orders 600 --clients 50 --rate 20  # open loop
+
+Without ``--rate`` every client places its next order as soon as its last is answered
+(a closed loop): that finds the most orders per second the runtime accepts, and the
+accept latency it shows is mostly the queue of 50 clients (Little's law). With
+``--rate R`` orders arrive at R per second whatever the answers (an open loop, as
+users arrive), with at most ``--clients`` in flight; each latency is counted from the
+moment its order was due, so an order that waited for a free client counts that wait.
 
 It starts `workflows up` as a subprocess (in a temporary directory, on free ports, from
 the checkout's template and code), places orders with POST /orders from concurrent
@@ -231,7 +239,9 @@ class Load:
     accepted: dict[str, str] = field(default_factory=dict)  # order id -> execution ARN
 
 
-async def place_orders(runtime: Runtime, orders: int, clients: int, load: Load) -> None:
+async def place_orders(
+    runtime: Runtime, orders: int, clients: int, load: Load, rate: float | None = None
+) -> None:
     body = json.loads((runtime.checkout / "examples" / "order_request.json").read_text())
     headers = {"Authorization": f"Bearer {token(runtime)}"}
     queue: asyncio.Queue[int] = asyncio.Queue()
@@ -240,11 +250,18 @@ async def place_orders(runtime: Runtime, orders: int, clients: int, load: Load) 
     url = f"http://127.0.0.1:{runtime.ports['api']}/orders"
     timeout = aiohttp.ClientTimeout(total=120)
 
+    begun = time.perf_counter()
+
     async def client(http: aiohttp.ClientSession) -> None:
         while not queue.empty():
             number = queue.get_nowait()
             order_id = f"ORD-LOAD-{number:06d}"
             started = time.perf_counter()
+            if rate is not None:
+                due = begun + number / rate
+                if due > started:
+                    await asyncio.sleep(due - started)
+                started = due
             try:
                 async with http.post(
                     url, json={**body, "orderId": order_id}, headers=headers
@@ -379,6 +396,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--orders", type=int, default=500)
     parser.add_argument("--clients", type=int, default=50)
+    parser.add_argument(
+        "--rate", type=float, help="orders per second, arriving on their own (an open loop)"
+    )
     parser.add_argument("--checkout", type=Path, default=HERE, help="whose runtime to load")
     parser.add_argument("--kill", action="store_true", help="kill -9 mid-load, then restart")
     parser.add_argument("--wait", type=float, default=600, help="seconds to wait for the ends")
@@ -430,7 +450,7 @@ def main() -> None:
 
                 async def with_kill() -> None:
                     placing = asyncio.ensure_future(
-                        place_orders(runtime, options.orders, options.clients, load)
+                        place_orders(runtime, options.orders, options.clients, load, options.rate)
                     )
                     while len(load.latencies) < moment and not placing.done():
                         await asyncio.sleep(0.01)
@@ -441,11 +461,14 @@ def main() -> None:
                 killer.close()
                 runtime.start()
             else:
-                asyncio.run(place_orders(runtime, options.orders, options.clients, load))
+                asyncio.run(
+                    place_orders(runtime, options.orders, options.clients, load, options.rate)
+                )
             placing_seconds = time.perf_counter() - started
             accepted = load.latencies
             print(f"runtime          {options.checkout.resolve()}")
-            print(f"orders           {options.orders} from {options.clients} clients")
+            arrival = f", {options.rate:g} per second" if options.rate else " (closed loop)"
+            print(f"orders           {options.orders} from {options.clients} clients{arrival}")
             print(f"up options       {' '.join(options.up) or '(none)'}")
             print(f"answers          {dict(sorted(load.statuses.items()))}")
             print(
