@@ -10,9 +10,10 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass, field
-from datetime import datetime
 from pathlib import PurePath
-from typing import Any
+from typing import Any, Final
+
+from workflows.trace import Visit, details_of, epoch, trace
 
 __all__ = ["Step", "human", "readable_cause", "render_timeline", "steps_of"]
 
@@ -21,134 +22,71 @@ __all__ = ["Step", "human", "readable_cause", "render_timeline", "steps_of"]
 class Step:
     name: str
     type: str
-    entered: datetime
+    entered: float  # epoch seconds
     depth: int
-    exited: datetime | None = None
-    status: str = "running"  # running | succeeded | failed | caught
+    exited: float | None = None
+    status: str = "running"  # running | succeeded | failed | caught | cancelled
     notes: list[str] = field(default_factory=list)
     attempts: int = 0
     parent: Step | None = field(default=None, repr=False)
 
 
-_CONTAINER_EVENTS = frozenset(
-    {
-        "MapStateSucceeded",
-        "MapStateFailed",
-        "MapStateAborted",
-        "MapRunStarted",
-        "MapRunSucceeded",
-        "MapRunFailed",
-        "MapRunAborted",
-        "ParallelStateSucceeded",
-        "ParallelStateFailed",
-        "ParallelStateAborted",
-    }
-)
-_ITERATION_EVENTS = frozenset(
-    {"MapIterationStarted", "MapIterationSucceeded", "MapIterationFailed", "MapIterationAborted"}
-)
-
-
 def steps_of(events: list[dict[str, Any]]) -> list[Step]:
     """One Step per state entered, in order; states inside a Map or Parallel are nested.
 
-    Events are attributed by following ``previousEventId`` as AWS links them: a state's
-    own events link to its entered event; the first state of a branch or iteration links
-    to the container's Started event; a container's Succeeded/Failed links to the last
-    event of one of its branches, and the next Map iteration to the previous one's last
-    state event. ``owner`` is the step an event belongs to, ``inside`` the container a
-    state entered after it runs in.
+    Read through ``trace`` (the console's and the testing plugin's reading of a
+    history), so all three agree on what happened to each state.
     """
     steps: list[Step] = []
-    owner: dict[int, Step | None] = {}
-    inside: dict[int, Step | None] = {}
-    for event in events:
-        kind: str = event["type"]
-        event_id: int = event["id"]
-        previous: int = event["previousEventId"]
-        details = _details(event)
-        step: Step | None = owner.get(previous)
-        container: Step | None = inside.get(previous)
-        if kind.endswith("StateEntered"):
-            parent = container
-            step = Step(
-                details["name"],
-                kind[: -len("StateEntered")],
-                event["timestamp"],
-                parent.depth + 1 if parent else 0,
-                parent=parent,
-            )
-            if step.type == "Fail":  # a Fail state fails where it is entered
-                step.status, step.exited = "failed", step.entered
-            steps.append(step)
-            container = parent
-        elif kind in _ITERATION_EVENTS:
-            step = _open_step(steps, details.get("name"), "Map") or step
-            container = step
-            if kind == "MapIterationStarted" and step is not None:
-                step.notes.append(f"iteration {details.get('index')} started")
-        elif kind in ("MapStateStarted", "ParallelStateStarted"):
-            if step is None or step.type not in ("Map", "Parallel") or step.exited:
-                step = container
-            container = step
-            if step is not None:
-                step.attempts += 1
-                if step.attempts > 1:
-                    step.notes.append(f"retry #{step.attempts - 1}")
-        elif kind in _CONTAINER_EVENTS:
-            step = container
-        elif kind == "EvaluationFailed":
-            step = _open_step(steps, details.get("state"), None) or step
-            container = step
-        elif kind.endswith("StateExited"):
-            name = details.get("name")
-            if step is None or step.name != name:
-                step = container if container and container.name == name else None
-                step = step or _open_step(steps, name, kind[: -len("StateExited")])
-            if step is not None:
-                step.exited = event["timestamp"]
-                step.status = "caught" if step.status == "failed" else "succeeded"
-            container = step.parent if step else None
-        else:
-            container = step.parent if step else container
-        if step is not None and kind in ("TaskScheduled", "LambdaFunctionScheduled"):
-            step.attempts += 1
-            if step.attempts > 1:
-                step.notes.append(f"retry #{step.attempts - 1}")
-        elif (
-            step is not None
-            and kind.endswith(("Failed", "TimedOut"))
-            and kind not in ("ExecutionFailed", "MapIterationFailed")
-        ):
-            error = details.get("error")
-            if error:
-                step.notes.append(f"{kind}: {error}")
-            step.status = "failed"
-            step.exited = event["timestamp"]
-        elif kind == "ExecutionFailed" and step is not None and step.status == "running":
-            step.status = "failed"
-            step.exited = event["timestamp"]
-        owner[event_id] = step
-        inside[event_id] = container
+    made: dict[int, Step] = {}  # id(visit) -> its step
+    for visit in trace(events).visits:
+        parent = made.get(id(visit.container)) if visit.container is not None else None
+        step = Step(
+            visit.name,
+            visit.type,
+            visit.entered_at,
+            parent.depth + 1 if parent else 0,
+            parent=parent,
+            status=_STATUS[visit.status],
+        )
+        if visit.type == "Fail":  # a Fail state fails where it is entered
+            step.exited = visit.entered_at
+        elif visit.exited_at is not None:
+            step.exited = visit.exited_at
+        elif visit.failed or visit.cancelled:
+            step.exited = visit.stopped_at
+        step.notes = _notes(visit)
+        step.attempts = len(visit.attempts) or visit.starts
+        made[id(visit)] = step
+        steps.append(step)
     return steps
 
 
-def _open_step(steps: list[Step], name: Any, kind: str | None) -> Step | None:
-    """The newest step of that name (and type) that has not exited."""
-    for step in reversed(steps):
-        if step.name == name and (kind is None or step.type == kind) and step.exited is None:
-            return step
-    return None
+# a state a Retrier ran again and that then succeeded is marked as succeeded, with its retries
+_STATUS: Final = {
+    "succeeded": "succeeded",
+    "retried": "succeeded",
+    "failed": "failed",
+    "caught": "caught",
+    "running": "running",
+    "cancelled": "cancelled",
+}
 
 
-_MARK = {"succeeded": "ok ", "failed": "ERR", "caught": "!! ", "running": "..."}
+def _notes(visit: Visit) -> list[str]:
+    notes = [f"iteration {index} started" for index in visit.iterations]
+    for attempt in visit.attempts:
+        if attempt.number > 1:
+            notes.append(f"retry #{attempt.number - 1}")
+        if attempt.outcome == "failed" and attempt.error:
+            notes.append(f"{attempt.failed_as}: {attempt.error}")
+    notes.extend(f"retry #{retry}" for retry in range(1, visit.starts))
+    if visit.failed and visit.error and not visit.attempts and visit.failed_as:
+        notes.append(f"{visit.failed_as}: {visit.error}")
+    return notes
 
 
-def _details(event: dict[str, Any]) -> dict[str, Any]:
-    for key, value in event.items():
-        if key.endswith("EventDetails") and isinstance(value, dict):
-            return value
-    return {}
+_MARK = {"succeeded": "ok ", "failed": "ERR", "caught": "!! ", "running": "...", "cancelled": "-- "}
 
 
 def human(seconds: float) -> str:
@@ -168,27 +106,28 @@ def render_timeline(events: list[dict[str, Any]], *, collapse_iterations: int = 
     """The timeline as text; Map iterations beyond ``collapse_iterations`` are summarised."""
     if not events:
         return "(no events)"
-    start: datetime = events[0]["timestamp"]
+    start = epoch(events[0]["timestamp"])
     lines = []
     lines.append(f"{'at':>10}  {'':3} {'state':<48}{'took':>10}")
     for step in _collapse(steps_of(events), collapse_iterations):
-        offset = human((step.entered - start).total_seconds())
+        offset = human(step.entered - start)
         took = ""
         if step.exited is not None:
-            took = human((step.exited - step.entered).total_seconds())
+            took = human(step.exited - step.entered)
         indent = "  " * step.depth
         label = f"{indent}{step.name}" + (f" ({step.type})" if step.type else "")
         lines.append(f"{offset:>10}  {_MARK.get(step.status, '   ')} {label:<48}{took:>10}")
         lines.extend(f"{'':16}{indent}  - {note}" for note in step.notes if "iteration" not in note)
     last = events[-1]
     kind = last["type"]
-    details = _details(last)
-    total = human((last["timestamp"] - start).total_seconds())
+    details = details_of(last)
+    total = human(epoch(last["timestamp"]) - start)
     if kind == "ExecutionSucceeded":
         lines.append(f"{total:>10}  SUCCEEDED")
     elif kind == "ExecutionFailed":
         cause = readable_cause(details.get("cause"))
-        lines.append(f"{total:>10}  FAILED  {details.get('error')}: {cause}")
+        failure = ": ".join(str(part) for part in (details.get("error"), cause) if part is not None)
+        lines.append(f"{total:>10}  FAILED  {failure}".rstrip())
     else:
         lines.append(f"{total:>10}  {kind}")
     return "\n".join(lines)

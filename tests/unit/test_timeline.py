@@ -97,3 +97,31 @@ def test_a_retried_map_counts_its_attempts_and_ends_failed() -> None:
     assert "retry #1" in steps[0].notes
     assert [s.depth for s in steps] == [0, 1, 1]
     assert render_timeline(result.history).splitlines()[-1].strip().startswith("1.0 s  FAILED")
+
+
+def test_a_branch_cut_off_by_its_sibling_s_failure_is_marked_so_and_no_none_is_printed() -> None:
+    definition = {
+        "StartAt": "Both",
+        "States": {
+            "Both": {
+                "Type": "Parallel",
+                "Branches": [
+                    {"StartAt": "Fails", "States": {"Fails": {"Type": "Fail", "Error": "E"}}},
+                    {
+                        "StartAt": "Waits",
+                        "States": {"Waits": {"Type": "Wait", "Seconds": 5, "End": True}},
+                    },
+                ],
+                "End": True,
+            }
+        },
+    }
+    result = run(definition, {})
+    assert summary(result) == [
+        ("Both", 0, "failed"),
+        ("Fails", 1, "failed"),
+        ("Waits", 1, "cancelled"),
+    ]
+    lines = render_timeline(result.history).splitlines()
+    assert lines[3].split()[2:5] == ["--", "Waits", "(Wait)"]
+    assert lines[-1].split() == ["0.00", "ms", "FAILED", "E"]  # no cause: no "None"

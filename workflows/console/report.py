@@ -21,9 +21,9 @@ import jinja2
 from markupsafe import Markup
 
 from workflows.console.layout import layouts
-from workflows.console.trace import epoch
 from workflows.console.views import details_of_view, execution_view, origin, page_view
 from workflows.timeline import human
+from workflows.trace import epoch
 
 if TYPE_CHECKING:
     from workflows.engine.machine import ExecutionResult

@@ -34,7 +34,6 @@ from workflows.console.graph import build_graph
 from workflows.console.layout import Layouts, layouts
 from workflows.console.live import ANY, LiveHub
 from workflows.console.resources import LocalResources
-from workflows.console.trace import trace
 from workflows.console.views import (
     execution_view,
     normalise_events,
@@ -50,6 +49,7 @@ from workflows.local.sfn_map_runs import describe_child, find_child, find_map_ru
 from workflows.local.sfn_redrive import redrive_execution
 from workflows.local.store import ExecutionRow
 from workflows.timeline import human
+from workflows.trace import trace
 
 __all__ = ["CONSOLE_KEY", "Console", "create_console", "serve_console", "start_console"]
 

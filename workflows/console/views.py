@@ -17,7 +17,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any, Final, Protocol
 
 from workflows.console.graph import build_graph
-from workflows.console.trace import Trace, epoch, trace
+from workflows.trace import Trace, epoch, trace
 
 __all__ = [
     "TokenOwners",

@@ -18,8 +18,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Final
 
-from workflows.console.trace import Trace, Visit, details_of, trace
 from workflows.engine.machine import ExecutionResult
+from workflows.trace import Trace, Visit, details_of, trace
 
 __all__ = [
     "ANY",

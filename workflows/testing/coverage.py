@@ -36,12 +36,12 @@ from typing import Any, Final
 
 from workflows import definitions
 from workflows.console.graph import END, START, Edge, build_graph
-from workflows.console.trace import Visit, details_of, epoch, trace
 from workflows.engine.choice import compile_rule
 from workflows.engine.errors import StatesError
 from workflows.engine.machine import ExecutionResult, StateMachine
 from workflows.engine.states.common import error_matches
 from workflows.testing.drawing import draw_coverage
+from workflows.trace import Visit, details_of, epoch, trace
 
 __all__ = ["Coverage", "DefinitionCoverage", "shape_of"]
 

@@ -23,10 +23,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final
 
-from workflows.console.trace import details_of, trace
 from workflows.engine import StateMachine, VirtualClock
 from workflows.engine.machine import ExecutionResult
 from workflows.engine.mocks import MockPlan, Return, Throw
+from workflows.trace import details_of, trace
 
 __all__ = ["Divergence", "ReplayResult", "answers_of", "load_history", "replay"]
 

@@ -6,8 +6,8 @@ from typing import Any
 
 import pytest
 
-from workflows.console.trace import trace
 from workflows.engine import StateMachine, VirtualClock
+from workflows.trace import trace
 
 FLAKY = "arn:aws:lambda:us-east-1:123456789012:function:flaky"
 
@@ -209,3 +209,61 @@ def test_a_redriven_execution_runs_its_failed_state_again() -> None:
     assert succeeded.status == "SUCCEEDED"
     assert succeeded.state_statuses() == {"Save": "retried"}  # failed, then ran again
     assert [v.status for v in succeeded.visits] == ["retried", "succeeded"]
+
+
+def test_an_evaluation_failure_belongs_to_the_state_it_names() -> None:
+    """AWS links EvaluationFailed to the event before the failing state's entered event
+    (here the Pass state's exit), and names the state in its details."""
+    definition = {
+        "QueryLanguage": "JSONata",
+        "StartAt": "Start",
+        "States": {
+            "Start": {"Type": "Pass", "Output": "{% $states.input.items %}", "Next": "Each"},
+            "Each": {"Type": "Map", "ItemProcessor": INNER_PASS, "End": True},
+        },
+    }
+    history = run(definition, {"items": 1})
+    assert [e["type"] for e in history][-3:] == [
+        "EvaluationFailed",
+        "MapStateFailed",
+        "ExecutionFailed",
+    ]
+    traced = trace(history)
+    assert traced.state_statuses() == {"Start": "succeeded", "Each": "failed"}
+    assert traced.visits[1].error == "States.QueryEvaluationError"
+
+
+def test_every_attempt_of_a_retried_parallel_shows_its_failed_branch() -> None:
+    """AWS records no ParallelStateFailed between attempts: the next
+    ParallelStateStarted is what says the attempt before failed."""
+    definition = {
+        "StartAt": "Both",
+        "States": {
+            "Both": {
+                "Type": "Parallel",
+                "Branches": [
+                    {"StartAt": "Fails", "States": {"Fails": {"Type": "Fail", "Error": "E"}}},
+                    {
+                        "StartAt": "Waits",
+                        "States": {"Waits": {"Type": "Wait", "Seconds": 5, "End": True}},
+                    },
+                ],
+                "Retry": [{"ErrorEquals": ["E"], "MaxAttempts": 2, "IntervalSeconds": 1}],
+                "End": True,
+            }
+        },
+    }
+    traced = trace(run(definition, {}))
+    assert [(v.name, v.status) for v in traced.visits] == [
+        ("Both", "failed"),
+        ("Fails", "failed"),
+        ("Waits", "cancelled"),
+        ("Fails", "failed"),
+        ("Waits", "cancelled"),
+        ("Fails", "failed"),
+        ("Waits", "cancelled"),
+    ]
+    assert traced.visits[0].starts == 3
+
+
+INNER_PASS = {"StartAt": "Leaf", "States": {"Leaf": {"Type": "Pass", "End": True}}}

@@ -109,6 +109,7 @@ class Attempt:
     started_at: float | None = None
     ended_at: float | None = None
     outcome: str = "running"  # running | succeeded | failed | waiting
+    failed_as: str | None = None  # the event that failed it: TaskFailed, TaskTimedOut, ...
     error: str | None = None
     cause: str | None = None
     result: str | None = None  # JSON text of the service's result
@@ -139,6 +140,9 @@ class Visit:
     redriven: bool = False  # it failed or was cancelled, and a redrive ran it again
     assigned_variables: dict[str, Any] | None = None
     iterations: dict[int, str] = field(default_factory=dict)  # Map: index -> status
+    starts: int = 0  # Map/Parallel: how many times it started (more than once when retried)
+    stopped_at: float | None = None  # when it last failed (a Retrier may rerun it) or was cut off
+    failed_as: str | None = None  # ... and the event that said so: MapStateFailed, ...
     next: str | None = None  # the state entered after it in the same scope
     event_ids: list[int] = field(default_factory=list)
 
@@ -343,6 +347,9 @@ class _Reader:
         self.output: str | None = None
         self.pending_delay: dict[int, float] = {}  # id(visit) -> time its last attempt failed
         self.iteration_index: dict[int, int] = {}  # MapIterationStarted event id -> index
+        # (id(Map visit), index) -> the event id its iteration last started at
+        self.iteration_start: dict[tuple[int, int], int] = {}
+        self.container_start: dict[int, int] = {}  # id(Map/Parallel visit) -> last started id
 
     def read(self, event: Mapping[str, Any]) -> None:
         event_id = int(event["id"])
@@ -383,15 +390,34 @@ class _Reader:
                 visit.event_ids.append(event_id)
             self.owner[event_id] = visit
             return
+        if kind == "EvaluationFailed":
+            # it links to the event before the state's entered event, and names the state
+            visit = self._latest_open(details.get("state")) or owner
+            self._task_event(kind, details, event_id, visit, at)
+            self.owner[event_id] = visit
+            return
         if kind in _CONTAINER_EVENTS:
             wanted = _CONTAINER_EVENTS[kind]
             visit = self._climb(owner, lambda v: v.type == wanted and v.exited_at is None)
             if visit is not None:
                 visit.event_ids.append(event_id)
+                # only this attempt's states: a Retrier runs a Map or Parallel again
+                this_attempt = self._inside(visit, self.container_start.get(id(visit), 0))
+                if kind.endswith("Started"):
+                    visit.starts += 1
+                    self.container_start[id(visit)] = event_id
+                    if visit.starts > 1:
+                        # AWS records no failed event for the attempt before, whose
+                        # states inside failed or were cut off
+                        self._close(this_attempt, True, {}, at)
                 if kind.endswith(("Failed", "Aborted")):
-                    self._close(self._inside(visit), kind.endswith("Failed"), details)
+                    self._close(this_attempt, kind.endswith("Failed"), details, at)
                 if kind.endswith("Failed"):
                     visit.failed = True
+                    visit.stopped_at = at
+                    # the event that carried the error (not MapStateFailed after EvaluationFailed)
+                    if details.get("error") or visit.failed_as is None:
+                        visit.failed_as = kind
                     visit.error = visit.error or details.get("error")
                     visit.cause = visit.cause or details.get("cause")
                 elif kind.endswith("Aborted"):
@@ -407,10 +433,17 @@ class _Reader:
                 visit.iterations[index] = _ITERATION_END.get(kind, "running")
                 if kind == "MapIterationStarted":
                     self.iteration_index[event_id] = index
+                    self.iteration_start[(id(visit), index)] = event_id
                 elif kind != "MapIterationSucceeded":
                     inside = (*visit.iteration, (visit.name, index))
-                    scope = [v for v in self.visits if v.iteration[: len(inside)] == inside]
-                    self._close(scope, kind == "MapIterationFailed", details)
+                    # a retried Map runs index 0 again: only this run of the iteration
+                    since = self.iteration_start.get((id(visit), index), 0)
+                    scope = [
+                        v
+                        for v in self.visits
+                        if v.iteration[: len(inside)] == inside and v.entered_id > since
+                    ]
+                    self._close(scope, kind == "MapIterationFailed", details, at)
             self.owner[event_id] = visit
             return
         self._task_event(kind, details, event_id, owner, at)
@@ -494,13 +527,20 @@ class _Reader:
         elif kind in _ATTEMPT_FAILED:
             if attempt is not None:
                 attempt.outcome, attempt.ended_at = "failed", at
+                attempt.failed_as = kind
                 attempt.error, attempt.cause = details.get("error"), details.get("cause")
             owner.failed = True
+            owner.stopped_at, owner.failed_as = at, kind
             owner.error, owner.cause = details.get("error"), details.get("cause")
             self.pending_delay[id(owner)] = at
+        elif kind.endswith("StateAborted"):
+            # a sibling branch failed and AWS cut this state off (TaskStateAborted, ...)
+            owner.cancelled = True
+            owner.stopped_at = at
         elif kind.endswith("Failed") and "error" in details:
             # e.g. a Fail state's or an evaluation's failure recorded against the state
             owner.failed = True
+            owner.stopped_at, owner.failed_as = at, kind
             owner.error, owner.cause = details.get("error"), details.get("cause")
 
     def _execution_end(self, kind: str, details: Mapping[str, Any], at: float) -> None:
@@ -508,7 +548,7 @@ class _Reader:
         self.stop = at
         self.error, self.cause = details.get("error"), details.get("cause")
         self.output = details.get("output")
-        self._close(self.visits, kind == "ExecutionFailed", details)
+        self._close(self.visits, kind == "ExecutionFailed", details, at)
 
     def _redriven(self) -> None:
         """The execution runs again from what did not finish: those visits are superseded."""
@@ -518,10 +558,13 @@ class _Reader:
             if visit.cancelled or (visit.failed and not visit.caught):
                 visit.redriven = True
 
-    def _inside(self, container: Visit) -> list[Visit]:
-        """The visits that ran inside a Parallel or Map visit (at any depth)."""
+    def _inside(self, container: Visit, since: int = 0) -> list[Visit]:
+        """The visits that ran inside a Parallel or Map visit (at any depth), entered
+        after the event ``since``."""
         found = []
         for visit in self.visits:
+            if visit.entered_id <= since:
+                continue
             outer = visit.container
             while outer is not None and outer is not container:
                 outer = outer.container
@@ -529,21 +572,25 @@ class _Reader:
                 found.append(visit)
         return found
 
-    def _close(self, scope: list[Visit], failed: bool, details: Mapping[str, Any]) -> None:
+    def _close(
+        self, scope: list[Visit], failed: bool, details: Mapping[str, Any], at: float
+    ) -> None:
         """A scope ended (execution, iteration, branch) while some of its states were open.
 
         Open Map/Parallel states share its fate. Of the other open states, when the
-        scope failed and no state in it had failed already, the last one entered is
-        where the failure happened (a Fail state, or an error in Pass/Choice); the rest
-        were cancelled, as AWS cancels the siblings of a failed branch.
+        scope failed and no state in it had failed already, an open Fail state, or else
+        the last state entered (an error in Pass or Choice), is where the failure
+        happened; the rest were cancelled, as AWS cancels the siblings of a failed branch.
         """
         still_open = [v for v in scope if v.open]
         others = [v for v in still_open if v.type not in ("Map", "Parallel")]
         culprit: Visit | None = None
         already = any(v.failed and not v.caught for v in scope if v not in still_open)
         if failed and others and not already:
-            culprit = max(others, key=lambda v: v.entered_id)
+            # a Fail state failed it if one is open; otherwise the last state entered
+            culprit = max(others, key=lambda v: (v.type == "Fail", v.entered_id))
         for visit in still_open:
+            visit.stopped_at = at
             if visit is culprit or (failed and visit.type in ("Map", "Parallel")):
                 visit.failed = True
                 visit.error = visit.error or details.get("error")
