@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import botocore.loaders
 import botocore.session
 import pytest
@@ -58,3 +60,22 @@ def test_moto_loader_lists_the_services_its_own_listing_finds(
         assert loader.list_available_services(type_name) == own.list_available_services(type_name)
     model = loader.load_service_model("dynamodb", "service-2")
     assert model["metadata"]["serviceId"] == "DynamoDB"
+
+
+@pytest.mark.parametrize(
+    "name", ["endpoints", "dynamodb/2012-08-10/service-2", "s3/2006-03-01/endpoint-rule-set-1"]
+)
+def test_the_shared_loaders_read_a_file_as_botocore_does(name: str) -> None:
+    folder = botocore.loaders.Loader.BUILTIN_DATA_PATH
+    ours = shared_loader._OrjsonFileLoader().load_file(f"{folder}/{name}")
+    assert ours is not None
+    assert ours == botocore.loaders.JSONFileLoader().load_file(f"{folder}/{name}")
+
+
+def test_a_file_orjson_refuses_is_read_by_json(tmp_path: Path) -> None:
+    path = tmp_path / "model.json"
+    path.write_text('{"max": 123456789012345678901234567890, "ratio": NaN}')
+    data = shared_loader._OrjsonFileLoader().load_file(str(path)[: -len(".json")])
+    assert data["max"] == 123456789012345678901234567890
+    assert data["ratio"] != data["ratio"]
+    assert shared_loader._OrjsonFileLoader().load_file(str(tmp_path / "missing")) is None
