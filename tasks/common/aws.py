@@ -118,7 +118,7 @@ def _reuse_user_agent(built: Any) -> Any:
     features are fixed for the client's life. The header stays the same string.
     botocore's internals are optional here: without them nothing changes.
     """
-    creator = getattr(built, "_user_agent_creator", None)
+    creator: Any = getattr(built, "_user_agent_creator", None)
     compose = getattr(creator, "to_string", None)
     try:
         from botocore.context import get_context
