@@ -109,6 +109,42 @@ def _session_locked(environment: tuple[tuple[str, str], ...]) -> Any:
     return session
 
 
+def _reuse_user_agent(built: Any) -> Any:
+    """Let ``built`` (a client) compose its User-Agent header once per set of features.
+
+    botocore composes the header from about ten components twice per request (once
+    for the request, once more just before sending, to add the features the call
+    used), which is several percent of a task's CPU; the parts other than the
+    features are fixed for the client's life. The header stays the same string.
+    botocore's internals are optional here: without them nothing changes.
+    """
+    creator: Any = getattr(built, "_user_agent_creator", None)
+    compose = getattr(creator, "to_string", None)
+    try:
+        from botocore.context import get_context
+    except ImportError:  # pragma: no cover - an older botocore without call contexts
+        return built
+    if compose is None or not hasattr(creator, "_client_features"):
+        return built
+    headers: dict[frozenset[str], str] = {}
+
+    def to_string() -> str:
+        context = get_context()
+        features = frozenset(creator._client_features or ())
+        if context is not None:
+            features |= context.features
+        header = headers.get(features)
+        if header is None:
+            if len(headers) >= 64:  # features vary little; bound it all the same
+                headers.clear()
+            header = headers[features] = compose()
+        return header
+
+    # both of botocore's call sites look the method up on the instance
+    creator.to_string = to_string
+    return built
+
+
 def client(service_name: str) -> Any:
     """A low-level boto3 client for ``service_name`` (``ses``, ``sns``, ``sqs``, ...)."""
     key = (_generation, service_name, _environment())
@@ -118,7 +154,7 @@ def client(service_name: str) -> Any:
     with _lock:
         found = _clients.get(key)
         if found is None:
-            found = _session_locked(key[2]).client(service_name)
+            found = _reuse_user_agent(_session_locked(key[2]).client(service_name))
             _clients[key] = found
         return found
 
@@ -130,7 +166,9 @@ def dynamodb_table(table_name: str) -> Any:
     key = ("table", table_name, environment)
     if key not in cache:
         with _lock:
-            cache[key] = _session_locked(environment).resource("dynamodb").Table(table_name)
+            table = _session_locked(environment).resource("dynamodb").Table(table_name)
+            _reuse_user_agent(table.meta.client)
+            cache[key] = table
     return cache[key]
 
 

@@ -203,6 +203,10 @@ class InventoryRepository(Protocol):
 class PaymentRepository(Protocol):
     def get(self, order_id: str) -> PaymentRecord | None: ...
 
+    def get_with_order(self, order_id: str) -> tuple[OrderRecord | None, PaymentRecord | None]:
+        """The order and its payment (either may be missing), read together."""
+        ...
+
     def save_captured(self, record: PaymentRecord) -> PaymentRecord:
         """Store a captured payment unless one exists; returns the stored one."""
         ...
@@ -532,6 +536,28 @@ class DynamoPaymentRepository(_DynamoRepository):
         with _translated():
             item = self._table.get_item(Key=_payment_key(order_id), ConsistentRead=True).get("Item")
         return None if item is None else PaymentRecord.model_validate(_strip_keys(item))
+
+    def get_with_order(self, order_id: str) -> tuple[OrderRecord | None, PaymentRecord | None]:
+        # one consistent BatchGetItem of both keys (same partition) instead of two GetItems
+        request: dict[str, Any] = {
+            self._table.name: {
+                "Keys": [order_key(order_id), _payment_key(order_id)],
+                "ConsistentRead": True,
+            }
+        }
+        by_sort_key: dict[str, dict[str, Any]] = {}
+        while request:
+            with _translated():
+                response = self._table.meta.client.batch_get_item(RequestItems=request)
+            for item in response["Responses"].get(self._table.name, []):
+                by_sort_key[item["SK"]] = item
+            request = response.get("UnprocessedKeys") or {}
+        order = by_sort_key.get("ORDER")
+        payment = by_sort_key.get("PAYMENT")
+        return (
+            None if order is None else OrderRecord.model_validate(_strip_keys(order)),
+            None if payment is None else PaymentRecord.model_validate(_strip_keys(payment)),
+        )
 
     def save_captured(self, record: PaymentRecord) -> PaymentRecord:
         try:

@@ -19,13 +19,23 @@ from tasks.notifications.deps import NotificationDeps, SendRequest
 from tasks.notifications.errors import DeliveryRejected
 from tasks.notifications.sending import provider_error, send_task
 
-__all__ = ["handler", "send_push"]
+__all__ = ["handler", "require_push_configured", "send_push"]
 
 
-def send_push(request: SendRequest, deps: NotificationDeps) -> str:
+def require_push_configured(deps: NotificationDeps) -> str:
+    """The platform application's ARN; ``DeliveryRejected`` when push is not configured.
+
+    Checked before the idempotency record is taken: without a platform application
+    nothing can be sent, so there is no effect to guard (and no record to delete).
+    """
     platform_arn = deps.settings.push_platform_application_arn
     if not platform_arn:
         raise DeliveryRejected("push is not configured: PUSH_PLATFORM_APPLICATION_ARN is unset")
+    return platform_arn
+
+
+def send_push(request: SendRequest, deps: NotificationDeps) -> str:
+    platform_arn = require_push_configured(deps)
     message = request.message
     title = message.subject or request.event_type
     payload = {
@@ -47,4 +57,6 @@ def send_push(request: SendRequest, deps: NotificationDeps) -> str:
     return str(response["MessageId"])
 
 
-handler = send_task(channel="push", task_name="SendPush", send=send_push)
+handler = send_task(
+    channel="push", task_name="SendPush", send=send_push, check=require_push_configured
+)

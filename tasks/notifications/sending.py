@@ -53,14 +53,22 @@ def send_once(
     channel: Channel,
     task_name: str,
     send: Callable[[SendRequest, NotificationDeps], str],
+    check: Callable[[NotificationDeps], object] | None = None,
 ) -> dict[str, Any]:
-    """Validate, then send at most once per (event id, channel); return the delivery."""
+    """Validate, then send at most once per (event id, channel); return the delivery.
+
+    ``check(deps)`` raises when the function cannot send at all (its configuration):
+    it runs before the idempotency record is taken, since a record taken only to be
+    deleted again when the send fails costs two writes and protects nothing.
+    """
     request = parse_or_invalid(SendRequest, event, "send request")
     if request.message.channel != channel:
         raise InvalidNotificationEvent(
             f"{task_name} sends {channel}, got a {request.message.channel} message"
         )
     bind_order(request.order_id)
+    if check is not None:
+        check(deps)
 
     def deliver(payload: dict[str, Any]) -> dict[str, Any]:
         message_id = send(request, deps)
@@ -85,14 +93,21 @@ def send_once(
 
 
 def send_task(
-    *, channel: Channel, task_name: str, send: Callable[[SendRequest, NotificationDeps], str]
+    *,
+    channel: Channel,
+    task_name: str,
+    send: Callable[[SendRequest, NotificationDeps], str],
+    check: Callable[[NotificationDeps], object] | None = None,
 ) -> TaskHandler[NotificationDeps]:
-    """The Lambda entry point of a send task: ``send_once`` with this channel and ``send``."""
+    """The Lambda entry point of a send task: ``send_once`` with this channel, ``send``
+    and ``check``."""
 
     @task_handler(NotificationDeps.from_settings)
     def handler(
         event: dict[str, Any], context: LambdaContext, deps: NotificationDeps
     ) -> dict[str, Any]:
-        return send_once(event, context, deps, channel=channel, task_name=task_name, send=send)
+        return send_once(
+            event, context, deps, channel=channel, task_name=task_name, send=send, check=check
+        )
 
     return handler

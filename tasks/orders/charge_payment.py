@@ -49,8 +49,7 @@ def charge_payment(event: dict[str, Any], deps: OrderTaskDeps) -> dict[str, Any]
     request = parse_or_invalid(ChargeRequest, event, "charge request")
     bind_order(request.order_id)
     with unavailable_as(PaymentProviderUnavailable):
-        order = deps.orders.get(request.order_id)
-        existing = deps.payments.get(request.order_id)
+        order, existing = deps.payments.get_with_order(request.order_id)
     if order is None:
         raise InvalidOrder(f"order {request.order_id!r} does not exist")
     if existing is not None:

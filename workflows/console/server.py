@@ -60,6 +60,7 @@ STATUSES: Final = ("RUNNING", "SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED")
 PAGE_SIZE: Final = 50
 HISTORY_PAGE: Final = 1000
 KEPT_VIEWS: Final = 8
+GRAPHS_KEPT: Final = 64  # machine definitions whose graph is kept (see Console.graphs)
 # the stream re-reads the store at least this often, even without a notification
 # (an execution resumed after a restart may not pass through the app's listeners)
 POLL_SECONDS: Final = 1.0
@@ -98,6 +99,9 @@ class Console:
     # the views of the last ended executions opened: their states are opened one by one
     ended: OrderedDict[str, dict[str, Any]] = field(default_factory=OrderedDict)
     pages: dict[str, Markup] = field(default_factory=dict)  # their page data, as JSON
+    # the graph of each machine definition seen: every execution start looks its
+    # machine's layout up, and the definition rarely changes
+    graphs: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     def render(self, template: str, code: int = 200, **values: Any) -> web.Response:
         text = self.templates.get_template(template).render(**values)
@@ -155,7 +159,12 @@ class Console:
             definition = self.service.describe_state_machine(state_machine_arn)["definition"]
         except ServiceError:
             return
-        if self.layouts.kept(graph := build_graph(definition).to_dict()) is None:
+        graph = self.graphs.get(definition)
+        if graph is None:
+            if len(self.graphs) >= GRAPHS_KEPT:
+                self.graphs.clear()
+            graph = self.graphs[definition] = build_graph(definition).to_dict()
+        if self.layouts.kept(graph) is None:
             self.lay_out(graph)
 
     def _on_execution(self, starting: ExecutionStarting) -> None:

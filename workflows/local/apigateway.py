@@ -493,6 +493,10 @@ def _gateway_answer(status: int, message: str, error_type: str, request_id: str)
     )
 
 
+def _too_large(request_id: str) -> web.Response:
+    return _gateway_answer(413, "Request Too Long", "RequestEntityTooLargeException", request_id)
+
+
 class _Lambdas(Protocol):
     async def invoke(self, reference: str, event: Any, clock: Clock) -> Any: ...
 
@@ -543,17 +547,14 @@ def create_app(
                 "MissingAuthenticationTokenException",
                 request_id,
             )
-        too_large = _gateway_answer(
-            413, "Request Too Long", "RequestEntityTooLargeException", request_id
-        )
         if request.content_length is not None and request.content_length > max_body_bytes:
-            return too_large
+            return _too_large(request_id)
         chunks: list[bytes] = []
         size = 0
         async for chunk in request.content.iter_chunked(64 * 1024):
             size += len(chunk)
             if size > max_body_bytes:
-                return too_large
+                return _too_large(request_id)
             chunks.append(chunk)
         sockname = request.transport.get_extra_info("sockname") if request.transport else None
         local_port = int(sockname[1]) if sockname else 80

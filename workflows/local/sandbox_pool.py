@@ -261,7 +261,9 @@ class ProcessSandbox:
             self.broken = True
             raise SandboxDied(await self._exit_code()) from None
         try:
-            return await asyncio.wait_for(self._receive(), self.spec.timeout_seconds)
+            # a timeout scope, not wait_for: no task of its own per invocation
+            async with asyncio.timeout(self.spec.timeout_seconds):
+                return await self._receive()
         except SandboxDied:
             raise
         except BaseException:  # out of time, or the caller gave up waiting

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import threading
+from typing import Any
 
 import pytest
+from botocore.awsrequest import AWSResponse
+from botocore.useragent import UserAgentString
 
 from tasks.common import aws
 
@@ -57,3 +60,53 @@ def test_new_sessions_share_one_data_loader() -> None:
     loader = first._session.get_component("data_loader")
     assert second._session.get_component("data_loader") is loader
     assert len(loader.search_paths) == len(set(loader.search_paths))
+
+
+class _Answered:
+    """What a request returns without leaving the process: ``{}`` with HTTP 200."""
+
+    def stream(self, **_: object) -> object:
+        yield b"{}"
+
+
+def _user_agents(client: Any, calls: int) -> list[str]:
+    seen: list[str] = []
+
+    def answer(request: Any, **_: object) -> AWSResponse:
+        seen.append(request.headers["User-Agent"].decode())
+        return AWSResponse(request.url, 200, {}, _Answered())
+
+    client.meta.events.register("before-send", answer)
+    for _ in range(calls):
+        client.list_queues()
+    return seen
+
+
+def _parts(user_agent: str) -> list[object]:
+    # botocore joins the features (m/...) from a set: their order is not fixed
+    return [set(p[2:].split(",")) if p.startswith("m/") else p for p in user_agent.split()]
+
+
+def test_the_user_agent_is_composed_once_and_stays_what_botocore_sends() -> None:
+    reused = _user_agents(aws.client("sqs"), 3)
+    plain = _user_agents(aws.new_session().client("sqs"), 1)  # not through aws.client
+    assert reused[0] == reused[1] == reused[2]
+    assert _parts(reused[0]) == _parts(plain[0])
+
+
+def test_calls_with_the_same_features_share_one_composed_user_agent(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    composed = 0
+    compose = UserAgentString.to_string
+
+    def counted(self: UserAgentString) -> str:
+        nonlocal composed
+        composed += 1
+        return compose(self)
+
+    monkeypatch.setattr(UserAgentString, "to_string", counted)
+    _user_agents(aws.client("sqs"), 5)
+    # one header for the features known when the request is built, one with those the
+    # call adds before it is sent; botocore alone composes two per call (ten here)
+    assert composed == 2

@@ -170,8 +170,13 @@ def test_push_without_a_platform_application_is_rejected(
     confirmed_event: dict[str, Any], notification_deps: Any, lambda_context: Any
 ) -> None:
     state = _state_with_messages(confirmed_event, notification_deps, lambda_context)
+
+    def no_idempotency_store() -> Any:
+        raise AssertionError("nothing can be sent: no idempotency record to take (and delete)")
+
+    deps = replace(notification_deps, idempotency_factory=no_idempotency_store)
     with pytest.raises(DeliveryRejected, match="PUSH_PLATFORM_APPLICATION_ARN"):
-        send_push.handler(_iteration(state, "push"), lambda_context, deps=notification_deps)
+        send_push.handler(_iteration(state, "push"), lambda_context, deps=deps)
 
 
 def test_a_sender_refuses_another_channels_message(

@@ -123,6 +123,25 @@ def test_refund_refunds_once(
     assert stored["status"] == "REFUNDED"
 
 
+def test_charging_an_order_that_does_not_exist_is_invalid(order_deps: Any, gateway: Any) -> None:
+    request = {"orderId": "ORD-X", "paymentToken": "tok_ok"}
+    with pytest.raises(InvalidOrder, match="does not exist"):
+        charge_payment.charge_payment(request, order_deps)
+    assert gateway.captured_count == 0
+
+
+def test_a_refunded_payment_is_not_charged_again(
+    placed_order: Any, order_deps: Any, lambda_context: Any, gateway: Any
+) -> None:
+    state = placed_order()
+    charge_payment.handler(state, lambda_context, deps=order_deps)
+    refund_payment.handler(state, lambda_context, deps=order_deps)
+    # below Powertools (its record would answer first): the stored payment decides
+    with pytest.raises(InvalidOrder, match="already REFUNDED"):
+        charge_payment.charge_payment(state, order_deps)
+    assert gateway.captured_count == 1
+
+
 def test_refund_without_a_payment_is_a_no_op(order_deps: Any, lambda_context: Any) -> None:
     result = refund_payment.handler({"orderId": "ORD-X"}, lambda_context, deps=order_deps)
     assert result["refunded"] is False
