@@ -132,7 +132,11 @@ class MotoServer:
             ConnectionClass = Connection
 
             def bind(self, family: Any, type: Any, proto: Any = 0) -> None:
-                self.socket = sock  # bound by the caller: take it rather than bind one
+                # bound by the caller: take it rather than bind one, with what cheroot's
+                # own binding sets (connections inherit it): without TCP_NODELAY, a
+                # kept-alive connection's answer waits for the caller's delayed ACK
+                sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+                self.socket = sock
 
         host, port = sock.getsockname()[:2]
         self._server = Server(

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import http.client
 import json
+import os
 import socket
 import threading
 from collections.abc import Iterator
@@ -140,6 +141,10 @@ def test_a_given_listening_socket_is_served(tmp_path: Path) -> None:
     sock = socket.create_server(("127.0.0.1", 0))
     port = sock.getsockname()[1]
     server = moto_server("127.0.0.1", port, ServiceJournal(tmp_path), fd=sock.detach())
+    # kept-alive answers are sent at once, not held for the caller's delayed ACK
+    listening = socket.socket(fileno=os.dup(server._server.socket.fileno()))
+    assert listening.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY)
+    listening.close()
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:
