@@ -175,6 +175,7 @@ def cache_lookups() -> None:
     responses.method_names_from_class = method_names  # type: ignore[attr-defined]
     _cache_possible_keys()
     _cache_expressions()
+    _cache_node_types()
 
 
 _KEYS_KEPT = 4096  # (class, key, shape) triples; a service's models have a few hundred
@@ -258,3 +259,22 @@ def _cache_expressions() -> None:
         return deque(nodes)
 
     ConditionExpressionParser._lex_condition_expression = lex_condition_expression  # type: ignore[method-assign]
+
+
+def _cache_node_types() -> None:
+    """moto's update-expression traversers (validators, executors) rebuild the tuple of
+    node classes they process, from a new dict of bound methods, at every node of the
+    tree. That dict is a literal of the traverser's class: the tuple is the same for an
+    instance's whole traversal, so it is built once per instance."""
+    from moto.dynamodb.parsing import ast_nodes
+
+    traverser = ast_nodes.DepthFirstTraverser  # type: ignore[attr-defined]
+    node_types = traverser.nodes_to_be_processed
+
+    def nodes_to_be_processed(self: Any) -> Any:
+        found = self.__dict__.get("_node_types")
+        if found is None:
+            found = self.__dict__["_node_types"] = node_types(self)
+        return found
+
+    traverser.nodes_to_be_processed = nodes_to_be_processed

@@ -278,3 +278,35 @@ def test_bad_expressions_are_refused_every_time(dynamodb: Any) -> None:
             )
         refusals.append(str(raised.value))
     assert refusals[0] == refusals[1]
+
+
+def test_update_expressions_of_every_kind_apply_as_before(dynamodb: Any) -> None:
+    # each of moto's traversers (values, paths, functions, operations, checks) runs
+    moto_patches.cache_lookups()
+    dynamodb.update_item(
+        TableName=TABLE,
+        Key=_key("A"),
+        UpdateExpression=(
+            "SET #l = list_append(if_not_exists(#l, :empty), :one), m = n + :two, "
+            "began = if_not_exists(began, :now) ADD tags :tag, n :two REMOVE gone"
+        ),
+        ExpressionAttributeNames={"#l": "log"},
+        ExpressionAttributeValues={
+            ":empty": {"L": []},
+            ":one": {"L": [{"S": "x"}]},
+            ":two": {"N": "2"},
+            ":now": {"S": "t0"},
+            ":tag": {"SS": ["a"]},
+        },
+    )
+    item = dynamodb.get_item(TableName=TABLE, Key=_key("A"))["Item"]
+    assert item["log"] == {"L": [{"S": "x"}]}
+    assert (item["m"], item["n"], item["began"]) == ({"N": "3"}, {"N": "3"}, {"S": "t0"})
+    assert item["tags"] == {"SS": ["a"]}
+    with pytest.raises(dynamodb.exceptions.ClientError, match="ValidationException"):
+        dynamodb.update_item(
+            TableName=TABLE,
+            Key=_key("A"),
+            UpdateExpression="SET m = missing + :two",
+            ExpressionAttributeValues={":two": {"N": "2"}},
+        )
