@@ -35,6 +35,7 @@ import asyncio
 import contextlib
 import ctypes
 import errno
+import functools
 import json
 import logging
 import os
@@ -73,42 +74,149 @@ _STOP_TIMEOUT: Final = 10.0
 # --------------------------------------------------------------------- serving moto
 
 
-def moto_server(host: str, port: int, journal: Any, *, fd: int | None = None) -> Any:
-    """moto's server, bound now (``ThreadedMotoServer`` binds in its thread and hangs),
-    on ``fd`` if given (a socket already listening).
+# worker threads of moto's server: requests take turns for moto (``one_at_a_time``), but an
+# SQS long poll holds its thread for up to 20 s outside the turn; far more than the
+# runtime's event sources ever poll at once, so the others always find a free thread
+_SERVER_THREADS: Final = 32
+# keep-alive connections idle this long are closed (clients reconnect on their next call)
+_IDLE_SECONDS: Final = 60
+_LISTEN_BACKLOG: Final = 128  # bursts of new connections (many sandboxes) are queued, not refused
+
+
+def moto_server(host: str, port: int, journal: Any, *, fd: int | None = None) -> MotoServer:
+    """moto's server, bound now, on ``fd`` if given (a socket already listening).
 
     Each write is journaled under moto's request lock, and answered once it is synced.
     """
-    from moto.moto_server.werkzeug_app import (
-        DomainDispatcherApplication,
-        MotoRequestHandler,
-        create_backend_app,
-    )
-    from werkzeug.serving import make_server
+    from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
 
     from workflows.local.runtime import PortInUse
 
-    logging.getLogger("werkzeug").setLevel(logging.ERROR)  # moto's per-request lines
     app = journal.durable(
         one_at_a_time(
             journal.capturing(DomainDispatcherApplication(create_backend_app)), journal.turn
         )
     )
-    try:
-        return make_server(
-            host,
-            port,
-            _control(app, journal),
-            threaded=True,
-            request_handler=MotoRequestHandler,
-            fd=fd,
+    if fd is not None:
+        sock = socket.socket(fileno=fd)
+    else:
+        try:
+            sock = socket.create_server((host, port), backlog=_LISTEN_BACKLOG)
+        except OSError as problem:
+            if problem.errno not in (errno.EADDRINUSE, errno.EACCES, errno.EADDRNOTAVAIL):
+                raise
+            raise PortInUse("aws", host, port, problem) from None
+    return MotoServer(_control(app, journal), sock)
+
+
+class MotoServer:
+    """moto over HTTP/1.1 with keep-alive, served by a pool of threads (cheroot).
+
+    werkzeug's development server, which moto ships, closes the connection after every
+    answer: each boto3 call was a new connection and a new thread on this side, and a
+    reconnection on the caller's. cheroot keeps connections open and hands requests to
+    a fixed pool of threads. The socket is given (bound and listening already), and
+    cheroot is ready when this returns: ``serve_forever`` then serves until ``shutdown``.
+    """
+
+    def __init__(self, app: Any, sock: socket.socket) -> None:
+        from cheroot import server, wsgi
+
+        class Request(server.HTTPRequest):
+            header_reader = _header_reader_type()()
+
+        class Connection(server.HTTPConnection):
+            RequestHandlerClass = Request
+
+        class Server(wsgi.Server):
+            ConnectionClass = Connection
+
+            def bind(self, family: Any, type: Any, proto: Any = 0) -> None:
+                # bound by the caller: take it rather than bind one, with what cheroot's
+                # own binding sets (connections inherit it): without TCP_NODELAY, a
+                # kept-alive connection's answer waits for the caller's delayed ACK
+                sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+                self.socket = sock
+
+        host, port = sock.getsockname()[:2]
+        self._server = Server(
+            (host, port),
+            app,
+            numthreads=_SERVER_THREADS,
+            request_queue_size=_LISTEN_BACKLOG,
+            timeout=_IDLE_SECONDS,
+            shutdown_timeout=1,
         )
-    except OSError as problem:
-        if problem.errno not in (errno.EADDRINUSE, errno.EACCES, errno.EADDRNOTAVAIL):
-            raise
-        raise PortInUse("aws", host, port, problem) from None
-    except SystemExit:  # werkzeug exits the process when the port is taken
-        raise PortInUse("aws", host, port, OSError(errno.EADDRINUSE, "Address in use")) from None
+        self._server.gateway = _gateway_type()
+        self._server.prepare()
+        self.port = int(port)
+
+    def serve_forever(self) -> None:
+        self._server.serve()
+
+    def shutdown(self) -> None:
+        """Stop serving: ``serve_forever`` returns (requests still running are not waited
+        for beyond a second: an SQS long poll may have 20 s to go)."""
+        self._server.stop()
+
+    def server_close(self) -> None:
+        self._server.stop()
+
+
+@functools.cache
+def _header_reader_type() -> Any:
+    from cheroot.server import HeaderReader
+
+    class Reader(HeaderReader):
+        def _transform_key(self, key_name: bytes) -> bytes:
+            # cheroot title-cases header names; an underscored one (S3 metadata) keeps
+            # the caller's spelling, which the gateway reports to moto. cheroot itself
+            # only looks up names without underscores.
+            name = key_name.strip()
+            return name if b"_" in name else name.title()
+
+    return Reader
+
+
+@functools.cache
+def _gateway_type() -> Any:
+    from cheroot.wsgi import Gateway_10
+    from moto.core.request import (
+        PRESERVED_HEADER_NAMES_ENVIRON_KEY,
+        environ_key_for_header,
+        should_preserve_original_header_name,
+    )
+
+    class Gateway(Gateway_10):
+        def get_environ(self) -> dict[str, Any]:  # type: ignore[override]
+            """moto's own server's environ (``MotoRequestHandler``): a header with an
+            underscore in its name is dropped, as WSGI cannot tell ``X_Foo`` from
+            ``X-Foo``, except S3 metadata, kept under its own spelling unless a dashed
+            header has the same key."""
+            environ: dict[str, Any] = super().get_environ()  # type: ignore[no-untyped-call]
+            headers = [
+                (name.decode("latin-1"), value.decode("latin-1"))
+                for name, value in self.req.inheaders.items()
+            ]
+            dashed = {environ_key_for_header(n): v for n, v in headers if "_" not in n}
+            names: dict[str, str] = {}
+            for name, value in headers:
+                if "_" not in name:
+                    continue
+                key = environ_key_for_header(name)
+                if key in dashed:
+                    environ[key] = dashed[key]
+                elif should_preserve_original_header_name(name):
+                    names.setdefault(key, name)
+                    environ[key] = value.replace("\r\n", "")
+                else:
+                    environ.pop(key, None)
+            environ[PRESERVED_HEADER_NAMES_ENVIRON_KEY] = names
+            # the target as it arrived, before percent-decoding: moto matches S3 keys on it
+            environ["RAW_URI"] = environ["REQUEST_URI"]
+            return environ
+
+    return Gateway
 
 
 def one_at_a_time(app: Any, turn: threading.Lock) -> Any:
@@ -298,7 +406,7 @@ def main(argv: list[str] | None = None) -> None:
     journal = ServiceJournal(args.state_dir)
     sock = socket.socket(fileno=args.fd)
     port = int(sock.getsockname()[1])
-    sock.detach()  # werkzeug takes the descriptor over
+    sock.detach()  # the server takes the descriptor over
     server = moto_server(args.host, port, journal, fd=args.fd)
     signal.signal(signal.SIGTERM, lambda *_: threading.Thread(target=server.shutdown).start())
     gc.freeze()  # what the imports built lives as long as the process
@@ -307,6 +415,10 @@ def main(argv: list[str] | None = None) -> None:
     # nobody reads the pipe after this line: whatever else is printed goes to stderr
     os.dup2(2, 1)
     server.serve_forever()
+    # stopped: an SQS long poll may hold a worker thread for up to 20 s more, with
+    # nobody left to answer (what was acknowledged is synced already)
+    sys.stderr.flush()
+    os._exit(0)
 
 
 # --------------------------------------------------------------------- the runtime's side

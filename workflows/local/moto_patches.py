@@ -32,10 +32,11 @@ from __future__ import annotations
 import copy
 import functools
 import threading
+from collections import deque
 from types import SimpleNamespace
 from typing import Any
 
-__all__ = ["patch_transactions", "untrack_instances"]
+__all__ = ["cache_lookups", "patch_transactions", "untrack_instances"]
 
 _installed = threading.Lock()
 _done = False
@@ -68,9 +69,10 @@ def patch_transactions() -> None:
                 raise
 
         models.DynamoDBBackend.transact_write_items = transact_write_items  # type: ignore[method-assign]
-        # here, as both callers of this patch want it too (the runtime's moto server and
-        # `workflows run`); where moto runs in another process, call it there
+        # here, as both callers of this patch want them too (the runtime's moto server and
+        # `workflows run`); where moto runs in another process, call them there
         untrack_instances()
+        cache_lookups()
         _done = True
 
 
@@ -136,3 +138,143 @@ def _restore(saved: Saved) -> None:
             table.items.pop(hash_key, None)
         else:
             table.items[hash_key] = item
+
+
+def cache_lookups() -> None:
+    """moto's per-request look-ups whose answers never change in a process, remembered.
+
+    Profiled under ``workflows up`` (issue #14), each request paid for them again:
+    which backend serves a host (``get_backend_for_host`` lists moto's package folder,
+    an ``isdir`` per service), and which methods a response class has
+    (``method_names_from_class`` runs ``inspect.getmembers`` over the class). Both
+    depend only on their argument and on moto's installed code; a host nothing serves
+    is not remembered (moto prints a hint for it each time). Idempotent.
+    """
+    from moto.core import responses
+    from moto.moto_server import werkzeug_app
+
+    dispatcher = werkzeug_app.DomainDispatcherApplication
+    if getattr(dispatcher.get_backend_for_host, "_cached", False):
+        return
+    find_backend = dispatcher.get_backend_for_host
+    backends: dict[str | None, Any] = {}
+
+    def get_backend_for_host(self: Any, host: str | None) -> Any:
+        try:
+            return backends[host]
+        except KeyError:
+            found = find_backend(self, host)
+            if found:
+                backends[host] = found
+            return found
+
+    get_backend_for_host._cached = True  # type: ignore[attr-defined]
+    dispatcher.get_backend_for_host = get_backend_for_host  # type: ignore[method-assign]
+
+    method_names = functools.cache(responses.method_names_from_class)  # type: ignore[attr-defined]
+    responses.method_names_from_class = method_names  # type: ignore[attr-defined]
+    _cache_possible_keys()
+    _cache_expressions()
+    _cache_node_types()
+
+
+_KEYS_KEPT = 4096  # (class, key, shape) triples; a service's models have a few hundred
+
+
+def _cache_possible_keys() -> None:
+    """The names moto's serializer tries, for a key of a model's answer, remembered.
+
+    ``XFormedAttributePicker.get_possible_keys`` asks each alias provider in turn (a new
+    provider object each) for every key of every answer. With moto's own providers the
+    names depend only on the key, the object's class (its ``Meta`` aliases and its
+    name) and the botocore shape with its parent, which moto's cached service models
+    keep: those are the cache's key, the shapes compared by identity.
+    """
+    from moto.core import serialize
+
+    picker = serialize.XFormedAttributePicker
+    find_keys = picker.get_possible_keys
+    kept: dict[tuple[Any, ...], tuple[Any, Any, tuple[str, ...]]] = {}
+
+    def get_possible_keys(self: Any, context: Any) -> Any:
+        obj, shape = context.obj, context.shape
+        if self.alias_providers is not serialize.DEFAULT_ALIAS_PROVIDERS or "Meta" in getattr(
+            obj, "__dict__", ()
+        ):
+            return find_keys(self, context)  # not moto's providers, or aliases of its own
+        parent = getattr(shape, "parent", None)
+        cls = obj.__class__
+        key = (cls, context.key, id(shape), id(parent))
+        found = kept.get(key)
+        if found is not None and found[0] is shape and found[1] is parent:
+            return found[2]
+        names = tuple(find_keys(self, context))
+        if len(kept) >= _KEYS_KEPT:
+            kept.clear()  # shapes made anew per answer would otherwise pile up
+        kept[key] = (shape, parent, names)
+        return names
+
+    get_possible_keys.__wrapped__ = find_keys  # type: ignore[attr-defined]
+    picker.get_possible_keys = get_possible_keys  # type: ignore[method-assign]
+
+
+_EXPRESSIONS_KEPT = 1024
+
+
+def _cache_expressions() -> None:
+    """DynamoDB's parsed update expressions and lexed condition expressions, by their text.
+
+    moto parses an UpdateItem's ``UpdateExpression`` twice (to check its placeholders,
+    then to apply it) and lexes every ``ConditionExpression``, on every request; an
+    application sends the same few texts over and over. Both results are the text's
+    alone and never changed afterwards: moto's validators deep-copy the update
+    expression's tree before they rewrite it, and the condition's parser builds new
+    nodes from the lexed ones (a fresh deque of them each time, as it consumes it).
+    Expressions that fail to parse raise as before and are not remembered.
+    """
+    from moto.dynamodb.comparisons import ConditionExpressionParser
+    from moto.dynamodb.parsing import expressions
+
+    UpdateExpressionParser = expressions.UpdateExpressionParser  # type: ignore[attr-defined]
+
+    parse_update = UpdateExpressionParser.make.__func__
+
+    @functools.lru_cache(maxsize=_EXPRESSIONS_KEPT)
+    def parsed_update(cls: Any, expression: str) -> Any:
+        return parse_update(cls, expression)
+
+    UpdateExpressionParser.make = classmethod(parsed_update)  # type: ignore[arg-type]
+
+    lex = ConditionExpressionParser._lex_condition_expression
+    lexed: dict[str, tuple[Any, ...]] = {}
+
+    def lex_condition_expression(self: Any) -> Any:
+        text = self.condition_expression
+        nodes = lexed.get(text)
+        if nodes is None:
+            nodes = tuple(lex(self))
+            if len(lexed) >= _EXPRESSIONS_KEPT:
+                lexed.clear()
+            lexed[text] = nodes
+        return deque(nodes)
+
+    ConditionExpressionParser._lex_condition_expression = lex_condition_expression  # type: ignore[method-assign]
+
+
+def _cache_node_types() -> None:
+    """moto's update-expression traversers (validators, executors) rebuild the tuple of
+    node classes they process, from a new dict of bound methods, at every node of the
+    tree. That dict is a literal of the traverser's class: the tuple is the same for an
+    instance's whole traversal, so it is built once per instance."""
+    from moto.dynamodb.parsing import ast_nodes
+
+    traverser = ast_nodes.DepthFirstTraverser  # type: ignore[attr-defined]
+    node_types = traverser.nodes_to_be_processed
+
+    def nodes_to_be_processed(self: Any) -> Any:
+        found = self.__dict__.get("_node_types")
+        if found is None:
+            found = self.__dict__["_node_types"] = node_types(self)
+        return found
+
+    traverser.nodes_to_be_processed = nodes_to_be_processed

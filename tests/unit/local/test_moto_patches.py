@@ -124,3 +124,189 @@ def test_moto_no_longer_keeps_every_item_it_ever_made(dynamodb: Any) -> None:
     s3.create_bucket(Bucket="kept")
     s3.put_object(Bucket="kept", Key="k", Body=b"x")
     assert any(key.name == "k" for key in FakeKey.instances_tracked)  # S3's reset needs them
+
+
+# --------------------------------------------------------------------- cache_lookups
+
+
+def test_hosts_are_served_by_the_same_backends_with_the_cache() -> None:
+    from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
+
+    moto_patches.cache_lookups()
+    moto_patches.cache_lookups()  # idempotent: the cache is not wrapped twice
+    dispatcher = DomainDispatcherApplication(create_backend_app)
+    find = DomainDispatcherApplication.get_backend_for_host
+    assert not getattr(getattr(find, "__wrapped__", None), "_cached", False)
+    hosts = {
+        "dynamodb": "dynamodb",
+        "sqs.us-east-1.amazonaws.com": "sqs",
+        "s3.us-east-1.amazonaws.com": "s3",
+        "events.us-east-1.amazonaws.com": "events",
+        "moto_api": "moto_api",
+        "nothing.example": None,
+        None: None,
+    }
+    for _ in range(2):  # the first answer, then the remembered one
+        assert {host: dispatcher.get_backend_for_host(host) for host in hosts} == hosts
+
+
+def test_a_response_class_answers_the_actions_it_has() -> None:
+    import inspect
+
+    from moto.core import responses
+    from moto.dynamodb.responses import DynamoHandler
+
+    moto_patches.cache_lookups()
+    names = responses.method_names_from_class(DynamoHandler)
+    assert names is responses.method_names_from_class(DynamoHandler)
+    assert sorted(names) == sorted(
+        name for name, _ in inspect.getmembers(DynamoHandler, inspect.isfunction)
+    )
+    assert "update_item" in names
+
+
+def _member_contexts() -> list[Any]:
+    """Contexts as moto's serializer makes them, for DescribeTable's members."""
+    from moto.core.serialize import AttributePickerContext
+    from moto.core.utils import get_service_model
+
+    model = get_service_model("dynamodb")
+    operation = model.operation_model("DescribeTable")
+    table = operation.output_shape.members["Table"]
+    contexts = []
+    for key, shape in table.members.items():
+        shape.parent = table  # as the serializer sets it
+        for owner in (_Table(), _Other(), {"TableName": "x"}):
+            contexts.append(AttributePickerContext(owner, key, shape, operation, model))
+    return contexts
+
+
+class _Table:
+    class Meta:
+        serialization_aliases = {"TableArn": "arn"}
+
+
+class _Other:
+    pass
+
+
+def test_the_serializer_tries_the_same_names_with_the_cache() -> None:
+    from moto.core.serialize import XFormedAttributePicker
+
+    moto_patches.cache_lookups()
+    picker = XFormedAttributePicker()
+    uncached = XFormedAttributePicker.get_possible_keys.__wrapped__  # type: ignore[attr-defined]
+    for context in _member_contexts():
+        expected = list(uncached(picker, context))
+        assert list(picker.get_possible_keys(context)) == expected
+        assert list(picker.get_possible_keys(context)) == expected
+    table_arn = [c for c in _member_contexts() if c.key == "TableArn"]
+    names = {type(c.obj).__name__: list(picker.get_possible_keys(c)) for c in table_arn}
+    assert names["_Table"][0] == "arn"  # the class's own alias
+    assert "arn" not in names["_Other"]
+
+
+def test_an_object_with_aliases_of_its_own_is_never_cached() -> None:
+    from moto.core.serialize import XFormedAttributePicker
+
+    moto_patches.cache_lookups()
+    picker = XFormedAttributePicker()
+    context = next(c for c in _member_contexts() if c.key == "TableName")
+    first = _Other()
+    first.Meta = type("Meta", (), {"serialization_aliases": {"TableName": "one"}})  # type: ignore[attr-defined]
+    context.obj = first
+    assert next(iter(picker.get_possible_keys(context))) == "one"
+    second = _Other()
+    second.Meta = type("Meta", (), {"serialization_aliases": {"TableName": "two"}})  # type: ignore[attr-defined]
+    context.obj = second
+    assert next(iter(picker.get_possible_keys(context))) == "two"
+
+
+def test_update_and_condition_expressions_of_the_same_text_take_each_call_s_values(
+    dynamodb: Any,
+) -> None:
+    moto_patches.cache_lookups()
+    from moto.dynamodb.parsing.expressions import UpdateExpressionParser
+
+    text = "SET n = n + :add, note = :note"
+    assert UpdateExpressionParser.make(text) is UpdateExpressionParser.make(text)
+    for add, note in (("1", "first"), ("10", "second")):
+        dynamodb.update_item(
+            TableName=TABLE,
+            Key=_key("A"),
+            UpdateExpression=text,
+            ConditionExpression="n < :limit",
+            ExpressionAttributeValues={
+                ":add": {"N": add},
+                ":note": {"S": note},
+                ":limit": {"N": "5"},
+            },
+        )
+    item = dynamodb.get_item(TableName=TABLE, Key=_key("A"))["Item"]
+    assert (item["n"]["N"], item["note"]["S"]) == ("12", "second")
+    # the same condition, now false for these values
+    with pytest.raises(dynamodb.exceptions.ConditionalCheckFailedException):
+        dynamodb.update_item(
+            TableName=TABLE,
+            Key=_key("A"),
+            UpdateExpression=text,
+            ConditionExpression="n < :limit",
+            ExpressionAttributeValues={
+                ":add": {"N": "1"},
+                ":note": {"S": "third"},
+                ":limit": {"N": "12"},
+            },
+        )
+
+
+def test_bad_expressions_are_refused_every_time(dynamodb: Any) -> None:
+    from botocore.exceptions import ClientError
+
+    moto_patches.cache_lookups()
+    refusals = []
+    for _ in range(2):
+        with pytest.raises(ClientError, match="ValidationException"):
+            dynamodb.update_item(TableName=TABLE, Key=_key("A"), UpdateExpression="SET n = = :x")
+        # moto raises this one as it is (in this process), as it did before
+        with pytest.raises(ValueError, match="Cannot parse") as raised:
+            dynamodb.update_item(
+                TableName=TABLE,
+                Key=_key("A"),
+                UpdateExpression="SET n = :x",
+                ConditionExpression="n < :x $",
+                ExpressionAttributeValues={":x": {"N": "1"}},
+            )
+        refusals.append(str(raised.value))
+    assert refusals[0] == refusals[1]
+
+
+def test_update_expressions_of_every_kind_apply_as_before(dynamodb: Any) -> None:
+    # each of moto's traversers (values, paths, functions, operations, checks) runs
+    moto_patches.cache_lookups()
+    dynamodb.update_item(
+        TableName=TABLE,
+        Key=_key("A"),
+        UpdateExpression=(
+            "SET #l = list_append(if_not_exists(#l, :empty), :one), m = n + :two, "
+            "began = if_not_exists(began, :now) ADD tags :tag, n :two REMOVE gone"
+        ),
+        ExpressionAttributeNames={"#l": "log"},
+        ExpressionAttributeValues={
+            ":empty": {"L": []},
+            ":one": {"L": [{"S": "x"}]},
+            ":two": {"N": "2"},
+            ":now": {"S": "t0"},
+            ":tag": {"SS": ["a"]},
+        },
+    )
+    item = dynamodb.get_item(TableName=TABLE, Key=_key("A"))["Item"]
+    assert item["log"] == {"L": [{"S": "x"}]}
+    assert (item["m"], item["n"], item["began"]) == ({"N": "3"}, {"N": "3"}, {"S": "t0"})
+    assert item["tags"] == {"SS": ["a"]}
+    with pytest.raises(dynamodb.exceptions.ClientError, match="ValidationException"):
+        dynamodb.update_item(
+            TableName=TABLE,
+            Key=_key("A"),
+            UpdateExpression="SET m = missing + :two",
+            ExpressionAttributeValues={":two": {"N": "2"}},
+        )

@@ -1,0 +1,158 @@
+"""moto's HTTP server under ``workflows up``: what callers see of it besides moto.
+
+Served in this process as the services' process serves it (``moto_server``), with the
+journal on, on a free port.
+"""
+
+from __future__ import annotations
+
+import http.client
+import json
+import os
+import socket
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pytest
+
+from workflows.local.aws_services import CONTROL_PREFIX, moto_server
+from workflows.local.runtime import PortInUse
+from workflows.local.service_journal import ServiceJournal
+
+BUCKET = "exports"
+QUEUE = "Events"
+
+
+class Served:
+    def __init__(self, state_dir: Path) -> None:
+        self.journal = ServiceJournal(state_dir)
+        self.server = moto_server("127.0.0.1", 0, self.journal)
+        self.port = self.server.port
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    def client(self, service: str) -> Any:
+        return boto3.client(
+            service,
+            endpoint_url=self.url,
+            region_name="us-east-1",
+            aws_access_key_id="testing",
+            aws_secret_access_key="testing",
+        )
+
+
+@pytest.fixture
+def served(tmp_path: Path) -> Iterator[Served]:
+    from moto.moto_api import _internal
+
+    _internal.moto_api_backend.reset()
+    served = Served(tmp_path)
+    served.client("s3").create_bucket(Bucket=BUCKET)
+    served.client("sqs").create_queue(QueueName=QUEUE)
+    served.journal.compact()
+    try:
+        yield served
+    finally:
+        served.journal.close()
+        served.server.shutdown()
+        served.thread.join(10)
+        served.server.server_close()
+        _internal.moto_api_backend.reset()
+
+
+def test_connections_are_kept_open_between_requests(served: Served) -> None:
+    connection = http.client.HTTPConnection("127.0.0.1", served.port, timeout=10)
+    try:
+        for _ in range(3):
+            connection.request("GET", f"{CONTROL_PREFIX}stats")
+            answer = connection.getresponse()
+            assert answer.status == 200
+            assert json.loads(answer.read())["appended"] == 0
+            assert answer.getheader("Connection", "").lower() != "close"
+        # the same socket answered all three
+        assert connection.sock is not None
+    finally:
+        connection.close()
+
+
+def test_s3_metadata_keeps_underscores_and_other_underscored_headers_are_dropped(
+    served: Served,
+) -> None:
+    s3 = served.client("s3")
+    s3.put_object(
+        Bucket=BUCKET,
+        Key="one.json",
+        Body=b"{}",
+        Metadata={"my_key": "underscored", "other-key": "dashed"},
+    )
+    assert s3.head_object(Bucket=BUCKET, Key="one.json")["Metadata"] == {
+        "my_key": "underscored",
+        "other-key": "dashed",
+    }
+    # a header spelled with an underscore never stands in for its dashed twin
+    connection = http.client.HTTPConnection("127.0.0.1", served.port, timeout=10)
+    try:
+        connection.putrequest("PUT", f"/{BUCKET}/two.json")
+        connection.putheader("Content-Length", "2")
+        connection.putheader("Content_Type", "text/evil")
+        connection.putheader("X-Amz-Meta-Same-Key", "dashed")
+        connection.putheader("X-Amz-Meta-Same_Key", "underscored")
+        connection.endheaders(b"{}")
+        assert connection.getresponse().read() is not None
+    finally:
+        connection.close()
+    head = s3.head_object(Bucket=BUCKET, Key="two.json")
+    assert head["ContentType"] != "text/evil"
+    assert head["Metadata"] == {"same-key": "dashed"}
+
+
+def test_a_long_poll_holds_no_other_request_up(served: Served) -> None:
+    sqs = served.client("sqs")
+    url = sqs.get_queue_url(QueueName=QUEUE)["QueueUrl"]
+    polled: list[Any] = []
+    poll = threading.Thread(
+        target=lambda: polled.append(
+            served.client("sqs").receive_message(QueueUrl=url, WaitTimeSeconds=5)
+        )
+    )
+    poll.start()
+    try:
+        # served while the poll waits (moto answers one request at a time otherwise)
+        for _ in range(3):
+            assert served.client("s3").list_buckets()["Buckets"]
+        sqs.send_message(QueueUrl=url, MessageBody="hello")
+    finally:
+        poll.join(30)
+    assert [m["Body"] for m in polled[0].get("Messages", [])] in (["hello"], [])
+
+
+def test_a_taken_port_is_port_in_use(tmp_path: Path) -> None:
+    with socket.create_server(("127.0.0.1", 0)) as taken:
+        port = taken.getsockname()[1]
+        with pytest.raises(PortInUse):
+            moto_server("127.0.0.1", port, ServiceJournal(tmp_path))
+
+
+def test_a_given_listening_socket_is_served(tmp_path: Path) -> None:
+    sock = socket.create_server(("127.0.0.1", 0))
+    port = sock.getsockname()[1]
+    server = moto_server("127.0.0.1", port, ServiceJournal(tmp_path), fd=sock.detach())
+    # kept-alive answers are sent at once, not held for the caller's delayed ACK
+    listening = socket.socket(fileno=os.dup(server._server.socket.fileno()))
+    assert listening.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY)
+    listening.close()
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+        connection.request("GET", f"{CONTROL_PREFIX}nothing")
+        assert connection.getresponse().status == 404
+        connection.close()
+    finally:
+        server.shutdown()
+        thread.join(10)
+    assert not thread.is_alive()
