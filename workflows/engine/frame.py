@@ -103,6 +103,7 @@ class Frame:
         "last",
         "map_item",
         "prev",
+        "result_size",
         "retry_count",
         "state_name",
         "task_token",
@@ -137,6 +138,9 @@ class Frame:
         self.aborts_states = False
         self.retry_count = 0
         self.task_token: str | None = None
+        # an upper bound of the JSON size of the current state's result, -1 unknown
+        # (a Lambda's response body tells it: the output's size check need not encode)
+        self.result_size = -1
 
     def waited_before(self) -> bool:
         """A wait that starts here (a Wait state, a retry's back-off) had already ended
@@ -194,6 +198,7 @@ class Frame:
         self.retry_count = 0
         self.task_token = None
         self.assigned = None
+        self.result_size = -1
         execution = self.execution
         self.entered_prev = previous = self.prev
         self.entered_time = now = execution.now()
