@@ -74,7 +74,7 @@ class Execution:
         self.now = time.time if type(clock) is RealClock else clock.now
         self.tasks = tasks
         self.history = history if history is not None else History()
-        self.start_time = clock.now()
+        self.start_time = self.now()
         self._context_execution: dict[str, Any] | None = None
 
     def context_execution(self) -> dict[str, Any]:
@@ -171,7 +171,7 @@ class Frame:
         """An event linked to this line's last one that the line does not continue from
         (AWS's MapIterationSucceeded/Failed: the next iteration links past them)."""
         execution = self.execution
-        self.last = execution.history.add(event_type, execution.clock.now(), self.prev, details)
+        self.last = execution.history.add(event_type, execution.now(), self.prev, details)
         return self.last
 
     def record_linked(
@@ -180,7 +180,7 @@ class Frame:
         """An event linked to ``previous`` (a branch's event); this line continues from it."""
         execution = self.execution
         self.prev = self.last = execution.history.add(
-            event_type, execution.clock.now(), previous, details
+            event_type, execution.now(), previous, details
         )
         return self.prev
 

@@ -589,7 +589,7 @@ class InProcessLambdas:
             raise _lambda_client_error(
                 "ResourceNotFoundException", 404, f"Function not found: {arn}"
             )
-        requested_at = clock.now()
+        requested_at = time.time() if type(clock) is RealClock else clock.now()
         context = LambdaContext(name, arn, self.timeout_of(name), clock, request_id, requested_at)
         payload = json_copy(event) if body is None else parse_body(body)
         if log:
