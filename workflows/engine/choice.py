@@ -493,6 +493,19 @@ def _compile_comparison(
         _check_literal(kind, name, operand, at)
         check = _literal_check(kind, relation, operand)
 
+    keys = path.keys
+    if path.root == ROOT_INPUT and keys is not None and len(keys) == 1 and type(keys[0]) is str:
+        key = keys[0]
+
+        # the most common rule ("$.field"): the getter's lookup inline, one call less
+        def test_key(data: Any, context: Any, variables: Variables) -> bool:
+            x = data.get(key, MISSING) if type(data) is dict else MISSING
+            if x is MISSING:
+                raise _missing_path(path)
+            return check(x)
+
+        return test_key, uses_context
+
     def test(data: Any, context: Any, variables: Variables) -> bool:
         x = get(data, context, variables)
         if x is MISSING:

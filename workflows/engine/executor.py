@@ -28,22 +28,37 @@ _SAFE_STRING_LENGTH: Final = PAYLOAD_LIMIT_BYTES // 6
 _UNCHECKED: Final = object()
 
 
-def _check_size(state: State, output: Any) -> None:
-    # Numbers, booleans, null and short strings cannot reach the limit: no encode for them.
-    # (The loops below make the same test inline before calling this.)
-    if (isinstance(output, _CONTAINERS) and len(output) > 0) or (
-        isinstance(output, str) and len(output) > _SAFE_STRING_LENGTH
-    ):
-        size = len(to_json_bytes(output))
-        if size > PAYLOAD_LIMIT_BYTES:
-            raise StatesError(
-                "States.DataLimitExceeded",
-                f"The state/task '{state.name}' returned a result with a size exceeding "
-                f"the maximum number of bytes service limit.",
-            )
-
-
 _CONTAINERS: Final = (dict, list)
+
+
+def _output_size(
+    state: State, output: Any, data: Any, known: Any, known_size: int, frame: Frame
+) -> int:
+    """An upper bound of ``output``'s JSON size, checked against the limit.
+
+    A state that placed a result of known size (``frame.result_size``, e.g. a Lambda's
+    response body) into its input by ResultPath alone (``state.result_overhead``) has
+    an output no larger than the input (``known``, of ``known_size``), the result and
+    the keys on the way: within the limit, it is not encoded again. Else it is.
+    """
+    result_size = frame.result_size
+    if result_size >= 0:
+        overhead = state.result_overhead
+        bound = -1
+        if overhead == 0:  # ResultPath '$': the output is the result
+            bound = result_size
+        elif overhead > 0 and data is known:
+            bound = known_size + result_size + overhead
+        if 0 <= bound <= PAYLOAD_LIMIT_BYTES:
+            return bound
+    size = len(to_json_bytes(output))
+    if size > PAYLOAD_LIMIT_BYTES:
+        raise StatesError(
+            "States.DataLimitExceeded",
+            f"The state/task '{state.name}' returned a result with a size exceeding "
+            f"the maximum number of bytes service limit.",
+        )
+    return size
 
 
 def _exited(state: State, output: Any, frame: Frame) -> None:
@@ -57,6 +72,7 @@ async def run_machine(machine: Machine, data: Any, frame: Frame) -> Any:
     states = machine.states
     state = states[machine.start_at]
     checked: Any = _UNCHECKED  # the last output found within the limit (values never change)
+    checked_size = 0  # an upper bound of its JSON size
     while True:
         frame.enter(state.name, state.entered_type, data)
         if state.sync:
@@ -76,12 +92,13 @@ async def run_machine(machine: Machine, data: Any, frame: Frame) -> Any:
                 state = states[outcome.next]
                 continue
             output, target = outcome  # type: ignore[misc]
-        # a Choice passes its input on: no second encode (inline: _check_size's test)
+        # a Choice passes its input on: no second encode; numbers, booleans, null and
+        # short strings cannot reach the limit: no encode for them
         if output is not checked and (
             (isinstance(output, _CONTAINERS) and len(output) > 0)
             or (isinstance(output, str) and len(output) > _SAFE_STRING_LENGTH)
         ):
-            _check_size(state, output)
+            checked_size = _output_size(state, output, data, checked, checked_size, frame)
             checked = output
         # inline: _exited
         details = {"name": state.name, "output": output}
@@ -98,6 +115,7 @@ def run_machine_sync(machine: Machine, data: Any, frame: Frame) -> Any:
     states = machine.states
     state = states[machine.start_at]
     checked: Any = _UNCHECKED
+    checked_size = 0
     while True:
         frame.enter(state.name, state.entered_type, data)
         output, target = state.step(data, frame)
@@ -105,7 +123,7 @@ def run_machine_sync(machine: Machine, data: Any, frame: Frame) -> Any:
             (isinstance(output, _CONTAINERS) and len(output) > 0)
             or (isinstance(output, str) and len(output) > _SAFE_STRING_LENGTH)
         ):
-            _check_size(state, output)
+            checked_size = _output_size(state, output, data, checked, checked_size, frame)
             checked = output
         details = {"name": state.name, "output": output}
         if frame.assigned is not None:

@@ -74,7 +74,7 @@ class Execution:
         self.now = time.time if type(clock) is RealClock else clock.now
         self.tasks = tasks
         self.history = history if history is not None else History()
-        self.start_time = clock.now()
+        self.start_time = self.now()
         self._context_execution: dict[str, Any] | None = None
 
     def context_execution(self) -> dict[str, Any]:
@@ -103,6 +103,7 @@ class Frame:
         "last",
         "map_item",
         "prev",
+        "result_size",
         "retry_count",
         "state_name",
         "task_token",
@@ -137,6 +138,9 @@ class Frame:
         self.aborts_states = False
         self.retry_count = 0
         self.task_token: str | None = None
+        # an upper bound of the JSON size of the current state's result, -1 unknown
+        # (a Lambda's response body tells it: the output's size check need not encode)
+        self.result_size = -1
 
     def waited_before(self) -> bool:
         """A wait that starts here (a Wait state, a retry's back-off) had already ended
@@ -167,7 +171,7 @@ class Frame:
         """An event linked to this line's last one that the line does not continue from
         (AWS's MapIterationSucceeded/Failed: the next iteration links past them)."""
         execution = self.execution
-        self.last = execution.history.add(event_type, execution.clock.now(), self.prev, details)
+        self.last = execution.history.add(event_type, execution.now(), self.prev, details)
         return self.last
 
     def record_linked(
@@ -176,7 +180,7 @@ class Frame:
         """An event linked to ``previous`` (a branch's event); this line continues from it."""
         execution = self.execution
         self.prev = self.last = execution.history.add(
-            event_type, execution.clock.now(), previous, details
+            event_type, execution.now(), previous, details
         )
         return self.prev
 
@@ -194,6 +198,7 @@ class Frame:
         self.retry_count = 0
         self.task_token = None
         self.assigned = None
+        self.result_size = -1
         execution = self.execution
         self.entered_prev = previous = self.prev
         self.entered_time = now = execution.now()

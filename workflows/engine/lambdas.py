@@ -589,9 +589,15 @@ class InProcessLambdas:
             raise _lambda_client_error(
                 "ResourceNotFoundException", 404, f"Function not found: {arn}"
             )
-        requested_at = clock.now()
+        requested_at = time.time() if type(clock) is RealClock else clock.now()
         context = LambdaContext(name, arn, self.timeout_of(name), clock, request_id, requested_at)
-        payload = json_copy(event) if body is None else parse_body(body)
+        if body is not None:
+            payload = parse_body(body)
+        else:
+            try:  # json_copy, without its call
+                payload = orjson.loads(orjson.dumps(event, default=json_default))
+            except TypeError:
+                payload = json_copy(event)
         if log:
             lines: list[str] = []
             began = time.perf_counter()
@@ -603,15 +609,33 @@ class InProcessLambdas:
             text = None
             result = _NOT_YET
             if not is_async:
-                # a plain handler that runs right here: no coroutine for _run
+                # a plain handler that runs right here, or is queued for the loop thread
+                # beside other branches: no coroutine for _run (nor _in_thread's)
                 result = self._here(handler, payload, context, clock)
             if result is _NOT_YET:
                 result = await self._run(handler, is_async, payload, context, clock, None)
             elif type(result) not in _PLAIN_RESULTS and inspect.isawaitable(result):
-                result = await self._awaited(result, context)
+                # an inline or lone handler's awaitable result, or the queued call of a
+                # branch's handler (Turns.call): awaited as _run awaits them
+                try:
+                    result = await result
+                except StatesError:
+                    raise
+                except Exception as exc:
+                    raise FunctionError(_error_document(exc, context.aws_request_id)) from exc
         try:
-            response, value, raw = marshal_result(result)
-        except (TypeError, ValueError) as exc:
+            if type(result) is dict:  # marshal_result's common case, without its call
+                response = orjson.dumps(result, default=json_default, option=_ORJSON_LIKE_RUNTIME)
+                value, raw = orjson.loads(response), False
+            else:
+                response, value, raw = marshal_result(result)
+        except TypeError:
+            # what orjson refuses (big integers, non-str keys) the standard encoder decides
+            try:
+                response, value, raw = marshal_result(result)
+            except (TypeError, ValueError) as exc:
+                raise FunctionError(_marshal_error(exc, context.aws_request_id)) from None
+        except ValueError as exc:
             raise FunctionError(_marshal_error(exc, context.aws_request_id)) from None
         return Invocation(context, arn, response, value, raw, text, requested_at)
 
@@ -626,8 +650,10 @@ class InProcessLambdas:
 
     def _here(self, handler: Handler, payload: Any, context: LambdaContext, clock: Clock) -> Any:
         """What a plain handler returns when it runs on this thread without waiting
-        (inline mode, or alone on ``run()``'s loop), else ``_NOT_YET`` (``_run`` decides).
-        Raises as ``_run`` does."""
+        (inline mode, or alone on ``run()``'s loop), the awaitable of its call queued
+        for the loop thread (beside other branches on ``run()``'s loop, real time: what
+        ``_in_thread`` would await), else ``_NOT_YET`` (``_run`` decides). Raises as
+        ``_run`` does."""
         if self._mode == "inline":
             try:
                 return handler(payload, context)
@@ -638,24 +664,17 @@ class InProcessLambdas:
         if self._executor is not None or self._one_at_a_time:
             return _NOT_YET
         turns = own_loop_turns()
-        if turns is None or not turns.alone():
+        if turns is None:
             return _NOT_YET
+        if not turns.alone():
+            # a RealClock's busy() does nothing: _in_thread would only await this
+            return turns.call(handler, payload, context) if type(clock) is RealClock else _NOT_YET
         # alone on run()'s loop, as in _in_thread (a RealClock's busy() does nothing)
         try:
             if type(clock) is RealClock:
                 return turns.call_here(handler, payload, context)
             with clock.busy():
                 return turns.call_here(handler, payload, context)
-        except StatesError:
-            raise
-        except Exception as exc:
-            raise FunctionError(_error_document(exc, context.aws_request_id)) from exc
-
-    @staticmethod
-    async def _awaited(result: Any, context: LambdaContext) -> Any:
-        """An inline handler's awaitable result, awaited as ``_run`` awaits it."""
-        try:
-            return await result
         except StatesError:
             raise
         except Exception as exc:
@@ -824,14 +843,16 @@ async def lambda_invoke_task(
 
 async def lambda_function_task(
     lambdas: InProcessLambdas, function_arn: str, event: Any, clock: Clock
-) -> Any:
-    """The legacy ``arn:aws:lambda:REGION:ACCOUNT:function:NAME`` resource: the result itself.
+) -> Invocation:
+    """The legacy ``arn:aws:lambda:REGION:ACCOUNT:function:NAME`` resource: the invocation,
+    whose ``payload`` is the Task's result itself (and ``body`` tells its size).
 
     A function error fails the Task with the runtime's error document as it posted it
     (spaced JSON); a result over the quota with ``States.DataLimitExceeded`` naming the
     function ARN.
     """
     invocation = await lambdas.call(function_arn, event, clock)
-    if result_too_large(invocation):
+    # (result_too_large's first test inline: most bodies are far below the quota)
+    if len(invocation.body) * 6 + 64 > RESULT_LIMIT_BYTES and result_too_large(invocation):
         raise data_limit_exceeded(function_arn)
-    return invocation.payload
+    return invocation

@@ -159,11 +159,8 @@ class StateMachine:
         mocks: MockPlan | Mapping[str, MockSpec] | None = None,
     ) -> ExecutionResult:
         """Run one execution to its end, synchronously (on this thread's event loop)."""
-        try:
-            asyncio.get_running_loop()
-        except RuntimeError:
-            pass
-        else:
+        # (no RuntimeError raised and caught per call, as get_running_loop would)
+        if asyncio._get_running_loop() is not None:
             raise RuntimeError(
                 "StateMachine.run() cannot be called from a running event loop; "
                 "use 'await StateMachine.execute(...)' instead"
@@ -260,7 +257,7 @@ async def run_execution(
     # AWS links the first state's entered event to 0, not to ExecutionStarted.
     execution.history.add(
         "ExecutionStarted",
-        execution.clock.now(),
+        execution.now(),
         0,
         {"input": execution.input, "roleArn": execution.role_arn},
     )
@@ -302,7 +299,7 @@ async def run_execution(
     else:
         result.status, result.output = "SUCCEEDED", output
         frame.record("ExecutionSucceeded", {"output": output})
-    result.stop_date = execution.clock.now()
+    result.stop_date = execution.now()
     return result
 
 

@@ -95,7 +95,21 @@ def _compile_expression(field: str, text: str) -> tuple[Evaluator, bool]:
         intrinsic = compile_intrinsic(text)
         return intrinsic.evaluate, intrinsic.uses_context
     path = compile_path(text)
-    if path.root == "$" and path.keys is not None:
+    keys = path.keys
+    if path.root == "$" and keys is not None and all(type(key) is str for key in keys):
+        names: tuple[str, ...] = keys  # type: ignore[assignment]
+
+        # field names only (the common "$.a.b"): JsonPath.get's walk, without its call
+        def evaluate_input_names(data: Any, context: Any, variables: dict[str, Any] | None) -> Any:
+            value = data
+            for name in names:
+                if type(value) is not dict or name not in value:
+                    raise _not_found(text, field, data)
+                value = value[name]
+            return value
+
+        return evaluate_input_names, False
+    if path.root == "$" and keys is not None:
         get = path.get
 
         def evaluate_input_path(data: Any, context: Any, variables: dict[str, Any] | None) -> Any:

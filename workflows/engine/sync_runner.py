@@ -28,6 +28,7 @@ import contextvars
 import os
 import threading
 import time
+import weakref
 from collections.abc import Callable, Coroutine, Generator, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any, Final, TypeVar
@@ -49,6 +50,10 @@ _local = threading.local()
 # CPython 3.11: the WeakSet of every live task, one object for the process's life (None
 # where asyncio keeps them otherwise; the callers then ask all_tasks)
 _ALL_TASKS: Final[Any] = getattr(asyncio.tasks, "_all_tasks", None)
+# Its set of weak references, read without WeakSet's Python-level __len__/__contains__:
+# it holds at least the live tasks (a dead one's entry may wait while someone iterates),
+# so "one entry, and it is ours" still proves that ours is the only task.
+_TASK_REFS: Final[Any] = getattr(_ALL_TASKS, "data", None)
 _pool_lock = threading.Lock()
 _pool: ThreadPoolExecutor | None = None
 _runners: list[asyncio.Runner] = []
@@ -163,13 +168,13 @@ def _first_step_now(loop: asyncio.AbstractEventLoop, task: asyncio.Task[Any]) ->
 
 
 def _cancel_leftovers(loop: asyncio.AbstractEventLoop, ended: asyncio.Task[Any] | None) -> None:
-    every = _ALL_TASKS
+    refs = _TASK_REFS
     if (
-        every is not None
+        refs is not None
         and ended is not None
-        and len(every) == 1
+        and len(refs) == 1
         and ended.done()
-        and ended in every
+        and weakref.ref(ended) in refs
     ):
         return  # the call's own task, ended, is the only one in the process: no scan
     tasks = [task for task in asyncio.all_tasks(loop) if not task.done()]
@@ -263,8 +268,8 @@ class Turns:
         """``alone_on_own_loop``, for a caller that knows this is the running loop's."""
         if getattr(_local, "eager", 0):
             return False
-        every = _ALL_TASKS
-        if every is not None and len(every) == 1:
+        refs = _TASK_REFS
+        if refs is not None and len(refs) == 1:
             return True  # the running task is the only one in the process
         return len(asyncio.all_tasks(self.loop)) == 1
 
@@ -287,13 +292,16 @@ class Turns:
         the task that asks, which is running the branches itself)."""
         loop = self.loop
         timers = getattr(loop, "_scheduled", None)
-        if timers is None or any(not timer.cancelled() for timer in timers):
+        if timers is None:
             return False
-        every = _ALL_TASKS
+        for timer in timers:
+            if not timer.cancelled():
+                return False
+        refs = _TASK_REFS
         if (
-            every is not None
-            and len(every) == (0 if running is None else 1)
-            and (running is None or running in every)
+            refs is not None
+            and len(refs) == (0 if running is None else 1)
+            and (running is None or weakref.ref(running) in refs)
         ):
             return True  # the asking task is the only one in the process (or none is)
         waiting = self._waiting
@@ -306,9 +314,10 @@ class Turns:
                 return False
         return True
 
-    def queued(self, future: Any) -> bool:
-        """Whether ``future`` is a handler call queued here and not yet made."""
-        return future in self._waiting and not future.done()
+    def all_queued(self, futures: list[Any]) -> bool:
+        """Whether every one of ``futures`` is a handler call queued here and not yet made."""
+        waiting = self._waiting
+        return all(future in waiting and not future.done() for future in futures)
 
     def _drain(self) -> None:
         if not self._jobs:  # called already, by the branches' parent (start_branches)
@@ -500,7 +509,9 @@ def own_loop_turns() -> Turns | None:
 # ----------------------------------------------------------- branches started without a task
 
 
-def start_branches(coroutines: list[Coroutine[Any, Any, T]]) -> list[asyncio.Future[T]]:
+def start_branches(
+    coroutines: list[Coroutine[Any, Any, T]],
+) -> tuple[list[T] | None, list[asyncio.Future[T]]]:
     """Run branches now, in the parent's task; tasks only for those that wait.
 
     Each branch runs up to where it first waits, one after another, as tasks would
@@ -511,13 +522,16 @@ def start_branches(coroutines: list[Coroutine[Any, Any, T]]) -> list[asyncio.Fut
     (inline or mocked handlers, Pass, Choice) or of such handlers costs no task, no
     loop pass and no ``asyncio.wait``. Each branch runs in a context of its own, as a
     task would, and the task that continues a branch that waits keeps it.
+
+    Returns the results, in order, when every branch ended here without failing (and
+    no future then); else None and a future per branch: ended, or the task going on.
     """
-    loop = asyncio.get_running_loop()
     count = len(coroutines)
     contexts = [contextvars.copy_context() for _ in range(count)]
-    outcomes: list[asyncio.Future[T] | None] = [None] * count
+    values: list[Any] = [_RUNNING] * count  # a branch's result, or its exception
     waits_on: list[Any] = [None] * count
     live = list(range(count))
+    failed = False
     parent = asyncio.current_task()
     outer: int = getattr(_local, "eager", 0)
     # Only the outermost branches call queued handlers: a Parallel nested in a branch
@@ -527,25 +541,23 @@ def start_branches(coroutines: list[Coroutine[Any, Any, T]]) -> list[asyncio.Fut
     _local.eager = outer + 1  # not alone on the loop: alone_on_own_loop
     try:
         while True:
-            failed = False
+            ended = False
             for index in live:
                 try:
                     waits_on[index] = contexts[index].run(coroutines[index].send, None)
                 except StopIteration as stop:
-                    done: asyncio.Future[T] = loop.create_future()
-                    done.set_result(stop.value)
-                    outcomes[index] = done
+                    values[index] = stop.value
+                    ended = True
                 except (KeyboardInterrupt, SystemExit):
                     raise
                 except BaseException as exc:
-                    error: asyncio.Future[T] = loop.create_future()
-                    error.set_exception(exc)
-                    outcomes[index] = error
-                    failed = True
-            live = [index for index in live if outcomes[index] is None]
+                    values[index] = _Failed(exc)
+                    ended = failed = True
+            if ended:
+                live = [index for index in live if values[index] is _RUNNING]
             if failed or not live or turns is None:
                 break
-            if not all(turns.queued(waits_on[index]) for index in live):
+            if not turns.all_queued([waits_on[index] for index in live]):
                 break
             turns.call_queued(parent)
             turns.drop_drain()
@@ -553,17 +565,40 @@ def start_branches(coroutines: list[Coroutine[Any, Any, T]]) -> list[asyncio.Fut
                 break  # handed to the pool: the rest waits as tasks
     finally:
         _local.eager -= 1
-        if not outer:
+        if turns is not None:
             # handlers queued in these branches (or in branches nested in them) that
             # were not called here: the drain calls them, as Turns.call would have queued it
-            pending = own_loop_turns()
-            if pending is not None:
-                pending.ensure_drain()
-    for index in live:
-        outcomes[index] = loop.create_task(
-            _continued(coroutines[index], waits_on[index]), context=contexts[index]
-        )
-    return outcomes  # type: ignore[return-value]
+            turns.ensure_drain()
+    if not live and not failed:
+        return values, []
+    loop = asyncio.get_running_loop()
+    outcomes: list[asyncio.Future[T]] = []
+    for index, value in enumerate(values):
+        if value is _RUNNING:
+            outcome: asyncio.Future[T] = loop.create_task(
+                _continued(coroutines[index], waits_on[index]), context=contexts[index]
+            )
+        else:
+            outcome = loop.create_future()
+            if type(value) is _Failed:
+                outcome.set_exception(value.exception)
+            else:
+                outcome.set_result(value)
+        outcomes.append(outcome)
+    return None, outcomes
+
+
+# a branch still running, in start_branches
+_RUNNING: Final = object()
+
+
+class _Failed:
+    """A branch's exception, among the results of the others (start_branches)."""
+
+    __slots__ = ("exception",)
+
+    def __init__(self, exception: BaseException) -> None:
+        self.exception = exception
 
 
 async def _continued(coroutine: Coroutine[Any, Any, T], waits_on: Any) -> T:

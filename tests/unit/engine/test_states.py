@@ -1083,3 +1083,26 @@ def test_a_state_output_over_the_quota_is_not_caught() -> None:
     assert result.status == "FAILED"
     assert result.error == "States.DataLimitExceeded"
     assert "PassStateEntered" not in types(result)
+
+
+def test_a_small_result_placed_into_an_input_near_the_quota_fails() -> None:
+    # the output's size is bounded from the input's and the response body's; a bound
+    # over the quota means the output is measured, not that it fails
+    near = {"s": "x" * (LIMIT - len('{"s":""}') - 8)}
+    for placing in (
+        {"Type": "Task", "Resource": fn_arn("Small"), "ResultPath": "$.r", "Next": "End"},
+        {"Type": "Pass", "Result": {"a": 1}, "ResultPath": "$.r", "Next": "End"},
+    ):
+        sm = machine(
+            {
+                "Checked": {"Type": "Pass", "Next": "Placing"},
+                "Placing": placing,
+                "End": {"Type": "Pass", "Result": {"a": 1}, "ResultPath": "$.r", "End": True},
+            }
+        )
+        fits = run(sm, {"s": "x"}, lambdas={"Small": _returning({"a": 1})})
+        assert fits.status == "SUCCEEDED"
+        assert fits.output == {"s": "x", "r": {"a": 1}}
+        result = run(sm, near, lambdas={"Small": _returning({"a": 1})})
+        assert result.error == "States.DataLimitExceeded"
+        assert "Placing" in (result.cause or "")

@@ -351,6 +351,10 @@ class State:
     type_name: str = ""
     sync: bool = True
     records_exit: bool = True
+    # what ResultPath adds to the input's JSON size around a result, when the output is
+    # the input with the result placed by ResultPath alone (0: the output is the
+    # result); -1 otherwise (executor._output_size)
+    result_overhead: int = -1
 
     def __init__(self, name: str, definition: dict[str, Any], language: str = "JSONPath") -> None:
         self.name = name
@@ -493,6 +497,14 @@ class ResultState(State):
             self.result_keys = (
                 () if result_path is None else compile_reference_path(result_path).keys or ()
             )
+            if (
+                self.result_selector is None
+                and self.output_path is None
+                and not self.result_discard
+            ):
+                # a key written as JSON takes at most 6 bytes a character, plus quotes, a
+                # colon, a comma and the braces of an object created on the way
+                self.result_overhead = sum(6 * len(str(key)) + 8 for key in self.result_keys)
         self.retriers = [Retrier(r) for r in definition.get("Retry", ())]
         self.catchers = [Catcher(c, language) for c in definition.get("Catch", ())]
         if self.jsonata:

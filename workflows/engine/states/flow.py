@@ -14,6 +14,7 @@ from workflows.engine.jsonata_expr import (
     compile_template,
     is_expression,
 )
+from workflows.engine.lambdas import to_json_bytes
 from workflows.engine.paths import JsonPath, PathNotFound, compile_path, resolve
 from workflows.engine.payload import Template
 from workflows.engine.payload import compile_template as compile_payload
@@ -42,6 +43,8 @@ class PassState(ResultState):
         super().__init__(name, definition, language)
         self.has_result = "Result" in definition
         self.result = definition.get("Result")
+        # the Result's JSON size, for the output's size check (executor._output_size)
+        self.result_size = len(to_json_bytes(self.result)) if self.has_result else -1
         if self.jsonata:
             self.step = self._step_jsonata  # type: ignore[method-assign]
 
@@ -52,6 +55,7 @@ class PassState(ResultState):
         effective = data if self.input_path is None else self.input_path.select(data, frame)
         if self.has_result:
             result = self.result
+            frame.result_size = self.result_size
         elif self.parameters is not None:
             result = evaluate_payload(self.parameters, effective, frame)
         else:

@@ -46,6 +46,7 @@ class ParallelState(ResultState):
 
         super().__init__(name, definition, language)
         self.branches = [compile_machine(b, language) for b in definition["Branches"]]
+        self.all_sync = all(branch.sync for branch in self.branches)
 
     async def astep(self, data: Any, frame: Frame) -> StepResult | Caught:
         return await self.recover(data, frame, lambda: self._attempt(data, frame), False)
@@ -59,7 +60,7 @@ class ParallelState(ResultState):
         for child in frames:
             child.aborts_states = True
         try:
-            if all(branch.sync for branch in self.branches):
+            if self.all_sync:
                 results = []
                 for branch, child in zip(self.branches, frames, strict=True):
                     try:
@@ -69,17 +70,14 @@ class ParallelState(ResultState):
                         raise
             else:
                 # branches run now; only one that waits for more than a queued handler gets a task
-                tasks = start_branches(
+                ended, tasks = start_branches(
                     [
                         run_machine(branch, branch_input, child)
                         for branch, child in zip(self.branches, frames, strict=True)
                     ]
                 )
                 try:
-                    if all(t.done() and t.exception() is None for t in tasks):
-                        results = [task.result() for task in tasks]
-                    else:
-                        results = await gather_or_cancel(tasks)
+                    results = ended if ended is not None else await gather_or_cancel(tasks)
                 except StatesError as error:
                     failing = next(
                         child
@@ -93,7 +91,10 @@ class ParallelState(ResultState):
                 frame.failed_at = frame.prev
             raise
         # AWS links ParallelStateSucceeded, and the state's exit, to the newest branch event.
-        last = max((child.last for child in frames), default=frame.prev)
+        last = frame.prev if not frames else frames[0].last
+        for child in frames:
+            if child.last > last:
+                last = child.last
         frame.record_linked("ParallelStateSucceeded", last)
         frame.prev = last
         return results

@@ -41,6 +41,14 @@ class TaskState(ResultState):
         self.heartbeat = number_or_expression(definition, "HeartbeatSeconds")
         self.heartbeat_path = optional_path(definition.get("HeartbeatSecondsPath"))
         self.credentials = definition.get("Credentials")
+        # no path and no expression: _seconds would hand both values back as they are
+        self.fixed_seconds = all(
+            path is None and (value is None or type(value) is int)
+            for value, path in (
+                (self.timeout, self.timeout_path),
+                (self.heartbeat, self.heartbeat_path),
+            )
+        )
 
     async def astep(self, data: Any, frame: Frame) -> StepResult | Caught:
         if self.retriers or self.catchers:
@@ -74,13 +82,19 @@ class TaskState(ResultState):
         return found
 
     async def _attempt(self, data: Any, frame: Frame) -> Any:
+        frame.result_size = -1  # unknown until a Lambda's response says (a retry's too)
         execution = frame.execution
         runner = execution.tasks
         resource = self.resource
-        timeout = self._seconds(self.timeout, self.timeout_path, "TimeoutSecondsPath", data, frame)
-        heartbeat = self._seconds(
-            self.heartbeat, self.heartbeat_path, "HeartbeatSecondsPath", data, frame
-        )
+        if self.fixed_seconds:
+            timeout, heartbeat = self.timeout, self.heartbeat
+        else:
+            timeout = self._seconds(
+                self.timeout, self.timeout_path, "TimeoutSecondsPath", data, frame
+            )
+            heartbeat = self._seconds(
+                self.heartbeat, self.heartbeat_path, "HeartbeatSecondsPath", data, frame
+            )
         token = None
         # .sync tasks see $$.Task.Token too, as on AWS; only callbacks wait for it
         if resource.pattern != "request" and resource.kind == "service":
@@ -106,7 +120,8 @@ class TaskState(ResultState):
                 details["timeoutInSeconds"] = timeout
             frame.record("LambdaFunctionScheduled", details)
             frame.record("LambdaFunctionStarted")
-            replayed = _replayed(frame)
+            # a history that nothing replays appends directly: no stored answer to ask
+            replayed = None if execution.history.direct is not None else _replayed(frame)
             if replayed is not None and replayed.ended:
                 return _settled(replayed, frame)
             work = (
@@ -124,6 +139,11 @@ class TaskState(ResultState):
                 kind = "LambdaFunctionTimedOut" if error.error == "States.Timeout" else None
                 frame.record(kind or "LambdaFunctionFailed", failure_details(error))
                 raise
+            if mock is None:
+                # the response body bounds the result's JSON size (6 bytes a character
+                # at most, quotes for text), so its state output is not encoded again
+                frame.result_size = 6 * len(result.body) + 2
+                result = result.payload
             frame.record("LambdaFunctionSucceeded", {"output": result})
             return result
 
