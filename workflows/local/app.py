@@ -39,6 +39,7 @@ from workflows.engine.tasks import ServiceIntegration, TaskRequest, TaskRunner
 from workflows.integrations import StartExecutionFn, aws_integrations, new_session
 from workflows.local.event_patterns import matches
 from workflows.local.sandbox_pool import (
+    BACKGROUND_NICENESS,
     DEFAULT_CONCURRENCY,
     FunctionSandboxSpec,
     ProcessLambdas,
@@ -229,7 +230,13 @@ class LocalApp:
             pools = {
                 f.logical_id: SandboxPool(
                     FunctionSandboxSpec(
-                        f.logical_id, f.handler, dict(f.environment), f.timeout, REGION, ACCOUNT
+                        f.logical_id,
+                        f.handler,
+                        dict(f.environment),
+                        f.timeout,
+                        REGION,
+                        ACCOUNT,
+                        niceness=0 if f.api_events else BACKGROUND_NICENESS,
                     ),
                     min(limit, f.reserved_concurrency or limit),
                 )

@@ -53,6 +53,7 @@ from workflows.engine.lambdas import (
 )
 
 __all__ = [
+    "BACKGROUND_NICENESS",
     "DEFAULT_CONCURRENCY",
     "FunctionSandboxSpec",
     "ProcessLambdas",
@@ -65,6 +66,12 @@ __all__ = [
 # only competes for the same cores: 4 per function on 2 cores placed orders slower than
 # 2 (docs/benchmarks.md), and each sandbox is a process of ~25-30 MB of its own.
 DEFAULT_CONCURRENCY = max(2, min(4, os.cpu_count() or 1))
+
+
+# The niceness of the sandboxes of functions no HTTP client waits on. On AWS an API's
+# answer does not wait for the executions it started; here they share the cores, and
+# under load the API's function got a third of them: orders waited seconds to be accepted.
+BACKGROUND_NICENESS = 10
 
 
 # How long an idle sandbox is kept warm. Lambda does not say; it keeps them for minutes.
@@ -81,6 +88,9 @@ class FunctionSandboxSpec:
     timeout_seconds: float
     region: str
     account: str
+    # added to the sandbox's scheduling niceness: functions no one waits on at a terminal
+    # (Tasks, queue consumers) yield the cores to the ones answering an HTTP request
+    niceness: int = 0
 
 
 def sandbox_environment(
@@ -117,6 +127,8 @@ def _serve(connection: Connection, spec: FunctionSandboxSpec, environment: dict[
     # the runtime stops its sandboxes itself; Ctrl-C in the terminal reaches the whole
     # process group, and a sandbox should not die of it in the middle of an invocation
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    if spec.niceness:
+        os.nice(spec.niceness)
     from workflows.engine.sync_runner import run_sync
 
     module_name, _, attribute = spec.handler.rpartition(".")

@@ -99,3 +99,7 @@ def fails(event: Any, context: Any) -> None:
 def prints(event: Any, context: Any) -> str:
     print(f"hello from {context.function_name}")
     return "printed"
+
+
+def niceness(event: Any, context: Any) -> int:
+    return os.nice(0)

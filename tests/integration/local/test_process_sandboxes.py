@@ -16,6 +16,7 @@ import pytest
 from workflows.engine import StateMachine
 from workflows.engine.errors import StatesError
 from workflows.local.app import LocalApp
+from workflows.local.sandbox_pool import BACKGROUND_NICENESS
 from workflows.local.template import load_template
 
 HANDLERS = "tests.integration.local.process_sandbox_handlers"
@@ -79,6 +80,20 @@ Resources:
     Type: AWS::Serverless::Function
     Properties:
       Handler: {HANDLERS}.no_such_handler
+  Answering:
+    Type: AWS::Serverless::Function
+    Properties:
+      Handler: {HANDLERS}.niceness
+      Events:
+        Get:
+          Type: Api
+          Properties:
+            Path: /niceness
+            Method: get
+  Working:
+    Type: AWS::Serverless::Function
+    Properties:
+      Handler: {HANDLERS}.niceness
 """
 
 
@@ -145,6 +160,15 @@ async def test_the_api_function_never_queues_behind_a_busy_function(
     (tmp_path / "release").touch()
     held = await asyncio.gather(*busy)
     assert len(set(held)) == 1  # the second waited for the one sandbox allowed
+
+
+async def test_functions_no_http_client_waits_on_yield_the_cores_to_the_api_s(
+    app: LocalApp,
+) -> None:
+    answering = await app.lambdas.invoke("Answering", {}, app.clock)
+    working = await app.lambdas.invoke("Working", {}, app.clock)
+    assert answering == os.nice(0)
+    assert working == min(19, answering + BACKGROUND_NICENESS) > answering
 
 
 async def test_a_crashed_sandbox_is_an_exit_error_and_the_next_call_gets_a_fresh_one(
