@@ -15,9 +15,9 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import boto3
 import pytest
 
+from tests.unit.local.test_service_journal import Served, _reset_moto_in_process
 from workflows.local.aws_services import CONTROL_PREFIX, moto_server
 from workflows.local.runtime import PortInUse
 from workflows.local.service_journal import ServiceJournal
@@ -26,30 +26,9 @@ BUCKET = "exports"
 QUEUE = "Events"
 
 
-class Served:
-    def __init__(self, state_dir: Path) -> None:
-        self.journal = ServiceJournal(state_dir)
-        self.server = moto_server("127.0.0.1", 0, self.journal)
-        self.port = self.server.port
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-        self.thread.start()
-
-    def client(self, service: str) -> Any:
-        return boto3.client(
-            service,
-            endpoint_url=self.url,
-            region_name="us-east-1",
-            aws_access_key_id="testing",
-            aws_secret_access_key="testing",
-        )
-
-
 @pytest.fixture
 def served(tmp_path: Path) -> Iterator[Served]:
-    from moto.moto_api import _internal
-
-    _internal.moto_api_backend.reset()
+    _reset_moto_in_process()
     served = Served(tmp_path)
     served.client("s3").create_bucket(Bucket=BUCKET)
     served.client("sqs").create_queue(QueueName=QUEUE)
@@ -57,11 +36,7 @@ def served(tmp_path: Path) -> Iterator[Served]:
     try:
         yield served
     finally:
-        served.journal.close()
-        served.server.shutdown()
-        served.thread.join(10)
-        served.server.server_close()
-        _internal.moto_api_backend.reset()
+        served.stop()
 
 
 def test_connections_are_kept_open_between_requests(served: Served) -> None:

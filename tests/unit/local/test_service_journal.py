@@ -8,7 +8,6 @@ middleware around moto's WSGI app, over HTTP on a free port); a crash is a new
 from __future__ import annotations
 
 import logging
-import socket
 import threading
 import urllib.parse
 import urllib.request
@@ -35,19 +34,19 @@ QUEUE = "Events"
 BUCKET = "exports"
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 class Served:
+    """moto served in this process as the services' process serves it, journal on, on a
+    port of its own (also used by test_moto_server)."""
+
     def __init__(self, state_dir: Path) -> None:
         self.state_dir = state_dir
         self.journal = ServiceJournal(state_dir)
-        port = _free_port()
-        self.url = f"http://127.0.0.1:{port}"
-        self.server = _moto_server("127.0.0.1", port, self.journal)
+        self._serve()
+
+    def _serve(self) -> None:
+        self.server = _moto_server("127.0.0.1", 0, self.journal)
+        self.port: int = self.server.port
+        self.url = f"http://127.0.0.1:{self.port}"
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
         self.thread.start()
 
@@ -86,12 +85,8 @@ class Served:
         self.journal = ServiceJournal(self.state_dir)
         self.server.shutdown()
         _reset_moto_in_process()
-        port = _free_port()
-        self.url = f"http://127.0.0.1:{port}"
         self.server.server_close()
-        self.server = _moto_server("127.0.0.1", port, self.journal)
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-        self.thread.start()
+        self._serve()
         self.provision()
         service_data.restore(self.journal.recover(), self.journal.objects_dir)
         self.journal.compact()
