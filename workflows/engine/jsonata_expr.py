@@ -29,17 +29,7 @@ import uuid
 from collections.abc import Callable, Mapping
 from typing import Any, Final
 
-# jsonata-python raises the interpreter's recursion limit to 10,000 when it is first
-# imported; the engine must not change process-wide settings, so the limit is restored.
-_RECURSION_LIMIT: Final = sys.getrecursionlimit()
-
-import jsonata  # noqa: E402
-from jsonata.jexception import JException  # noqa: E402
-from jsonata.utils import Utils  # noqa: E402
-
-from workflows.engine.history import dumps  # noqa: E402
-
-sys.setrecursionlimit(_RECURSION_LIMIT)
+from workflows.engine.history import dumps
 
 __all__ = [
     "UNDEFINED",
@@ -52,6 +42,7 @@ __all__ = [
     "expression_text",
     "is_expression",
     "json_type",
+    "load_jsonata",
     "referenced_variables",
 ]
 
@@ -65,7 +56,39 @@ class _Undefined:
 
 UNDEFINED: Final = _Undefined()
 _FALLBACK: Final = object()  # a fast evaluator's "ask the full evaluator"
-_NULL: Final = Utils.NULL_VALUE
+
+
+class _NotLoaded(Exception):
+    """Stands for jsonata-python's exception class until the library is imported."""
+
+
+# jsonata-python, its exception class and its null marker, set by ``load_jsonata``.
+# Importing it takes ~17 ms of a process's start, which a process whose workflows use
+# JSONPath only (the demo's, most tests') never needs; every use below comes after an
+# Expression was built, and building one loads the library first.
+_jsonata: Any = None
+_JException: Any = _NotLoaded
+_NULL: Any = object()
+
+
+def load_jsonata() -> Any:
+    """jsonata-python's module, imported on first use (then a global read)."""
+    global _jsonata, _JException, _NULL
+    if _jsonata is None:
+        # The library raises the interpreter's recursion limit to 10,000 when it is
+        # first imported; the engine must not change process-wide settings.
+        limit = sys.getrecursionlimit()
+        try:
+            import jsonata
+            from jsonata.jexception import JException
+            from jsonata.utils import Utils
+        finally:
+            sys.setrecursionlimit(limit)
+        _JException = JException
+        _NULL = Utils.NULL_VALUE
+        _jsonata = jsonata
+    return _jsonata
+
 
 Variables = Mapping[str, Any] | None
 _Fast = Callable[[dict[str, Any], Variables], Any]
@@ -612,9 +635,10 @@ class Expression:
 
     def __init__(self, text: str) -> None:
         self.text = text
+        jsonata = load_jsonata()
         try:
             compiled = jsonata.Jsonata(text)
-        except JException as exc:
+        except _JException as exc:
             raise JsonataSyntaxError(text, exc.error, str(exc), exc.location) from None
         except Exception as exc:  # the parser raises a few plain errors on odd input
             raise JsonataSyntaxError(text, "S0500", str(exc), 0) from None
@@ -649,7 +673,7 @@ class Expression:
                     bindings[name] = _NULL if value is None else value
         try:
             raw = self._jsonata.evaluate(None, bindings)
-        except JException as exc:
+        except _JException as exc:
             raise self._threw(f"{exc.error}: {exc}", location) from None
         except _FunctionError as exc:
             raise self._threw(str(exc), location) from None

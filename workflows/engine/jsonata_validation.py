@@ -29,6 +29,7 @@ caller merging both lists can drop duplicates by ``(code, location)``.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterator
 from typing import Any, Final
@@ -40,6 +41,7 @@ from workflows.engine.jsonata_expr import (
     compile_expression,
     expression_text,
     is_expression,
+    load_jsonata,
     referenced_variables,
 )
 from workflows.engine.validation.codes import (
@@ -117,18 +119,16 @@ _JSONPATH_PATH_FIELDS: Final = (
 _CHOICE_BOOLEAN: Final = ("And", "Or", "Not")
 
 
+@functools.cache
 def _builtin_functions() -> frozenset[str]:
+    """Names JSONata defines (asked of the library when a definition first has JSONata)."""
     try:
-        from jsonata.jsonata import Jsonata
-
-        frame = Jsonata.static_frame
+        frame = load_jsonata().Jsonata.static_frame
         names = set(frame.bindings) if frame is not None else set()
     except Exception:  # pragma: no cover - the library's layout changed
         names = set()
     return frozenset(names | FUNCTION_NAMES | {"states"})
 
-
-_BUILTINS: Final = _builtin_functions()
 
 Parts = tuple[str | int, ...]
 
@@ -472,7 +472,7 @@ class _Checker:
                 "state has no implicit input: use $states.input (and $states.context)",
                 at,
             )
-        for name in sorted(names - _BUILTINS):
+        for name in sorted(names - _builtin_functions()):
             if not scope.defines(name):
                 self.warn(
                     UNDEFINED_VARIABLE,

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import hashlib
 import re
+import subprocess
+import sys
 from typing import Any
 
 import pytest
@@ -652,3 +654,29 @@ def test_jsonata_map_processor_inherits_the_language() -> None:
 
 def test_undefined_sentinel_is_not_json() -> None:
     assert repr(UNDEFINED) == "UNDEFINED"
+
+
+_LAZY_IMPORT = """
+import sys
+from workflows.engine import StateMachine
+
+limit = sys.getrecursionlimit()
+StateMachine({"StartAt": "P", "States": {"P": {"Type": "Pass", "End": True}}}).run({})
+print("jsonata" in sys.modules)
+machine = StateMachine(
+    {
+        "QueryLanguage": "JSONata",
+        "StartAt": "P",
+        "States": {"P": {"Type": "Pass", "Output": "{% $states.input.a + 1 %}", "End": True}},
+    }
+)
+print("jsonata" in sys.modules, machine.run({"a": 1}).output, sys.getrecursionlimit() == limit)
+"""
+
+
+def test_jsonata_is_imported_by_the_first_jsonata_definition_only() -> None:
+    # A fresh interpreter: this one has imported jsonata-python long ago.
+    done = subprocess.run(
+        [sys.executable, "-c", _LAZY_IMPORT], capture_output=True, text=True, check=True
+    )
+    assert done.stdout.split() == ["False", "True", "2", "True"]

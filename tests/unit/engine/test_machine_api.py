@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
+import random
+import uuid
 from typing import Any
 
 import pytest
@@ -126,6 +129,32 @@ def test_an_unnamed_execution_gets_a_unique_name() -> None:
     first, second = sm.run({}), sm.run({})
     assert first.name != second.name
     assert first.execution_arn != second.execution_arn
+
+
+def test_an_unnamed_execution_is_named_by_a_uuid4_that_seeding_random_does_not_repeat() -> None:
+    sm = StateMachine(HELLO)
+    random.seed(7)
+    first = sm.run({}).name
+    random.seed(7)
+    second = sm.run({}).name
+    assert first != second
+    for name in (first, second):
+        assert str(uuid.UUID(name)) == name
+        assert uuid.UUID(name).version == 4
+        assert uuid.UUID(name).variant == uuid.RFC_4122
+
+
+def test_a_forked_child_does_not_repeat_its_parents_execution_names() -> None:
+    sm = StateMachine(HELLO)
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # pragma: no cover - the child
+        os.write(write, sm.run({}).name.encode())
+        os._exit(0)
+    os.waitpid(pid, 0)
+    os.close(write)
+    assert os.read(read, 100).decode() != sm.run({}).name
+    os.close(read)
 
 
 async def test_run_inside_a_running_event_loop_raises_a_clear_error() -> None:
