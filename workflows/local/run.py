@@ -22,10 +22,10 @@ from botocore.config import Config
 from workflows.engine.clock import Clock
 from workflows.integrations import new_session
 from workflows.local.app import LocalApp
-from workflows.local.template import REGION, Template
+from workflows.local.template import ACCOUNT, REGION, Template
 from workflows.timeline import render_timeline
 
-__all__ = ["FEWER_COLLECTIONS", "fake_aws_environment", "run_from_template"]
+__all__ = ["FEWER_COLLECTIONS", "fake_aws_environment", "granted_services", "run_from_template"]
 
 # The garbage collector's thresholds while the runtime works. With Python's (700, 10,
 # 10), importing boto3, moto and the task modules and serving the run triggered about
@@ -129,6 +129,8 @@ def _run_in_moto(
     echo: Echo,
     after: Callable[[LocalApp], None] | None,
 ) -> bool:
+    from workflows.local.moto_patches import bring_up_services
+
     # one boto3 session for the runtime's own calls (provisioning, the service
     # integrations, the summary): a run uses them one after the other, and a botocore
     # session costs ~10 ms of CPU to build (each function's sandbox keeps its own)
@@ -136,6 +138,9 @@ def _run_in_moto(
     app = LocalApp(template, clock=clock, session_factory=session)
     os.environ.update(app.environment())
     app.provision()
+    # moto's stand-ins of the services the executions may call, up before they start
+    # (as on AWS), so that an execution's timeline does not hold moto building one
+    bring_up_services(granted_services(template), ACCOUNT, REGION)
     gc.freeze()  # the modules and services built so far live as long as the run
     gc.enable()  # start-up is over (see run_from_template): executions make garbage
     result = asyncio.run(_run(app, reference, data, name))
@@ -160,6 +165,51 @@ def _run_in_moto(
     if result.cause:
         echo(f"Cause: {result.cause}", err=True)
     return False
+
+
+# SAM's policy templates by the service they grant (DynamoDBCrudPolicy, SESCrudPolicy, ...)
+_POLICY_TEMPLATE_SERVICES = {
+    "DynamoDB": "dynamodb",
+    "EventBridge": "events",
+    "S3": "s3",
+    "SES": "ses",
+    "SNS": "sns",
+    "SQS": "sqs",
+}
+# what the runtime answers itself (executions, in-process functions), never moto
+_RUNTIME_SERVED = frozenset({"lambda", "states", "stepfunctions"})
+
+
+def granted_services(template: Template) -> set[str]:
+    """The services the template's functions and state machines are granted, by
+    botocore's name: those their executions may call."""
+    services = set()
+    for kind in ("AWS::Serverless::Function", "AWS::Serverless::StateMachine"):
+        for resource in template.of_type(kind).values():
+            policies = (resource.get("Properties") or {}).get("Policies") or []
+            for policy in policies if isinstance(policies, list) else [policies]:
+                if not isinstance(policy, dict):
+                    continue  # a managed policy's name or ARN: what it grants is not here
+                for key, value in policy.items():
+                    if key == "Statement":
+                        services.update(_statement_services(value))
+                    else:
+                        services.update(
+                            service
+                            for prefix, service in _POLICY_TEMPLATE_SERVICES.items()
+                            if key.startswith(prefix)
+                        )
+    return services - _RUNTIME_SERVED
+
+
+def _statement_services(statements: Any) -> set[str]:
+    found = set()
+    for statement in statements if isinstance(statements, list) else [statements]:
+        actions = statement.get("Action", []) if isinstance(statement, dict) else []
+        for action in actions if isinstance(actions, list) else [actions]:
+            if isinstance(action, str) and ":" in action:
+                found.add(action.split(":", 1)[0].lower())
+    return found
 
 
 class _RunSession:

@@ -310,3 +310,29 @@ def test_update_expressions_of_every_kind_apply_as_before(dynamodb: Any) -> None
             UpdateExpression="SET m = missing + :two",
             ExpressionAttributeValues={":two": {"N": "2"}},
         )
+
+
+def test_the_services_brought_up_answer_as_before(monkeypatch: pytest.MonkeyPatch) -> None:
+    from moto.backends import get_backend
+
+    for name, value in {
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_DEFAULT_REGION": "us-east-1",
+    }.items():
+        monkeypatch.setenv(name, value)
+    with mock_aws():
+        ready = moto_patches.bring_up_services(
+            ["sns", "s3", "states", "execute-api", "sns"], "123456789012", "us-east-1"
+        )
+        # "states" is IAM's prefix for Step Functions, botocore's "stepfunctions";
+        # "execute-api" is no service of moto's
+        assert ready == ["s3", "sns"]
+        sns: Any = get_backend("sns")
+        s3: Any = get_backend("s3")
+        assert "us-east-1" in dict(sns["123456789012"])
+        assert "aws" in dict(s3["123456789012"])  # S3's backend is its partition's
+        client = boto3.client("sns", region_name="us-east-1")
+        sent = client.publish(PhoneNumber="+15555550123", Message="hello")
+        assert sent["MessageId"]
+        assert moto_patches.bring_up_services(["sns"], "123456789012", "us-east-1") == ["sns"]

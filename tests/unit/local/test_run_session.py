@@ -1,13 +1,18 @@
-"""``workflows run``'s one boto3 session: one client per service for the whole run."""
+"""``workflows run``'s one boto3 session (one client per service for the whole run), and
+the services it brings up before the executions."""
 
 from __future__ import annotations
+
+from pathlib import Path
 
 from botocore.config import Config
 
 from workflows.integrations import new_session
 from workflows.integrations._boto import ClientPool
-from workflows.local.run import _RunSession
-from workflows.local.template import REGION
+from workflows.local.run import _RunSession, granted_services
+from workflows.local.template import REGION, load_template
+
+ROOT = Path(__file__).resolve().parents[3]
 
 
 def test_the_integrations_call_the_clients_provisioning_built() -> None:
@@ -26,3 +31,44 @@ def test_a_client_asked_for_with_other_settings_is_its_own() -> None:
     assert session.client("sqs", config=Config(retries={"mode": "legacy"})) is not shared
     assert session.client("sqs", endpoint_url="http://localhost:1") is not shared
     assert session.region_name == REGION  # everything else is the session's
+
+
+def test_the_services_up_before_the_executions_are_those_the_template_grants(
+    tmp_path: Path,
+) -> None:
+    definition = '{"StartAt": "Done", "States": {"Done": {"Type": "Succeed"}}}'
+    (tmp_path / "flow.asl.json").write_text(definition)
+    template = tmp_path / "template.yaml"
+    template.write_text(
+        """
+Transform: AWS::Serverless-2016-10-31
+Resources:
+  Sender:
+    Type: AWS::Serverless::Function
+    Properties:
+      Handler: tasks.sender.handler
+      Policies:
+        - AWSLambdaBasicExecutionRole
+        - SESCrudPolicy: {IdentityName: me@example.com}
+        - Statement:
+            Effect: Allow
+            Action: [SNS:Publish, "states:StartExecution", "*"]
+            Resource: "*"
+  Flow:
+    Type: AWS::Serverless::StateMachine
+    Properties:
+      DefinitionUri: flow.asl.json
+      Policies:
+        - EventBridgePutEventsPolicy: {EventBusName: default}
+        - StepFunctionsExecutionPolicy: {StateMachineName: other}
+        - LambdaInvokePolicy: {FunctionName: !Ref Sender}
+"""
+    )
+    # managed policies by name grant what is not in the template; Step Functions and
+    # Lambda are answered by the runtime itself
+    assert granted_services(load_template(template)) == {"events", "ses", "sns"}
+
+
+def test_the_application_template_grants_the_services_the_demo_calls() -> None:
+    granted = granted_services(load_template(ROOT / "infra" / "sam" / "template.yaml"))
+    assert {"dynamodb", "events", "ses", "sns"} <= granted
