@@ -15,6 +15,8 @@ stays cheap (a cold start).
 
 from __future__ import annotations
 
+import copy
+import threading
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
@@ -31,15 +33,32 @@ __all__ = ["BasePersistenceLayer", "dynamodb_persistence", "run_idempotently"]
 
 Payload = dict[str, Any]
 
+# per table: the client a layer was built on, and that layer, never configured
+_pristine: dict[str, tuple[Any, BasePersistenceLayer]] = {}
+_pristine_lock = threading.Lock()
+
 
 def dynamodb_persistence(table_name: str) -> BasePersistenceLayer:
     """The production store: the Powertools table named by ``IDEMPOTENCY_TABLE``.
 
     It uses the sandbox's DynamoDB client (built once), not a new one per invocation.
+    Each call returns a new, unconfigured layer (a layer keeps the first configuration
+    it is given, and a process may run several functions), but a copy of one built
+    once per client: building a layer registers Powertools' User-Agent hook on the
+    client again, so a sandbox's every request ran one more hook per invocation it had
+    served (the same header, at a growing cost).
     """
     from aws_lambda_powertools.utilities.idempotency import DynamoDBPersistenceLayer
 
-    return DynamoDBPersistenceLayer(table_name=table_name, boto3_client=client("dynamodb"))
+    dynamodb = client("dynamodb")
+    with _pristine_lock:
+        built = _pristine.get(table_name)
+        if built is None or built[0] is not dynamodb:
+            layer = DynamoDBPersistenceLayer(table_name=table_name, boto3_client=dynamodb)
+            built = _pristine[table_name] = (dynamodb, layer)
+    # a shallow copy is what a new layer would be: its configuration is set on it by
+    # ``configure``; what it shares (client, serializers) holds no state of a call
+    return copy.copy(built[1])
 
 
 def run_idempotently(

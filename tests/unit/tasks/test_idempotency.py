@@ -93,3 +93,22 @@ def test_an_unreachable_idempotency_store_is_still_the_task_s_transient_error(
     monkeypatch.setattr(persistence.client, "put_item", put_item)
     with pytest.raises(InventoryUnavailable, match="idempotency store is unavailable"):
         run(lambda payload: {"done": True}, Context(30_000), persistence)
+
+
+def _powertools_hooks(dynamodb: Any) -> int:
+    handlers = dynamodb.meta.events._emitter._handlers.prefix_search("request-created.dynamodb")
+    return sum(getattr(h, "__name__", "") == "add_powertools_feature" for h in handlers)
+
+
+def test_a_layer_per_invocation_does_not_add_a_user_agent_hook_per_invocation(
+    table: Any,
+) -> None:
+    hooks = _powertools_hooks(dynamodb_persistence(IDEMPOTENCY_TABLE).client)
+    layers = [dynamodb_persistence(IDEMPOTENCY_TABLE) for _ in range(5)]
+    assert len({id(layer) for layer in layers}) == 5
+    assert _powertools_hooks(layers[0].client) == hooks
+    # each is as new: the first one's configuration does not stick to the next
+    run(lambda payload: {"reserved": payload["orderId"]}, Context(30_000), layers[0])
+    assert layers[0].configured
+    assert not layers[1].configured
+    assert layers[1].function_name == ""
