@@ -109,21 +109,6 @@ def _session_locked(environment: tuple[tuple[str, str], ...]) -> Any:
     return session
 
 
-def _client_config() -> Any:
-    """What every client here is built with: botocore's defaults, less parameter validation.
-
-    botocore checks each request's parameters against the operation's model before
-    serializing them (a walk over every attribute value of an item, about a sixth of a
-    DynamoDB call's CPU when its answer is cheap). The requests built here come from
-    code, not from users: a valid request goes out byte for byte the same, and one a
-    bug made invalid is refused by the service (a ``ValidationException``) instead of
-    by botocore (``ParamValidationError``) - either way the invocation fails.
-    """
-    from botocore.config import Config
-
-    return Config(parameter_validation=False)
-
-
 def _reuse_user_agent(built: Any) -> Any:
     """Let ``built`` (a client) compose its User-Agent header once per set of features.
 
@@ -169,8 +154,7 @@ def client(service_name: str) -> Any:
     with _lock:
         found = _clients.get(key)
         if found is None:
-            session = _session_locked(key[2])
-            found = _reuse_user_agent(session.client(service_name, config=_client_config()))
+            found = _reuse_user_agent(_session_locked(key[2]).client(service_name))
             _clients[key] = found
         return found
 
@@ -182,8 +166,7 @@ def dynamodb_table(table_name: str) -> Any:
     key = ("table", table_name, environment)
     if key not in cache:
         with _lock:
-            resource = _session_locked(environment).resource("dynamodb", config=_client_config())
-            table = resource.Table(table_name)
+            table = _session_locked(environment).resource("dynamodb").Table(table_name)
             _reuse_user_agent(table.meta.client)
             cache[key] = table
     return cache[key]

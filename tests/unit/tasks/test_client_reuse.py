@@ -8,7 +8,6 @@ from typing import Any
 import pytest
 from botocore.awsrequest import AWSResponse
 from botocore.useragent import UserAgentString
-from botocore.validate import ParamValidationDecorator
 
 from tasks.common import aws
 
@@ -111,47 +110,3 @@ def test_calls_with_the_same_features_share_one_composed_user_agent(
     # one header for the features known when the request is built, one with those the
     # call adds before it is sent; botocore alone composes two per call (ten here)
     assert composed == 2
-
-
-def _requests(client: Any, call: Any) -> list[tuple[str, str, dict[str, str], bytes]]:
-    sent: list[tuple[str, str, dict[str, str], bytes]] = []
-
-    def answer(request: Any, **_: object) -> AWSResponse:
-        headers = {
-            name: value.decode() if isinstance(value, bytes) else value
-            for name, value in request.headers.items()
-            # what differs between two identical calls: the time and the call's own id
-            if name not in ("Authorization", "X-Amz-Date", "amz-sdk-invocation-id")
-        }
-        sent.append((request.method, request.url, headers, request.body))
-        return AWSResponse(request.url, 200, {}, _Answered())
-
-    client.meta.events.register("before-send", answer)
-    call(client)
-    return sent
-
-
-def test_skipping_parameter_validation_sends_the_same_requests() -> None:
-    def calls(dynamodb: Any) -> None:
-        dynamodb.put_item(
-            TableName="Orders",
-            Item={"PK": {"S": "ORDER#1"}, "total": {"N": "12"}, "lines": {"L": [{"S": "a"}]}},
-            ConditionExpression="attribute_not_exists(PK)",
-        )
-        dynamodb.update_item(
-            TableName="Orders",
-            Key={"PK": {"S": "ORDER#1"}, "SK": {"S": "ORDER"}},
-            UpdateExpression="SET #s = :s",
-            ExpressionAttributeNames={"#s": "status"},
-            ExpressionAttributeValues={":s": {"S": "PAID"}},
-            ReturnValues="ALL_NEW",
-        )
-
-    ours = aws.client("dynamodb")
-    plain = aws.new_session().client("dynamodb")  # botocore's defaults
-    assert isinstance(plain._serializer, ParamValidationDecorator)
-    assert not isinstance(ours._serializer, ParamValidationDecorator)
-    assert not isinstance(
-        aws.dynamodb_table("Orders").meta.client._serializer, ParamValidationDecorator
-    )
-    assert _requests(ours, calls) == _requests(plain, calls)
