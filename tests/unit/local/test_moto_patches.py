@@ -14,14 +14,18 @@ from workflows.local import moto_patches
 TABLE = "Orders"
 
 
-@pytest.fixture
-def dynamodb(monkeypatch: pytest.MonkeyPatch) -> Any:
+def _fake_credentials(monkeypatch: pytest.MonkeyPatch) -> None:
     for name, value in {
         "AWS_ACCESS_KEY_ID": "testing",
         "AWS_SECRET_ACCESS_KEY": "testing",
         "AWS_DEFAULT_REGION": "us-east-1",
     }.items():
         monkeypatch.setenv(name, value)
+
+
+@pytest.fixture
+def dynamodb(monkeypatch: pytest.MonkeyPatch) -> Any:
+    _fake_credentials(monkeypatch)
     with mock_aws():
         moto_patches.patch_transactions()
         client = boto3.client("dynamodb", region_name="us-east-1")
@@ -315,12 +319,7 @@ def test_update_expressions_of_every_kind_apply_as_before(dynamodb: Any) -> None
 def test_the_services_brought_up_answer_as_before(monkeypatch: pytest.MonkeyPatch) -> None:
     from moto.backends import get_backend
 
-    for name, value in {
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",
-        "AWS_DEFAULT_REGION": "us-east-1",
-    }.items():
-        monkeypatch.setenv(name, value)
+    _fake_credentials(monkeypatch)
     with mock_aws():
         ready = moto_patches.bring_up_services(
             ["sns", "s3", "states", "execute-api", "sns"], "123456789012", "us-east-1"
