@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from tests.unit.test_trace import FAILS_BESIDE_A_WAIT
 from workflows.engine import StateMachine, VirtualClock
 from workflows.timeline import render_timeline, steps_of
 
@@ -105,13 +106,7 @@ def test_a_branch_cut_off_by_its_sibling_s_failure_is_marked_so_and_no_none_is_p
         "States": {
             "Both": {
                 "Type": "Parallel",
-                "Branches": [
-                    {"StartAt": "Fails", "States": {"Fails": {"Type": "Fail", "Error": "E"}}},
-                    {
-                        "StartAt": "Waits",
-                        "States": {"Waits": {"Type": "Wait", "Seconds": 5, "End": True}},
-                    },
-                ],
+                "Branches": FAILS_BESIDE_A_WAIT,
                 "End": True,
             }
         },

@@ -10,6 +10,12 @@ from workflows.engine import StateMachine, VirtualClock
 from workflows.trace import trace
 
 FLAKY = "arn:aws:lambda:us-east-1:123456789012:function:flaky"
+INNER_PASS = {"StartAt": "Leaf", "States": {"Leaf": {"Type": "Pass", "End": True}}}
+# a Parallel's branches: one fails at once, and cuts the other off (also test_timeline)
+FAILS_BESIDE_A_WAIT = [
+    {"StartAt": "Fails", "States": {"Fails": {"Type": "Fail", "Error": "E"}}},
+    {"StartAt": "Waits", "States": {"Waits": {"Type": "Wait", "Seconds": 5, "End": True}}},
+]
 
 
 class Flaky(Exception):
@@ -241,13 +247,7 @@ def test_every_attempt_of_a_retried_parallel_shows_its_failed_branch() -> None:
         "States": {
             "Both": {
                 "Type": "Parallel",
-                "Branches": [
-                    {"StartAt": "Fails", "States": {"Fails": {"Type": "Fail", "Error": "E"}}},
-                    {
-                        "StartAt": "Waits",
-                        "States": {"Waits": {"Type": "Wait", "Seconds": 5, "End": True}},
-                    },
-                ],
+                "Branches": FAILS_BESIDE_A_WAIT,
                 "Retry": [{"ErrorEquals": ["E"], "MaxAttempts": 2, "IntervalSeconds": 1}],
                 "End": True,
             }
@@ -264,6 +264,3 @@ def test_every_attempt_of_a_retried_parallel_shows_its_failed_branch() -> None:
         ("Waits", "cancelled"),
     ]
     assert traced.visits[0].starts == 3
-
-
-INNER_PASS = {"StartAt": "Leaf", "States": {"Leaf": {"Type": "Pass", "End": True}}}
