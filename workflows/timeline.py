@@ -11,7 +11,7 @@ import json
 import re
 from dataclasses import dataclass, field
 from pathlib import PurePath
-from typing import Any, Final
+from typing import Any
 
 from workflows.trace import Visit, details_of, epoch, trace
 
@@ -47,7 +47,9 @@ def steps_of(events: list[dict[str, Any]]) -> list[Step]:
             visit.entered_at,
             parent.depth + 1 if parent else 0,
             parent=parent,
-            status=_STATUS[visit.status],
+            # a state a Retrier ran again and that then succeeded is marked as succeeded,
+            # with its retries in its notes
+            status="succeeded" if visit.status == "retried" else visit.status,
         )
         if visit.type == "Fail":  # a Fail state fails where it is entered
             step.exited = visit.entered_at
@@ -60,17 +62,6 @@ def steps_of(events: list[dict[str, Any]]) -> list[Step]:
         made[id(visit)] = step
         steps.append(step)
     return steps
-
-
-# a state a Retrier ran again and that then succeeded is marked as succeeded, with its retries
-_STATUS: Final = {
-    "succeeded": "succeeded",
-    "retried": "succeeded",
-    "failed": "failed",
-    "caught": "caught",
-    "running": "running",
-    "cancelled": "cancelled",
-}
 
 
 def _notes(visit: Visit) -> list[str]:
