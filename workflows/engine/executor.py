@@ -42,6 +42,10 @@ def _output_size(
     the keys on the way: within the limit, it is not encoded again. Else it is.
     """
     result_size = frame.result_size
+    if result_size < 0 and data is known:
+        payload_bound = state.payload_bound
+        if payload_bound is not None:
+            result_size = payload_bound[0] + payload_bound[1] * known_size
     if result_size >= 0:
         overhead = state.result_overhead
         bound = -1
@@ -68,11 +72,15 @@ def _exited(state: State, output: Any, frame: Frame) -> None:
     frame.record(state.exited_type, details)
 
 
-async def run_machine(machine: Machine, data: Any, frame: Frame) -> Any:
+async def run_machine(machine: Machine, data: Any, frame: Frame, input_size: int = -1) -> Any:
+    """The machine's output; ``frame.output_size`` then bounds its JSON size (-1: not
+    known). ``input_size``: an upper bound of the JSON size of ``data``, when known."""
     states = machine.states
     state = states[machine.start_at]
-    checked: Any = _UNCHECKED  # the last output found within the limit (values never change)
-    checked_size = 0  # an upper bound of its JSON size
+    # the last output found within the limit (values never change), and an upper bound
+    # of its JSON size
+    checked: Any = data if 0 <= input_size <= PAYLOAD_LIMIT_BYTES else _UNCHECKED
+    checked_size = input_size
     while True:
         frame.enter(state.name, state.entered_type, data)
         if state.sync:
@@ -106,16 +114,17 @@ async def run_machine(machine: Machine, data: Any, frame: Frame) -> Any:
             details["assignedVariables"] = frame.assigned
         frame.record(state.exited_type, details)
         if target is None:
+            frame.output_size = checked_size if output is checked else -1
             return output
         data = output
         state = states[target]
 
 
-def run_machine_sync(machine: Machine, data: Any, frame: Frame) -> Any:
+def run_machine_sync(machine: Machine, data: Any, frame: Frame, input_size: int = -1) -> Any:
     states = machine.states
     state = states[machine.start_at]
-    checked: Any = _UNCHECKED
-    checked_size = 0
+    checked: Any = data if 0 <= input_size <= PAYLOAD_LIMIT_BYTES else _UNCHECKED  # as above
+    checked_size = input_size
     while True:
         frame.enter(state.name, state.entered_type, data)
         output, target = state.step(data, frame)
@@ -130,6 +139,7 @@ def run_machine_sync(machine: Machine, data: Any, frame: Frame) -> Any:
             details["assignedVariables"] = frame.assigned
         frame.record(state.exited_type, details)
         if target is None:
+            frame.output_size = checked_size if output is checked else -1
             return output
         data = output
         state = states[target]

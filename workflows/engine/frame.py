@@ -102,6 +102,7 @@ class Frame:
         "failed_at",
         "last",
         "map_item",
+        "output_size",
         "prev",
         "result_size",
         "retry_count",
@@ -141,6 +142,9 @@ class Frame:
         # an upper bound of the JSON size of the current state's result, -1 unknown
         # (a Lambda's response body tells it: the output's size check need not encode)
         self.result_size = -1
+        # an upper bound of the JSON size of the output the frame's machine ended with
+        # (executor.run_machine), -1 unknown: a Parallel's result size need not encode
+        self.output_size = -1
 
     def waited_before(self) -> bool:
         """A wait that starts here (a Wait state, a retry's back-off) had already ended

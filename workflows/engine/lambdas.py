@@ -164,6 +164,17 @@ def json_copy(value: Any) -> Any:
         return json.loads(json.dumps(value, default=json_default, separators=(",", ":")))
 
 
+def sized_json_copy(value: Any) -> tuple[Any, int]:
+    """``json_copy(value)`` and an upper bound of its JSON size (as ``to_json_bytes``
+    counts it): the length of the encoding the copy was decoded from."""
+    try:
+        encoded = orjson.dumps(value, default=json_default)
+        return orjson.loads(encoded), len(encoded)
+    except TypeError:
+        text = json.dumps(value, default=json_default, separators=(",", ":"))
+        return json.loads(text), len(text.encode())
+
+
 def compact_json(value: Any) -> str:
     """JSON as Step Functions (Jackson) writes it: no insignificant spaces, UTF-8 as is."""
     return json.dumps(value, separators=(",", ":"), ensure_ascii=False)

@@ -24,7 +24,7 @@ from workflows.engine.lambdas import (
     Handler,
     HandlerMode,
     InProcessLambdas,
-    json_copy,
+    sized_json_copy,
 )
 from workflows.engine.mocks import MockPlan, MockSpec
 from workflows.engine.replay import ReplayDiverged
@@ -217,7 +217,7 @@ class StateMachine:
                 f"Invalid execution name {name!r}: 1-80 characters, no whitespace "
                 'or any of < > { } [ ] ? * " # % \\ ^ | ~ ` $ & , ; : /'
             )
-        data = {} if input is None else json_copy(input)
+        data, input_size = ({}, 2) if input is None else sized_json_copy(input)
         execution = Execution(
             name=name,
             arn=execution_arn or self.execution_arn(name),
@@ -230,7 +230,7 @@ class StateMachine:
             history=history,
             mocks=None if mocks is None else _plan(mocks).session(),
         )
-        result = await run_execution(self._machine, execution, self.timeout_seconds)
+        result = await run_execution(self._machine, execution, self.timeout_seconds, input_size)
         for observer in _OBSERVERS:
             observer(self, result)
         return result
@@ -260,8 +260,10 @@ class StateMachine:
 
 
 async def run_execution(
-    machine: Machine, execution: Execution, timeout_seconds: int | None
+    machine: Machine, execution: Execution, timeout_seconds: int | None, input_size: int = -1
 ) -> ExecutionResult:
+    """Run ``execution`` to its end (``input_size``: an upper bound of the JSON size of
+    its input, when known)."""
     frame = Frame(execution)
     # AWS links the first state's entered event to 0, not to ExecutionStarted.
     execution.history.add(
@@ -281,7 +283,7 @@ async def run_execution(
     replay = execution.history.replay
     try:
         if timeout_seconds is None:
-            output = await run_machine(machine, execution.input, frame)
+            output = await run_machine(machine, execution.input, frame, input_size)
         else:
             seconds: float = timeout_seconds
             if replay is not None and replay.redriven_at is not None:

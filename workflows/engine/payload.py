@@ -14,6 +14,7 @@ from typing import Any
 
 from workflows.engine.errors import RuntimeError_, StatesError
 from workflows.engine.history import dumps
+from workflows.engine.lambdas import to_json_bytes
 from workflows.engine.paths import ROOT_CONTEXT, PathNotFound, compile_path, resolve
 
 __all__ = ["Template", "compile_template"]
@@ -24,17 +25,78 @@ Evaluator = Callable[[Any, Any, "dict[str, Any] | None"], Any]
 class Template:
     """A compiled template; ``uses_context`` tells the caller to build ``$$``."""
 
-    __slots__ = ("evaluate", "is_static", "uses_context")
+    __slots__ = ("evaluate", "is_static", "size_bound", "uses_context")
 
-    def __init__(self, evaluate: Evaluator, uses_context: bool, is_static: bool) -> None:
+    def __init__(
+        self,
+        evaluate: Evaluator,
+        uses_context: bool,
+        is_static: bool,
+        size_bound: tuple[int, int] | None = None,
+    ) -> None:
         self.evaluate = evaluate
         self.uses_context = uses_context
         self.is_static = is_static
+        # (static bytes, paths) when every dynamic value is a plain ``$.a.b`` input path
+        # at the top level: a value so selected is a subtree of the input, so the JSON
+        # of the template's output is at most static bytes + paths x the input's
+        self.size_bound = size_bound
 
 
 def compile_template(template: Any) -> Template:
     evaluate, uses_context, static = _compile(template)
-    return Template(evaluate, uses_context, static)
+    return Template(evaluate, uses_context, static, size_bound(template))
+
+
+def size_bound(template: Any) -> tuple[int, int] | None:
+    """(static bytes, paths) of an object template whose dynamic entries are all plain
+    input paths of names and indexes (``"key.$": "$.a.b"``), else None (see ``Template``)."""
+    if not isinstance(template, dict):
+        return None
+    static: dict[str, Any] = {}
+    paths = 0
+    key_bytes = 0
+    for key, value in template.items():
+        if key.endswith(".$") and isinstance(value, str):
+            if not _is_input_names_path(value):
+                return None
+            paths += 1
+            # the output key, encoded (at most 6 bytes a character), quotes, colon, comma
+            key_bytes += 6 * len(key) + 4
+        elif _has_dynamic(value):
+            return None
+        else:
+            static[key] = value
+    if paths == 0:
+        return None
+    try:
+        encoded = to_json_bytes(static)
+    except (TypeError, ValueError):
+        return None
+    return len(encoded) + key_bytes + paths, paths
+
+
+def _is_input_names_path(text: str) -> bool:
+    from workflows.engine.intrinsics import is_intrinsic
+
+    if is_intrinsic(text):
+        return False
+    path = compile_path(text)  # (valid: _compile_expression compiled it first)
+    keys = path.keys
+    # names and indexes only: the value is one subtree of the input (no wildcard,
+    # slice, filter or recursive descent, which gather several)
+    return path.root == "$" and keys is not None and all(type(key) in (str, int) for key in keys)
+
+
+def _has_dynamic(node: Any) -> bool:
+    if isinstance(node, dict):
+        return any(
+            (key.endswith(".$") and isinstance(value, str)) or _has_dynamic(value)
+            for key, value in node.items()
+        )
+    if isinstance(node, list):
+        return any(_has_dynamic(item) for item in node)
+    return False
 
 
 def _compile(node: Any) -> tuple[Evaluator, bool, bool]:

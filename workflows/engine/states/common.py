@@ -351,6 +351,10 @@ class State:
     type_name: str = ""
     sync: bool = True
     records_exit: bool = True
+    # (static bytes, paths): the JSON size of the state's result is at most static
+    # bytes plus paths times its input's, when its result is a payload template whose
+    # values are plain ``$.a.b`` input paths (a Pass's Parameters; see payload.size_bound)
+    payload_bound: tuple[int, int] | None = None
     # what ResultPath adds to the input's JSON size around a result, when the output is
     # the input with the result placed by ResultPath alone (0: the output is the
     # result); -1 otherwise (executor._output_size)

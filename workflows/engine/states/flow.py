@@ -45,6 +45,8 @@ class PassState(ResultState):
         self.result = definition.get("Result")
         # the Result's JSON size, for the output's size check (executor._output_size)
         self.result_size = len(to_json_bytes(self.result)) if self.has_result else -1
+        if not self.has_result and self.parameters is not None:
+            self.payload_bound = self.parameters.size_bound
         if self.jsonata:
             self.step = self._step_jsonata  # type: ignore[method-assign]
 

@@ -97,6 +97,15 @@ class ParallelState(ResultState):
                 last = child.last
         frame.record_linked("ParallelStateSucceeded", last)
         frame.prev = last
+        # the JSON of the branches' outputs as an array: each known, the sum, commas
+        # and brackets (run_machine's bounds), so the state's output is not encoded again
+        size = len(frames) + 1
+        for child in frames:
+            if child.output_size < 0:
+                size = -1
+                break
+            size += child.output_size
+        frame.result_size = size
         return results
 
 

@@ -9,7 +9,13 @@ from typing import Any, Final
 from workflows.engine.errors import StatesError
 from workflows.engine.frame import Frame
 from workflows.engine.history import dumps
-from workflows.engine.lambdas import lambda_function_task, lambda_invoke_task
+from workflows.engine.lambdas import (
+    RESULT_LIMIT_BYTES,
+    data_limit_exceeded,
+    lambda_function_task,
+    lambda_invoke_task,
+    result_too_large,
+)
 from workflows.engine.mocks import Return, Throw
 from workflows.engine.paths import JsonPath, PathNotFound, resolve
 from workflows.engine.replay import Answer, stored_token, with_token
@@ -124,16 +130,18 @@ class TaskState(ResultState):
             replayed = None if execution.history.direct is not None else _replayed(frame)
             if replayed is not None and replayed.ended:
                 return _settled(replayed, frame)
-            work = (
-                lambda_function_task(runner.lambdas, resource.arn, payload, execution.clock)
-                if mock is None
-                else _mocked(mock)
-            )
             try:
-                # no TimeoutSeconds: awaited here, without with_timeout's coroutine around it
-                if timeout is None:
-                    result = await work
+                if mock is not None:
+                    result = await with_timeout(_mocked(mock), timeout, execution.clock)
+                elif timeout is None:
+                    # lambda_function_task without its coroutine (nor with_timeout's)
+                    result = await runner.lambdas.call(resource.arn, payload, execution.clock)
+                    if len(result.body) * 6 + 64 > RESULT_LIMIT_BYTES and result_too_large(result):
+                        raise data_limit_exceeded(resource.arn)
                 else:
+                    work = lambda_function_task(
+                        runner.lambdas, resource.arn, payload, execution.clock
+                    )
                     result = await with_timeout(work, timeout, execution.clock)
             except StatesError as error:
                 kind = "LambdaFunctionTimedOut" if error.error == "States.Timeout" else None
