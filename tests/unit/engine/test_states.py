@@ -1030,6 +1030,39 @@ def test_parameters_that_build_an_oversized_payload_fail_with_data_limit_exceede
     assert result.error == "States.DataLimitExceeded"
 
 
+def test_parameters_selecting_one_element_twice_over_the_limit_fail() -> None:
+    # the output's size is bounded from the input's without encoding (two paths: at
+    # most twice the input): a bound over the limit must still encode and fail
+    sm = single({"Type": "Pass", "Parameters": {"a.$": "$.l[0]", "b.$": "$.l[0]", "c": 1}})
+    result = run(sm, {"l": ["x" * (LIMIT * 6 // 10)]})
+    assert result.error == "States.DataLimitExceeded"
+
+
+def test_an_input_over_the_limit_fails_at_the_first_state_that_passes_it_on() -> None:
+    # the input's size is known from its copy; one over the limit is not trusted
+    result = run(single({"Type": "Pass"}), {"s": "x" * LIMIT})
+    assert result.error == "States.DataLimitExceeded"
+
+
+def test_a_parallel_whose_branch_outputs_together_exceed_the_limit_fails() -> None:
+    # each branch's output is within the limit; the Parallel's array of them is not
+    half = {"s": "x" * (LIMIT * 6 // 10)}
+
+    def branch(name: str) -> dict[str, Any]:
+        return {
+            "StartAt": name,
+            "States": {name: {"Type": "Task", "Resource": fn_arn("Half"), "End": True}},
+        }
+
+    both = single(
+        {"Type": "Parallel", "Branches": [branch("A"), branch("B")], "ResultPath": "$.both"}
+    )
+    result = run(both, {}, lambdas={"Half": _returning(half)})
+    assert result.error == "States.DataLimitExceeded"
+    one = single({"Type": "Parallel", "Branches": [branch("A")], "ResultPath": "$.one"})
+    assert run(one, {}, lambdas={"Half": _returning(half)}).status == "SUCCEEDED"
+
+
 def test_an_oversized_string_result_fails_with_data_limit_exceeded() -> None:
     big = "x" * LIMIT  # JSON text: LIMIT + 2 bytes with the quotes
     result = run(
