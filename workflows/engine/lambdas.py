@@ -45,7 +45,7 @@ import orjson
 from workflows.engine.clock import Clock, RealClock
 from workflows.engine.errors import StatesError
 from workflows.engine.history import json_default
-from workflows.engine.sync_runner import own_loop_turns
+from workflows.engine.sync_runner import Turns, ensure_task, own_loop_turns
 
 __all__ = [
     "FunctionError",
@@ -629,6 +629,8 @@ class InProcessLambdas:
                 # an inline or lone handler's awaitable result, or the queued call of a
                 # branch's handler (Turns.call): awaited as _run awaits them
                 try:
+                    if getattr(result, "cr_code", None) is not _TURNS_CALL:
+                        await ensure_task()  # the handler's own awaitable runs in a task
                     result = await result
                 except StatesError:
                     raise
@@ -703,6 +705,7 @@ class InProcessLambdas:
         """The handler's return value; raises FunctionError as the runtime reports one."""
         try:
             if is_async:
+                await ensure_task()  # (an async handler may need the current task)
                 if lines is None:
                     return await handler(payload, context)
                 capture = _capture.set(lines)
@@ -718,6 +721,7 @@ class InProcessLambdas:
                 else:
                     result = _run_logged(lines, context.aws_request_id, handler, payload, context)
                 if type(result) not in _PLAIN_RESULTS and inspect.isawaitable(result):
+                    await ensure_task()
                     result = await result
                 return result
             return await self._in_thread(handler, payload, context, clock, lines)
@@ -792,6 +796,10 @@ def _marshal_error(exc: BaseException, request_id: str) -> dict[str, Any]:
         "stackTrace": [],
     }
 
+
+# the code of the coroutine a queued branch handler's call is (Turns.call): the engine's
+# own, which needs no task (ensure_task)
+_TURNS_CALL: Final = Turns.call.__code__
 
 _sync_runner_file: Final = sys.modules[own_loop_turns.__module__].__file__ or ""
 

@@ -12,7 +12,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Final, Literal
 
-from workflows.engine.clock import Clock, RealClock
+from workflows.engine.clock import Clock, RealClock, VirtualClock
 from workflows.engine.diagnostics import DefinitionError, Diagnostic
 from workflows.engine.errors import StatesError
 from workflows.engine.executor import run_machine
@@ -59,6 +59,9 @@ def _random_name() -> str:
     text = "%032x" % (_names.getrandbits(128) & _UUID4_CLEAR | _UUID4_SET)
     return f"{text[:8]}-{text[8:12]}-{text[12:16]}-{text[16:20]}-{text[20:]}"
 
+
+# clocks whose waits are the engine's own code (no user code on the loop)
+_OWN_CLOCKS: Final = (RealClock, VirtualClock)
 
 _NAME = re.compile(r"^[^\s<>{}\[\]?*\"#%\\^|~`$&,;:/\x00-\x1f\x7f-\x9f]{1,80}$")
 
@@ -184,7 +187,10 @@ class StateMachine:
                 tokens=tokens,
                 handler_mode=handler_mode,
                 mocks=mocks,
-            )
+            ),
+            # no code of the caller's but handlers on the loop (which take care:
+            # sync_runner.ensure_task): the first step needs no task
+            taskless=integrations is None and (clock is None or type(clock) in _OWN_CLOCKS),
         )
 
     async def execute(

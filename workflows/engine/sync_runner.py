@@ -36,6 +36,7 @@ from typing import Any, Final, TypeVar
 __all__ = [
     "Turns",
     "alone_on_own_loop",
+    "ensure_task",
     "handler_on_loop",
     "in_handler_on_loop",
     "own_loop_turns",
@@ -46,7 +47,12 @@ __all__ = [
 
 T = TypeVar("T")
 
-_local = threading.local()
+
+class _Local(threading.local):
+    gathering_pending = False  # a taskless first step waits for its branches (run_sync)
+
+
+_local = _Local()
 # CPython 3.11: the WeakSet of every live task, one object for the process's life (None
 # where asyncio keeps them otherwise; the callers then ask all_tasks)
 _ALL_TASKS: Final[Any] = getattr(asyncio.tasks, "_all_tasks", None)
@@ -115,18 +121,36 @@ def in_handler_on_loop() -> bool:
     return bool(getattr(_local, "handler_depth", 0))
 
 
-def run_sync(coroutine: Coroutine[Any, Any, T]) -> T:
+def run_sync(coroutine: Coroutine[Any, Any, T], taskless: bool = False) -> T:
     """Run ``coroutine`` to its end on this thread's loop (not from inside a running loop).
 
     A handler that ``alone_on_own_loop`` let run on the loop may call ``run()`` itself,
     as it could from the pool thread it would otherwise have run on: that execution
     then runs on a pool thread's loop, and this thread waits for it.
+
+    ``taskless``: the caller knows that no code of its users' runs on the loop (plain
+    handlers, no service integrations, the engine's own clocks): the coroutine's first
+    step is taken without a task (``_first_step_taskless``).
     """
     if in_handler_on_loop():
         elsewhere: Future[T] = _shared_pool().submit(run_sync, coroutine)
         return elsewhere.result()
     loop = _runner().get_loop()
     task: asyncio.Task[T] | None = None
+    if taskless:
+        try:
+            context = contextvars.copy_context()
+            ended, value = _first_step_taskless(loop, context, coroutine)
+            if ended:
+                return value  # type: ignore[no-any-return]
+            # it waits: a task goes on from where it stopped, in the same context
+            task = loop.create_task(_continued(coroutine, value), context=context)
+            if _local.gathering_pending:
+                _local.gathering_pending = False
+                _gathering.add(task)
+            return loop.run_until_complete(task)
+        finally:
+            _cancel_leftovers(loop, task)
     try:
         # a task of its own copies the caller's context, so context variables set by
         # one execution do not leak into the next (Runner.run shares one context)
@@ -136,6 +160,39 @@ def run_sync(coroutine: Coroutine[Any, Any, T]) -> T:
         return loop.run_until_complete(task)
     finally:
         _cancel_leftovers(loop, task)
+
+
+def _first_step_taskless(
+    loop: asyncio.AbstractEventLoop, context: contextvars.Context, coroutine: Coroutine[Any, Any, T]
+) -> tuple[bool, Any]:
+    """The coroutine's first step on ``loop`` in ``context``, without a task: (True, the
+    value it returned) when it ended, else (False, what it waits on).
+
+    A task costs ``run()`` more than a one-state execution's own work (the task, its
+    handle in the ready queue, its entry in the weak set of all tasks, the loop pass
+    that runs it); an execution whose handlers all run on the loop thread never waits
+    and so never needs one. What reads the current task meanwhile finds none: the
+    engine's tests for being alone on the loop count the tasks for that, code of its
+    users' that needs a task (an ``async def`` handler, a plain one's awaitable) first
+    waits a loop pass (``ensure_task``), and a Parallel that waits for its branches
+    marks the task that continues it (``waiting_for_branches``).
+    """
+    asyncio._set_running_loop(loop)
+    try:
+        waits_on = context.run(coroutine.send, None)
+    except StopIteration as stop:
+        return True, stop.value
+    finally:
+        asyncio._set_running_loop(None)
+    return False, waits_on
+
+
+async def ensure_task() -> None:
+    """Return inside a task: one loop pass first when the caller runs without one
+    (``run_sync``'s taskless first step), so that code needing the current task
+    (``asyncio.timeout``, sniffio's detection of asyncio) finds it."""
+    if asyncio.current_task() is None:
+        await asyncio.sleep(0)
 
 
 def _first_step_now(loop: asyncio.AbstractEventLoop, task: asyncio.Task[Any]) -> bool:
@@ -169,6 +226,8 @@ def _first_step_now(loop: asyncio.AbstractEventLoop, task: asyncio.Task[Any]) ->
 
 def _cancel_leftovers(loop: asyncio.AbstractEventLoop, ended: asyncio.Task[Any] | None) -> None:
     refs = _TASK_REFS
+    if refs is not None and not refs:
+        return  # no task in the process (a taskless run_sync that ended): no scan
     if (
         refs is not None
         and ended is not None
@@ -200,7 +259,14 @@ def waiting_for_branches() -> Iterator[None]:
     """
     task = asyncio.current_task()
     if task is None:
-        yield
+        # run_sync's taskless first step: the task that continues it waits for them
+        _local.gathering_pending = True
+        try:
+            yield
+        finally:
+            current = asyncio.current_task()
+            if current is not None:
+                _gathering.discard(current)
         return
     _gathering.add(task)
     try:
@@ -269,9 +335,11 @@ class Turns:
         if getattr(_local, "eager", 0):
             return False
         refs = _TASK_REFS
-        if refs is not None and len(refs) == 1:
-            return True  # the running task is the only one in the process
-        return len(asyncio.all_tasks(self.loop)) == 1
+        # (no current task: run_sync's taskless first step, then none may be on the loop)
+        ours = 0 if asyncio.current_task(self.loop) is None else 1
+        if refs is not None and len(refs) == ours:
+            return True  # the running task is the only one in the process (or none is)
+        return len(asyncio.all_tasks(self.loop)) == ours
 
     def call_here(self, function: Callable[..., T], *args: Any) -> T:
         """``function(*args)`` on the loop thread, seeing no running loop (as in

@@ -198,3 +198,36 @@ def test_a_handler_called_on_the_loop_may_run_its_own_event_loop() -> None:
 
     result = StateMachine(ONE_TASK).run({}, lambdas={"look": uses_asyncio_run})
     assert (result.status, result.output) == ("SUCCEEDED", "done")
+
+
+# ---------------------------------------------------- run()'s first step without a task
+
+
+async def _in_a_task(event: Any, context: Any) -> bool:
+    async with asyncio.timeout(5):  # needs the current task ("inside a task")
+        return asyncio.current_task() is not None
+
+
+def _returning_a_coroutine(event: Any, context: Any) -> Any:
+    return _in_a_task(event, context)
+
+
+@pytest.mark.parametrize("mode", ["thread", "inline"])
+@pytest.mark.parametrize("handler", [_in_a_task, _returning_a_coroutine])
+def test_an_async_handler_in_run_finds_a_current_task(handler: Any, mode: Any) -> None:
+    # run() takes an execution's first step without a task; a handler's own coroutine
+    # still runs in one (asyncio.timeout, sniffio's detection need it)
+    result = StateMachine(ONE_TASK).run({}, lambdas={"look": handler}, handler_mode=mode)
+    assert (result.status, result.output) == ("SUCCEEDED", True)
+
+
+def test_branches_that_wait_still_take_turns_on_the_calling_thread() -> None:
+    # the first branch waits (a Wait state): the Parallel then waits for its branches
+    # in a task made after run()'s taskless first step; the other branches' handlers
+    # are still called on the loop thread (that task is marked as waiting for its
+    # branches), not handed to the pool
+    waits = {"StartAt": "W", "States": {"W": {"Type": "Wait", "Seconds": 0, "End": True}}}
+    machine = _parallel(waits, _branch("A"), _branch("B"))
+    result = machine.run({}, lambdas={"look": _where})
+    assert result.status == "SUCCEEDED"
+    assert result.output[1:] == [threading.current_thread().name] * 2
