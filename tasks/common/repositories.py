@@ -454,13 +454,16 @@ class DynamoInventoryRepository(_DynamoRepository):
             reasons = [r.get("Code", "None") for r in err.response.get("CancellationReasons", [])]
             if any(code == "TransactionConflict" for code in reasons):
                 raise StoreUnavailable("inventory transaction conflicted") from err
-            for index, code in enumerate(reasons):
-                if code != "ConditionalCheckFailed":
-                    continue
-                line = reservations[index // 2]
-                if index % 2 == 1:  # the reservation exists: an earlier attempt committed
-                    stored = {r.product_id: r for r in self.reservations(order_id)}
-                    return [stored[r.product_id] for r in reservations if r.product_id in stored]
+            failed = [
+                index for index, code in enumerate(reasons) if code == "ConditionalCheckFailed"
+            ]
+            # a reservation exists: an earlier attempt committed. That answers a repeated
+            # call even when the stock has run out since (its line's check fails too)
+            if any(index % 2 == 1 for index in failed):
+                stored = {r.product_id: r for r in self.reservations(order_id)}
+                return [stored[r.product_id] for r in reservations if r.product_id in stored]
+            if failed:
+                line = reservations[failed[0] // 2]
                 raise InsufficientStock(line.product_id, line.quantity) from err
             raise StoreUnavailable(f"inventory transaction cancelled: {reasons}") from err
         return reservations
