@@ -117,10 +117,12 @@ def new_session() -> Any:
             core.register_component("data_loader", _loader)
         session = boto3.session.Session(botocore_session=core)
         # boto3 adds its resource models' folder to the loader's search path on every
-        # session; the shared loader needs it once
+        # session (ours, and any other boto3 session on a loader shared process-wide,
+        # workflows.local.shared_loader): the loader needs each folder once, and every
+        # model lookup walks the whole list
         paths = _loader.search_paths
-        if len(paths) > 1 and paths[-1] in paths[:-1]:
-            paths.pop()
+        if len(paths) != len(set(paths)):
+            paths[:] = dict.fromkeys(paths)
     return session
 
 

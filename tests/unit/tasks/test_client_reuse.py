@@ -83,6 +83,11 @@ def test_new_sessions_share_one_data_loader() -> None:
     loader = first._session.get_component("data_loader")
     assert second._session.get_component("data_loader") is loader
     assert len(loader.search_paths) == len(set(loader.search_paths))
+    # other boto3 sessions on the same loader (one shared process-wide) add their folder
+    # again each: the next session of ours leaves each folder once
+    loader.search_paths.extend(loader.search_paths[-1:] * 3)
+    aws.new_session()
+    assert len(loader.search_paths) == len(set(loader.search_paths))
 
 
 class _Answered:
