@@ -20,6 +20,7 @@ them all.
 
 from __future__ import annotations
 
+import functools
 import os
 import threading
 from typing import TYPE_CHECKING, Any
@@ -48,24 +49,46 @@ _sessions: dict[tuple[Any, ...], Any] = {}
 _clients: dict[tuple[Any, ...], Any] = {}
 
 
-def _environment() -> tuple[tuple[str, str], ...]:
-    """What, in the environment, decides where and as whom a client talks."""
-    return tuple(
-        sorted(
-            (name, value)
-            for name, value in os.environ.items()
-            if name.startswith("AWS_ENDPOINT_URL")
-            or name
-            in (
-                "AWS_DEFAULT_REGION",
-                "AWS_REGION",
-                "AWS_ACCESS_KEY_ID",
-                "AWS_SECRET_ACCESS_KEY",
-                "AWS_SESSION_TOKEN",
-                "AWS_PROFILE",
-            )
-        )
-    )
+# what, in the environment, decides where and as whom a session's clients talk
+_SESSION_VARIABLES = (
+    "AWS_DEFAULT_REGION",
+    "AWS_REGION",
+    "AWS_ACCESS_KEY_ID",
+    "AWS_SECRET_ACCESS_KEY",
+    "AWS_SESSION_TOKEN",
+    "AWS_PROFILE",
+)
+
+
+@functools.cache
+def _endpoint_variables(service_name: str) -> tuple[str, ...] | None:
+    """The variables botocore reads a ``service_name`` client's endpoint from
+    (``AWS_ENDPOINT_URL`` and ``AWS_ENDPOINT_URL_<SERVICE ID>``, named as botocore's
+    ``EnvironmentProvider`` names them); None if this botocore does not say."""
+    from botocore import utils
+
+    aliases = getattr(utils, "SERVICE_NAME_ALIASES", None)
+    overrides = getattr(utils, "CLIENT_NAME_TO_HYPHENIZED_SERVICE_ID_OVERRIDES", None)
+    if not isinstance(aliases, dict) or not isinstance(overrides, dict):  # pragma: no cover
+        return None
+    name = aliases.get(service_name, service_name)
+    service_id = str(overrides.get(name, name)).replace("-", "_").upper()
+    return ("AWS_ENDPOINT_URL", f"AWS_ENDPOINT_URL_{service_id}")
+
+
+def _environment(service_name: str | None = None) -> tuple[tuple[str, str | None], ...]:
+    """What, in the environment, decides where and as whom a client talks: the session's
+    variables, and the endpoint's of ``service_name``. Read by name (a few lookups)
+    rather than by walking the whole environment, which every invocation's clients
+    paid for (tens of microseconds each)."""
+    names: tuple[str, ...] = _SESSION_VARIABLES
+    if service_name is not None:
+        endpoints = _endpoint_variables(service_name)
+        if endpoints is None:  # pragma: no cover - every endpoint variable, as before
+            endpoints = tuple(sorted(n for n in os.environ if n.startswith("AWS_ENDPOINT_URL")))
+        names += endpoints
+    get = os.environ.get
+    return tuple((name, get(name)) for name in names)
 
 
 def _thread_cache() -> dict[tuple[Any, ...], Any]:
@@ -94,15 +117,18 @@ def new_session() -> Any:
             core.register_component("data_loader", _loader)
         session = boto3.session.Session(botocore_session=core)
         # boto3 adds its resource models' folder to the loader's search path on every
-        # session; the shared loader needs it once
+        # session (ours, and any other boto3 session on a loader shared process-wide,
+        # workflows.local.shared_loader): the loader needs each folder once, and every
+        # model lookup walks the whole list
         paths = _loader.search_paths
-        if len(paths) > 1 and paths[-1] in paths[:-1]:
-            paths.pop()
+        if len(paths) != len(set(paths)):
+            paths[:] = dict.fromkeys(paths)
     return session
 
 
-def _session_locked(environment: tuple[tuple[str, str], ...]) -> Any:
-    key = (_generation, environment)
+def _session_locked(environment: tuple[tuple[str, str | None], ...]) -> Any:
+    # the session's variables only: clients of every service share it
+    key = (_generation, environment[: len(_SESSION_VARIABLES)])
     session = _sessions.get(key)
     if session is None:
         session = _sessions[key] = new_session()
@@ -147,7 +173,7 @@ def _reuse_user_agent(built: Any) -> Any:
 
 def client(service_name: str) -> Any:
     """A low-level boto3 client for ``service_name`` (``ses``, ``sns``, ``sqs``, ...)."""
-    key = (_generation, service_name, _environment())
+    key = (_generation, service_name, _environment(service_name))
     found = _clients.get(key)
     if found is not None:
         return found
@@ -161,7 +187,7 @@ def client(service_name: str) -> Any:
 
 def dynamodb_table(table_name: str) -> Any:
     """A DynamoDB ``Table`` resource: Python values in and out (``Decimal`` numbers)."""
-    environment = _environment()
+    environment = _environment("dynamodb")
     cache = _thread_cache()
     key = ("table", table_name, environment)
     if key not in cache:

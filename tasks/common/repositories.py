@@ -5,6 +5,13 @@ patterns are written down in ``docs/data-model.md``. Adapters translate throttli
 and transaction conflicts into ``StoreUnavailable`` (transient) and stock
 shortages into ``InsufficientStock``; the task logic maps those to the domain
 errors the state machines match on.
+
+The adapters talk to DynamoDB through the sandbox's low-level client (the one
+Powertools Idempotency uses too), with attribute values converted by boto3's own
+``TypeSerializer`` and ``TypeDeserializer``: the values they send and return are those
+a boto3 ``Table`` resource would (numbers as ``Decimal``), without the resource's
+per-call walks over the operation's model (``TransformationInjector``, tens of
+microseconds per call) nor a second DynamoDB client per sandbox for the resource.
 """
 
 from __future__ import annotations
@@ -13,7 +20,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import Any, Protocol, Self
 
-from tasks.common.aws import ClientError, dynamodb_table, error_code
+from tasks.common.aws import ClientError, client, error_code
 from tasks.common.models import (
     CustomerPreferences,
     Delivery,
@@ -46,6 +53,8 @@ __all__ = [
     "StoreUnavailable",
     "customer_key",
     "order_key",
+    "preferences_item",
+    "product_item",
     "product_key",
     "unavailable_as",
 ]
@@ -122,6 +131,42 @@ def _delivery_key(order_id: str, event_type: str, channel: str) -> dict[str, str
 def _to_item(model: Any, key: Mapping[str, str], **extra: str) -> dict[str, Any]:
     body: dict[str, Any] = model.model_dump(mode="python", exclude_none=True)
     return {**body, **extra, **key}
+
+
+def product_item(product: Product) -> dict[str, Any]:
+    """A product as the catalog stores it (Python values, as a ``Table`` takes them)."""
+    return _to_item(product, product_key(product.product_id))
+
+
+def preferences_item(preferences: CustomerPreferences) -> dict[str, Any]:
+    """A customer's preferences as stored (Python values, as a ``Table`` takes them)."""
+    return _to_item(preferences, customer_key(preferences.customer_id))
+
+
+_types: tuple[Any, Any] | None = None
+
+
+def _converters() -> tuple[Any, Any]:
+    """boto3's ``TypeSerializer`` and ``TypeDeserializer``, what a ``Table`` resource
+    converts with (imported with the first request: boto3 comes with the first client)."""
+    global _types
+    if _types is None:
+        from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
+
+        _types = (TypeSerializer().serialize, TypeDeserializer().deserialize)
+    return _types
+
+
+def _to_dynamodb(values: Mapping[str, Any]) -> dict[str, Any]:
+    """Python values as DynamoDB attribute values (``{"S": ...}``, ``{"N": ...}``...)."""
+    serialize = _converters()[0]
+    return {name: serialize(value) for name, value in values.items()}
+
+
+def _from_dynamodb(item: Mapping[str, Any]) -> dict[str, Any]:
+    """Attribute values as Python values (numbers as ``Decimal``), as a ``Table`` gives."""
+    deserialize = _converters()[1]
+    return {name: deserialize(value) for name, value in item.items()}
 
 
 def _strip_keys(item: Mapping[str, Any]) -> dict[str, Any]:
@@ -229,30 +274,75 @@ class DeliveryRepository(Protocol):
 # ----------------------------------------------------------------------- adapters
 
 
-def _key(name: str) -> Any:
-    """A key condition on attribute ``name`` (boto3 is imported with the sandbox's
-    first client, not with the task's module: a cold start imports only what it uses)."""
-    from boto3.dynamodb.conditions import Key
-
-    return Key(name)
-
-
 class _DynamoRepository:
-    """An adapter over the one table (``ORDERS_TABLE``)."""
+    """An adapter over the one table (``ORDERS_TABLE``): its name, or a boto3 ``Table``
+    resource naming it (tests). Requests go through ``dynamodb``, by default the
+    sandbox's DynamoDB client (looked up at the first request)."""
 
-    def __init__(self, table: Any) -> None:
-        self._table = table
+    def __init__(self, table: Any, dynamodb: Any | None = None) -> None:
+        self._name: str = table if isinstance(table, str) else str(table.name)
+        self._client = dynamodb
 
     @classmethod
     def for_table(cls, table_name: str) -> Self:
-        return cls(dynamodb_table(table_name))
+        return cls(table_name)
+
+    @property
+    def _dynamodb(self) -> Any:
+        if self._client is None:
+            self._client = client("dynamodb")
+        return self._client
+
+    def _get(self, key: Mapping[str, str], *, consistent: bool) -> dict[str, Any] | None:
+        """The item at ``key`` without its key attributes, or None."""
+        request: dict[str, Any] = {"TableName": self._name, "Key": _to_dynamodb(key)}
+        if consistent:
+            request["ConsistentRead"] = True
+        with _translated():
+            response = self._dynamodb.get_item(**request)
+        item = response.get("Item")
+        return None if item is None else _strip_keys(_from_dynamodb(item))
+
+    def _put(self, item: Mapping[str, Any], condition: str | None = None) -> None:
+        request: dict[str, Any] = {"TableName": self._name, "Item": _to_dynamodb(item)}
+        if condition is not None:
+            request["ConditionExpression"] = condition
+        with _translated():
+            self._dynamodb.put_item(**request)
+
+    def _query(self, request: dict[str, Any], limit: int | None = None) -> list[dict[str, Any]]:
+        """Every item of a query (pages followed), keys stripped; at most ``limit``."""
+        request = {"TableName": self._name, **request}
+        items: list[dict[str, Any]] = []
+        while limit is None or len(items) < limit:
+            if limit is not None:
+                request["Limit"] = limit - len(items)
+            with _translated():
+                page = self._dynamodb.query(**request)
+            items.extend(_strip_keys(_from_dynamodb(i)) for i in page["Items"])
+            if "LastEvaluatedKey" not in page:
+                break
+            request["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+        return items if limit is None else items[:limit]
+
+    def _batch_get(self, keys: list[dict[str, str]]) -> list[dict[str, Any]]:
+        """The items at ``keys`` (at most 100), consistent, unprocessed keys asked again."""
+        request: dict[str, Any] = {
+            self._name: {"Keys": [_to_dynamodb(k) for k in keys], "ConsistentRead": True}
+        }
+        items: list[dict[str, Any]] = []
+        while request:
+            with _translated():
+                response = self._dynamodb.batch_get_item(RequestItems=request)
+            items.extend(_from_dynamodb(i) for i in response["Responses"].get(self._name, []))
+            request = response.get("UnprocessedKeys") or {}
+        return items
 
 
 class DynamoOrderRepository(_DynamoRepository):
     def get(self, order_id: str) -> OrderRecord | None:
-        with _translated():
-            item = self._table.get_item(Key=order_key(order_id), ConsistentRead=True).get("Item")
-        return None if item is None else OrderRecord.model_validate(_strip_keys(item))
+        item = self._get(order_key(order_id), consistent=True)
+        return None if item is None else OrderRecord.model_validate(item)
 
     def create(self, order: OrderRecord) -> OrderRecord:
         item = _to_item(
@@ -262,8 +352,7 @@ class DynamoOrderRepository(_DynamoRepository):
             GSI1SK=order.created_at,
         )
         try:
-            with _translated():
-                self._table.put_item(Item=item, ConditionExpression="attribute_not_exists(PK)")
+            self._put(item, "attribute_not_exists(PK)")
         except ClientError as err:
             if not _is_condition_failure(err):
                 raise
@@ -308,19 +397,20 @@ class DynamoOrderRepository(_DynamoRepository):
             expression += " REMOVE " + ", ".join(remove_fields)
         try:
             with _translated():
-                response = self._table.update_item(
-                    Key=order_key(order_id),
+                response = self._dynamodb.update_item(
+                    TableName=self._name,
+                    Key=_to_dynamodb(order_key(order_id)),
                     UpdateExpression=expression,
                     ConditionExpression=condition,
                     ExpressionAttributeNames=names,
-                    ExpressionAttributeValues=values,
+                    ExpressionAttributeValues=_to_dynamodb(values),
                     ReturnValues="ALL_NEW",
                 )
         except ClientError as err:
             if _is_condition_failure(err):
                 return None
             raise
-        return OrderRecord.model_validate(_strip_keys(response["Attributes"]))
+        return OrderRecord.model_validate(_strip_keys(_from_dynamodb(response["Attributes"])))
 
     def mark_awaiting_approval(
         self, order_id: str, task_token: str, now: str
@@ -359,46 +449,32 @@ class DynamoOrderRepository(_DynamoRepository):
     def find_by_status(
         self, status: OrderStatus, created_before: str, limit: int
     ) -> list[OrderRecord]:
-        found: list[OrderRecord] = []
-        kwargs: dict[str, Any] = {
-            "IndexName": GSI1_NAME,
-            "KeyConditionExpression": _key("GSI1PK").eq(f"STATUS#{status}")
-            & _key("GSI1SK").lt(created_before),
-        }
-        while len(found) < limit:
-            with _translated():
-                page = self._table.query(Limit=limit - len(found), **kwargs)
-            found.extend(OrderRecord.model_validate(_strip_keys(i)) for i in page["Items"])
-            if "LastEvaluatedKey" not in page:
-                break
-            kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
-        return found[:limit]
+        items = self._query(
+            {
+                "IndexName": GSI1_NAME,
+                "KeyConditionExpression": "GSI1PK = :status AND GSI1SK < :before",
+                "ExpressionAttributeValues": _to_dynamodb(
+                    {":status": f"STATUS#{status}", ":before": created_before}
+                ),
+            },
+            limit,
+        )
+        return [OrderRecord.model_validate(i) for i in items]
 
 
 class DynamoCatalogRepository(_DynamoRepository):
     def get_products(self, product_ids: Sequence[str]) -> dict[str, Product]:
         wanted = list(dict.fromkeys(product_ids))
         products: dict[str, Product] = {}
-        resource = self._table.meta.client
         for start in range(0, len(wanted), 100):
-            request: dict[str, Any] = {
-                self._table.name: {
-                    "Keys": [product_key(p) for p in wanted[start : start + 100]],
-                    "ConsistentRead": True,
-                }
-            }
-            while request:
-                with _translated():
-                    response = resource.batch_get_item(RequestItems=request)
-                for item in response["Responses"].get(self._table.name, []):
-                    product = Product.model_validate(_strip_keys(item))
-                    products[product.product_id] = product
-                request = response.get("UnprocessedKeys") or {}
+            keys = [product_key(p) for p in wanted[start : start + 100]]
+            for item in self._batch_get(keys):
+                product = Product.model_validate(_strip_keys(item))
+                products[product.product_id] = product
         return products
 
     def put_product(self, product: Product) -> None:
-        with _translated():
-            self._table.put_item(Item=_to_item(product, product_key(product.product_id)))
+        self._put(product_item(product))
 
 
 class DynamoInventoryRepository(_DynamoRepository):
@@ -425,21 +501,23 @@ class DynamoInventoryRepository(_DynamoRepository):
             actions.append(
                 {
                     "Update": {
-                        "TableName": self._table.name,
-                        "Key": product_key(reservation.product_id),
+                        "TableName": self._name,
+                        "Key": _to_dynamodb(product_key(reservation.product_id)),
                         "UpdateExpression": "SET available = available - :q",
                         "ConditionExpression": "attribute_exists(PK) AND available >= :q",
-                        "ExpressionAttributeValues": {":q": reservation.quantity},
+                        "ExpressionAttributeValues": _to_dynamodb({":q": reservation.quantity}),
                     }
                 }
             )
             actions.append(
                 {
                     "Put": {
-                        "TableName": self._table.name,
-                        "Item": _to_item(
-                            reservation,
-                            _reservation_key(order_id, reservation.product_id),
+                        "TableName": self._name,
+                        "Item": _to_dynamodb(
+                            _to_item(
+                                reservation,
+                                _reservation_key(order_id, reservation.product_id),
+                            )
                         ),
                         "ConditionExpression": "attribute_not_exists(PK)",
                     }
@@ -447,39 +525,38 @@ class DynamoInventoryRepository(_DynamoRepository):
             )
         try:
             with _translated():
-                self._table.meta.client.transact_write_items(TransactItems=actions)
+                self._dynamodb.transact_write_items(TransactItems=actions)
         except ClientError as err:
             if error_code(err) != "TransactionCanceledException":
                 raise
             reasons = [r.get("Code", "None") for r in err.response.get("CancellationReasons", [])]
             if any(code == "TransactionConflict" for code in reasons):
                 raise StoreUnavailable("inventory transaction conflicted") from err
-            for index, code in enumerate(reasons):
-                if code != "ConditionalCheckFailed":
-                    continue
-                line = reservations[index // 2]
-                if index % 2 == 1:  # the reservation exists: an earlier attempt committed
-                    stored = {r.product_id: r for r in self.reservations(order_id)}
-                    return [stored[r.product_id] for r in reservations if r.product_id in stored]
+            failed = [
+                index for index, code in enumerate(reasons) if code == "ConditionalCheckFailed"
+            ]
+            # a reservation exists: an earlier attempt committed. That answers a repeated
+            # call even when the stock has run out since (its line's check fails too)
+            if any(index % 2 == 1 for index in failed):
+                stored = {r.product_id: r for r in self.reservations(order_id)}
+                return [stored[r.product_id] for r in reservations if r.product_id in stored]
+            if failed:
+                line = reservations[failed[0] // 2]
                 raise InsufficientStock(line.product_id, line.quantity) from err
             raise StoreUnavailable(f"inventory transaction cancelled: {reasons}") from err
         return reservations
 
     def reservations(self, order_id: str) -> list[Reservation]:
-        items: list[dict[str, Any]] = []
-        kwargs: dict[str, Any] = {
-            "KeyConditionExpression": _key("PK").eq(f"ORDER#{order_id}")
-            & _key("SK").begins_with("RESERVATION#"),
-            "ConsistentRead": True,
-        }
-        while True:
-            with _translated():
-                page = self._table.query(**kwargs)
-            items.extend(page["Items"])
-            if "LastEvaluatedKey" not in page:
-                break
-            kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
-        return [Reservation.model_validate(_strip_keys(i)) for i in items]
+        items = self._query(
+            {
+                "KeyConditionExpression": "PK = :pk AND begins_with(SK, :sk)",
+                "ExpressionAttributeValues": _to_dynamodb(
+                    {":pk": f"ORDER#{order_id}", ":sk": "RESERVATION#"}
+                ),
+                "ConsistentRead": True,
+            }
+        )
+        return [Reservation.model_validate(i) for i in items]
 
     def release(self, order_id: str, now: str) -> list[Reservation]:
         released: list[Reservation] = []
@@ -488,28 +565,34 @@ class DynamoInventoryRepository(_DynamoRepository):
                 continue
             try:
                 with _translated():
-                    self._table.meta.client.transact_write_items(
+                    self._dynamodb.transact_write_items(
                         TransactItems=[
                             {
                                 "Update": {
-                                    "TableName": self._table.name,
-                                    "Key": _reservation_key(order_id, reservation.product_id),
+                                    "TableName": self._name,
+                                    "Key": _to_dynamodb(
+                                        _reservation_key(order_id, reservation.product_id)
+                                    ),
                                     "UpdateExpression": "SET #s = :released, releasedAt = :now",
                                     "ConditionExpression": "#s = :reserved",
                                     "ExpressionAttributeNames": {"#s": "status"},
-                                    "ExpressionAttributeValues": {
-                                        ":released": str(ReservationStatus.RELEASED),
-                                        ":reserved": str(ReservationStatus.RESERVED),
-                                        ":now": now,
-                                    },
+                                    "ExpressionAttributeValues": _to_dynamodb(
+                                        {
+                                            ":released": str(ReservationStatus.RELEASED),
+                                            ":reserved": str(ReservationStatus.RESERVED),
+                                            ":now": now,
+                                        }
+                                    ),
                                 }
                             },
                             {
                                 "Update": {
-                                    "TableName": self._table.name,
-                                    "Key": product_key(reservation.product_id),
+                                    "TableName": self._name,
+                                    "Key": _to_dynamodb(product_key(reservation.product_id)),
                                     "UpdateExpression": "ADD available :q",
-                                    "ExpressionAttributeValues": {":q": reservation.quantity},
+                                    "ExpressionAttributeValues": _to_dynamodb(
+                                        {":q": reservation.quantity}
+                                    ),
                                 }
                             },
                         ]
@@ -533,25 +616,13 @@ class DynamoInventoryRepository(_DynamoRepository):
 
 class DynamoPaymentRepository(_DynamoRepository):
     def get(self, order_id: str) -> PaymentRecord | None:
-        with _translated():
-            item = self._table.get_item(Key=_payment_key(order_id), ConsistentRead=True).get("Item")
-        return None if item is None else PaymentRecord.model_validate(_strip_keys(item))
+        item = self._get(_payment_key(order_id), consistent=True)
+        return None if item is None else PaymentRecord.model_validate(item)
 
     def get_with_order(self, order_id: str) -> tuple[OrderRecord | None, PaymentRecord | None]:
         # one consistent BatchGetItem of both keys (same partition) instead of two GetItems
-        request: dict[str, Any] = {
-            self._table.name: {
-                "Keys": [order_key(order_id), _payment_key(order_id)],
-                "ConsistentRead": True,
-            }
-        }
-        by_sort_key: dict[str, dict[str, Any]] = {}
-        while request:
-            with _translated():
-                response = self._table.meta.client.batch_get_item(RequestItems=request)
-            for item in response["Responses"].get(self._table.name, []):
-                by_sort_key[item["SK"]] = item
-            request = response.get("UnprocessedKeys") or {}
+        items = self._batch_get([order_key(order_id), _payment_key(order_id)])
+        by_sort_key = {item["SK"]: item for item in items}
         order = by_sort_key.get("ORDER")
         payment = by_sort_key.get("PAYMENT")
         return (
@@ -561,11 +632,7 @@ class DynamoPaymentRepository(_DynamoRepository):
 
     def save_captured(self, record: PaymentRecord) -> PaymentRecord:
         try:
-            with _translated():
-                self._table.put_item(
-                    Item=_to_item(record, _payment_key(record.order_id)),
-                    ConditionExpression="attribute_not_exists(PK)",
-                )
+            self._put(_to_item(record, _payment_key(record.order_id)), "attribute_not_exists(PK)")
         except ClientError as err:
             if not _is_condition_failure(err):
                 raise
@@ -578,44 +645,52 @@ class DynamoPaymentRepository(_DynamoRepository):
     def mark_refunded(self, order_id: str, refund_id: str, now: str) -> PaymentRecord | None:
         try:
             with _translated():
-                response = self._table.update_item(
-                    Key=_payment_key(order_id),
+                response = self._dynamodb.update_item(
+                    TableName=self._name,
+                    Key=_to_dynamodb(_payment_key(order_id)),
                     UpdateExpression="SET #s = :refunded, refundId = :rid, refundedAt = :now",
                     ConditionExpression="#s = :captured",
                     ExpressionAttributeNames={"#s": "status"},
-                    ExpressionAttributeValues={
-                        ":refunded": str(PaymentStatus.REFUNDED),
-                        ":captured": str(PaymentStatus.CAPTURED),
-                        ":rid": refund_id,
-                        ":now": now,
-                    },
+                    ExpressionAttributeValues=_to_dynamodb(
+                        {
+                            ":refunded": str(PaymentStatus.REFUNDED),
+                            ":captured": str(PaymentStatus.CAPTURED),
+                            ":rid": refund_id,
+                            ":now": now,
+                        }
+                    ),
                     ReturnValues="ALL_NEW",
                 )
         except ClientError as err:
             if _is_condition_failure(err):
                 return None
             raise
-        return PaymentRecord.model_validate(_strip_keys(response["Attributes"]))
+        return PaymentRecord.model_validate(_strip_keys(_from_dynamodb(response["Attributes"])))
 
 
 class DynamoPreferencesRepository(_DynamoRepository):
     def get(self, customer_id: str) -> CustomerPreferences | None:
-        with _translated():
-            item = self._table.get_item(Key=customer_key(customer_id)).get("Item")
-        return None if item is None else CustomerPreferences.model_validate(_strip_keys(item))
+        item = self._get(customer_key(customer_id), consistent=False)
+        return None if item is None else CustomerPreferences.model_validate(item)
 
     def put(self, preferences: CustomerPreferences) -> None:
-        with _translated():
-            self._table.put_item(Item=_to_item(preferences, customer_key(preferences.customer_id)))
+        self._put(preferences_item(preferences))
 
 
 class DynamoDeliveryRepository(_DynamoRepository):
     def record(self, deliveries: Sequence[Delivery]) -> None:
-        with _translated(), self._table.batch_writer(overwrite_by_pkeys=["PK", "SK"]) as batch:
-            for delivery in deliveries:
-                batch.put_item(
-                    Item=_to_item(
-                        delivery,
-                        _delivery_key(delivery.order_id, delivery.event_type, delivery.channel),
-                    )
-                )
+        """One item per delivery (BatchWriteItem, 25 at a time, unprocessed items sent
+        again). A key given twice keeps the last delivery, as a ``Table``'s batch writer
+        with ``overwrite_by_pkeys`` did (a batch refuses duplicate keys)."""
+        items: dict[tuple[str, str], dict[str, Any]] = {}
+        for delivery in deliveries:
+            key = _delivery_key(delivery.order_id, delivery.event_type, delivery.channel)
+            items.pop((key["PK"], key["SK"]), None)
+            items[(key["PK"], key["SK"])] = _to_dynamodb(_to_item(delivery, key))
+        writes = [{"PutRequest": {"Item": item}} for item in items.values()]
+        for start in range(0, len(writes), 25):
+            request: dict[str, Any] = {self._name: writes[start : start + 25]}
+            while request:
+                with _translated():
+                    response = self._dynamodb.batch_write_item(RequestItems=request)
+                request = response.get("UnprocessedItems") or {}

@@ -12,7 +12,7 @@ from typing import Any
 
 from tasks.common.aws import dynamodb_table
 from tasks.common.models import CustomerPreferences, Product
-from tasks.common.repositories import DynamoCatalogRepository, DynamoPreferencesRepository
+from tasks.common.repositories import preferences_item, product_item
 
 __all__ = ["SEED_FILE", "load_seed", "seed_table"]
 
@@ -36,10 +36,8 @@ def seed_table(table_name: str, path: Path = SEED_FILE, table: Any | None = None
     # rather than one request per item; a key given twice keeps the last item, as
     # one PutItem after another would (a batch refuses duplicate keys)
     with table.batch_writer(overwrite_by_pkeys=["PK", "SK"]) as batch:
-        catalog = DynamoCatalogRepository(batch)
         for product in products:
-            catalog.put_product(product)
-        customers = DynamoPreferencesRepository(batch)
+            batch.put_item(Item=product_item(product))
         for preference in preferences:
-            customers.put(preference)
+            batch.put_item(Item=preferences_item(preference))
     return len(products) + len(preferences)

@@ -8,9 +8,10 @@ environment variable > default.
 
 from __future__ import annotations
 
+import functools
 import os
 from collections.abc import Mapping
-from typing import Literal, TypeVar
+from typing import Literal, TypeVar, cast
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
@@ -61,14 +62,41 @@ class NotificationSettings(_EnvSettings):
 
 S = TypeVar("S", bound=_EnvSettings)
 
+_parsed: dict[tuple[type[_EnvSettings], tuple[tuple[str, str], ...]], _EnvSettings] = {}
+
+
+@functools.cache
+def _names(model: type[_EnvSettings]) -> tuple[str, ...]:
+    """Every key ``model`` reads: its fields' aliases and (``populate_by_name``) names."""
+    names: list[str] = []
+    for name, field in model.model_fields.items():
+        names.extend(n for n in (field.alias, name) if n and n not in names)
+    return tuple(names)
+
 
 def load_settings(model: type[S], environ: Mapping[str, str] | None = None) -> S:
-    """Parse ``environ`` (default: ``os.environ``) into ``model``; clear error if invalid."""
+    """Parse ``environ`` (default: ``os.environ``) into ``model``; clear error if invalid.
+
+    Only the keys the model reads are taken from the environment (the others are
+    ignored by the model anyway): copying and decoding all of ``os.environ`` was most of
+    what this cost, on every invocation.
+    """
     source = os.environ if environ is None else environ
+    values = {name: source[name] for name in _names(model) if name in source}
+    # settings are frozen: the same values give an equal model, so a sandbox's warm
+    # invocations share one (only valid ones are kept; a bad one raises every time)
+    key = (model, tuple(values.items()))
+    found = _parsed.get(key)
+    if found is not None:
+        return cast(S, found)
     try:
-        return model.model_validate(dict(source))
+        parsed = model.model_validate(values)
     except ValidationError as err:
         problems = "; ".join(
             f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in err.errors()
         )
         raise ConfigurationError(f"invalid {model.__name__}: {problems}") from err
+    if len(_parsed) >= 64:  # a few models and environments per process; bound it all the same
+        _parsed.clear()
+    _parsed[key] = parsed
+    return parsed

@@ -59,7 +59,7 @@ class NotificationDeps:
     @classmethod
     def from_settings(cls, settings: NotificationSettings | None = None) -> NotificationDeps:
         settings = settings or load_settings(NotificationSettings)
-        table = aws.dynamodb_table(settings.orders_table)
+        table = settings.orders_table  # the repositories share the sandbox's client
         return cls(
             settings=settings,
             preferences=DynamoPreferencesRepository(table),

@@ -13,7 +13,6 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
-from tasks.common.aws import dynamodb_table
 from tasks.common.idempotency import dynamodb_persistence
 from tasks.common.models import CamelModel, Identifier, describe_validation_error, utc_now
 from tasks.common.repositories import (
@@ -52,7 +51,7 @@ class OrderTaskDeps:
     @classmethod
     def from_settings(cls, settings: OrdersSettings | None = None) -> OrderTaskDeps:
         settings = settings or load_settings(OrdersSettings)
-        table = dynamodb_table(settings.orders_table)
+        table = settings.orders_table  # the repositories share the sandbox's client
         return cls(
             settings=settings,
             orders=DynamoOrderRepository(table),

@@ -2,8 +2,18 @@
 
 Input: the workflow state (``orderId``). Output: ``{orderId, reservations[], reservedAt}``.
 Raises ``OutOfStock`` (permanent, nothing was reserved) or ``InventoryUnavailable``
-(transient, retried). Idempotent twice over: Powertools Idempotency keyed on the
-order id, and the reservation items themselves (a replayed transaction finds them).
+(transient, retried).
+
+Idempotent by its own writes, without a Powertools Idempotency record: the stock and
+the reservation items change in one transaction, each reservation written only if it
+does not exist yet. A repeated invocation (a Step Functions retry, an at-least-once
+duplicate, a retry after a sandbox crashed mid-way) whose transaction finds the
+reservations returns them as stored (the same result: lines, quantities and
+``reservedAt`` of the attempt that committed) and takes no stock; two at once conflict
+in DynamoDB and the loser retries (``InventoryUnavailable``) into the same answer. A
+record would cost two more DynamoDB writes per order and guard nothing external
+(``tests/unit/tasks/test_inventory_tasks.py``). ChargePayment and the sends keep theirs:
+they guard effects outside the table.
 """
 
 from __future__ import annotations
@@ -13,7 +23,6 @@ from typing import Any
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from tasks.common.idempotency import run_idempotently
 from tasks.common.models import format_timestamp
 from tasks.common.observability import bind_order, logger, metrics, task_handler
 from tasks.common.repositories import ACTIVE_STATUSES, InsufficientStock, StoreUnavailable
@@ -50,17 +59,8 @@ def reserve_inventory(event: dict[str, Any], deps: OrderTaskDeps) -> dict[str, A
 
 @task_handler(OrderTaskDeps.from_settings)
 def handler(event: dict[str, Any], context: LambdaContext, deps: OrderTaskDeps) -> dict[str, Any]:
-    parse_or_invalid(OrderRef, event, "reservation request")
     try:
-        result = run_idempotently(
-            lambda payload: reserve_inventory(payload, deps),
-            event,
-            name="ReserveInventory",
-            key_expression="orderId",
-            persistence=deps.idempotency,
-            context=context,
-            transient_error=InventoryUnavailable,
-        )
+        result = reserve_inventory(event, deps)
     except OutOfStock:
         metrics.add_metric(name="OrdersOutOfStock", unit=MetricUnit.Count, value=1)
         raise

@@ -36,6 +36,29 @@ def test_another_endpoint_or_region_gets_its_own_client(monkeypatch: pytest.Monk
     assert aws.client("sqs").meta.region_name == "eu-west-1"
 
 
+def test_a_service_s_own_endpoint_variable_gets_its_own_client(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The key is read by name: the shared endpoint, the service's own (named as botocore
+    names it: Step Functions' is ``..._SFN``); another service's leaves a client alone."""
+    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
+    dynamodb, sfn = aws.client("dynamodb"), aws.client("stepfunctions")
+    table = aws.dynamodb_table("Orders")
+    monkeypatch.setenv("AWS_ENDPOINT_URL_SQS", "http://127.0.0.1:4566")
+    assert aws.client("dynamodb") is dynamodb
+    assert aws.dynamodb_table("Orders") is table
+    monkeypatch.setenv("AWS_ENDPOINT_URL_DYNAMODB", "http://127.0.0.1:4567")
+    assert aws.client("dynamodb").meta.endpoint_url == "http://127.0.0.1:4567"
+    assert aws.dynamodb_table("Orders").meta.client.meta.endpoint_url == "http://127.0.0.1:4567"
+    monkeypatch.setenv("AWS_ENDPOINT_URL_SFN", "http://127.0.0.1:4568")
+    assert aws.client("stepfunctions") is not sfn
+    assert aws.client("stepfunctions").meta.endpoint_url == "http://127.0.0.1:4568"
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "other")
+    assert aws.client("sqs").meta.endpoint_url == "http://127.0.0.1:4566"
+    credentials = aws.client("sqs")._request_signer._credentials
+    assert credentials.access_key == "other"
+
+
 def test_reset_forgets_every_client() -> None:
     first = aws.client("sqs")
     aws.reset_clients()
@@ -59,6 +82,11 @@ def test_new_sessions_share_one_data_loader() -> None:
     assert first is not second
     loader = first._session.get_component("data_loader")
     assert second._session.get_component("data_loader") is loader
+    assert len(loader.search_paths) == len(set(loader.search_paths))
+    # other boto3 sessions on the same loader (one shared process-wide) add their folder
+    # again each: the next session of ours leaves each folder once
+    loader.search_paths.extend(loader.search_paths[-1:] * 3)
+    aws.new_session()
     assert len(loader.search_paths) == len(set(loader.search_paths))
 
 

@@ -1,8 +1,10 @@
 from __future__ import annotations
 
+from datetime import timedelta
 from decimal import Decimal
 from typing import Any
 
+import boto3
 import pytest
 
 from tasks.orders import release_inventory, reserve_inventory
@@ -34,16 +36,43 @@ def test_reserve_takes_stock_and_writes_reservations(
     assert reservation["Item"]["status"] == "RESERVED"
 
 
-def test_a_duplicate_reservation_takes_stock_once(
-    placed_order: Any, order_deps: Any, lambda_context: Any, table: Any
+def _items(table: Any) -> list[dict[str, Any]]:
+    return list(table.scan()["Items"])
+
+
+def test_a_repeated_reservation_answers_the_same_and_takes_stock_once(
+    placed_order: Any, order_deps: Any, lambda_context: Any, table: Any, clock: Any
 ) -> None:
+    """What a Step Functions retry or an at-least-once duplicate gets without a
+    Powertools record: the first attempt's result, and no second write of anything."""
     state = placed_order()
     first = reserve_inventory.handler(state, lambda_context, deps=order_deps)
-    second = reserve_inventory.handler(state, lambda_context, deps=order_deps)  # Powertools
-    replay = reserve_inventory.reserve_inventory(state, order_deps)  # below Powertools
-    assert first == second
-    assert replay["reservations"] == first["reservations"]
+    after_first = _items(table)
+    clock.now += timedelta(minutes=5)  # a later attempt would stamp another time
+    second = reserve_inventory.handler(state, lambda_context, deps=order_deps)
+    assert second == first
+    assert _items(table) == after_first, "nothing written again"
     assert _stock(table, "SKU-KETTLE-01") == 119
+    idempotency = boto3.resource("dynamodb").Table(order_deps.settings.idempotency_table)
+    assert idempotency.scan()["Items"] == [], "no idempotency record: two writes saved"
+
+
+def test_a_repeated_reservation_answers_the_same_after_the_stock_ran_out(
+    placed_order: Any, order_deps: Any, lambda_context: Any, table: Any
+) -> None:
+    """The retry's stock checks fail too once other orders took the rest: the existing
+    reservations decide, not the stock (no OutOfStock for what is already reserved)."""
+    state = placed_order()
+    first = reserve_inventory.handler(state, lambda_context, deps=order_deps)
+    for product in ("SKU-KETTLE-01", "SKU-BEANS-03"):
+        table.update_item(
+            Key={"PK": f"PRODUCT#{product}", "SK": "PRODUCT"},
+            UpdateExpression="SET available = :n",
+            ExpressionAttributeValues={":n": 0},
+        )
+    assert reserve_inventory.handler(state, lambda_context, deps=order_deps) == first
+    assert reserve_inventory.reserve_inventory(state, order_deps) == first
+    assert _stock(table, "SKU-MUG-02") == 298
 
 
 def test_out_of_stock_reserves_nothing(
