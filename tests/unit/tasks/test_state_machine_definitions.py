@@ -237,8 +237,8 @@ def _backoff_without_jitter(retrier: dict[str, Any]) -> float:
 
 def test_the_tasks_that_use_run_idempotently_are_found() -> None:
     found = {(name, state) for name, state, _, _ in _idempotent_tasks()}
-    # ReserveInventory's transaction is its own guard (tasks/orders/reserve_inventory.py);
-    # its Retrier on DuplicateRequestInProgress is left in place, unused
+    # ReserveInventory's transaction is its own guard (tasks/orders/reserve_inventory.py,
+    # docs/decisions/0012)
     assert found == {
         ("order_processing", "ChargePayment"),
         ("notification", "SendEmail"),
@@ -266,3 +266,14 @@ def test_a_duplicate_in_progress_is_retried_until_the_function_s_timeout_has_pas
         assert waited > timeout, (
             f"{where}: {waited} s of retries, the function times out at {timeout} s"
         )
+
+
+def test_only_the_tasks_that_take_a_record_retry_a_duplicate_in_progress() -> None:
+    """A Retrier on an error the function cannot raise is dead weight that a reader
+    would take for a promise: ReserveInventory lost its with its Powertools record."""
+    idempotent = {(name, state) for name, state, _, _ in _idempotent_tasks()}
+    for name in MACHINES:
+        for state_name, state in _all_states(_definition(name)):
+            retried = {e for r in state.get("Retry", []) for e in r["ErrorEquals"]}
+            if IN_PROGRESS in retried:
+                assert (name, state_name) in idempotent, f"{name}.{state_name}"
