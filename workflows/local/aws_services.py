@@ -86,6 +86,11 @@ _SERVER_THREADS: Final = 32
 # keep-alive connections idle this long are closed (clients reconnect on their next call)
 _IDLE_SECONDS: Final = 60
 _LISTEN_BACKLOG: Final = 128  # bursts of new connections (many sandboxes) are queued, not refused
+# idle keep-alive connections kept open at most (cheroot's default is 10: past it, each
+# answer closed its connection, and under load half the requests of an order came on new
+# connections: accepting them was a fifth of this process's CPU). Each sandbox keeps a
+# few, the runtime some more; bounded by the descriptors the process may open
+_KEEP_ALIVE_MAX: Final = 1024
 
 
 def moto_server(host: str, port: int, journal: Any, *, fd: int | None = None) -> MotoServer:
@@ -155,6 +160,7 @@ class MotoServer:
             shutdown_timeout=1,
         )
         self._server.gateway = _gateway_type()
+        self._server.keep_alive_conn_limit = _keep_alive_limit()
         self._server.prepare()
         self.port = int(port)
 
@@ -168,6 +174,19 @@ class MotoServer:
 
     def server_close(self) -> None:
         self._server.stop()
+
+
+def _keep_alive_limit() -> int:
+    """At most ``_KEEP_ALIVE_MAX`` idle connections, and at most half the descriptors."""
+    try:
+        import resource
+
+        soft = resource.getrlimit(resource.RLIMIT_NOFILE)[0]
+    except (ImportError, OSError, ValueError):  # pragma: no cover - not a POSIX system
+        return _KEEP_ALIVE_MAX // 4
+    if soft == resource.RLIM_INFINITY:
+        return _KEEP_ALIVE_MAX
+    return max(10, min(_KEEP_ALIVE_MAX, soft // 2))
 
 
 @functools.cache

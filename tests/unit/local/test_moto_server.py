@@ -54,6 +54,32 @@ def test_connections_are_kept_open_between_requests(served: Served) -> None:
         connection.close()
 
 
+def test_many_idle_connections_are_all_kept_open(served: Served) -> None:
+    # cheroot keeps 10 idle keep-alive connections by default and closes the others after
+    # their answer: every sandbox's clients then reconnected for half their requests
+    connections = [
+        http.client.HTTPConnection("127.0.0.1", served.port, timeout=10) for _ in range(40)
+    ]
+    try:
+        sockets = []
+        for connection in connections:  # each one idle, kept alive, while the next asks
+            connection.request("GET", f"{CONTROL_PREFIX}stats")
+            answer = connection.getresponse()
+            answer.read()
+            assert answer.status == 200
+            assert answer.getheader("Connection", "").lower() != "close"
+            sockets.append(connection.sock)
+        for connection, sock in zip(connections, sockets, strict=True):
+            connection.request("GET", f"{CONTROL_PREFIX}stats")
+            answer = connection.getresponse()
+            answer.read()
+            assert answer.status == 200
+            assert connection.sock is sock  # not reconnected
+    finally:
+        for connection in connections:
+            connection.close()
+
+
 def test_s3_metadata_keeps_underscores_and_other_underscored_headers_are_dropped(
     served: Served,
 ) -> None:
