@@ -100,13 +100,11 @@ def moto_server(host: str, port: int, journal: Any, *, fd: int | None = None) ->
     """
     from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
 
+    from workflows.local.moto_patches import thin_dispatch
     from workflows.local.runtime import PortInUse
 
-    app = journal.durable(
-        one_at_a_time(
-            journal.capturing(DomainDispatcherApplication(create_backend_app)), journal.turn
-        )
-    )
+    moto = thin_dispatch(DomainDispatcherApplication(create_backend_app))
+    app = journal.durable(one_at_a_time(journal.capturing(moto), journal.turn))
     if fd is not None:
         sock = socket.socket(fileno=fd)
     else:

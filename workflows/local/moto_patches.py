@@ -37,7 +37,13 @@ from collections.abc import Iterable
 from types import SimpleNamespace
 from typing import Any
 
-__all__ = ["bring_up_services", "cache_lookups", "patch_transactions", "untrack_instances"]
+__all__ = [
+    "bring_up_services",
+    "cache_lookups",
+    "patch_transactions",
+    "thin_dispatch",
+    "untrack_instances",
+]
 
 _installed = threading.Lock()
 _done = False
@@ -308,3 +314,68 @@ def bring_up_services(services: Iterable[str], account: str, region: str) -> lis
         in_account[region if region in in_account.regions else "global"]
         ready.append(name)
     return ready
+
+
+def thin_dispatch(dispatcher: Any) -> Any:
+    """moto's ``DomainDispatcherApplication`` with Flask's request handling skipped
+    where it adds nothing but CPU (the WSGI app of the services' process).
+
+    moto serves each service with a Flask app (``create_backend_app``): its url map,
+    built from the backend's ``url_paths``, routes every request to a
+    ``convert_to_flask_response`` around moto's handler, and flask-cors adds the CORS
+    headers. Pushing Flask's request and app contexts, its signals and its
+    after-request machinery was ~6% of the process under load, for none of which
+    moto's handlers look. Here the same app is chosen (``get_application``), its own
+    url adapter matches the request, and the view's handler is called as
+    ``convert_to_flask_response`` calls it, its answer made into the app's own response
+    class. flask-cors, which moto sets up for every path and origin, adds
+    ``Access-Control-Allow-Origin: *`` to an answer without one when the request has no
+    ``Origin``: so is it here. Everything else goes through Flask as before: a request
+    with an ``Origin`` or ``Access-Control-Request-Private-Network`` header, any
+    ``OPTIONS`` or ``HEAD``, a path the map does not match (404, 405, redirects), and
+    views that are not moto's handlers. An exception other than botocore's
+    ``ClientError`` propagates, as from moto's Flask apps (``debug`` is on in them).
+    """
+    from botocore.exceptions import ClientError
+    from flask import Flask
+    from moto.core.request import normalize_request
+    from moto.core.utils import convert_to_flask_response
+    from moto.moto_api import recorder
+    from moto.settings import DISABLE_GLOBAL_CORS
+    from werkzeug.exceptions import HTTPException
+
+    def serve(environ: dict[str, Any], start_response: Any) -> Any:
+        app = dispatcher.get_application(environ)
+        if (
+            environ.get("REQUEST_METHOD") in ("OPTIONS", "HEAD")
+            or "HTTP_ORIGIN" in environ
+            or "HTTP_ACCESS_CONTROL_REQUEST_PRIVATE_NETWORK" in environ
+            or not isinstance(app, Flask)
+        ):
+            return app(environ, start_response)
+        flask_request = app.request_class(environ)
+        try:
+            adapter: Any = app.create_url_adapter(flask_request)
+            rule, _ = adapter.match(return_rule=True)
+        except HTTPException:
+            return app(environ, start_response)
+        view = app.view_functions.get(rule.endpoint)
+        if not isinstance(view, convert_to_flask_response):
+            return app(environ, start_response)
+        try:
+            request = normalize_request(flask_request)
+            recorder._record_request(request)
+            result = view.callback(request, request.raw_url, dict(request.headers))
+        except ClientError as exc:
+            result = 400, {}, exc.response["Error"]["Message"]
+        if len(result) == 3:
+            status, headers, content = result
+        else:
+            status, headers, content = 200, {}, result
+        response = app.response_class(response=content, status=status, headers=headers)
+        if not DISABLE_GLOBAL_CORS and not response.headers.get("Access-Control-Allow-Origin"):
+            response.headers.add("Access-Control-Allow-Origin", "*")
+        return response(environ, start_response)
+
+    serve.__wrapped__ = dispatcher  # type: ignore[attr-defined]
+    return serve
