@@ -335,3 +335,67 @@ def test_the_services_brought_up_answer_as_before(monkeypatch: pytest.MonkeyPatc
         sent = client.publish(PhoneNumber="+15555550123", Message="hello")
         assert sent["MessageId"]
         assert moto_patches.bring_up_services(["sns"], "123456789012", "us-east-1") == ["sns"]
+
+
+ATTRIBUTE_VALUES: list[Any] = [
+    {"S": "text"},
+    {"S": ""},
+    {"N": "12.50"},
+    {"B": "aGVsbG8="},
+    {"B": b"\x00bytes"},
+    {"SS": ["a", "b"]},
+    {"NS": ["1", "2.5"]},
+    {"BS": [b"one", "dHdv"]},
+    {"NULL": True},
+    {"BOOL": False},
+    {"BOOL": True},
+    {"L": []},
+    {"M": {}},
+    {"L": [{"S": "x"}, {"N": "1"}, {"NULL": True}, {"SS": ["z", "y"]}]},
+    {"L": [{"S": "x"}, {"N": "1"}, {"M": {"deep": {"L": [{"BOOL": True}, {"B": b"b"}]}}}]},
+    {"M": {"name": {"S": "n"}, "lines": {"L": [{"M": {"q": {"N": "2"}, "id": {"S": "P-1"}}}]}}},
+    # not moto's own shapes of a value: left to moto's serializer, answered as before
+    {"S": 5},
+    {"N": 5},
+    {"S": "x", "N": "1"},
+    {"SS": ["a", 1]},
+    {"BOOL": "true"},
+    {"L": [{"S": "fine"}, {"S": 1}]},
+    {"M": {"k": {"UNKNOWN": "x"}}},
+    {},
+]
+
+
+def _serialized(operation: str, result: dict[str, Any]) -> Any:
+    from moto.core.serialize import XFormedAttributePicker, get_serializer_class
+    from moto.core.utils import get_service_model
+
+    service = get_service_model("dynamodb")
+    serializer = get_serializer_class("dynamodb", service.protocol)(
+        operation_model=service.operation_model(operation),
+        value_picker=XFormedAttributePicker(),
+    )
+    return serializer.serialize(result)["body"]
+
+
+@pytest.mark.parametrize("value", ATTRIBUTE_VALUES, ids=repr)
+def test_attribute_values_are_serialized_as_moto_serializes_them(
+    value: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from moto.core import serialize
+
+    moto_patches.cache_lookups()
+    results = {
+        "GetItem": {"Item": {"pk": {"S": "k"}, "value": value}},
+        "BatchGetItem": {"Responses": {"T": [{"pk": {"S": "k"}, "v": value}, {"v": value}]}},
+        "Query": {"Items": [{"v": value}], "Count": 1, "ScannedCount": 1},
+        "UpdateItem": {"Attributes": {"v": value}},
+    }
+    patched = {operation: _serialized(operation, result) for operation, result in results.items()}
+    plain = serialize.BaseJSONSerializer._serialize_type_structure
+    assert getattr(plain, "_plain_values", False)
+    monkeypatch.setattr(
+        serialize.BaseJSONSerializer, "_serialize_type_structure", plain.__wrapped__
+    )
+    by_moto = {operation: _serialized(operation, result) for operation, result in results.items()}
+    assert patched == by_moto
