@@ -399,3 +399,35 @@ def test_attribute_values_are_serialized_as_moto_serializes_them(
     )
     by_moto = {operation: _serialized(operation, result) for operation, result in results.items()}
     assert patched == by_moto
+
+
+def _item_outcome(attributes: dict[str, Any]) -> Any:
+    from moto.dynamodb.exceptions import ItemSizeTooLarge
+    from moto.dynamodb.models.dynamo_type import DynamoType, Item
+
+    try:
+        item = Item(DynamoType({"S": "k"}), None, attributes)
+    except ItemSizeTooLarge as problem:
+        return ("too large", str(problem))
+    return (type(item.attrs).__name__, item.to_json(), item.size())
+
+
+@pytest.mark.parametrize("filler", [404_900, 404_960, 404_990, 405_000, 405_010, 500_000])
+def test_new_items_are_sized_as_moto_sizes_them(
+    filler: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from moto.dynamodb.models.dynamo_type import Item
+
+    moto_patches.cache_lookups()
+    attributes = {
+        "pk": {"S": "k"},
+        "lines": {"L": [{"M": {"id": {"S": "P-1"}, "n": {"N": "2"}}}, {"SS": ["a", "b"]}]},
+        "flag": {"BOOL": True},
+        "big": {"S": "x" * (filler - 100)},
+        "after": {"N": "12345678901234567890"},
+        "last": {"M": {"k": {"S": "v" * 40}}},
+    }
+    linear = _item_outcome(attributes)
+    assert getattr(Item.__init__, "_linear", False)
+    monkeypatch.setattr(Item, "__init__", Item.__init__.__wrapped__)
+    assert linear == _item_outcome(attributes)
