@@ -431,3 +431,52 @@ def test_new_items_are_sized_as_moto_sizes_them(
     assert getattr(Item.__init__, "_linear", False)
     monkeypatch.setattr(Item, "__init__", Item.__init__.__wrapped__)
     assert linear == _item_outcome(attributes)
+
+
+def _tree(node: Any, parent: Any = None) -> Any:
+    """A parsed expression's nodes as plain values, to compare two trees (each node's
+    ``parent`` checked to be the node it is a child of)."""
+    if isinstance(node, list | tuple):
+        return [_tree(child, parent) for child in node]
+    if hasattr(node, "__dict__"):
+        assert getattr(node, "parent", parent) is parent
+        fields = {k: _tree(v, node) for k, v in vars(node).items() if k != "parent"}
+        return (type(node).__name__, fields)
+    return node
+
+
+def test_a_parsed_update_expression_is_copied_for_each_update_and_never_changed(
+    dynamodb: Any,
+) -> None:
+    from moto.dynamodb.parsing import validators
+    from moto.dynamodb.parsing.expressions import UpdateExpressionParser
+
+    moto_patches.cache_lookups()
+    text = "SET #l = list_append(if_not_exists(#l, :empty), :one), n = :n"
+    tree = UpdateExpressionParser.make(text)
+    before = _tree(tree)
+    copied = validators.deepcopy(tree)
+    assert copied is not tree
+    assert copied.children[0] is not tree.children[0]
+    assert _tree(copied) == before
+    for number in ("1", "2"):
+        dynamodb.update_item(
+            TableName=TABLE,
+            Key=_key("A"),
+            UpdateExpression=text,
+            ExpressionAttributeNames={"#l": "log"},
+            ExpressionAttributeValues={
+                ":empty": {"L": []},
+                ":one": {"L": [{"S": number}]},
+                ":n": {"N": number},
+            },
+        )
+    item = dynamodb.get_item(TableName=TABLE, Key=_key("A"))["Item"]
+    assert item["log"] == {"L": [{"S": "1"}, {"S": "2"}]}
+    assert item["n"] == {"N": "2"}
+    assert UpdateExpressionParser.make(text) is tree
+    assert _tree(tree) == before
+    # anything else is deep-copied as before
+    value = {"L": [{"S": "x"}]}
+    assert validators.deepcopy(value) == value
+    assert validators.deepcopy(value) is not value
