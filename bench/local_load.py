@@ -6,6 +6,7 @@
     .venv/bin/python -m bench.local_load --checkout /work/main  # another checkout's runtime
     .venv/bin/python -m bench.local_load --up=--sandboxes=in-process  # options of `up`
     .venv/bin/python -m bench.local_load --orders 600 --clients 50 --rate 20  # open loop
+    .venv/bin/python -m bench.local_load --census  # the AWS requests per order, by caller
 
 Without ``--rate`` every client places its next order as soon as its last is answered
 (a closed loop): that finds the most orders per second the runtime accepts, and the
