@@ -6,6 +6,7 @@
     .venv/bin/python -m bench.local_load --checkout /work/main  # another checkout's runtime
     .venv/bin/python -m bench.local_load --up=--sandboxes=in-process  # options of `up`
     .venv/bin/python -m bench.local_load --orders 600 --clients 50 --rate 20  # open loop
+    .venv/bin/python -m bench.local_load --census  # the AWS requests per order, by caller
 
 Without ``--rate`` every client places its next order as soon as its last is answered
 (a closed loop): that finds the most orders per second the runtime accepts, and the
@@ -39,6 +40,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -73,6 +75,7 @@ class Runtime:
     process: subprocess.Popen[bytes] | None = None
     options: list[str] = field(default_factory=list)  # more `workflows up` options
     memory_profile: Path | None = None  # WORKFLOWS_MEMORY_PROFILE for the runtime
+    census: bool = False  # the AWS services count their requests (WORKFLOWS_SERVICES_CENSUS)
 
     def start(self) -> None:
         path = self.directory / "up.log"
@@ -82,6 +85,8 @@ class Runtime:
         environment["PYTHONPATH"] = str(self.checkout)
         if self.memory_profile is not None:
             environment["WORKFLOWS_MEMORY_PROFILE"] = str(self.memory_profile)
+        if self.census:
+            environment["WORKFLOWS_SERVICES_CENSUS"] = "1"
         self.process = subprocess.Popen(
             [
                 str(self.checkout / ".venv" / "bin" / "python"),
@@ -110,6 +115,13 @@ class Runtime:
             if self.process.poll() is not None or time.monotonic() > deadline:
                 raise SystemExit(f"workflows up did not start; see {self.directory / 'up.log'}")
             time.sleep(0.1)
+
+    def census_counts(self) -> dict[str, int]:
+        """The AWS services' requests so far by "service operation caller" (``--census``)."""
+        url = f"http://127.0.0.1:{self.ports['aws']}/_workflows/services/stats"
+        with urllib.request.urlopen(url, timeout=30) as answer:
+            counted: dict[str, int] = json.loads(answer.read()).get("census") or {}
+        return counted
 
     def rss_mb(self) -> float:
         assert self.process is not None
@@ -387,6 +399,16 @@ def charged_twice(runtime: Runtime, accepted: dict[str, str]) -> int:
     return sum(1 for count in charges.values() if count > 1)
 
 
+def print_census(before: dict[str, int], after: dict[str, int], orders: int) -> None:
+    """The AWS services' requests during the load, per order, most first."""
+    counts = {kind: n - before.get(kind, 0) for kind, n in after.items()}
+    total = sum(counts.values())
+    print(f"AWS requests     {total / orders:.1f} per order (service operation caller):")
+    for kind, count in sorted(counts.items(), key=lambda c: -c[1]):
+        if count:
+            print(f"  {count / orders:7.2f}  {kind}")
+
+
 def percentile(values: list[float], share: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(share * len(ordered)))]
@@ -422,10 +444,16 @@ def main() -> None:
         action="store_true",
         help="trace the runtime's allocations (slow) and print what grew during the load",
     )
+    parser.add_argument(
+        "--census",
+        action="store_true",
+        help="count the AWS services' requests per order, by service, operation and caller",
+    )
     options = parser.parse_args()
 
     with tempfile.TemporaryDirectory(prefix="workflows-load-") as directory:
         runtime = Runtime(options.checkout.resolve(), Path(directory), options=options.up)
+        runtime.census = options.census
         if options.memory_profile:  # kept after the run, for bench.memory_growth
             runtime.memory_profile = Path(tempfile.mkdtemp(prefix="workflows-memory-"))
             print(f"memory probes    {runtime.memory_profile}")
@@ -442,6 +470,7 @@ def main() -> None:
             idle_share = (runtime.cpu_seconds() - idle_cpu) / options.idle_seconds
             cpu_start = runtime.cpu_seconds()
             roles_start = runtime.cpu_by_role()
+            census_start = runtime.census_counts() if options.census else {}
             load = Load()
             started = time.perf_counter()
             if options.kill:
@@ -506,6 +535,8 @@ def main() -> None:
                         f"{role} {(used[role] - roles_start[role]) / orders:.3f} s" for role in used
                     )
                     print(f"  of which       {shares}")
+                    if options.census:
+                        print_census(census_start, runtime.census_counts(), orders)
                 print(f"notifications    {ended_count(runtime, NOTIFICATIONS)} ended")
             causes: dict[str, int] = {}
             ends = outcomes(runtime, list(load.accepted.values()), options.wait, causes)

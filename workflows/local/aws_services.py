@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import collections
 import contextlib
 import ctypes
 import errno
@@ -39,6 +40,7 @@ import functools
 import json
 import logging
 import os
+import re
 import signal
 import socket
 import sys
@@ -66,6 +68,9 @@ log = logging.getLogger("workflows.local")
 CONTROL_PREFIX: Final = "/_workflows/services/"
 # set by the runtime to its moto process's address, for the console (console/resources.py)
 SERVICES_URL_ENV: Final = "WORKFLOWS_AWS_SERVICES_URL"
+# set (to anything) for the process to count its requests by service, operation and
+# caller, answered by ``GET stats`` under "census" (``bench.local_load --census``)
+CENSUS_ENV: Final = "WORKFLOWS_SERVICES_CENSUS"
 ITEMS_SHOWN: Final = 50
 _START_TIMEOUT: Final = 60.0
 _STOP_TIMEOUT: Final = 10.0
@@ -81,6 +86,11 @@ _SERVER_THREADS: Final = 32
 # keep-alive connections idle this long are closed (clients reconnect on their next call)
 _IDLE_SECONDS: Final = 60
 _LISTEN_BACKLOG: Final = 128  # bursts of new connections (many sandboxes) are queued, not refused
+# idle keep-alive connections kept open at most (cheroot's default is 10: past it, each
+# answer closed its connection, and under load half the requests of an order came on new
+# connections: accepting them was a fifth of this process's CPU). Each sandbox keeps a
+# few, the runtime some more; bounded by the descriptors the process may open
+_KEEP_ALIVE_MAX: Final = 1024
 
 
 def moto_server(host: str, port: int, journal: Any, *, fd: int | None = None) -> MotoServer:
@@ -90,13 +100,11 @@ def moto_server(host: str, port: int, journal: Any, *, fd: int | None = None) ->
     """
     from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
 
+    from workflows.local.moto_patches import thin_dispatch
     from workflows.local.runtime import PortInUse
 
-    app = journal.durable(
-        one_at_a_time(
-            journal.capturing(DomainDispatcherApplication(create_backend_app)), journal.turn
-        )
-    )
+    moto = thin_dispatch(DomainDispatcherApplication(create_backend_app))
+    app = journal.durable(one_at_a_time(journal.capturing(moto), journal.turn))
     if fd is not None:
         sock = socket.socket(fileno=fd)
     else:
@@ -106,6 +114,8 @@ def moto_server(host: str, port: int, journal: Any, *, fd: int | None = None) ->
             if problem.errno not in (errno.EADDRINUSE, errno.EACCES, errno.EADDRNOTAVAIL):
                 raise
             raise PortInUse("aws", host, port, problem) from None
+    if os.environ.get(CENSUS_ENV):
+        app = _counting(app, _CENSUS)
     return MotoServer(_control(app, journal), sock)
 
 
@@ -148,6 +158,7 @@ class MotoServer:
             shutdown_timeout=1,
         )
         self._server.gateway = _gateway_type()
+        self._server.keep_alive_conn_limit = _keep_alive_limit()
         self._server.prepare()
         self.port = int(port)
 
@@ -161,6 +172,19 @@ class MotoServer:
 
     def server_close(self) -> None:
         self._server.stop()
+
+
+def _keep_alive_limit() -> int:
+    """At most ``_KEEP_ALIVE_MAX`` idle connections, and at most half the descriptors."""
+    try:
+        import resource
+
+        soft = resource.getrlimit(resource.RLIMIT_NOFILE)[0]
+    except (ImportError, OSError, ValueError):  # pragma: no cover - not a POSIX system
+        return _KEEP_ALIVE_MAX // 4
+    if soft == resource.RLIM_INFINITY:
+        return _KEEP_ALIVE_MAX
+    return max(10, min(_KEEP_ALIVE_MAX, soft // 2))
 
 
 @functools.cache
@@ -240,6 +264,49 @@ def one_at_a_time(app: Any, turn: threading.Lock) -> Any:
     return serve
 
 
+_CENSUS: Final[collections.Counter[str]] = collections.Counter()
+_SERVICE_IN_CREDENTIAL = re.compile(r"Credential=[^/,\s]+/[^/]+/[^/]+/([^/]+)/")
+
+
+def request_kind(environ: dict[str, Any]) -> str:
+    """ "service operation caller" of a request, for the census: the operation as the
+    JSON protocols name it (``X-Amz-Target``), the query protocol's ``Action`` if in the
+    URL (its body is not read), or S3's method; the caller from the User-Agent."""
+    authorization = str(environ.get("HTTP_AUTHORIZATION") or "")
+    found = _SERVICE_IN_CREDENTIAL.search(authorization)
+    service = found.group(1) if found else "?"
+    target = str(environ.get("HTTP_X_AMZ_TARGET") or "")
+    if target:
+        operation = target.rpartition(".")[2]
+    elif service == "s3":
+        operation = str(environ.get("REQUEST_METHOD"))
+    else:
+        query = dict(urllib.parse.parse_qsl(str(environ.get("QUERY_STRING") or "")))
+        operation = query.get("Action") or f"query-{environ.get('REQUEST_METHOD')}"
+    # the tasks' clients carry Powertools' mark ("PT/idempotency/3.37.0 PTEnv/NA" for
+    # its idempotency layer's, "PT/no-op/..." for the others); the runtime's do not
+    agent = str(environ.get("HTTP_USER_AGENT") or "")
+    mark = agent.partition(" PT/")[2]
+    if not mark:
+        caller = "runtime"
+    elif mark.startswith("idempotency/"):
+        caller = "tasks:idempotency"
+    else:
+        caller = "tasks"
+    return f"{service} {operation} {caller}"
+
+
+def _counting(app: Any, census: collections.Counter[str]) -> Any:
+    """Counts each request by ``request_kind`` (``CENSUS_ENV``)."""
+
+    def serve(environ: dict[str, Any], start_response: Any) -> Any:
+        if not str(environ.get("PATH_INFO") or "").startswith(CONTROL_PREFIX):
+            census[request_kind(environ)] += 1
+        return app(environ, start_response)
+
+    return serve
+
+
 def _control(app: Any, journal: Any) -> Any:
     """The runtime's requests under ``CONTROL_PREFIX``; everything else goes to moto."""
     from workflows.local.service_data import restore
@@ -279,6 +346,7 @@ def _control(app: Any, journal: Any) -> Any:
                     "replayed": journal.replayed,
                     "syncs": journal.syncs,
                     "pid": os.getpid(),
+                    "census": dict(_CENSUS),
                 }
             else:
                 start_response("404 Not Found", [("Content-Type", "application/json")])

@@ -31,13 +31,20 @@ from __future__ import annotations
 
 import copy
 import functools
+import pickle
 import threading
 from collections import deque
 from collections.abc import Iterable
 from types import SimpleNamespace
-from typing import Any
+from typing import Any, Final
 
-__all__ = ["bring_up_services", "cache_lookups", "patch_transactions", "untrack_instances"]
+__all__ = [
+    "bring_up_services",
+    "cache_lookups",
+    "patch_transactions",
+    "thin_dispatch",
+    "untrack_instances",
+]
 
 _installed = threading.Lock()
 _done = False
@@ -177,6 +184,8 @@ def cache_lookups() -> None:
     _cache_possible_keys()
     _cache_expressions()
     _cache_node_types()
+    _serialize_attribute_values()
+    _build_items_in_linear_time()
 
 
 _KEYS_KEPT = 4096  # (class, key, shape) triples; a service's models have a few hundred
@@ -229,22 +238,44 @@ def _cache_expressions() -> None:
     then to apply it) and lexes every ``ConditionExpression``, on every request; an
     application sends the same few texts over and over. Both results are the text's
     alone and never changed afterwards: moto's validators deep-copy the update
-    expression's tree before they rewrite it, and the condition's parser builds new
+    expression's tree before they rewrite it (from its pickle, taken when it was
+    parsed: the same objects, five times faster), and the condition's parser builds new
     nodes from the lexed ones (a fresh deque of them each time, as it consumes it).
     Expressions that fail to parse raise as before and are not remembered.
     """
     from moto.dynamodb.comparisons import ConditionExpressionParser
-    from moto.dynamodb.parsing import expressions
+    from moto.dynamodb.parsing import expressions, validators
 
     UpdateExpressionParser = expressions.UpdateExpressionParser  # type: ignore[attr-defined]
 
     parse_update = UpdateExpressionParser.make.__func__
 
+    # each parsed tree's pickle, taken as parsed: moto's validators deep-copy the tree
+    # (copy.deepcopy, ~220 us for a four-action SET) where unpickling it is ~40 us
+    pickled: dict[int, tuple[Any, bytes]] = {}
+
     @functools.lru_cache(maxsize=_EXPRESSIONS_KEPT)
     def parsed_update(cls: Any, expression: str) -> Any:
-        return parse_update(cls, expression)
+        tree = parse_update(cls, expression)
+        try:
+            data = pickle.dumps(tree, protocol=pickle.HIGHEST_PROTOCOL)
+        except Exception:  # pragma: no cover - moto's nodes hold strings and numbers
+            return tree
+        if len(pickled) >= _EXPRESSIONS_KEPT:
+            pickled.clear()
+        pickled[id(tree)] = (tree, data)
+        return tree
 
     UpdateExpressionParser.make = classmethod(parsed_update)  # type: ignore[arg-type]
+
+    def deepcopy(value: Any, memo: Any = None) -> Any:
+        found = pickled.get(id(value)) if memo is None else None
+        if found is not None and found[0] is value:
+            return pickle.loads(found[1])
+        return copy.deepcopy(value, memo)
+
+    # only the validators' module sees this name (its copies of the tree, of list values)
+    validators.deepcopy = deepcopy  # type: ignore[attr-defined,assignment]
 
     lex = ConditionExpressionParser._lex_condition_expression
     lexed: dict[str, tuple[Any, ...]] = {}
@@ -281,6 +312,136 @@ def _cache_node_types() -> None:
     traverser.nodes_to_be_processed = nodes_to_be_processed
 
 
+_ITEM_SIZE_LIMIT: Final = 405000  # moto's LimitedSizeDict's
+
+
+def _build_items_in_linear_time() -> None:
+    """moto's new DynamoDB ``Item`` checks its size as ``LimitedSizeDict`` does, in one pass.
+
+    ``LimitedSizeDict.__setitem__`` sums the sizes of every key and value already in
+    the item before each insert, so building an item of n attributes (each PutItem,
+    each transaction's Put) sized n(n-1)/2 values, map and list values recursively:
+    ~30% of a PutItem of an order. A new item's values are new ``DynamoType``s that
+    nothing changes while it is built, so a running total gives the same sum at each
+    insert, and the same ``ItemSizeTooLarge`` at the same attribute. Later changes to
+    an item (UpdateItem) still go through ``LimitedSizeDict.__setitem__``.
+    """
+    from moto.dynamodb.exceptions import ItemSizeTooLarge
+    from moto.dynamodb.models import dynamo_type
+    from moto.dynamodb.models.utilities import bytesize
+
+    item_class = dynamo_type.Item
+    if getattr(item_class.__init__, "_linear", False):
+        return
+    DynamoType = dynamo_type.DynamoType
+    LimitedSizeDict = dynamo_type.LimitedSizeDict
+
+    def __init__(self: Any, hash_key: Any, range_key: Any, attrs: dict[str, Any]) -> None:
+        self.hash_key = hash_key
+        self.range_key = range_key
+        self.attrs = built = LimitedSizeDict()
+        total = 0
+        for key, value in attrs.items():
+            typed = DynamoType(value)
+            size = bytesize(key) + typed.size()
+            if total + size > _ITEM_SIZE_LIMIT:
+                raise ItemSizeTooLarge
+            if key in built:  # pragma: no cover - attrs is a dict: its keys are unique
+                built[key] = typed
+                continue
+            dict.__setitem__(built, key, typed)
+            total += size
+
+    __init__._linear = True  # type: ignore[attr-defined]
+    __init__.__wrapped__ = item_class.__init__  # type: ignore[attr-defined]
+    item_class.__init__ = __init__  # type: ignore[method-assign]
+
+
+_ATTRIBUTE_VALUE_MEMBERS: Final = frozenset(
+    {"S", "N", "B", "SS", "NS", "BS", "M", "L", "NULL", "BOOL"}
+)
+
+
+class _NotPlain(Exception):
+    """An attribute value the fast path leaves to moto's serializer."""
+
+
+def _plain_attribute_value(value: Any) -> dict[str, Any]:
+    """A DynamoDB attribute value in wire form, as moto's JSON serializer writes it.
+
+    That serializer tries each of the shape's ten members on the value (through its
+    attribute picker, each name's aliases in turn), then serializes what it found by
+    the member's shape: a string member as ``str`` of it, a list as a new list of its
+    serialized items, a map as a new dict, a boolean as it is. For the values moto's
+    DynamoDB answers with (``dynamo_to_dict``: one member, in its own name, strings,
+    lists of strings, booleans, maps and lists of values) that is a copy of the value;
+    anything else (blobs, which it base64-encodes, other types, other keys) raises
+    ``_NotPlain`` and is serialized by moto.
+    """
+    if type(value) is not dict or len(value) != 1:
+        raise _NotPlain
+    ((name, member),) = value.items()
+    kind = type(member)
+    if name in ("S", "N"):
+        if kind is str:
+            return {name: member}
+    elif name in ("SS", "NS"):
+        if kind is list and all(type(text) is str for text in member):
+            return {name: list(member)}
+    elif name == "M":
+        if kind is dict and all(type(key) is str for key in member):
+            return {"M": {key: _plain_attribute_value(item) for key, item in member.items()}}
+    elif name == "L":
+        if kind is list:
+            return {"L": [_plain_attribute_value(item) for item in member]}
+    elif name in ("NULL", "BOOL") and kind is bool:
+        return {name: member}
+    raise _NotPlain
+
+
+def _serialize_attribute_values() -> None:
+    """DynamoDB's attribute values serialized without moto's generic walk of them.
+
+    moto 5.2 serializes each answer by walking the service model: for every attribute
+    value of every item, ten structure members looked up through an attribute picker.
+    That walk was ~80% of a GetItem of an order (2.6 ms) and a large share of
+    BatchGetItem and UpdateItem with ``ReturnValues``, for values that are already in
+    their wire form. ``_plain_attribute_value`` writes the same JSON for them (it is
+    tested against moto's walk); any other value takes moto's walk as before.
+    """
+    from moto.core import serialize
+
+    json_serializer = serialize.BaseJSONSerializer
+    structure = json_serializer._serialize_type_structure
+    if getattr(structure, "_plain_values", False):
+        return
+
+    def _serialize_type_structure(
+        self: Any, serialized: Any, value: Any, shape: Any, key: str
+    ) -> None:
+        if (
+            shape.name == "AttributeValue"
+            and type(value) is dict
+            and shape.members.keys() == _ATTRIBUTE_VALUE_MEMBERS
+            and not getattr(self._value_picker, "response_transformers", None)
+        ):
+            try:
+                plain = _plain_attribute_value(value)
+            except _NotPlain:
+                pass
+            else:
+                if key:
+                    serialized[self.get_serialized_name(shape, key)] = plain
+                else:
+                    serialized.update(plain)
+                return
+        structure(self, serialized, value, shape, key)
+
+    _serialize_type_structure._plain_values = True  # type: ignore[attr-defined]
+    _serialize_type_structure.__wrapped__ = structure  # type: ignore[attr-defined]
+    json_serializer._serialize_type_structure = _serialize_type_structure  # type: ignore[method-assign]
+
+
 def bring_up_services(services: Iterable[str], account: str, region: str) -> list[str]:
     """moto's stand-ins for ``services`` made ready in ``account`` and ``region``, as the
     services are up on AWS before any request; returns the names moto serves.
@@ -308,3 +469,68 @@ def bring_up_services(services: Iterable[str], account: str, region: str) -> lis
         in_account[region if region in in_account.regions else "global"]
         ready.append(name)
     return ready
+
+
+def thin_dispatch(dispatcher: Any) -> Any:
+    """moto's ``DomainDispatcherApplication`` with Flask's request handling skipped
+    where it adds nothing but CPU (the WSGI app of the services' process).
+
+    moto serves each service with a Flask app (``create_backend_app``): its url map,
+    built from the backend's ``url_paths``, routes every request to a
+    ``convert_to_flask_response`` around moto's handler, and flask-cors adds the CORS
+    headers. Pushing Flask's request and app contexts, its signals and its
+    after-request machinery was ~6% of the process under load, for none of which
+    moto's handlers look. Here the same app is chosen (``get_application``), its own
+    url adapter matches the request, and the view's handler is called as
+    ``convert_to_flask_response`` calls it, its answer made into the app's own response
+    class. flask-cors, which moto sets up for every path and origin, adds
+    ``Access-Control-Allow-Origin: *`` to an answer without one when the request has no
+    ``Origin``: so is it here. Everything else goes through Flask as before: a request
+    with an ``Origin`` or ``Access-Control-Request-Private-Network`` header, any
+    ``OPTIONS`` or ``HEAD``, a path the map does not match (404, 405, redirects), and
+    views that are not moto's handlers. An exception other than botocore's
+    ``ClientError`` propagates, as from moto's Flask apps (``debug`` is on in them).
+    """
+    from botocore.exceptions import ClientError
+    from flask import Flask
+    from moto.core.request import normalize_request
+    from moto.core.utils import convert_to_flask_response
+    from moto.moto_api import recorder
+    from moto.settings import DISABLE_GLOBAL_CORS
+    from werkzeug.exceptions import HTTPException
+
+    def serve(environ: dict[str, Any], start_response: Any) -> Any:
+        app = dispatcher.get_application(environ)
+        if (
+            environ.get("REQUEST_METHOD") in ("OPTIONS", "HEAD")
+            or "HTTP_ORIGIN" in environ
+            or "HTTP_ACCESS_CONTROL_REQUEST_PRIVATE_NETWORK" in environ
+            or not isinstance(app, Flask)
+        ):
+            return app(environ, start_response)
+        flask_request = app.request_class(environ)
+        try:
+            adapter: Any = app.create_url_adapter(flask_request)
+            rule, _ = adapter.match(return_rule=True)
+        except HTTPException:
+            return app(environ, start_response)
+        view = app.view_functions.get(rule.endpoint)
+        if not isinstance(view, convert_to_flask_response):
+            return app(environ, start_response)
+        try:
+            request = normalize_request(flask_request)
+            recorder._record_request(request)
+            result = view.callback(request, request.raw_url, dict(request.headers))
+        except ClientError as exc:
+            result = 400, {}, exc.response["Error"]["Message"]
+        if len(result) == 3:
+            status, headers, content = result
+        else:
+            status, headers, content = 200, {}, result
+        response = app.response_class(response=content, status=status, headers=headers)
+        if not DISABLE_GLOBAL_CORS and not response.headers.get("Access-Control-Allow-Origin"):
+            response.headers.add("Access-Control-Allow-Origin", "*")
+        return response(environ, start_response)
+
+    serve.__wrapped__ = dispatcher  # type: ignore[attr-defined]
+    return serve

@@ -62,11 +62,23 @@ def _parsing_with_orjson(loader: Any) -> Any:
     return loader
 
 
+class _SearchPaths(list[str]):
+    """A shared loader's search path: each boto3 session appends boto3's resource
+    models' folder to its loader's; on a loader shared by every session of the process
+    (moto's backends make sessions too) the folder was listed once per session, and
+    each model looked up through all of them. It is kept once."""
+
+    def append(self, path: str) -> None:
+        if path not in self:
+            super().append(path)
+
+
 def _shared_loader(search_path_string: str | None = None) -> Any:
     with _lock:
         loader = _loaders.get(search_path_string)
         if loader is None:
             loader = _original(search_path_string)
+            loader._search_paths = _SearchPaths(loader.search_paths)
             _loaders[search_path_string] = _parsing_with_orjson(loader)
         return loader
 

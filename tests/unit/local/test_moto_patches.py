@@ -335,3 +335,148 @@ def test_the_services_brought_up_answer_as_before(monkeypatch: pytest.MonkeyPatc
         sent = client.publish(PhoneNumber="+15555550123", Message="hello")
         assert sent["MessageId"]
         assert moto_patches.bring_up_services(["sns"], "123456789012", "us-east-1") == ["sns"]
+
+
+ATTRIBUTE_VALUES: list[Any] = [
+    {"S": "text"},
+    {"S": ""},
+    {"N": "12.50"},
+    {"B": "aGVsbG8="},
+    {"B": b"\x00bytes"},
+    {"SS": ["a", "b"]},
+    {"NS": ["1", "2.5"]},
+    {"BS": [b"one", "dHdv"]},
+    {"NULL": True},
+    {"BOOL": False},
+    {"BOOL": True},
+    {"L": []},
+    {"M": {}},
+    {"L": [{"S": "x"}, {"N": "1"}, {"NULL": True}, {"SS": ["z", "y"]}]},
+    {"L": [{"S": "x"}, {"N": "1"}, {"M": {"deep": {"L": [{"BOOL": True}, {"B": b"b"}]}}}]},
+    {"M": {"name": {"S": "n"}, "lines": {"L": [{"M": {"q": {"N": "2"}, "id": {"S": "P-1"}}}]}}},
+    # not moto's own shapes of a value: left to moto's serializer, answered as before
+    {"S": 5},
+    {"N": 5},
+    {"S": "x", "N": "1"},
+    {"SS": ["a", 1]},
+    {"BOOL": "true"},
+    {"L": [{"S": "fine"}, {"S": 1}]},
+    {"M": {"k": {"UNKNOWN": "x"}}},
+    {},
+]
+
+
+def _serialized(operation: str, result: dict[str, Any]) -> Any:
+    from moto.core.serialize import XFormedAttributePicker, get_serializer_class
+    from moto.core.utils import get_service_model
+
+    service = get_service_model("dynamodb")
+    serializer = get_serializer_class("dynamodb", service.protocol)(
+        operation_model=service.operation_model(operation),
+        value_picker=XFormedAttributePicker(),
+    )
+    return serializer.serialize(result)["body"]
+
+
+@pytest.mark.parametrize("value", ATTRIBUTE_VALUES, ids=repr)
+def test_attribute_values_are_serialized_as_moto_serializes_them(
+    value: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from moto.core import serialize
+
+    moto_patches.cache_lookups()
+    results = {
+        "GetItem": {"Item": {"pk": {"S": "k"}, "value": value}},
+        "BatchGetItem": {"Responses": {"T": [{"pk": {"S": "k"}, "v": value}, {"v": value}]}},
+        "Query": {"Items": [{"v": value}], "Count": 1, "ScannedCount": 1},
+        "UpdateItem": {"Attributes": {"v": value}},
+    }
+    patched = {operation: _serialized(operation, result) for operation, result in results.items()}
+    plain = serialize.BaseJSONSerializer._serialize_type_structure
+    assert getattr(plain, "_plain_values", False)
+    monkeypatch.setattr(
+        serialize.BaseJSONSerializer, "_serialize_type_structure", plain.__wrapped__
+    )
+    by_moto = {operation: _serialized(operation, result) for operation, result in results.items()}
+    assert patched == by_moto
+
+
+def _item_outcome(attributes: dict[str, Any]) -> Any:
+    from moto.dynamodb.exceptions import ItemSizeTooLarge
+    from moto.dynamodb.models.dynamo_type import DynamoType, Item
+
+    try:
+        item = Item(DynamoType({"S": "k"}), None, attributes)
+    except ItemSizeTooLarge as problem:
+        return ("too large", str(problem))
+    return (type(item.attrs).__name__, item.to_json(), item.size())
+
+
+@pytest.mark.parametrize("filler", [404_900, 404_960, 404_990, 405_000, 405_010, 500_000])
+def test_new_items_are_sized_as_moto_sizes_them(
+    filler: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from moto.dynamodb.models.dynamo_type import Item
+
+    moto_patches.cache_lookups()
+    attributes = {
+        "pk": {"S": "k"},
+        "lines": {"L": [{"M": {"id": {"S": "P-1"}, "n": {"N": "2"}}}, {"SS": ["a", "b"]}]},
+        "flag": {"BOOL": True},
+        "big": {"S": "x" * (filler - 100)},
+        "after": {"N": "12345678901234567890"},
+        "last": {"M": {"k": {"S": "v" * 40}}},
+    }
+    linear = _item_outcome(attributes)
+    assert getattr(Item.__init__, "_linear", False)
+    monkeypatch.setattr(Item, "__init__", Item.__init__.__wrapped__)
+    assert linear == _item_outcome(attributes)
+
+
+def _tree(node: Any, parent: Any = None) -> Any:
+    """A parsed expression's nodes as plain values, to compare two trees (each node's
+    ``parent`` checked to be the node it is a child of)."""
+    if isinstance(node, list | tuple):
+        return [_tree(child, parent) for child in node]
+    if hasattr(node, "__dict__"):
+        assert getattr(node, "parent", parent) is parent
+        fields = {k: _tree(v, node) for k, v in vars(node).items() if k != "parent"}
+        return (type(node).__name__, fields)
+    return node
+
+
+def test_a_parsed_update_expression_is_copied_for_each_update_and_never_changed(
+    dynamodb: Any,
+) -> None:
+    from moto.dynamodb.parsing import validators
+    from moto.dynamodb.parsing.expressions import UpdateExpressionParser
+
+    moto_patches.cache_lookups()
+    text = "SET #l = list_append(if_not_exists(#l, :empty), :one), n = :n"
+    tree = UpdateExpressionParser.make(text)
+    before = _tree(tree)
+    copied = validators.deepcopy(tree)
+    assert copied is not tree
+    assert copied.children[0] is not tree.children[0]
+    assert _tree(copied) == before
+    for number in ("1", "2"):
+        dynamodb.update_item(
+            TableName=TABLE,
+            Key=_key("A"),
+            UpdateExpression=text,
+            ExpressionAttributeNames={"#l": "log"},
+            ExpressionAttributeValues={
+                ":empty": {"L": []},
+                ":one": {"L": [{"S": number}]},
+                ":n": {"N": number},
+            },
+        )
+    item = dynamodb.get_item(TableName=TABLE, Key=_key("A"))["Item"]
+    assert item["log"] == {"L": [{"S": "1"}, {"S": "2"}]}
+    assert item["n"] == {"N": "2"}
+    assert UpdateExpressionParser.make(text) is tree
+    assert _tree(tree) == before
+    # anything else is deep-copied as before
+    value = {"L": [{"S": "x"}]}
+    assert validators.deepcopy(value) == value
+    assert validators.deepcopy(value) is not value

@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 
 from tests.unit.local.test_service_journal import Served, _reset_moto_in_process
-from workflows.local.aws_services import CONTROL_PREFIX, moto_server
+from workflows.local.aws_services import CENSUS_ENV, CONTROL_PREFIX, moto_server, request_kind
 from workflows.local.runtime import PortInUse
 from workflows.local.service_journal import ServiceJournal
 
@@ -52,6 +52,32 @@ def test_connections_are_kept_open_between_requests(served: Served) -> None:
         assert connection.sock is not None
     finally:
         connection.close()
+
+
+def test_many_idle_connections_are_all_kept_open(served: Served) -> None:
+    # cheroot keeps 10 idle keep-alive connections by default and closes the others after
+    # their answer: every sandbox's clients then reconnected for half their requests
+    connections = [
+        http.client.HTTPConnection("127.0.0.1", served.port, timeout=10) for _ in range(40)
+    ]
+    try:
+        sockets = []
+        for connection in connections:  # each one idle, kept alive, while the next asks
+            connection.request("GET", f"{CONTROL_PREFIX}stats")
+            answer = connection.getresponse()
+            answer.read()
+            assert answer.status == 200
+            assert answer.getheader("Connection", "").lower() != "close"
+            sockets.append(connection.sock)
+        for connection, sock in zip(connections, sockets, strict=True):
+            connection.request("GET", f"{CONTROL_PREFIX}stats")
+            answer = connection.getresponse()
+            answer.read()
+            assert answer.status == 200
+            assert connection.sock is sock  # not reconnected
+    finally:
+        for connection in connections:
+            connection.close()
 
 
 def test_s3_metadata_keeps_underscores_and_other_underscored_headers_are_dropped(
@@ -131,3 +157,66 @@ def test_a_given_listening_socket_is_served(tmp_path: Path) -> None:
         server.shutdown()
         thread.join(10)
     assert not thread.is_alive()
+
+
+def test_the_census_names_service_operation_and_caller() -> None:
+    credential = "AWS4-HMAC-SHA256 Credential=testing/20261202/us-east-1/{}/aws4_request, X"
+    agent = "Boto3/1.44.5 md/Botocore#1.44.5 ua/2.1 Botocore/1.44.5"
+    assert (
+        request_kind(
+            {
+                "HTTP_AUTHORIZATION": credential.format("dynamodb"),
+                "HTTP_X_AMZ_TARGET": "DynamoDB_20120810.PutItem",
+                "HTTP_USER_AGENT": f"{agent} PT/idempotency/3.37.0 PTEnv/NA",
+            }
+        )
+        == "dynamodb PutItem tasks:idempotency"
+    )
+    assert (
+        request_kind(
+            {
+                "HTTP_AUTHORIZATION": credential.format("ses"),
+                "REQUEST_METHOD": "POST",
+                "HTTP_USER_AGENT": f"{agent} PT/no-op/3.37.0 PTEnv/NA",
+            }
+        )
+        == "ses query-POST tasks"
+    )
+    assert (
+        request_kind(
+            {
+                "HTTP_AUTHORIZATION": credential.format("s3"),
+                "REQUEST_METHOD": "PUT",
+                "HTTP_USER_AGENT": agent,
+            }
+        )
+        == "s3 PUT runtime"
+    )
+    assert request_kind({"QUERY_STRING": "Action=SendMessage"}) == "? SendMessage runtime"
+
+
+def test_the_census_counts_requests_when_asked(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv(CENSUS_ENV, "1")
+    _reset_moto_in_process()
+    served = Served(tmp_path)
+    try:
+        sqs = served.client("sqs")
+        sqs.create_queue(QueueName=QUEUE)
+        sqs.list_queues()
+        sqs.list_queues()
+        connection = http.client.HTTPConnection("127.0.0.1", served.port, timeout=10)
+        connection.request("GET", f"{CONTROL_PREFIX}stats")
+        census = json.loads(connection.getresponse().read())["census"]
+        connection.close()
+        # by service and operation; the caller is whatever marks this process's clients
+        # carry (Powertools, once imported by other tests, marks every botocore client)
+        by_operation: dict[str, int] = {}
+        for kind, count in census.items():
+            operation = kind.rpartition(" ")[0]
+            by_operation[operation] = by_operation.get(operation, 0) + count
+        assert by_operation["sqs ListQueues"] >= 2
+        assert by_operation["sqs CreateQueue"] >= 1
+    finally:
+        served.stop()

@@ -27,6 +27,15 @@ def test_sessions_share_one_loader_once_switched_on(monkeypatch: pytest.MonkeyPa
     assert together[0] is together[1]
     sqs = botocore.session.Session().create_client("sqs", region_name="us-east-1")
     assert sqs.meta.service_model.service_name == "sqs"
+    # boto3 sessions append boto3's resource models' folder to their loader's search
+    # path: the shared loader keeps it once, however many sessions there are
+    import boto3
+
+    for _ in range(3):
+        boto3.session.Session()
+    paths = together[0].search_paths
+    assert len(paths) == len(set(paths))
+    assert any(path.endswith(("boto3/data", "boto3\\data")) for path in paths)
 
 
 def test_moto_reads_its_models_through_one_loader(monkeypatch: pytest.MonkeyPatch) -> None:
