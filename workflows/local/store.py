@@ -29,12 +29,14 @@ import sqlite3
 import tempfile
 import threading
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Future, InvalidStateError
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Final
+
+from workflows.engine.history import RawEvent, details_key, dumps
 
 __all__ = [
     "DEFAULT_PATH",
@@ -292,6 +294,47 @@ def _event_row(arn: str, event: dict[str, Any]) -> tuple[Any, ...]:
     )
 
 
+class _RawEventWrite:
+    """The parameters of one event's row, made in the writer from the engine's raw event
+    (``History.subscribe_raw``): its values are encoded once, straight into the row."""
+
+    __slots__ = ("arn", "event_id", "raw")
+
+    def __init__(self, arn: str, event_id: int, raw: RawEvent) -> None:
+        self.arn = arn
+        self.event_id = event_id
+        self.raw = raw
+
+
+def _raw_event_row(arn: str, event_id: int, raw: RawEvent) -> tuple[Any, ...]:
+    """The row ``_event_row`` makes of ``history.materialize(event_id, raw)``, without the
+    event in between: ``input``/``output`` are encoded into their columns, the rest of the
+    details (``parameters``, variables as JSON text) into the details column."""
+    event_type, timestamp, previous, details = raw
+    key = text = input = output = None
+    if details is not None:
+        key = details_key(event_type)
+        shaped: dict[str, Any] = {}
+        for name, value in details.items():
+            if name == "input":
+                input = dumps(value)
+                shaped["inputDetails"] = {"truncated": False}
+            elif name == "output":
+                output = dumps(value)
+                shaped["outputDetails"] = {"truncated": False}
+            elif name == "parameters":
+                shaped[name] = dumps(value)
+            elif name == "assignedVariables":
+                shaped[name] = {variable: dumps(v) for variable, v in value.items()}
+                shaped["assignedVariablesDetails"] = {"truncated": False}
+            else:
+                shaped[name] = value
+        text = json.dumps(shaped, separators=(",", ":"), ensure_ascii=False, default=str)
+    # the timestamp as the event's datetime holds it (microseconds)
+    stamp = datetime.fromtimestamp(timestamp, UTC).timestamp()
+    return (arn, event_id, event_type, stamp, previous, key, text, input, output)
+
+
 def _event(row: tuple[Any, ...]) -> dict[str, Any]:
     event_id, kind, timestamp, previous, key, text, input, output = row
     event: dict[str, Any] = {
@@ -324,8 +367,8 @@ class _Job:
     so the caller gets an error instead of a silent loss.
     """
 
-    writes: list[tuple[str, tuple[Any, ...] | dict[str, Any]]]
-    future: Future[Any]
+    writes: Sequence[tuple[str, tuple[Any, ...] | dict[str, Any] | _RawEventWrite]]
+    future: Future[Any] | None  # None: nobody waits for this one (a barrier does)
     durable: bool
     action: Callable[[sqlite3.Connection], Any] | None = None
 
@@ -453,6 +496,14 @@ class ExecutionStore:
     def add_event(self, execution_arn: str, event: dict[str, Any]) -> Future[None]:
         """Store one history event in GetExecutionHistory's shape (timestamp: datetime/float)."""
         return self._submit([(_INSERT_EVENT, {"arn": execution_arn, "event": event})], durable=True)
+
+    def add_raw_event(self, execution_arn: str, event_id: int, raw: RawEvent) -> None:
+        """Store one event as the engine recorded it (``History.subscribe_raw``), durably
+        and with no future of its own: whoever needs it on disk waits for a ``barrier``."""
+        if self._closed:
+            return
+        write = _RawEventWrite(execution_arn, event_id, raw)
+        self._queue.put(_Job([(_INSERT_EVENT, write)], None, True))
 
     def barrier(self) -> Future[None]:
         """Resolved once every write submitted before it is committed."""
@@ -867,8 +918,12 @@ class ExecutionStore:
         self.close()
 
 
-def _settle(future: Future[Any], result: Any = None, error: BaseException | None = None) -> None:
+def _settle(
+    future: Future[Any] | None, result: Any = None, error: BaseException | None = None
+) -> None:
     """Resolve a writer's future; one whose waiter gave up (cancelled) is left alone."""
+    if future is None:
+        return
     try:
         if error is not None:
             future.set_exception(error)
@@ -918,9 +973,13 @@ def _abort_running(
     return [str(arn) for arn, _ in rows]
 
 
-def _rows(parameters: Iterable[tuple[Any, ...] | dict[str, Any]]) -> Iterator[tuple[Any, ...]]:
+def _rows(
+    parameters: Iterable[tuple[Any, ...] | dict[str, Any] | _RawEventWrite],
+) -> Iterator[tuple[Any, ...]]:
     for item in parameters:
-        if isinstance(item, dict):
+        if isinstance(item, _RawEventWrite):
+            yield _raw_event_row(item.arn, item.event_id, item.raw)
+        elif isinstance(item, dict):
             event = item["event"]
             yield _event_row(item["arn"], event)
         else:
