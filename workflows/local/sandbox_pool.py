@@ -202,6 +202,10 @@ class ProcessSandbox:
         self.uses = 0  # invocations handled
         # the one pending reclaim of this sandbox while it is idle (see SandboxPool)
         self.idle_timer: asyncio.TimerHandle | None = None
+        # the pipe is watched from the first reply on, not added to and removed from the
+        # loop's selector for every reply; ``_ready`` is the reply being waited for
+        self._watching: asyncio.AbstractEventLoop | None = None
+        self._ready: asyncio.Future[Any] | None = None
 
     async def start(self) -> None:
         """Fork the worker and wait until it imported its handler (the cold start)."""
@@ -237,23 +241,39 @@ class ProcessSandbox:
         connection = self._connection
         assert connection is not None
         loop = asyncio.get_running_loop()
-        ready: asyncio.Future[None] = loop.create_future()
-
-        def readable() -> None:
-            if not ready.done():
-                ready.set_result(None)
-
-        fd = connection.fileno()
-        loop.add_reader(fd, readable)
+        ready: asyncio.Future[Any] = loop.create_future()
+        if self._watching is not loop:
+            self._unwatch()
+            loop.add_reader(connection.fileno(), self._readable)
+            self._watching = loop
+        self._ready = ready
         try:
-            await ready
-        finally:
-            loop.remove_reader(fd)
-        try:
-            return connection.recv()
+            return await ready
         except (EOFError, OSError):
             self.broken = True
             raise SandboxDied(await self._exit_code()) from None
+        finally:
+            self._ready = None
+
+    def _readable(self) -> None:
+        """The worker wrote: the message is read here, at once (a readiness left for
+        later would be reported again before it is read)."""
+        ready, connection = self._ready, self._connection
+        if ready is None or ready.done() or connection is None:
+            # nobody waits: an idle sandbox whose worker ended (EOF); stop watching (the
+            # next invocation watches again and finds the end, as it did before)
+            self._unwatch()
+            return
+        try:
+            ready.set_result(connection.recv())
+        except (EOFError, OSError) as error:
+            ready.set_exception(error)
+
+    def _unwatch(self) -> None:
+        """Stop watching the pipe (before it is closed, or on another loop)."""
+        loop, self._watching = self._watching, None
+        if loop is not None and self._connection is not None and not loop.is_closed():
+            loop.remove_reader(self._connection.fileno())
 
     async def _exit_code(self) -> int | None:
         process = self.process
@@ -287,6 +307,7 @@ class ProcessSandbox:
         self.broken = True
         process, self.process = self.process, None
         if self._connection is not None:
+            self._unwatch()
             self._connection.close()
             self._connection = None
         if process is not None:
