@@ -291,7 +291,7 @@ class ExecutionService:
     async def _history_stored(self) -> None:
         """What an execution awaits before its next effect: its history so far is on disk."""
         if not self._closed:
-            await asyncio.wrap_future(self.store.barrier())
+            await self.store.committed()
 
     # ------------------------------------------------------------ state machines
 

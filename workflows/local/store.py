@@ -19,6 +19,8 @@ committed (the file locked by another process) fails its caller with
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import functools
 import itertools
 import json
@@ -368,7 +370,9 @@ class _Job:
     """
 
     writes: Sequence[tuple[str, tuple[Any, ...] | dict[str, Any] | _RawEventWrite]]
-    future: Future[Any] | None  # None: nobody waits for this one (a barrier does)
+    # who waits: a thread's future, a future of an event loop (resolved on that loop, in
+    # one call per commit for all of them), or None (nobody: a barrier does)
+    future: Future[Any] | asyncio.Future[Any] | None
     durable: bool
     action: Callable[[sqlite3.Connection], Any] | None = None
 
@@ -509,6 +513,17 @@ class ExecutionStore:
         """Resolved once every write submitted before it is committed."""
         return self._submit([], durable=True)
 
+    def committed(self) -> asyncio.Future[None]:
+        """``barrier`` for a caller on an event loop: a future of the running loop,
+        resolved there (the waiters of one commit are woken by one call to their loop,
+        with no thread's future and no ``wrap_future`` for each)."""
+        waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        if self._closed:
+            waiter.set_exception(StoreUnavailable("the execution store is closed"))
+        else:
+            self._queue.put(_Job([], waiter, True))
+        return waiter
+
     def put_state_machine(self, row: StateMachineRow) -> Future[None]:
         return self._submit(
             [
@@ -612,8 +627,16 @@ class ExecutionStore:
             log.error("a write to %s failed: %s", self.path, error)
             _settle(batch[0].future, error=StoreUnavailable(str(error)))
             return []
+        woken: dict[asyncio.AbstractEventLoop, list[tuple[asyncio.Future[Any], Any]]] = {}
         for job, result in zip(batch, results, strict=True):
-            _settle(job.future, result)
+            future = job.future
+            if isinstance(future, asyncio.Future):
+                woken.setdefault(future.get_loop(), []).append((future, result))
+            else:
+                _settle(future, result)
+        for loop, waiters in woken.items():
+            with contextlib.suppress(RuntimeError):  # the loop is closed: nobody waits
+                loop.call_soon_threadsafe(_wake, waiters)
         return []
 
     def _transaction(self, batch: list[_Job]) -> list[Any]:
@@ -918,11 +941,32 @@ class ExecutionStore:
         self.close()
 
 
+def _wake(waiters: list[tuple[asyncio.Future[Any], Any]]) -> None:
+    """On the waiters' loop: resolve them (one whose waiter gave up is left alone)."""
+    for waiter, result in waiters:
+        if not waiter.done():
+            waiter.set_result(result)
+
+
+def _fail_on_loop(waiter: asyncio.Future[Any], error: BaseException) -> None:
+    if not waiter.done():
+        waiter.set_exception(error)
+
+
 def _settle(
-    future: Future[Any] | None, result: Any = None, error: BaseException | None = None
+    future: Future[Any] | asyncio.Future[Any] | None,
+    result: Any = None,
+    error: BaseException | None = None,
 ) -> None:
     """Resolve a writer's future; one whose waiter gave up (cancelled) is left alone."""
     if future is None:
+        return
+    if isinstance(future, asyncio.Future):  # the writer's thread: resolved on its loop
+        with contextlib.suppress(RuntimeError):  # the loop is closed: nobody waits
+            if error is not None:
+                future.get_loop().call_soon_threadsafe(_fail_on_loop, future, error)
+            else:
+                future.get_loop().call_soon_threadsafe(_wake, [(future, result)])
         return
     try:
         if error is not None:

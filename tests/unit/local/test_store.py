@@ -163,6 +163,25 @@ def test_a_write_is_on_disk_when_its_future_resolves(tmp_path: Path) -> None:
         assert rows_on_disk(path, "events") == 3
 
 
+async def test_a_loop_s_wait_for_a_commit_ends_once_what_came_before_is_on_disk(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "waits.sqlite3"
+    with ExecutionStore(path) as store:
+        store.insert_execution(row("one"))
+        for event_id in range(1, 4):
+            store.add_raw_event(execution_arn("one"), event_id, ("PassStateEntered", 1.0, 0, None))
+        waits = [store.committed() for _ in range(3)]
+        given_up = store.committed()
+        given_up.cancel()  # a waiter that gave up is left alone
+        await asyncio.gather(*waits)
+        assert rows_on_disk(path, "executions") == 1
+        assert rows_on_disk(path, "events") == 3
+        await store.committed()
+    with pytest.raises(StoreUnavailable, match="closed"):
+        await store.committed()
+
+
 async def test_many_writers_share_commits_and_the_loop_never_waits(tmp_path: Path) -> None:
     path = tmp_path / "group.sqlite3"
     with ExecutionStore(path) as store:
