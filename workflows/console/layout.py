@@ -74,9 +74,10 @@ class Layouts:
         self._context: Any = None
         self._broken = False
 
-    def kept(self, graph: Mapping[str, Any]) -> dict[str, Any] | None:
-        """The layout of ``graph`` if it was made already (never waits)."""
-        key = graph_key(graph)
+    def kept(self, graph: Mapping[str, Any], key: str | None = None) -> dict[str, Any] | None:
+        """The layout of ``graph`` if it was made already (never waits); ``key``: its
+        ``graph_key`` when the caller has it already."""
+        key = graph_key(graph) if key is None else key
         with self._lock:
             found = self._kept.get(key)
             if found is not None:

@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import asyncio
 from collections import defaultdict
-from typing import Any
 
+from workflows.engine.history import RawEvent
 from workflows.local.app import ExecutionStarting, LocalApp
 
 __all__ = ["LiveHub"]
@@ -55,9 +55,9 @@ class LiveHub:
     def _on_execution(self, starting: ExecutionStarting) -> None:
         arn = starting.execution_arn
 
-        def on_event(_event: dict[str, Any]) -> None:
+        def on_event(_event_id: int, _raw: RawEvent) -> None:
             if self._waiters:  # nobody watching: nothing to do on the hot path
                 self.changed(arn)
 
-        starting.history.subscribe(on_event)
+        starting.history.subscribe_raw(on_event)
         self.changed(arn)

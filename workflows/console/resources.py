@@ -22,6 +22,7 @@ from collections import deque
 from datetime import UTC, datetime
 from typing import Any, Final
 
+from workflows.engine.history import RawEvent, dumps
 from workflows.local.app import ExecutionStarting, LocalApp
 from workflows.local.aws_services import (
     CONTROL_PREFIX,
@@ -168,14 +169,16 @@ class LocalResources:
             )
         arn = starting.execution_arn
 
-        def on_event(event: dict[str, Any]) -> None:
-            if event.get("type") != "TaskScheduled":
+        def on_event(_event_id: int, raw: RawEvent) -> None:
+            kind, _, _, details = raw
+            if kind != "TaskScheduled" or not details:
                 return
-            details = event.get("taskScheduledEventDetails") or {}
             if (details.get("resourceType"), details.get("resource")) != ("events", "putEvents"):
                 return
+            # the parameters as GetExecutionHistory shows them (JSON text), read back
+            text = dumps(details["parameters"]) if "parameters" in details else None
             try:
-                parameters = json.loads(details.get("parameters") or "{}")
+                parameters = json.loads(text or "{}")
             except ValueError:
                 return
             for entry in parameters.get("Entries") or []:
@@ -190,7 +193,7 @@ class LocalResources:
                     }
                 )
 
-        starting.history.subscribe(on_event)
+        starting.history.subscribe_raw(on_event)
 
 
 def _json(value: Any) -> str:

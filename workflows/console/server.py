@@ -31,7 +31,7 @@ from jinja2.utils import htmlsafe_json_dumps
 from markupsafe import Markup
 
 from workflows.console.graph import build_graph
-from workflows.console.layout import Layouts, layouts
+from workflows.console.layout import Layouts, graph_key, layouts
 from workflows.console.live import ANY, LiveHub
 from workflows.console.resources import LocalResources
 from workflows.console.views import (
@@ -102,6 +102,8 @@ class Console:
     # the graph of each machine definition seen: every execution start looks its
     # machine's layout up, and the definition rarely changes
     graphs: dict[str, dict[str, Any]] = field(default_factory=dict)
+    # and what its layout is kept under (graph_key encodes and hashes the whole graph)
+    graph_keys: dict[str, str] = field(default_factory=dict)
 
     def render(self, template: str, code: int = 200, **values: Any) -> web.Response:
         text = self.templates.get_template(template).render(**values)
@@ -163,8 +165,10 @@ class Console:
         if graph is None:
             if len(self.graphs) >= GRAPHS_KEPT:
                 self.graphs.clear()
+                self.graph_keys.clear()
             graph = self.graphs[definition] = build_graph(definition).to_dict()
-        if self.layouts.kept(graph) is None:
+            self.graph_keys[definition] = graph_key(graph)
+        if self.layouts.kept(graph, self.graph_keys[definition]) is None:
             self.lay_out(graph)
 
     def _on_execution(self, starting: ExecutionStarting) -> None:

@@ -16,7 +16,21 @@ from typing import Any, Final
 
 from workflows.engine.replay import Replay, raw_event, redrivable_events
 
-__all__ = ["History", "dumps", "json_default"]
+__all__ = [
+    "History",
+    "RawEvent",
+    "RawListener",
+    "details_key",
+    "dumps",
+    "json_default",
+    "materialize",
+]
+
+# An event as History keeps it: (type, timestamp, previousEventId, details or None), the
+# details holding the JSON values themselves (``materialize`` turns it into AWS's shape).
+RawEvent = tuple[str, float, int, dict[str, Any] | None]
+# Told each new event as its id and its raw form (``History.subscribe_raw``).
+RawListener = Callable[[int, RawEvent], None]
 
 # Fields whose value AWS delivers as JSON text, each followed by a "<field>Details".
 _JSON_FIELDS: Final = ("input", "output")
@@ -40,7 +54,8 @@ def json_default(value: Any) -> Any:
 _DETAILS_KEY: Final[dict[str, str]] = {}
 
 
-def _details_key(event_type: str) -> str:
+def details_key(event_type: str) -> str:
+    """The key of an event type's details in GetExecutionHistory (``taskScheduledEventDetails``)."""
     key = _DETAILS_KEY.get(event_type)
     if key is None:
         if event_type.endswith("StateEntered"):
@@ -56,12 +71,13 @@ def _details_key(event_type: str) -> str:
 class History:
     """The events of one execution, shared by all of its branches."""
 
-    __slots__ = ("_events", "_listeners", "_replay", "direct")
+    __slots__ = ("_events", "_listeners", "_raw_listeners", "_replay", "direct")
 
     def __init__(self) -> None:
         # (type, timestamp, previousEventId, details or None)
         self._events: list[tuple[str, float, int, dict[str, Any] | None]] = []
         self._listeners: list[Callable[[dict[str, Any]], None]] = []
+        self._raw_listeners: list[RawListener] = []
         # the stored events an execution that runs again matches before recording
         self._replay: Replay | None = None
         # the event list itself while nothing replays or listens: a frame appends to it
@@ -78,7 +94,7 @@ class History:
         self._update_direct()
 
     def _update_direct(self) -> None:
-        quiet = self._replay is None and not self._listeners
+        quiet = self._replay is None and not self._listeners and not self._raw_listeners
         self.direct = self._events if quiet else None
 
     @classmethod
@@ -101,17 +117,20 @@ class History:
         """Append an event and return its id (ids start at 1)."""
         events = self._events
         replay = self._replay
-        if replay is None and not self._listeners:  # the common case: nothing to tell
+        if replay is None and not self._listeners and not self._raw_listeners:  # nothing to tell
             events.append((event_type, timestamp, previous, details))
             return len(events)
         if replay is not None:
             stored = replay.match(event_type, previous, details)
             if stored is not None:
                 return stored
-        self._events.append((event_type, timestamp, previous, details))
-        event_id = len(self._events)
+        raw = (event_type, timestamp, previous, details)
+        events.append(raw)
+        event_id = len(events)
+        for raw_listener in self._raw_listeners:
+            raw_listener(event_id, raw)
         if self._listeners:
-            event = _materialize(event_id, self._events[-1])
+            event = materialize(event_id, raw)
             for listener in self._listeners:
                 listener(event)
         return event_id
@@ -121,17 +140,24 @@ class History:
         self._listeners.append(listener)
         self._update_direct()
 
+    def subscribe_raw(self, listener: RawListener) -> None:
+        """Call ``listener`` with each new event's id and raw form as it is recorded: for
+        those (the runtime's store, the console's feeds) that need no event in
+        GetExecutionHistory's shape, so that none is made for them on the hot path.
+        Raw listeners are told before the others."""
+        self._raw_listeners.append(listener)
+        self._update_direct()
+
     def events(self) -> list[dict[str, Any]]:
         return list(self)
 
     def __iter__(self) -> Iterator[dict[str, Any]]:
         for index, raw in enumerate(self._events):
-            yield _materialize(index + 1, raw)
+            yield materialize(index + 1, raw)
 
 
-def _materialize(
-    event_id: int, raw: tuple[str, float, int, dict[str, Any] | None]
-) -> dict[str, Any]:
+def materialize(event_id: int, raw: RawEvent) -> dict[str, Any]:
+    """The event ``event_id`` in GetExecutionHistory's shape (its values as JSON text)."""
     event_type, timestamp, previous, details = raw
     event: dict[str, Any] = {
         "timestamp": datetime.fromtimestamp(timestamp, UTC),
@@ -152,5 +178,5 @@ def _materialize(
                 shaped["assignedVariablesDetails"] = {"truncated": False}
             else:
                 shaped[key] = value
-        event[_details_key(event_type)] = shaped
+        event[details_key(event_type)] = shaped
     return event

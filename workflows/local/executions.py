@@ -38,7 +38,7 @@ from botocore.exceptions import ClientError
 
 from workflows.engine import DefinitionError, Diagnostic, StateMachine, StatesError
 from workflows.engine.clock import Clock
-from workflows.engine.history import History, dumps
+from workflows.engine.history import History, RawEvent, dumps, materialize
 from workflows.engine.machine import ExecutionResult
 from workflows.engine.validation import validate_definition
 from workflows.local import json_text
@@ -291,7 +291,7 @@ class ExecutionService:
     async def _history_stored(self) -> None:
         """What an execution awaits before its next effect: its history so far is on disk."""
         if not self._closed:
-            await asyncio.wrap_future(self.store.barrier())
+            await self.store.committed()
 
     # ------------------------------------------------------------ state machines
 
@@ -1218,14 +1218,26 @@ class ExecutionService:
             self._status_changed(live, "RUNNING")  # start_execution's own announce theirs
         registered = live
 
-        def record(event: dict[str, Any]) -> None:
+        def record(event_id: int, raw: RawEvent) -> None:
             try:
-                self._on_event(registered, event)
+                self._on_raw_event(registered, event_id, raw)
             except Exception:  # the store must never break an execution
                 log.exception("recording an event of %s failed", registered.arn)
 
-        starting.history.subscribe(record)
+        starting.history.subscribe_raw(record)
         starting.task.add_done_callback(lambda task: self._task_done(registered, task))
+
+    def _on_raw_event(self, live: _Live, event_id: int, raw: RawEvent) -> None:
+        """Store an event as the engine recorded it: encoded once, by the store's writer.
+        Those this service reads or changes (the end, a start on a version) go through
+        ``_on_event`` in GetExecutionHistory's shape."""
+        if self._closed or live.finished:
+            return
+        kind = raw[0]
+        if kind in _TERMINAL or (kind == "ExecutionStarted" and live.arn in self.targets):
+            self._on_event(live, materialize(event_id, raw))
+        else:
+            self.store.add_raw_event(live.arn, event_id, raw)
 
     def _on_event(self, live: _Live, event: dict[str, Any]) -> None:
         if self._closed or live.finished:

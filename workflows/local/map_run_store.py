@@ -19,7 +19,7 @@ import json
 from collections import Counter
 from typing import TYPE_CHECKING, Any
 
-from workflows.engine.history import dumps
+from workflows.engine.history import RawEvent, dumps
 from workflows.engine.map_runs import ChildExecution, MapRun, PriorChild, PriorRun
 from workflows.local.resume import ReplayClock, stored_events
 from workflows.local.store import ChildRow, ExecutionStore, MapRunRow
@@ -130,10 +130,10 @@ class StoredMapRuns:
             store.add_event(child.arn, redriven)
         arn = child.arn
 
-        def record(event: dict[str, Any]) -> None:
-            store.add_event(arn, event)  # committed before the child's next effect
+        def record(event_id: int, raw: RawEvent) -> None:
+            store.add_raw_event(arn, event_id, raw)  # committed before the child's next effect
 
-        child.history.subscribe(record)
+        child.history.subscribe_raw(record)
 
     def child_ended(self, run: MapRun, child: ChildExecution) -> None:
         self.store.put_child(_child_row(child))

@@ -202,6 +202,11 @@ class ProcessSandbox:
         self.uses = 0  # invocations handled
         # the one pending reclaim of this sandbox while it is idle (see SandboxPool)
         self.idle_timer: asyncio.TimerHandle | None = None
+        self.idle_since = 0.0  # the loop's time at the end of its last invocation
+        # the pipe is watched from the first reply on, not added to and removed from the
+        # loop's selector for every reply; ``_ready`` is the reply being waited for
+        self._watching: asyncio.AbstractEventLoop | None = None
+        self._ready: asyncio.Future[Any] | None = None
 
     async def start(self) -> None:
         """Fork the worker and wait until it imported its handler (the cold start)."""
@@ -232,28 +237,51 @@ class ProcessSandbox:
             raise _import_error(message[1])
         self.pid = int(message[1])
 
-    async def _receive(self) -> Any:
-        """The worker's next message; ``SandboxDied`` if it ended instead."""
+    async def _receive(self, timeout: float | None = None) -> Any:
+        """The worker's next message; ``SandboxDied`` if it ended instead, ``TimeoutError``
+        if none came within ``timeout`` seconds."""
         connection = self._connection
         assert connection is not None
         loop = asyncio.get_running_loop()
-        ready: asyncio.Future[None] = loop.create_future()
-
-        def readable() -> None:
-            if not ready.done():
-                ready.set_result(None)
-
-        fd = connection.fileno()
-        loop.add_reader(fd, readable)
+        ready: asyncio.Future[Any] = loop.create_future()
+        if self._watching is not loop:
+            self._unwatch()
+            loop.add_reader(connection.fileno(), self._readable)
+            self._watching = loop
+        self._ready = ready
+        # a timer on the wait itself, not a timeout scope around it (its task bookkeeping)
+        expiry = None if timeout is None else loop.call_later(timeout, _expire, ready)
         try:
-            await ready
-        finally:
-            loop.remove_reader(fd)
-        try:
-            return connection.recv()
+            return await ready
+        except TimeoutError:  # (an OSError too)
+            raise
         except (EOFError, OSError):
             self.broken = True
             raise SandboxDied(await self._exit_code()) from None
+        finally:
+            self._ready = None
+            if expiry is not None:
+                expiry.cancel()
+
+    def _readable(self) -> None:
+        """The worker wrote: the message is read here, at once (a readiness left for
+        later would be reported again before it is read)."""
+        ready, connection = self._ready, self._connection
+        if ready is None or ready.done() or connection is None:
+            # nobody waits: an idle sandbox whose worker ended (EOF); stop watching (the
+            # next invocation watches again and finds the end, as it did before)
+            self._unwatch()
+            return
+        try:
+            ready.set_result(connection.recv())
+        except (EOFError, OSError) as error:
+            ready.set_exception(error)
+
+    def _unwatch(self) -> None:
+        """Stop watching the pipe (before it is closed, or on another loop)."""
+        loop, self._watching = self._watching, None
+        if loop is not None and self._connection is not None and not loop.is_closed():
+            loop.remove_reader(self._connection.fileno())
 
     async def _exit_code(self) -> int | None:
         process = self.process
@@ -273,9 +301,7 @@ class ProcessSandbox:
             self.broken = True
             raise SandboxDied(await self._exit_code()) from None
         try:
-            # a timeout scope, not wait_for: no task of its own per invocation
-            async with asyncio.timeout(self.spec.timeout_seconds):
-                return await self._receive()
+            return await self._receive(self.spec.timeout_seconds)
         except SandboxDied:
             raise
         except BaseException:  # out of time, or the caller gave up waiting
@@ -287,6 +313,7 @@ class ProcessSandbox:
         self.broken = True
         process, self.process = self.process, None
         if self._connection is not None:
+            self._unwatch()
             self._connection.close()
             self._connection = None
         if process is not None:
@@ -295,6 +322,11 @@ class ProcessSandbox:
             with contextlib.suppress(Exception):
                 await asyncio.to_thread(process.join, 5)
             self.process = process  # for its exit code
+
+
+def _expire(ready: asyncio.Future[Any]) -> None:
+    if not ready.done():
+        ready.set_exception(TimeoutError())
 
 
 class SandboxPool:
@@ -323,9 +355,6 @@ class SandboxPool:
         async with self._slots:
             # the most recently used sandbox first, as Lambda keeps the warmest
             sandbox = self._idle.pop() if self._idle else None
-            if sandbox is not None and sandbox.idle_timer is not None:
-                sandbox.idle_timer.cancel()
-                sandbox.idle_timer = None
             if sandbox is None:
                 sandbox = ProcessSandbox(self.spec)
                 self._busy.add(sandbox)
@@ -346,21 +375,28 @@ class SandboxPool:
                 else:
                     self._idle.append(sandbox)
                     sandbox.uses += 1
-                    # one timer per idle sandbox, not one per invocation: a timer per
+                    # one timer per sandbox, not one per invocation: a timer per
                     # invocation stayed scheduled for idle_seconds (5 min) each, ~11
-                    # per order under load (issue #13's memory)
-                    if sandbox.idle_timer is not None:
-                        sandbox.idle_timer.cancel()
+                    # per order under load (issue #13's memory); and it is not moved at
+                    # each invocation either: when it fires, it looks at the last one
                     loop = asyncio.get_running_loop()
-                    sandbox.idle_timer = loop.call_later(
-                        self.idle_seconds, self._reclaim, sandbox, sandbox.uses
-                    )
+                    sandbox.idle_since = loop.time()
+                    if sandbox.idle_timer is None:
+                        sandbox.idle_timer = loop.call_at(
+                            sandbox.idle_since + self.idle_seconds, self._reclaim, sandbox
+                        )
 
-    def _reclaim(self, sandbox: ProcessSandbox, uses: int) -> None:
-        """Stop ``sandbox`` if it has stayed idle since its ``uses``-th invocation."""
-        if sandbox.uses != uses or sandbox not in self._idle:
-            return
+    def _reclaim(self, sandbox: ProcessSandbox) -> None:
+        """Stop ``sandbox`` if it has stayed idle ``idle_seconds`` since its last invocation;
+        else look again then."""
         sandbox.idle_timer = None
+        if sandbox not in self._idle:
+            return  # busy (its release sets a timer again), or stopped
+        loop = asyncio.get_running_loop()
+        due = sandbox.idle_since + self.idle_seconds
+        if loop.time() < due:
+            sandbox.idle_timer = loop.call_at(due, self._reclaim, sandbox)
+            return
         self._idle.remove(sandbox)
         stopping = asyncio.ensure_future(sandbox.kill())
         self._stopping.add(stopping)

@@ -146,6 +146,29 @@ async def test_warm_invocations_reuse_the_sandbox_and_its_module_state(app: Loca
     assert second == {"pid": first["pid"], "calls": first["calls"] + 1}
 
 
+async def test_the_loop_runs_while_a_sandbox_works_cold_or_warm(
+    app: LocalApp, tmp_path: Path
+) -> None:
+    """A reply is read when it has come, never waited for with the loop blocked: the
+    held handler is let go by a task on the loop (a cold start, then a warm call)."""
+    release = tmp_path / "release"
+
+    async def let_go() -> None:
+        while not list(tmp_path.glob("holding-*")):
+            await asyncio.sleep(0.01)
+        release.touch()
+
+    pids = []
+    for _ in range(2):
+        letting = asyncio.ensure_future(let_go())
+        pids.append(await app.lambdas.invoke("Held", {"dir": str(tmp_path)}, app.clock))
+        await letting
+        release.unlink()
+        for mark in tmp_path.glob("holding-*"):
+            mark.unlink()
+    assert pids[0] == pids[1]
+
+
 async def test_the_api_function_never_queues_behind_a_busy_function(
     app: LocalApp, tmp_path: Path
 ) -> None:

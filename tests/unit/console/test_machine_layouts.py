@@ -26,7 +26,7 @@ class _Layouts:
     def __init__(self) -> None:
         self.looked_up: list[dict[str, Any]] = []
 
-    def kept(self, graph: dict[str, Any]) -> dict[str, Any] | None:
+    def kept(self, graph: dict[str, Any], key: str | None = None) -> dict[str, Any] | None:
         self.looked_up.append(graph)
         return {}  # laid out already: nothing is started
 

@@ -4,19 +4,22 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from workflows.engine import StateMachine
-from workflows.engine.history import History
+from workflows.engine.history import History, RawEvent, materialize
 from workflows.local.store import (
     INTERRUPTED_CAUSE,
     ExecutionRow,
     ExecutionStore,
     StateMachineRow,
     StoreUnavailable,
+    _event_row,
+    _raw_event_row,
 )
 
 MACHINE = "arn:aws:states:us-east-1:123456789012:stateMachine:M"
@@ -83,6 +86,59 @@ def test_history_events_are_stored_as_get_execution_history_gives_them() -> None
     assert stored[0]["executionStartedEventDetails"]["input"] == '{"in":true}'
 
 
+RAW_EVENTS: list[RawEvent] = [
+    ("ExecutionStarted", 1000.1234567, 0, {"input": {"a": [1, "é"]}, "roleArn": "arn:r"}),
+    ("PassStateEntered", 1000.5, 1, {"name": "A", "input": {"a": 1}}),
+    (
+        "TaskScheduled",
+        1001.0000005,
+        2,
+        {
+            "resourceType": "events",
+            "resource": "putEvents",
+            "region": "us-east-1",
+            "parameters": {"Entries": [{"Detail": {"n": Decimal("1.5")}}]},
+        },
+    ),
+    ("TaskSucceeded", 1002.0, 3, {"resourceType": "events", "output": Decimal("7")}),
+    (
+        "PassStateExited",
+        1003.25,
+        4,
+        {"name": "A", "output": None, "assignedVariables": {"x": {"y": 2}, "z": "t"}},
+    ),
+    ("WaitStateEntered", 1004.0, 5, {}),
+    ("ExecutionSucceeded", 1005.0, 6, None),
+]
+
+
+@pytest.mark.parametrize("raw", RAW_EVENTS, ids=lambda raw: raw[0])
+def test_a_raw_event_makes_the_row_its_materialized_event_makes(raw: RawEvent) -> None:
+    """The runtime stores the engine's raw events (one encoding, no event in between):
+    the row must be the one GetExecutionHistory's event gave."""
+    assert _raw_event_row("arn:x", 3, raw) == _event_row("arn:x", materialize(3, raw))
+
+
+def test_raw_events_are_stored_as_get_execution_history_gives_them() -> None:
+    machine = StateMachine(
+        {
+            "StartAt": "A",
+            "States": {
+                "A": {"Type": "Pass", "Result": {"x": 1}, "Assign": {"v.$": "$.x"}, "End": True}
+            },
+        }
+    )
+    history = History()
+    with ExecutionStore(":memory:") as store:
+        history.subscribe_raw(lambda event_id, raw: store.add_raw_event("arn:x", event_id, raw))
+        result = asyncio.run(machine.execute({"in": "é"}, history=history))
+        store.flush()
+        stored = store.events("arn:x", limit=1000)
+    expected = [{**e, "timestamp": e["timestamp"].timestamp()} for e in result.history]
+    assert stored == expected
+    assert stored[0]["executionStartedEventDetails"]["input"] == '{"in":"é"}'
+
+
 def test_list_is_newest_first_filtered_and_continues() -> None:
     with ExecutionStore(":memory:") as store:
         for index, status in enumerate(["SUCCEEDED", "RUNNING", "FAILED", "RUNNING"]):
@@ -107,6 +163,25 @@ def test_a_write_is_on_disk_when_its_future_resolves(tmp_path: Path) -> None:
         assert rows_on_disk(path, "events") == 3
 
 
+async def test_a_loop_s_wait_for_a_commit_ends_once_what_came_before_is_on_disk(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "waits.sqlite3"
+    with ExecutionStore(path) as store:
+        store.insert_execution(row("one"))
+        for event_id in range(1, 4):
+            store.add_raw_event(execution_arn("one"), event_id, ("PassStateEntered", 1.0, 0, None))
+        waits = [store.committed() for _ in range(3)]
+        given_up = store.committed()
+        given_up.cancel()  # a waiter that gave up is left alone
+        await asyncio.gather(*waits)
+        assert rows_on_disk(path, "executions") == 1
+        assert rows_on_disk(path, "events") == 3
+        await store.committed()
+    with pytest.raises(StoreUnavailable, match="closed"):
+        await store.committed()
+
+
 async def test_many_writers_share_commits_and_the_loop_never_waits(tmp_path: Path) -> None:
     path = tmp_path / "group.sqlite3"
     with ExecutionStore(path) as store:
@@ -128,13 +203,15 @@ def test_a_locked_store_fails_the_caller_and_keeps_the_history(tmp_path: Path) -
         with pytest.raises(StoreUnavailable, match="cannot be written now"):
             refused.result(timeout=5)
         kept = store.add_event(execution_arn("before"), event(1))
+        store.add_raw_event(execution_arn("before"), 2, ("PassStateEntered", 1.0, 1, None))
         assert not kept.done(), "a history event waits for the store, it is not dropped"
         assert store.get_execution(execution_arn("before")) is not None, "reads still work"
     finally:
         other.execute("ROLLBACK")
         other.close()
     kept.result(timeout=5)
-    assert [e["id"] for e in store.events(execution_arn("before"))] == [1]
+    store.barrier().result(timeout=5)
+    assert [e["id"] for e in store.events(execution_arn("before"))] == [1, 2]
     assert store.get_execution(execution_arn("refused")) is None
     store.close()
 
