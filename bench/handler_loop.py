@@ -43,8 +43,8 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
-ORDERS_TABLE = "bench-orders"
-IDEMPOTENCY_TABLE = "bench-idempotency"
+ORDERS_TABLE = "OrdersTable"
+IDEMPOTENCY_TABLE = "IdempotencyTable"
 REGION = "us-east-1"
 ACCOUNT = "123456789012"
 
@@ -141,33 +141,12 @@ def create_resources(port: int, orders: int) -> str:
     )
     endpoint = f"http://127.0.0.1:{port}"
     dynamodb = session.client("dynamodb", endpoint_url=endpoint)
-    dynamodb.create_table(
-        TableName=ORDERS_TABLE,
-        KeySchema=[
-            {"AttributeName": "PK", "KeyType": "HASH"},
-            {"AttributeName": "SK", "KeyType": "RANGE"},
-        ],
-        AttributeDefinitions=[
-            {"AttributeName": n, "AttributeType": "S"} for n in ("PK", "SK", "GSI1PK", "GSI1SK")
-        ],
-        GlobalSecondaryIndexes=[
-            {
-                "IndexName": "GSI1",
-                "KeySchema": [
-                    {"AttributeName": "GSI1PK", "KeyType": "HASH"},
-                    {"AttributeName": "GSI1SK", "KeyType": "RANGE"},
-                ],
-                "Projection": {"ProjectionType": "ALL"},
-            }
-        ],
-        BillingMode="PAY_PER_REQUEST",
-    )
-    dynamodb.create_table(
-        TableName=IDEMPOTENCY_TABLE,
-        KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
-        AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
-        BillingMode="PAY_PER_REQUEST",
-    )
+    from workflows.local.app import table_requests
+    from workflows.local.template import load_template
+
+    # the template's tables, named by logical id as `workflows up` names them
+    for request in table_requests(load_template(ROOT / "infra" / "sam" / "template.yaml")):
+        dynamodb.create_table(**request)
     seed = json.loads((ROOT / "tasks" / "common" / "catalog_seed.json").read_text())
     for product in seed["products"]:
         dynamodb.put_item(

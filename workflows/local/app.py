@@ -306,23 +306,7 @@ class LocalApp:
             self._process_lambdas.warm_up()
         session = self._session_factory()
         dynamodb = session.client("dynamodb")
-        for logical_id, resource in self.template.of_type("AWS::DynamoDB::Table").items():
-            props = resource.get("Properties") or {}
-            request: dict[str, Any] = {
-                "TableName": logical_id,
-                "KeySchema": props["KeySchema"],
-                "AttributeDefinitions": props["AttributeDefinitions"],
-                "BillingMode": "PAY_PER_REQUEST",
-            }
-            if props.get("GlobalSecondaryIndexes"):
-                request["GlobalSecondaryIndexes"] = [
-                    {
-                        k: v
-                        for k, v in index.items()
-                        if k in ("IndexName", "KeySchema", "Projection")
-                    }
-                    for index in props["GlobalSecondaryIndexes"]
-                ]
+        for request in table_requests(self.template):
             with contextlib.suppress(dynamodb.exceptions.ResourceInUseException):
                 dynamodb.create_table(**request)
         sqs = session.client("sqs")
@@ -726,6 +710,25 @@ def _state_machine_of(execution_arn: str) -> str:
     """arn:aws:states:R:A:execution:MACHINE:NAME -> arn:aws:states:R:A:stateMachine:MACHINE."""
     parts = execution_arn.split(":")
     return ":".join([*parts[:5], "stateMachine", parts[6]]) if len(parts) >= 8 else execution_arn
+
+
+def table_requests(template: Template) -> Iterator[dict[str, Any]]:
+    """A DynamoDB CreateTable request for each of the template's tables, named by its
+    logical id (what ``provision`` creates; ``bench.handler_loop`` creates the same)."""
+    for logical_id, resource in template.of_type("AWS::DynamoDB::Table").items():
+        props = resource.get("Properties") or {}
+        request: dict[str, Any] = {
+            "TableName": logical_id,
+            "KeySchema": props["KeySchema"],
+            "AttributeDefinitions": props["AttributeDefinitions"],
+            "BillingMode": "PAY_PER_REQUEST",
+        }
+        if props.get("GlobalSecondaryIndexes"):
+            request["GlobalSecondaryIndexes"] = [
+                {k: v for k, v in index.items() if k in ("IndexName", "KeySchema", "Projection")}
+                for index in props["GlobalSecondaryIndexes"]
+            ]
+        yield request
 
 
 def _properties(resource: Mapping[str, Any]) -> dict[str, Any]:
