@@ -24,6 +24,7 @@ __all__ = [
     "dumps",
     "json_default",
     "materialize",
+    "shape_details",
 ]
 
 # An event as History keeps it: (type, timestamp, previousEventId, details or None), the
@@ -166,17 +167,23 @@ def materialize(event_id: int, raw: RawEvent) -> dict[str, Any]:
         "previousEventId": previous,
     }
     if details is not None:
-        shaped: dict[str, Any] = {}
-        for key, value in details.items():
-            if key in _JSON_FIELDS:
-                shaped[key] = dumps(value)
-                shaped[key + "Details"] = {"truncated": False}
-            elif key in _JSON_NO_DETAILS:
-                shaped[key] = dumps(value)
-            elif key == "assignedVariables":
-                shaped[key] = {name: dumps(v) for name, v in value.items()}
-                shaped["assignedVariablesDetails"] = {"truncated": False}
-            else:
-                shaped[key] = value
-        event[details_key(event_type)] = shaped
+        event[details_key(event_type)] = shape_details(details, dumps)
     return event
+
+
+def shape_details(details: dict[str, Any], encode: Callable[[Any], str]) -> dict[str, Any]:
+    """An event's details as GetExecutionHistory gives them: the JSON values as text
+    (``encode``d), each input and output followed by its ``...Details``."""
+    shaped: dict[str, Any] = {}
+    for key, value in details.items():
+        if key in _JSON_FIELDS:
+            shaped[key] = encode(value)
+            shaped[key + "Details"] = {"truncated": False}
+        elif key in _JSON_NO_DETAILS:
+            shaped[key] = encode(value)
+        elif key == "assignedVariables":
+            shaped[key] = {name: encode(v) for name, v in value.items()}
+            shaped["assignedVariablesDetails"] = {"truncated": False}
+        else:
+            shaped[key] = value
+    return shaped

@@ -38,7 +38,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Final
 
-from workflows.engine.history import RawEvent, details_key, json_default
+from workflows.engine.history import RawEvent, details_key, json_default, shape_details
 
 __all__ = [
     "DEFAULT_PATH",
@@ -312,22 +312,10 @@ def _raw_event_row(arn: str, event_id: int, raw: RawEvent) -> tuple[Any, ...]:
     key = text = input = output = None
     if details is not None:
         key = details_key(event_type)
-        shaped: dict[str, Any] = {}
-        encode = _VALUES.encode
-        for name, value in details.items():
-            if name == "input":
-                input = encode(value)
-                shaped["inputDetails"] = {"truncated": False}
-            elif name == "output":
-                output = encode(value)
-                shaped["outputDetails"] = {"truncated": False}
-            elif name == "parameters":
-                shaped[name] = encode(value)
-            elif name == "assignedVariables":
-                shaped[name] = {variable: encode(v) for variable, v in value.items()}
-                shaped["assignedVariablesDetails"] = {"truncated": False}
-            else:
-                shaped[name] = value
+        shaped = shape_details(details, _VALUES.encode)
+        # input and output have columns of their own
+        input = shaped.pop("input", None)
+        output = shaped.pop("output", None)
         text = _DETAILS.encode(shaped)
     # the timestamp as the event's datetime holds it (microseconds)
     stamp = datetime.fromtimestamp(timestamp, UTC).timestamp()
