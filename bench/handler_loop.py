@@ -4,6 +4,7 @@
     python -m bench.handler_loop --orders 500 --rounds 3
     python -m bench.handler_loop --checkout /tmp/main     # another checkout's tasks/
     python -m bench.handler_loop --profile out.prof       # cProfile of the measured orders
+    python -m bench.handler_loop --plain-botocore         # without the sandboxes' botocore path
 
 What a sandbox of ``workflows up`` spends per order, without the sandboxes' scheduling:
 for each order, the handlers of the order machine's happy path (ValidateOrder,
@@ -287,6 +288,11 @@ def main() -> None:
     parser.add_argument(
         "--count", action="store_true", help="count the AWS requests (a second pass)"
     )
+    parser.add_argument(
+        "--plain-botocore",
+        action="store_true",
+        help="leave botocore as it is (the sandboxes install workflows.local.sandbox_botocore)",
+    )
     args = parser.parse_args()
     if args.checkout is not None:
         sys.path.insert(0, str(args.checkout.resolve()))
@@ -297,6 +303,17 @@ def main() -> None:
             total = args.warm + args.orders * args.rounds + (args.orders if args.count else 0)
             push_arn = create_resources(port, total)
             sandbox_environment(port, push_arn)
+            botocore_path = "plain"
+            if not args.plain_botocore:
+                # what the checkout's sandboxes install before their handler (none, before
+                # sandboxcpu3)
+                try:
+                    from workflows.local.sandbox_botocore import install
+                except ImportError:
+                    pass
+                else:
+                    install()
+                    botocore_path = "sandbox_botocore"
             handlers = {
                 name: importlib.import_module(module).handler for name, module in HANDLERS.items()
             }
@@ -329,7 +346,10 @@ def main() -> None:
                 per_order.append((cpu() - began) / args.orders)
             measured = args.orders * args.rounds
             say = functools.partial(print, file=report, flush=True)
-            say(f"tasks from {source}, {args.orders} orders x {args.rounds} rounds")
+            say(
+                f"tasks from {source}, botocore {botocore_path},"
+                f" {args.orders} orders x {args.rounds} rounds"
+            )
             say(
                 "CPU per order: median {:.2f} ms (rounds: {})".format(
                     statistics.median(per_order) * 1000,

@@ -55,6 +55,7 @@ from workflows.engine.lambdas import (
 __all__ = [
     "BACKGROUND_NICENESS",
     "DEFAULT_CONCURRENCY",
+    "PLAIN_BOTOCORE_VARIABLE",
     "FunctionSandboxSpec",
     "ProcessLambdas",
     "SandboxPool",
@@ -72,6 +73,12 @@ DEFAULT_CONCURRENCY = max(2, min(4, os.cpu_count() or 1))
 # answer does not wait for the executions it started; here they share the cores, and
 # under load the API's function got a third of them: orders waited seconds to be accepted.
 BACKGROUND_NICENESS = 10
+
+
+# Set to "1" in the runtime's environment, the sandboxes' botocore sends and signs its
+# requests its own way (urllib3, botocore's signer) instead of sandbox_botocore's: the
+# same requests, for more CPU; a way out should the lean path ever be wrong.
+PLAIN_BOTOCORE_VARIABLE = "WORKFLOWS_SANDBOX_PLAIN_BOTOCORE"
 
 
 # How long an idle sandbox is kept warm. Lambda does not say; it keeps them for minutes.
@@ -129,6 +136,11 @@ def _serve(connection: Connection, spec: FunctionSandboxSpec, environment: dict[
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     if spec.niceness:
         os.nice(spec.niceness)
+    if environment.get(PLAIN_BOTOCORE_VARIABLE, "") != "1":
+        # the handler's AWS calls: the same requests, for less CPU (sandbox_botocore.py)
+        from workflows.local.sandbox_botocore import install
+
+        install()
     from workflows.engine.sync_runner import run_sync
 
     module_name, _, attribute = spec.handler.rpartition(".")

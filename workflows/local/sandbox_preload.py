@@ -40,6 +40,7 @@ LIBRARIES = (
     "workflows.engine.lambdas",
     "workflows.engine.sync_runner",
     "workflows.local.sandbox_pool",  # the sandbox's own loop
+    "workflows.local.sandbox_botocore",  # installed by each sandbox
 )
 
 # the services whose models a sandbox would otherwise parse on its first client
