@@ -81,6 +81,11 @@ def _payload(signer: Any, request: Any) -> str:
     and keeps only its body; for bytes or text that body is the request's data)."""
     data = request.data
     kind = type(data)
+    if kind is dict:  # a query protocol's parameters: the body is their urlencoding
+        preparer = getattr(request, "_request_preparer", None)
+        if preparer is not None:
+            data = preparer._prepare_body(request)
+            kind = type(data)
     if (
         (kind is bytes or kind is str)
         and not signer._is_streaming_checksum_payload(request)

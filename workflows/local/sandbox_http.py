@@ -155,10 +155,23 @@ class _Lean:
         return _Connection(sock)
 
 
-def _head(request: Any, route: _Route, target: str) -> bytes:
-    """The request's bytes before its body, as urllib3 and http.client write them."""
+def _body(request: Any) -> bytes:
+    """The request's body as urllib3 writes it: bytes as they are, text in UTF-8 (query
+    protocols' bodies), none as nothing."""
     body = request.body
-    if not isinstance(body, bytes) or request.stream_output:
+    kind = type(body)
+    if kind is bytes:
+        return body  # type: ignore[no-any-return]
+    if kind is str:
+        return body.encode("utf-8")  # type: ignore[no-any-return]
+    if body is None:
+        return b""
+    raise _Fallback  # a stream, a file: urllib3 reads it
+
+
+def _head(request: Any, route: _Route, target: str, body: bytes) -> bytes:
+    """The request's bytes before its body, as urllib3 and http.client write them."""
+    if request.stream_output:
         raise _Fallback
     context = getattr(request, "context", None)
     if context and context.get("read_timeout") is not None:
@@ -347,7 +360,8 @@ def _send(session: Any, request: Any) -> Any:
     url = request.url
     try:
         route, target = lean.route(url)
-        head = _head(request, route, target)
+        body = _body(request)
+        head = _head(request, route, target, body)
     except _Fallback:
         return _original(session, request)
     from botocore.awsrequest import AWSResponse
@@ -370,8 +384,8 @@ def _send(session: Any, request: Any) -> Any:
     keep = False
     try:
         try:
-            connection.sock.sendall(head + request.body)
-            status, headers, body, keep = _read_answer(connection, request.method)
+            connection.sock.sendall(head + body)
+            status, headers, answer_body, keep = _read_answer(connection, request.method)
         except TimeoutError as error:
             raise ReadTimeoutError(endpoint_url=url, error=error) from None
         except _Closed as error:
@@ -385,9 +399,9 @@ def _send(session: Any, request: Any) -> Any:
             idle.append(connection)
         else:
             connection.close()
-    answer = _Answer(status, headers, body, 11)
+    answer = _Answer(status, headers, answer_body, 11)
     response = AWSResponse(url, status, headers, answer)
-    response._content = body
+    response._content = answer_body
     return response
 
 
