@@ -103,3 +103,10 @@ def prints(event: Any, context: Any) -> str:
 
 def niceness(event: Any, context: Any) -> int:
     return os.nice(0)
+
+
+def botocore_path(event: Any, context: Any) -> str:
+    """Who sends this sandbox's botocore requests: the module of ``URLLib3Session.send``."""
+    from botocore.httpsession import URLLib3Session
+
+    return str(URLLib3Session.send.__module__)

@@ -16,7 +16,7 @@ import pytest
 from workflows.engine import StateMachine
 from workflows.engine.errors import StatesError
 from workflows.local.app import LocalApp
-from workflows.local.sandbox_pool import BACKGROUND_NICENESS
+from workflows.local.sandbox_pool import BACKGROUND_NICENESS, PLAIN_BOTOCORE_VARIABLE
 from workflows.local.template import load_template
 
 HANDLERS = "tests.integration.local.process_sandbox_handlers"
@@ -94,6 +94,10 @@ Resources:
     Type: AWS::Serverless::Function
     Properties:
       Handler: {HANDLERS}.niceness
+  BotocorePath:
+    Type: AWS::Serverless::Function
+    Properties:
+      Handler: {HANDLERS}.botocore_path
 """
 
 
@@ -349,3 +353,25 @@ async def test_idle_sandboxes_keep_one_reclaim_timer_each_not_one_per_invocation
     ]
     assert 1 <= len(pending) <= len(pool.sandboxes)
     assert pool.started <= pool.limit
+
+
+async def test_a_sandbox_sends_botocore_s_requests_the_lean_way_unless_told_not_to(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The sandbox installs sandbox_botocore before its handler (not the runtime's own
+    process); WORKFLOWS_SANDBOX_PLAIN_BOTOCORE=1 in the runtime's environment leaves
+    botocore as it is."""
+    from botocore.httpsession import URLLib3Session
+
+    path = tmp_path / "template.yaml"
+    path.write_text(TEMPLATE)
+    paths = []
+    for plain in ("", "1"):
+        monkeypatch.setenv(PLAIN_BOTOCORE_VARIABLE, plain)
+        local = LocalApp(load_template(path), sandboxes="process", function_concurrency=1)
+        try:
+            paths.append(await local.lambdas.invoke("BotocorePath", {}, local.clock))
+        finally:
+            await local.close()
+    assert paths == ["workflows.local.sandbox_http", "botocore.httpsession"]
+    assert URLLib3Session.send.__module__ == "botocore.httpsession"
