@@ -27,13 +27,20 @@ from __future__ import annotations
 import hmac
 import logging
 import threading
+import types
 from hashlib import sha256
 from typing import Any
 from urllib.parse import urlsplit
 
 from workflows.local import sandbox_http
 
-__all__ = ["install", "installed", "uninstall"]
+__all__ = [
+    "install",
+    "install_session_caches",
+    "installed",
+    "uninstall",
+    "uninstall_session_caches",
+]
 
 _lock = threading.Lock()
 _original_add_auth: Any = None
@@ -175,6 +182,86 @@ def _add_auth(self: Any, request: Any) -> None:
         f"AWS4-HMAC-SHA256 Credential={credentials.access_key}/{scope}, "
         f"SignedHeaders={signed_headers}, Signature={signature}"
     )
+
+
+# -------------------------------------------------- a new session, cheaper (the fork server)
+
+_original_accepts_kwargs: Any = None
+_original_alias: Any = None
+# function -> whether it takes **kwargs (botocore asks for each of the ~140 handlers it
+# registers on every new session, through inspect.getfullargspec)
+_takes_kwargs: dict[Any, Any] = {}
+# event name -> its aliased name, for aliasers of botocore's own aliases
+_aliases: dict[str, str] = {}
+
+
+def _accepts_kwargs(func: Any) -> Any:
+    """``botocore.compat.accepts_kwargs``, remembered for plain functions and methods
+    (whose signature is their function's): the same answer, asked once per process."""
+    kind = type(func)
+    if kind is types.MethodType:
+        key = func.__func__
+    elif kind is types.FunctionType:
+        key = func
+    else:
+        return _original_accepts_kwargs(func)
+    if key in _takes_kwargs:
+        return _takes_kwargs[key]
+    found = _original_accepts_kwargs(key)  # the name of its ** parameter, or None
+    if len(_takes_kwargs) >= 4096:
+        _takes_kwargs.clear()
+    _takes_kwargs[key] = found
+    return found
+
+
+def _alias_event_name(self: Any, event_name: str) -> Any:
+    """``EventAliaser._alias_event_name`` with its per-aliaser cache shared by every
+    aliaser of botocore's own aliases (each new session's starts empty otherwise)."""
+    cache = self._alias_name_cache
+    found = cache.get(event_name)
+    if found is not None:
+        return found
+    import botocore.hooks as hooks
+
+    if self._event_aliases is not hooks.EVENT_ALIASES:
+        return _original_alias(self, event_name)
+    found = _aliases.get(event_name)
+    if found is None:
+        found = _original_alias(self, event_name)
+        if len(_aliases) >= 4096:
+            _aliases.clear()
+        _aliases[event_name] = found
+    cache[event_name] = found
+    return found
+
+
+def install_session_caches() -> None:
+    """Let a new botocore session (one per sandbox, built by the handler's first AWS call)
+    skip what every session computes the same: whether each built-in handler takes
+    ``**kwargs``, and each event name's alias. Installed in the fork server before it
+    builds its own session, so that every sandbox inherits the answers (idempotent)."""
+    global _original_accepts_kwargs, _original_alias
+    import botocore.hooks as hooks
+
+    with _lock:
+        if _original_accepts_kwargs is None:
+            _original_accepts_kwargs = hooks.accepts_kwargs
+            _original_alias = hooks.EventAliaser._alias_event_name
+            hooks.accepts_kwargs = _accepts_kwargs
+            hooks.EventAliaser._alias_event_name = _alias_event_name
+
+
+def uninstall_session_caches() -> None:
+    global _original_accepts_kwargs, _original_alias
+    import botocore.hooks as hooks
+
+    with _lock:
+        if _original_accepts_kwargs is not None:
+            hooks.accepts_kwargs = _original_accepts_kwargs
+            hooks.EventAliaser._alias_event_name = _original_alias
+            _original_accepts_kwargs = _original_alias = None
+            _takes_kwargs.clear()
+            _aliases.clear()
 
 
 _BLACKLIST: frozenset[str] = frozenset()

@@ -18,6 +18,7 @@ from __future__ import annotations
 import contextlib
 import gc
 import importlib
+import os
 
 __all__ = ["LIBRARIES", "SERVICES", "warm"]
 
@@ -51,6 +52,11 @@ def warm() -> None:
     for name in LIBRARIES:
         with contextlib.suppress(ImportError):
             importlib.import_module(name)
+    if os.environ.get("WORKFLOWS_SANDBOX_PLAIN_BOTOCORE", "") != "1":
+        # what every new session computes the same, computed by this one for all of them
+        from workflows.local.sandbox_botocore import install_session_caches
+
+        install_session_caches()
     from workflows.local.shared_loader import share_botocore_loader
 
     share_botocore_loader()

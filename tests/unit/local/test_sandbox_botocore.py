@@ -368,3 +368,48 @@ def test_install_is_undone_by_uninstall() -> None:
     sandbox_botocore.uninstall()
     assert (URLLib3Session.send, botocore.auth.SigV4Auth.add_auth) == before
     assert not sandbox_botocore.installed()
+
+
+def test_a_session_built_with_the_fork_server_s_caches_is_the_same_session() -> None:
+    import functools
+
+    import botocore.hooks
+    import botocore.session
+
+    def handlers(session: Any) -> list[tuple[str, list[Any]]]:
+        emitter = session.get_component("event_emitter")._emitter
+        found = []
+        for event in ("before-send.dynamodb.GetItem", "request-created.sns.Publish"):
+            found.append((event, list(emitter._handlers.prefix_search(event))))
+        return found
+
+    plain = handlers(botocore.session.Session())
+    sandbox_botocore.install_session_caches()
+    try:
+        sandbox_botocore.install_session_caches()
+        assert handlers(botocore.session.Session()) == plain
+        assert handlers(botocore.session.Session()) == plain  # the second, from the caches
+        aliaser = botocore.session.Session().get_component("event_emitter")
+        for name in ("before-call.autoscaling.X", "before-call.apigateway.Y", "after-call.s3.Z"):
+            assert aliaser._alias_event_name(name) == sandbox_botocore._original_alias(
+                botocore.hooks.EventAliaser(botocore.hooks.HierarchicalEmitter()), name
+            )
+
+        def no_kwargs(a: Any) -> None: ...
+
+        def with_kwargs(**kwargs: Any) -> None: ...
+
+        for func in (
+            no_kwargs,
+            with_kwargs,
+            functools.partial(with_kwargs),
+            botocore.session.Session().get_credentials,
+        ):
+            accepts = botocore.compat.accepts_kwargs(func)
+            assert botocore.hooks.accepts_kwargs(func) == accepts
+            assert botocore.hooks.accepts_kwargs(func) == accepts
+        with pytest.raises(ValueError, match=r"must accept keyword arguments"):
+            botocore.session.Session().register("before-call", no_kwargs)
+    finally:
+        sandbox_botocore.uninstall_session_caches()
+    assert botocore.hooks.accepts_kwargs is botocore.compat.accepts_kwargs
