@@ -17,9 +17,14 @@ median over ``--rounds``) and per handler, and the AWS requests per order. The
 environment is a sandbox's (``AWS_SAM_LOCAL``, the functions' variables), and every
 handler keeps its clients between calls as a warm sandbox does.
 
-``--checkout DIR`` imports ``tasks`` from another checkout (an A/B against a copy of
-main, run with this venv); the services and this script stay this checkout's.
-Figures go to docs/benchmarks.md ("sandboxcpu2"); nothing here is a test.
+As a sandbox does before it imports its handler, the loop installs
+``workflows.local.sandbox_botocore`` (botocore's requests sent and signed the cheaper way)
+unless ``--plain-botocore``.
+
+``--checkout DIR`` imports ``tasks`` (and ``workflows``, so the sandbox's botocore path
+too, where it has one) from another checkout (an A/B against a copy of main, run with
+this venv); the services and this script stay this checkout's.
+Figures go to docs/benchmarks.md ("sandboxcpu2", "sandboxcpu3"); nothing here is a test.
 """
 
 from __future__ import annotations

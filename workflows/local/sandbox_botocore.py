@@ -3,23 +3,28 @@
 A task's AWS call in a sandbox of ``workflows up`` spent most of its CPU in botocore's
 own client side (docs/benchmarks.md, "sandboxcpu3"). ``install()``, called by the
 sandbox's process before it imports its handler (and by ``bench.handler_loop``),
-replaces three of botocore's steps in that process with ones that compute the same
+replaces two of botocore's steps in that process with ones that compute the same
 result for less:
 
 - sending: ``sandbox_http`` (the request's bytes on a kept-alive socket, the answer read
   without urllib3 and ``http.client``);
 - SigV4 signing (``SigV4Auth.add_auth``): the same canonical request, string to sign and
   ``Authorization`` header, from one pass over the request's headers rather than
-  botocore's two walks of an ``email.message`` object per request, and the day's
-  signing key derived once per day, region and service rather than per request
-  (botocore's is ~30% of a call's CPU without the network). Subclasses (S3's signer,
-  query signing, ...) keep botocore's own;
-- nothing else: botocore's parameter validation, serialization, retries, event hooks
-  and parsing run as they do on AWS.
+  botocore's two walks of an ``email.message`` object per request, the day's signing
+  key derived once per day, region and service rather than per request, and the payload
+  hashed from the request's data rather than from a prepared copy of the whole request
+  (botocore's signing was ~30% of a call's CPU without the network). Subclasses (S3's
+  signer, query signing, ...) keep botocore's own.
 
-None of this is in the tasks' code, which runs on Lambda unchanged; ``install`` is the
-local runtime's, as the Lambda runtime's own libraries are AWS's. Tests compare every
-piece with botocore's own (``tests/unit/local/test_sandbox_botocore.py``).
+``install_session_caches()``, called by the fork server before it builds its own
+session, remembers what every new botocore session computes the same (whether each
+built-in handler takes ``**kwargs``, each event name's alias), so that a sandbox's first
+session is cheap. Parameter validation, serialization, retries, event hooks and parsing
+run as they do on AWS.
+
+None of this is in the tasks' code, which runs on Lambda unchanged; it is the local
+runtime's, as the Lambda runtime's own libraries are AWS's (decisions/0013). Tests
+compare every piece with botocore's own (``tests/unit/local/test_sandbox_botocore.py``).
 """
 
 from __future__ import annotations

@@ -424,6 +424,10 @@ def install() -> None:
 
     if _original is not None:
         return
+    probe = URLLib3Session()
+    needed = ("_timeout", "_socket_options", "_proxy_config", "_max_pool_connections")
+    if not all(hasattr(probe, name) for name in needed):  # pragma: no cover - another botocore
+        return  # not the botocore this was written against: urllib3 it is
     _original = URLLib3Session.send
     _original_close = URLLib3Session.close
     URLLib3Session.send = _send
