@@ -350,6 +350,8 @@ class State:
 
     type_name: str = ""
     sync: bool = True
+    # steps through ``step_now`` (its outcome, or an awaitable of it) instead of ``astep``
+    eager: bool = False
     records_exit: bool = True
     # (static bytes, paths): the JSON size of the state's result is at most static
     # bytes plus paths times its input's, when its result is a payload template whose
@@ -397,6 +399,11 @@ class State:
 
     async def astep(self, data: Any, frame: Frame) -> StepResult | Caught:
         return self.step(data, frame)
+
+    def step_now(self, data: Any, frame: Frame) -> StepResult | Awaitable[StepResult | Caught]:
+        """For ``eager`` states: the outcome of ``astep`` made here when nothing waits,
+        else the awaitable of it."""
+        return self.astep(data, frame)
 
     # ---------------------------------------------------------------- JSONata
 
