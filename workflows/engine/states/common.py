@@ -496,6 +496,7 @@ class ResultState(State):
         self.arguments: JsonataTemplate | None = None
         self.result_discard = False
         self.result_keys: tuple[str | int, ...] = ()
+        self.result_key: str | None = None  # the ResultPath '$.field''s one field
         if self.jsonata:
             self.arguments = jsonata_field(definition, "Arguments")
         else:
@@ -508,6 +509,8 @@ class ResultState(State):
             self.result_keys = (
                 () if result_path is None else compile_reference_path(result_path).keys or ()
             )
+            if len(self.result_keys) == 1 and type(self.result_keys[0]) is str:
+                self.result_key = self.result_keys[0]
             if (
                 self.result_selector is None
                 and self.output_path is None
@@ -559,6 +562,10 @@ class ResultState(State):
             output = data
         elif not self.result_keys:
             output = result
+        elif self.result_key is not None and type(data) is dict:
+            # set_path's first step, for a ResultPath of one field ('$.field')
+            output = dict(data)
+            output[self.result_key] = result
         else:
             try:
                 output = set_path(data, self.result_keys, result)
