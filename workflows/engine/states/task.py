@@ -93,8 +93,19 @@ class TaskState(ResultState):
                 else evaluate_payload(self.parameters, effective, frame)
             )
         arn = self.resource.arn
-        frame.record("LambdaFunctionScheduled", {"resource": arn, "input": payload})
-        frame.record("LambdaFunctionStarted")
+        history = execution.history
+        events = history.direct
+        if events is not None:  # Frame.record's common case, twice, without its calls
+            now = execution.now
+            events.append(
+                ("LambdaFunctionScheduled", now(), frame.prev, {"resource": arn, "input": payload})
+            )
+            scheduled = len(events)
+            events.append(("LambdaFunctionStarted", now(), scheduled, None))
+            frame.prev = frame.last = scheduled + 1
+        else:
+            frame.record("LambdaFunctionScheduled", {"resource": arn, "input": payload})
+            frame.record("LambdaFunctionStarted")
         try:
             answer = lambdas.call_now(arn, payload, execution.clock)
             if not isinstance(answer, tuple):
@@ -111,7 +122,14 @@ class TaskState(ResultState):
             raise
         # the response body bounds the result's JSON size (as in _attempt)
         frame.result_size = 6 * len(body) + 2
-        frame.record("LambdaFunctionSucceeded", {"output": result})
+        events = history.direct
+        if events is not None:  # as above
+            events.append(
+                ("LambdaFunctionSucceeded", execution.now(), frame.prev, {"output": result})
+            )
+            frame.prev = frame.last = len(events)
+        else:
+            frame.record("LambdaFunctionSucceeded", {"output": result})
         if self.result_selector is not None:
             result = evaluate_payload(self.result_selector, result, frame)
         return self.finish(data, result, frame), self.next
