@@ -663,7 +663,7 @@ class InProcessLambdas:
             except (TypeError, ValueError):
                 pass  # _invocation decides, as call does
         elif type(result) not in _PLAIN_RESULTS and inspect.isawaitable(result):
-            return self._completed(_awaited_result(result, context), context, arn, requested_at)
+            return _awaited_invocation(result, context, arn, requested_at)
         invocation = _invocation(result, context, arn, None, requested_at)
         return invocation.body, invocation.payload
 
@@ -818,6 +818,23 @@ async def _awaited_result(result: Awaitable[Any], context: LambdaContext) -> Any
         raise
     except Exception as exc:
         raise FunctionError(_error_document(exc, context.aws_request_id)) from exc
+
+
+async def _awaited_invocation(
+    result: Awaitable[Any], context: LambdaContext, arn: str, requested_at: float
+) -> Invocation:
+    """The Invocation of a handler whose result is ``result``'s, awaited as
+    ``_awaited_result`` awaits it (one coroutine for both: a Parallel's branch handlers,
+    queued on ``run()``'s loop, come here)."""
+    try:
+        if getattr(result, "cr_code", None) is not _TURNS_CALL:
+            await ensure_task()  # the handler's own awaitable runs in a task
+        value = await result
+    except StatesError:
+        raise
+    except Exception as exc:
+        raise FunctionError(_error_document(exc, context.aws_request_id)) from exc
+    return _invocation(value, context, arn, None, requested_at)
 
 
 def _invocation(
