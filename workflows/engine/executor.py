@@ -81,13 +81,38 @@ async def run_machine(machine: Machine, data: Any, frame: Frame, input_size: int
     # of its JSON size
     checked: Any = data if 0 <= input_size <= PAYLOAD_LIMIT_BYTES else _UNCHECKED
     checked_size = input_size
+    execution = frame.execution
+    history = execution.history
+    now = execution.now
     while True:
-        frame.enter(state.name, state.entered_type, data)
+        # the state's entry: the frame's per-state fields reset, its entered event
+        # appended (Frame.record's common case inline; this loop runs once per state)
+        frame.state_name = name = state.name
+        frame.retry_count = 0
+        frame.task_token = None
+        frame.assigned = None
+        frame.result_size = -1
+        frame.entered_prev = previous = frame.prev
+        frame.entered_time = moment = now()
+        events = history.direct
+        if events is not None:  # as in Frame.record
+            events.append((state.entered_type, moment, previous, {"name": name, "input": data}))
+            frame.prev = frame.last = frame.entered_id = len(events)
+        else:
+            frame.prev = frame.last = frame.entered_id = history.add(
+                state.entered_type, moment, previous, {"name": name, "input": data}
+            )
         if state.sync:
             output, target = state.step(data, frame)
         else:
+            outcome: Any
             try:
-                outcome = await state.astep(data, frame)
+                if state.eager:
+                    outcome = state.step_now(data, frame)
+                    if type(outcome) is not tuple:
+                        outcome = await outcome
+                else:
+                    outcome = await state.astep(data, frame)
             except asyncio.CancelledError:
                 if frame.aborts_states:
                     frame.record(state.type_name + "StateAborted")
@@ -99,20 +124,36 @@ async def run_machine(machine: Machine, data: Any, frame: Frame, input_size: int
                 data = outcome.output
                 state = states[outcome.next]
                 continue
-            output, target = outcome  # type: ignore[misc]
+            output, target = outcome
         # a Choice passes its input on: no second encode; numbers, booleans, null and
         # short strings cannot reach the limit: no encode for them
         if output is not checked and (
             (isinstance(output, _CONTAINERS) and len(output) > 0)
             or (isinstance(output, str) and len(output) > _SAFE_STRING_LENGTH)
         ):
-            checked_size = _output_size(state, output, data, checked, checked_size, frame)
+            # _output_size's common case inline: a result of known size placed into the
+            # checked input by ResultPath alone
+            bound = checked_size + frame.result_size + state.result_overhead
+            if (
+                data is checked
+                and frame.result_size >= 0
+                and state.result_overhead > 0
+                and bound <= PAYLOAD_LIMIT_BYTES
+            ):
+                checked_size = bound
+            else:
+                checked_size = _output_size(state, output, data, checked, checked_size, frame)
             checked = output
-        # inline: _exited
-        details = {"name": state.name, "output": output}
+        # inline: _exited, and Frame.record
+        details = {"name": name, "output": output}
         if frame.assigned is not None:
             details["assignedVariables"] = frame.assigned
-        frame.record(state.exited_type, details)
+        events = history.direct
+        if events is not None:
+            events.append((state.exited_type, now(), frame.prev, details))
+            frame.prev = frame.last = len(events)
+        else:
+            frame.prev = frame.last = history.add(state.exited_type, now(), frame.prev, details)
         if target is None:
             frame.output_size = checked_size if output is checked else -1
             return output
@@ -125,19 +166,51 @@ def run_machine_sync(machine: Machine, data: Any, frame: Frame, input_size: int 
     state = states[machine.start_at]
     checked: Any = data if 0 <= input_size <= PAYLOAD_LIMIT_BYTES else _UNCHECKED  # as above
     checked_size = input_size
+    execution = frame.execution
+    history = execution.history
+    now = execution.now
     while True:
-        frame.enter(state.name, state.entered_type, data)
+        # the state's entry, as in run_machine
+        frame.state_name = name = state.name
+        frame.retry_count = 0
+        frame.task_token = None
+        frame.assigned = None
+        frame.result_size = -1
+        frame.entered_prev = previous = frame.prev
+        frame.entered_time = moment = now()
+        events = history.direct
+        if events is not None:
+            events.append((state.entered_type, moment, previous, {"name": name, "input": data}))
+            frame.prev = frame.last = frame.entered_id = len(events)
+        else:
+            frame.prev = frame.last = frame.entered_id = history.add(
+                state.entered_type, moment, previous, {"name": name, "input": data}
+            )
         output, target = state.step(data, frame)
         if output is not checked and (  # as in run_machine
             (isinstance(output, _CONTAINERS) and len(output) > 0)
             or (isinstance(output, str) and len(output) > _SAFE_STRING_LENGTH)
         ):
-            checked_size = _output_size(state, output, data, checked, checked_size, frame)
+            bound = checked_size + frame.result_size + state.result_overhead
+            if (
+                data is checked
+                and frame.result_size >= 0
+                and state.result_overhead > 0
+                and bound <= PAYLOAD_LIMIT_BYTES
+            ):
+                checked_size = bound
+            else:
+                checked_size = _output_size(state, output, data, checked, checked_size, frame)
             checked = output
-        details = {"name": state.name, "output": output}
+        details = {"name": name, "output": output}
         if frame.assigned is not None:
             details["assignedVariables"] = frame.assigned
-        frame.record(state.exited_type, details)
+        events = history.direct
+        if events is not None:
+            events.append((state.exited_type, now(), frame.prev, details))
+            frame.prev = frame.last = len(events)
+        else:
+            frame.prev = frame.last = history.add(state.exited_type, now(), frame.prev, details)
         if target is None:
             frame.output_size = checked_size if output is checked else -1
             return output

@@ -626,31 +626,52 @@ class InProcessLambdas:
             if result is _NOT_YET:
                 result = await self._run(handler, is_async, payload, context, clock, None)
             elif type(result) not in _PLAIN_RESULTS and inspect.isawaitable(result):
-                # an inline or lone handler's awaitable result, or the queued call of a
-                # branch's handler (Turns.call): awaited as _run awaits them
-                try:
-                    if getattr(result, "cr_code", None) is not _TURNS_CALL:
-                        await ensure_task()  # the handler's own awaitable runs in a task
-                    result = await result
-                except StatesError:
-                    raise
-                except Exception as exc:
-                    raise FunctionError(_error_document(exc, context.aws_request_id)) from exc
-        try:
-            if type(result) is dict:  # marshal_result's common case, without its call
-                response = orjson.dumps(result, default=json_default, option=_ORJSON_LIKE_RUNTIME)
-                value, raw = orjson.loads(response), False
-            else:
-                response, value, raw = marshal_result(result)
+                result = await _awaited_result(result, context)
+        return _invocation(result, context, arn, text, requested_at)
+
+    def call_now(
+        self, reference: str, event: Any, clock: Clock
+    ) -> tuple[bytes, Any] | Awaitable[Invocation]:
+        """``call(reference, event, clock)`` made here when the handler runs on this thread
+        without waiting (inline mode, or alone on ``run()``'s loop): the ``body`` and
+        ``payload`` of its ``Invocation``, or raises as ``call`` does. Else the awaitable
+        that completes the call (the handler queued for the loop thread, in a pool
+        thread, async, or its awaitable result): awaited, it gives or raises what
+        ``call`` would. Every step is ``call``'s, in its order; only the coroutine and
+        the ``Invocation`` are spared when nothing waits."""
+        found = self._resolved.get(reference)
+        if found is None:
+            found = self._resolve(reference)
+        name, handler, arn, is_async = found
+        if handler is None or is_async:
+            return self.call(reference, event, clock)
+        requested_at = time.time() if type(clock) is RealClock else clock.now()
+        context = LambdaContext(name, arn, self.timeout_of(name), clock, None, requested_at)
+        try:  # json_copy, without its call
+            payload = orjson.loads(orjson.dumps(event, default=json_default))
         except TypeError:
-            # what orjson refuses (big integers, non-str keys) the standard encoder decides
+            payload = json_copy(event)
+        result = self._here(handler, payload, context, clock)
+        if result is _NOT_YET:
+            return self._completed(
+                self._run(handler, False, payload, context, clock, None), context, arn, requested_at
+            )
+        if type(result) is dict:  # _invocation's common case, without its call
             try:
-                response, value, raw = marshal_result(result)
-            except (TypeError, ValueError) as exc:
-                raise FunctionError(_marshal_error(exc, context.aws_request_id)) from None
-        except ValueError as exc:
-            raise FunctionError(_marshal_error(exc, context.aws_request_id)) from None
-        return Invocation(context, arn, response, value, raw, text, requested_at)
+                body = orjson.dumps(result, default=json_default, option=_ORJSON_LIKE_RUNTIME)
+                return body, orjson.loads(body)
+            except (TypeError, ValueError):
+                pass  # _invocation decides, as call does
+        elif type(result) not in _PLAIN_RESULTS and inspect.isawaitable(result):
+            return _awaited_invocation(result, context, arn, requested_at)
+        invocation = _invocation(result, context, arn, None, requested_at)
+        return invocation.body, invocation.payload
+
+    @staticmethod
+    async def _completed(
+        result: Awaitable[Any], context: LambdaContext, arn: str, requested_at: float
+    ) -> Invocation:
+        return _invocation(await result, context, arn, None, requested_at)
 
     def _resolve(self, reference: str) -> tuple[str, Handler | None, str, bool]:
         """What a function reference names: (name, handler or None, ARN, async handler)."""
@@ -784,6 +805,58 @@ class InProcessLambdas:
         return loop.run_in_executor(
             executor, run, _run_logged, lines, request_id, handler, payload, context
         )
+
+
+async def _awaited_result(result: Awaitable[Any], context: LambdaContext) -> Any:
+    """An inline or lone handler's awaitable result, or the queued call of a branch's
+    handler (Turns.call), awaited as ``_run`` awaits them."""
+    try:
+        if getattr(result, "cr_code", None) is not _TURNS_CALL:
+            await ensure_task()  # the handler's own awaitable runs in a task
+        return await result
+    except StatesError:
+        raise
+    except Exception as exc:
+        raise FunctionError(_error_document(exc, context.aws_request_id)) from exc
+
+
+async def _awaited_invocation(
+    result: Awaitable[Any], context: LambdaContext, arn: str, requested_at: float
+) -> Invocation:
+    """The Invocation of a handler whose result is ``result``'s, awaited as
+    ``_awaited_result`` awaits it (one coroutine for both: a Parallel's branch handlers,
+    queued on ``run()``'s loop, come here)."""
+    try:
+        if getattr(result, "cr_code", None) is not _TURNS_CALL:
+            await ensure_task()  # the handler's own awaitable runs in a task
+        value = await result
+    except StatesError:
+        raise
+    except Exception as exc:
+        raise FunctionError(_error_document(exc, context.aws_request_id)) from exc
+    return _invocation(value, context, arn, None, requested_at)
+
+
+def _invocation(
+    result: Any, context: LambdaContext, arn: str, log: str | None, requested_at: float
+) -> Invocation:
+    """The Invocation of a handler that returned ``result``: marshalled as the runtime
+    marshals it (FunctionError when it cannot be)."""
+    try:
+        if type(result) is dict:  # marshal_result's common case, without its call
+            response = orjson.dumps(result, default=json_default, option=_ORJSON_LIKE_RUNTIME)
+            value, raw = orjson.loads(response), False
+        else:
+            response, value, raw = marshal_result(result)
+    except TypeError:
+        # what orjson refuses (big integers, non-str keys) the standard encoder decides
+        try:
+            response, value, raw = marshal_result(result)
+        except (TypeError, ValueError) as exc:
+            raise FunctionError(_marshal_error(exc, context.aws_request_id)) from None
+    except ValueError as exc:
+        raise FunctionError(_marshal_error(exc, context.aws_request_id)) from None
+    return Invocation(context, arn, response, value, raw, log, requested_at)
 
 
 def _marshal_error(exc: BaseException, request_id: str) -> dict[str, Any]:

@@ -188,10 +188,33 @@ class TaskRunner:
         activities: Activities | None = None,
     ) -> None:
         self.lambdas = lambdas
-        self.integrations = dict(integrations or {})
-        self.tokens = tokens or TaskTokens()
-        self.activities = activities or Activities()
-        self.map_runs = MapRuns()  # the Distributed Map runs of every execution here
+        self.integrations = dict(integrations) if integrations else {}
+        # made when first asked for: most executions of run() need none of them
+        self._tokens = tokens or None
+        self._activities = activities or None
+        self._map_runs: MapRuns | None = None
+
+    @property
+    def tokens(self) -> TaskTokens:
+        tokens = self._tokens
+        if tokens is None:
+            tokens = self._tokens = TaskTokens()
+        return tokens
+
+    @property
+    def activities(self) -> Activities:
+        activities = self._activities
+        if activities is None:
+            activities = self._activities = Activities()
+        return activities
+
+    @property
+    def map_runs(self) -> MapRuns:
+        """The Distributed Map runs of every execution here."""
+        map_runs = self._map_runs
+        if map_runs is None:
+            map_runs = self._map_runs = MapRuns()
+        return map_runs
 
     @property
     def region(self) -> str:

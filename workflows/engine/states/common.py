@@ -350,6 +350,8 @@ class State:
 
     type_name: str = ""
     sync: bool = True
+    # steps through ``step_now`` (its outcome, or an awaitable of it) instead of ``astep``
+    eager: bool = False
     records_exit: bool = True
     # (static bytes, paths): the JSON size of the state's result is at most static
     # bytes plus paths times its input's, when its result is a payload template whose
@@ -397,6 +399,11 @@ class State:
 
     async def astep(self, data: Any, frame: Frame) -> StepResult | Caught:
         return self.step(data, frame)
+
+    def step_now(self, data: Any, frame: Frame) -> StepResult | Awaitable[StepResult | Caught]:
+        """For ``eager`` states: the outcome of ``astep`` made here when nothing waits,
+        else the awaitable of it."""
+        return self.astep(data, frame)
 
     # ---------------------------------------------------------------- JSONata
 
@@ -489,6 +496,7 @@ class ResultState(State):
         self.arguments: JsonataTemplate | None = None
         self.result_discard = False
         self.result_keys: tuple[str | int, ...] = ()
+        self.result_key: str | None = None  # the ResultPath '$.field''s one field
         if self.jsonata:
             self.arguments = jsonata_field(definition, "Arguments")
         else:
@@ -501,6 +509,8 @@ class ResultState(State):
             self.result_keys = (
                 () if result_path is None else compile_reference_path(result_path).keys or ()
             )
+            if len(self.result_keys) == 1 and type(self.result_keys[0]) is str:
+                self.result_key = self.result_keys[0]
             if (
                 self.result_selector is None
                 and self.output_path is None
@@ -552,6 +562,10 @@ class ResultState(State):
             output = data
         elif not self.result_keys:
             output = result
+        elif self.result_key is not None and type(data) is dict:
+            # set_path's first step, for a ResultPath of one field ('$.field')
+            output = dict(data)
+            output[self.result_key] = result
         else:
             try:
                 output = set_path(data, self.result_keys, result)

@@ -7,7 +7,7 @@ read them, and what it assigns stays inside it (its frame gets its own dict).
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
+from collections.abc import Coroutine, Sequence
 from typing import Any
 
 from workflows.engine.errors import QueryEvaluationError, StatesError
@@ -18,6 +18,7 @@ from workflows.engine.paths import JsonPath, PathNotFound, resolve
 from workflows.engine.payload import compile_template as compile_payload
 from workflows.engine.states.common import (
     Caught,
+    OutputPathFailure,
     ResultState,
     StepResult,
     error_output,
@@ -49,7 +50,9 @@ class ParallelState(ResultState):
         self.all_sync = all(branch.sync for branch in self.branches)
 
     async def astep(self, data: Any, frame: Frame) -> StepResult | Caught:
-        return await self.recover(data, frame, lambda: self._attempt(data, frame), False)
+        if self.retriers or self.catchers:
+            return await self.recover(data, frame, lambda: self._attempt(data, frame), False)
+        return await once(self, self._attempt(data, frame), data, frame)
 
     async def _attempt(self, data: Any, frame: Frame) -> Any:
         from workflows.engine.executor import run_machine, run_machine_sync
@@ -107,6 +110,27 @@ class ParallelState(ResultState):
             size += child.output_size
         frame.result_size = size
         return results
+
+
+async def once(
+    state: ResultState, attempt: Coroutine[Any, Any, Any], data: Any, frame: Frame
+) -> StepResult:
+    """``state.recover`` for a Parallel or Map without Retry or Catch, without its closure
+    and its loop: the one attempt's outcome; a failure records <Type>StateFailed where
+    the failing branch ended (``frame.failed_at``), as ``recover`` does, and passes on."""
+    frame.failed_at = None
+    try:
+        result = await attempt
+        if state.result_selector is not None:
+            result = evaluate_payload(state.result_selector, result, frame)
+        return state.finish(data, result, frame), state.next
+    except StatesError as error:
+        if isinstance(error, OutputPathFailure):
+            raise
+        failed_at, frame.failed_at = frame.failed_at, None
+        if failed_at is not None:
+            frame.record_linked(state.type_name + "StateFailed", failed_at)
+        raise
 
 
 # Loop passes a branch needs from its timer firing to its failure being recorded.
@@ -181,7 +205,9 @@ class MapState(ResultState):
         )
 
     async def astep(self, data: Any, frame: Frame) -> StepResult | Caught:
-        return await self.recover(data, frame, lambda: self._attempt(data, frame), False)
+        if self.retriers or self.catchers:
+            return await self.recover(data, frame, lambda: self._attempt(data, frame), False)
+        return await once(self, self._attempt(data, frame), data, frame)
 
     def _number(self, path: JsonPath, data: Any, frame: Frame, field: str, kind: str) -> Any:
         try:

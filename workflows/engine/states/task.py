@@ -11,10 +11,13 @@ from workflows.engine.frame import Frame
 from workflows.engine.history import dumps
 from workflows.engine.lambdas import (
     RESULT_LIMIT_BYTES,
+    InProcessLambdas,
+    Invocation,
     data_limit_exceeded,
     lambda_function_task,
     lambda_invoke_task,
     result_too_large,
+    to_json_bytes,
 )
 from workflows.engine.mocks import Return, Throw
 from workflows.engine.paths import JsonPath, PathNotFound, resolve
@@ -55,6 +58,100 @@ class TaskState(ResultState):
                 (self.heartbeat, self.heartbeat_path),
             )
         )
+
+        # A legacy Lambda resource without Retry, Catch or TimeoutSeconds: the state
+        # steps without a coroutine while its handler runs here (``step_now``)
+        self.eager = (
+            self.resource.kind == "lambda"
+            and not self.retriers
+            and not self.catchers
+            and self.fixed_seconds
+            and self.timeout is None
+        )
+
+    def step_now(self, data: Any, frame: Frame) -> StepResult | Awaitable[StepResult | Caught]:
+        """``astep`` for an ``eager`` Task: its outcome when the handler ran on this thread
+        without waiting (``InProcessLambdas.call_now``), else the awaitable of it. The
+        events, their order and their details are ``_attempt``'s, step by step."""
+        execution = frame.execution
+        lambdas = execution.tasks.lambdas
+        if (
+            execution.mocks is not None
+            or execution.history.direct is None  # replayed or listened to: astep
+            or type(lambdas) is not InProcessLambdas
+        ):
+            return self.astep(data, frame)
+        frame.failed_at = None
+        frame.result_size = -1
+        if self.jsonata:
+            payload = self.effective_input(data, frame)
+        else:
+            effective = data if self.input_path is None else self.input_path.select(data, frame)
+            payload = (
+                effective
+                if self.parameters is None
+                else evaluate_payload(self.parameters, effective, frame)
+            )
+        arn = self.resource.arn
+        history = execution.history
+        events = history.direct
+        if events is not None:  # Frame.record's common case, twice, without its calls
+            now = execution.now
+            events.append(
+                ("LambdaFunctionScheduled", now(), frame.prev, {"resource": arn, "input": payload})
+            )
+            scheduled = len(events)
+            events.append(("LambdaFunctionStarted", now(), scheduled, None))
+            frame.prev = frame.last = scheduled + 1
+        else:
+            frame.record("LambdaFunctionScheduled", {"resource": arn, "input": payload})
+            frame.record("LambdaFunctionStarted")
+        try:
+            answer = lambdas.call_now(arn, payload, execution.clock)
+            if not isinstance(answer, tuple):
+                return self._lambda_later(answer, data, frame)
+            body, result = answer
+            # result_too_large, its first test inline (most bodies are far below the quota)
+            if len(body) * 6 + 64 > RESULT_LIMIT_BYTES and len(to_json_bytes(result)) > (
+                RESULT_LIMIT_BYTES
+            ):
+                raise data_limit_exceeded(arn)
+        except StatesError as error:
+            kind = "LambdaFunctionTimedOut" if error.error == "States.Timeout" else None
+            frame.record(kind or "LambdaFunctionFailed", failure_details(error))
+            raise
+        # the response body bounds the result's JSON size (as in _attempt)
+        frame.result_size = 6 * len(body) + 2
+        events = history.direct
+        if events is not None:  # as above
+            events.append(
+                ("LambdaFunctionSucceeded", execution.now(), frame.prev, {"output": result})
+            )
+            frame.prev = frame.last = len(events)
+        else:
+            frame.record("LambdaFunctionSucceeded", {"output": result})
+        if self.result_selector is not None:
+            result = evaluate_payload(self.result_selector, result, frame)
+        return self.finish(data, result, frame), self.next
+
+    async def _lambda_later(
+        self, pending: Awaitable[Invocation], data: Any, frame: Frame
+    ) -> StepResult:
+        """The rest of ``step_now`` once the handler's call completes."""
+        try:
+            invocation = await pending
+            if len(invocation.body) * 6 + 64 > RESULT_LIMIT_BYTES and result_too_large(invocation):
+                raise data_limit_exceeded(self.resource.arn)
+        except StatesError as error:
+            kind = "LambdaFunctionTimedOut" if error.error == "States.Timeout" else None
+            frame.record(kind or "LambdaFunctionFailed", failure_details(error))
+            raise
+        frame.result_size = 6 * len(invocation.body) + 2  # as in step_now
+        result = invocation.payload
+        frame.record("LambdaFunctionSucceeded", {"output": result})
+        if self.result_selector is not None:
+            result = evaluate_payload(self.result_selector, result, frame)
+        return self.finish(data, result, frame), self.next
 
     async def astep(self, data: Any, frame: Frame) -> StepResult | Caught:
         if self.retriers or self.catchers:
