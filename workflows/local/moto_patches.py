@@ -186,6 +186,7 @@ def cache_lookups() -> None:
     _cache_condition_parses()
     _cache_node_types()
     _serialize_attribute_values()
+    _parse_attribute_values()
     _build_items_in_linear_time()
 
 
@@ -509,6 +510,30 @@ def _cache_node_types() -> None:
     traverse_node_recursively.__wrapped__ = recurse  # type: ignore[attr-defined]
     traverser.traverse_node_recursively = traverse_node_recursively
 
+    # ``Node.find_clauses`` (the validators' count of ADD/REMOVE/SET clauses, their paths,
+    # each UpdateItem's names and values used) asks two ABC isinstance questions of every
+    # child that is not a clause sought: the answers are the child's class's
+    find_clauses = Node.find_clauses
+    descends = (ast_nodes.Expression, ast_nodes.UpdateExpressionFunction)  # type: ignore[attr-defined]
+    into: dict[type, bool] = {}
+
+    def find_clauses_by_class(self: Any, clause_types: Any) -> list[Any]:
+        clauses: list[Any] = []
+        for child in self.children or []:
+            child_class = type(child)
+            if child_class in clause_types:
+                clauses.append(child)
+                continue
+            known = into.get(child_class)
+            if known is None:
+                known = into[child_class] = isinstance(child, descends)
+            if known:
+                clauses.extend(child.find_clauses(clause_types))
+        return clauses
+
+    find_clauses_by_class.__wrapped__ = find_clauses  # type: ignore[attr-defined]
+    Node.find_clauses = find_clauses_by_class
+
 
 _ITEM_SIZE_LIMIT: Final = 405000  # moto's LimitedSizeDict's
 
@@ -638,6 +663,60 @@ def _serialize_attribute_values() -> None:
     _serialize_type_structure._plain_values = True  # type: ignore[attr-defined]
     _serialize_type_structure.__wrapped__ = structure  # type: ignore[attr-defined]
     json_serializer._serialize_type_structure = _serialize_type_structure  # type: ignore[method-assign]
+
+
+def _parse_attribute_values() -> None:
+    """DynamoDB's attribute values in a request parsed without moto's walk of the model.
+
+    moto parses each JSON request against the service model (``parse_parameters``), an
+    attribute value as a structure of ten members: each member looked up in the value,
+    a string or boolean member kept as it is, a list or map made anew with each item
+    parsed. For the values an application sends (strings, numbers, booleans, nulls, sets
+    of strings or numbers, maps and lists of those) the answer is a copy of the value
+    (``_plain_attribute_value``, which the serializer's fast path uses too); blobs
+    (base64-decoded by moto) and anything else still take moto's walk.
+    """
+    from moto.core import parse
+
+    json_parser = parse.JSONParser
+    structure = json_parser._parse_structure
+    if getattr(structure, "_plain_values", False):
+        return
+    plain_shapes: dict[int, tuple[Any, bool]] = {}
+
+    def plain_shape(shape: Any) -> bool:
+        found = plain_shapes.get(id(shape))
+        if found is not None and found[0] is shape:
+            return found[1]
+        members = shape.members
+        plain = (
+            shape.name == "AttributeValue"
+            and not shape.is_document_type
+            and members.keys() == _ATTRIBUTE_VALUE_MEMBERS
+            and all(members[name].serialization.get("name", name) == name for name in members)
+        )
+        if len(plain_shapes) >= _KEYS_KEPT:
+            plain_shapes.clear()
+        plain_shapes[id(shape)] = (shape, plain)
+        return plain
+
+    def _parse_structure(self: Any, shape: Any, value: Any) -> Any:
+        if (
+            type(value) is dict
+            and type(self) is json_parser
+            and self.MAP_TYPE is dict
+            and shape.type_name == "structure"
+            and plain_shape(shape)
+        ):
+            try:
+                return _plain_attribute_value(value)
+            except _NotPlain:
+                pass
+        return structure(self, shape, value)  # type: ignore[no-untyped-call]
+
+    _parse_structure._plain_values = True  # type: ignore[attr-defined]
+    _parse_structure.__wrapped__ = structure  # type: ignore[attr-defined]
+    json_parser._parse_structure = _parse_structure  # type: ignore[method-assign]
 
 
 def bring_up_services(services: Iterable[str], account: str, region: str) -> list[str]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import json
 from typing import Any
 
 import boto3
@@ -698,15 +699,19 @@ def _conditional_writes(client: Any) -> list[Any]:
 def test_conditions_and_updates_answer_as_moto_answers_them(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
+    from moto.core.parse import JSONParser
     from moto.dynamodb.comparisons import ConditionExpressionParser
-    from moto.dynamodb.parsing.ast_nodes import DepthFirstTraverser
+    from moto.dynamodb.parsing.ast_nodes import DepthFirstTraverser, Node
 
     _fake_credentials(monkeypatch)
     moto_patches.cache_lookups()
     parse = ConditionExpressionParser.parse
     traverse = DepthFirstTraverser.traverse_node_recursively
+    find_clauses = Node.find_clauses
+    parse_structure = JSONParser._parse_structure
     assert getattr(parse, "_templates", False)
     assert getattr(traverse, "_by_class", False)
+    assert getattr(parse_structure, "_plain_values", False)
 
     def run() -> list[Any]:
         with mock_aws():
@@ -731,6 +736,8 @@ def test_conditions_and_updates_answer_as_moto_answers_them(
     again = run()  # every text parsed before: the templates only
     monkeypatch.setattr(ConditionExpressionParser, "parse", parse.__wrapped__)
     monkeypatch.setattr(DepthFirstTraverser, "traverse_node_recursively", traverse.__wrapped__)
+    monkeypatch.setattr(Node, "find_clauses", find_clauses.__wrapped__)
+    monkeypatch.setattr(JSONParser, "_parse_structure", parse_structure.__wrapped__)
     moto_s = run()
     assert patched == moto_s
     assert again == moto_s
@@ -788,3 +795,52 @@ def test_a_cached_condition_is_moto_s_parse_of_the_request_s_values() -> None:
             except Exception as error:
                 outcomes.append((type(error).__name__, str(error)))
         assert outcomes[0] == outcomes[1]
+
+
+def test_attribute_values_are_parsed_as_moto_parses_them() -> None:
+    from moto.core.parse import JSONParser
+    from moto.core.utils import get_service_model
+
+    moto_patches.cache_lookups()
+    operation = get_service_model("dynamodb").operation_model("PutItem")
+    values: list[Any] = [
+        {"S": "x \u00e9 \U0001f600"},
+        {"N": "1.5"},
+        {"BOOL": False},
+        {"NULL": True},
+        {"SS": ["a", "b"]},
+        {"NS": ["1", "2"]},
+        {"M": {"k": {"L": [{"S": "v"}, {"M": {}}, {"N": "3"}]}, "e": {"L": []}}},
+        {"B": "aGk="},
+        {"BS": ["aGk=", "aG8="]},
+        {"M": {"blob": {"B": "aGk="}}},
+        {"L": [{"S": "x"}, {"B": "aGk="}]},
+        {"S": 5},
+        {"S": None},
+        {"N": "1", "S": "x"},
+        {},
+        {"SS": ["a", 1]},
+        {"Q": "x"},
+    ]
+    parser = JSONParser(operation)
+    for value in values:
+        body = json.dumps({"TableName": "t", "Item": {"pk": {"S": "k"}, "v": value}}).encode()
+        request = {
+            "body": body,
+            "headers": {},
+            "query_string": {},
+            "url_path": "/",
+            "method": "POST",
+        }
+        fast = parser.parse(request)  # type: ignore[arg-type]
+        with pytest.MonkeyPatch.context() as patched:
+            patched.setattr(JSONParser, "_parse_structure", JSONParser._parse_structure.__wrapped__)
+            moto_s = JSONParser(operation).parse(request)  # type: ignore[arg-type]
+        assert fast == moto_s, value
+        assert list(fast["Item"]["v"]) == list(moto_s["Item"]["v"]), value  # member order
+    # a parsed value is a copy: moto's items never share the request's lists or maps
+    body = json.dumps({"TableName": "t", "Item": {"pk": {"SS": ["a"]}}}).encode()
+    parsed = parser.parse(
+        {"body": body, "headers": {}, "query_string": {}, "url_path": "/", "method": "POST"}
+    )  # type: ignore[arg-type]
+    assert parsed["Item"]["pk"] == {"SS": ["a"]}
