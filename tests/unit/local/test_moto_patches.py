@@ -844,3 +844,34 @@ def test_attribute_values_are_parsed_as_moto_parses_them() -> None:
         {"body": body, "headers": {}, "query_string": {}, "url_path": "/", "method": "POST"}
     )  # type: ignore[arg-type]
     assert parsed["Item"]["pk"] == {"SS": ["a"]}
+
+
+def test_scalars_are_cast_as_moto_casts_them() -> None:
+    from decimal import Decimal
+
+    from moto.dynamodb.models.dynamo_type import DynamoType
+
+    moto_patches.cache_lookups()
+    moto_s = DynamoType.__dict__["cast_value"].fget.__wrapped__
+    values: list[Any] = [
+        {"S": "x"},
+        {"S": ""},
+        {"N": "1.50"},
+        {"N": "-0"},
+        {"B": "aGk="},
+        {"B": b"hi"},
+        {"BOOL": False},
+        {"NULL": True},
+        {"SS": ["a"]},
+        {"NS": ["1", "2"]},
+        {"L": [{"N": "1"}, {"S": "a"}]},
+        {"M": {"k": {"N": "2"}}},
+    ]
+    for value in values:
+        typed = DynamoType(value)
+        assert typed.cast_value == moto_s(typed)
+        assert type(typed.cast_value) is type(moto_s(typed))
+    assert DynamoType({"N": "1.50"}).cast_value == Decimal("1.5")
+    # keys are found by their cast values: a number's key by any spelling of it
+    assert hash(DynamoType({"N": "1.0"})) == hash(DynamoType({"N": "1"}))
+    assert DynamoType({"S": "1"}) != DynamoType({"N": "1"})
