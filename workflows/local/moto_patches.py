@@ -536,6 +536,30 @@ def _cache_node_types() -> None:
     find_clauses_by_class.__wrapped__ = find_clauses  # type: ignore[attr-defined]
     Node.find_clauses = find_clauses_by_class
 
+    # the path resolver's hook before each child: whether the parent is an action, by class
+    from moto.dynamodb.parsing import validators
+
+    resolver = validators.ExpressionAttributeResolvingProcessor
+    before_child = resolver.pre_processing_of_child
+    actions = (
+        ast_nodes.UpdateExpressionSetAction,  # type: ignore[attr-defined]
+        ast_nodes.UpdateExpressionRemoveAction,  # type: ignore[attr-defined]
+        ast_nodes.UpdateExpressionDeleteAction,  # type: ignore[attr-defined]
+        ast_nodes.UpdateExpressionAddAction,  # type: ignore[attr-defined]
+    )
+    is_action: dict[type, bool] = {}
+
+    def pre_processing_of_child(self: Any, parent_node: Any, child_id: int) -> None:
+        parent_class = type(parent_node)
+        known = is_action.get(parent_class)
+        if known is None:
+            known = is_action[parent_class] = isinstance(parent_node, actions)
+        if known:
+            self.resolving = child_id != 0  # the path set is not resolved, its value is
+
+    pre_processing_of_child.__wrapped__ = before_child  # type: ignore[attr-defined]
+    resolver.pre_processing_of_child = pre_processing_of_child  # type: ignore[method-assign]
+
 
 _ITEM_SIZE_LIMIT: Final = 405000  # moto's LimitedSizeDict's
 

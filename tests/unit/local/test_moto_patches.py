@@ -608,6 +608,17 @@ def _conditional_writes(client: Any) -> list[Any]:
             ExpressionAttributeValues={":v": {"S": value}, ":t": {"S": "M"}},
             ReturnValues="UPDATED_OLD",
         )
+    for update in ("ADD cnt :one, tagset :tags REMOVE gone", "DELETE tagset :tags SET c2 = cnt"):
+        record(
+            client.update_item,
+            TableName=TABLE,
+            Key=_key("B"),
+            UpdateExpression=update,
+            ExpressionAttributeValues={":one": {"N": "1"}, ":tags": {"SS": ["a"]}}
+            if "ADD" in update
+            else {":tags": {"SS": ["a"]}},
+            ReturnValues="ALL_NEW",
+        )
     # errors: each sent twice (the second parse of a text is the cached one)
     refused: list[dict[str, Any]] = [
         {"UpdateExpression": "SET n = :v", "ConditionExpression": "n < :missing"},
@@ -702,6 +713,7 @@ def test_conditions_and_updates_answer_as_moto_answers_them(
     from moto.core.parse import JSONParser
     from moto.dynamodb.comparisons import ConditionExpressionParser
     from moto.dynamodb.parsing.ast_nodes import DepthFirstTraverser, Node
+    from moto.dynamodb.parsing.validators import ExpressionAttributeResolvingProcessor
 
     _fake_credentials(monkeypatch)
     moto_patches.cache_lookups()
@@ -709,6 +721,8 @@ def test_conditions_and_updates_answer_as_moto_answers_them(
     traverse = DepthFirstTraverser.traverse_node_recursively
     find_clauses = Node.find_clauses
     parse_structure = JSONParser._parse_structure
+    resolver = ExpressionAttributeResolvingProcessor
+    before_child = resolver.pre_processing_of_child
     assert getattr(parse, "_templates", False)
     assert getattr(traverse, "_by_class", False)
     assert getattr(parse_structure, "_plain_values", False)
@@ -737,6 +751,7 @@ def test_conditions_and_updates_answer_as_moto_answers_them(
     monkeypatch.setattr(ConditionExpressionParser, "parse", parse.__wrapped__)
     monkeypatch.setattr(DepthFirstTraverser, "traverse_node_recursively", traverse.__wrapped__)
     monkeypatch.setattr(Node, "find_clauses", find_clauses.__wrapped__)
+    monkeypatch.setattr(resolver, "pre_processing_of_child", before_child.__wrapped__)
     monkeypatch.setattr(JSONParser, "_parse_structure", parse_structure.__wrapped__)
     moto_s = run()
     assert patched == moto_s
