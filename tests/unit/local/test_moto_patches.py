@@ -890,3 +890,47 @@ def test_scalars_are_cast_as_moto_casts_them() -> None:
     # keys are found by their cast values: a number's key by any spelling of it
     assert hash(DynamoType({"N": "1.0"})) == hash(DynamoType({"N": "1"}))
     assert DynamoType({"S": "1"}) != DynamoType({"N": "1"})
+
+
+def test_an_update_copies_the_old_item_only_for_a_stream(
+    dynamodb: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from moto.dynamodb import models
+    from moto.dynamodb.models.dynamo_type import Item
+
+    copied: list[Any] = []
+    deepcopy = models.copy.deepcopy
+
+    def spy(value: Any, memo: Any = None) -> Any:
+        made = deepcopy(value, memo)
+        if type(value) is Item:
+            copied.append(made is not value)
+        return made
+
+    monkeypatch.setattr(models.copy, "deepcopy", spy)
+    update = {
+        "UpdateExpression": "SET n = n + :one",
+        "ExpressionAttributeValues": {":one": {"N": "1"}},
+    }
+    dynamodb.update_item(TableName=TABLE, Key=_key("A"), **update)
+    assert copied == [False]  # no stream: the item as it was is not needed
+    dynamodb.create_table(
+        TableName="Streamed",
+        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
+        AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
+        BillingMode="PAY_PER_REQUEST",
+        StreamSpecification={"StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"},
+    )
+    dynamodb.put_item(TableName="Streamed", Item={"pk": {"S": "A"}, "n": {"N": "1"}})
+    dynamodb.update_item(TableName="Streamed", Key={"pk": {"S": "A"}}, **update)
+    assert copied == [False, True]
+    from moto.dynamodb.models import dynamodb_backends
+
+    table = dynamodb_backends["123456789012"]["us-east-1"].get_table("Streamed")
+    modify = [
+        r.record["dynamodb"] for r in table.stream_shard.items if r.record["eventName"] == "MODIFY"
+    ]
+    assert modify[0]["OldImage"]["n"] == {"N": "1"}
+    assert modify[0]["NewImage"]["n"] == {"N": "2"}
+    # the item changed in the table is the one moto keeps
+    assert dynamodb.get_item(TableName=TABLE, Key=_key("A"))["Item"]["n"] == {"N": "2"}
