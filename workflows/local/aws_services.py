@@ -218,9 +218,16 @@ def _gateway_type() -> Any:
             ``X-Foo``, except S3 metadata, kept under its own spelling unless a dashed
             header has the same key."""
             environ: dict[str, Any] = super().get_environ()  # type: ignore[no-untyped-call]
+            inheaders = self.req.inheaders
+            # the target as it arrived, before percent-decoding: moto matches S3 keys on it
+            environ["RAW_URI"] = environ["REQUEST_URI"]
+            if not any(b"_" in name for name in inheaders):
+                # no name to keep or drop (almost every request): as the loop below leaves it
+                environ[PRESERVED_HEADER_NAMES_ENVIRON_KEY] = {}
+                return environ
             headers = [
                 (name.decode("latin-1"), value.decode("latin-1"))
-                for name, value in self.req.inheaders.items()
+                for name, value in inheaders.items()
             ]
             dashed = {environ_key_for_header(n): v for n, v in headers if "_" not in n}
             names: dict[str, str] = {}
@@ -236,8 +243,6 @@ def _gateway_type() -> Any:
                 else:
                     environ.pop(key, None)
             environ[PRESERVED_HEADER_NAMES_ENVIRON_KEY] = names
-            # the target as it arrived, before percent-decoding: moto matches S3 keys on it
-            environ["RAW_URI"] = environ["REQUEST_URI"]
             return environ
 
     return Gateway
