@@ -37,6 +37,7 @@ import contextlib
 import ctypes
 import errno
 import functools
+import io
 import json
 import logging
 import os
@@ -45,11 +46,13 @@ import signal
 import socket
 import sys
 import threading
+import time
 import urllib.error
 import urllib.parse
 import urllib.request
 from collections.abc import Iterable
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any, Final
 
 __all__ = [
@@ -138,6 +141,12 @@ class MotoServer:
         class Connection(server.HTTPConnection):
             RequestHandlerClass = Request
 
+            def __init__(self, server: Any, sock: Any, makefile: Any = None) -> None:
+                # cheroot's files are Python's pure-Python io (_pyio), per header line
+                super().__init__(server, sock, _socket_file)
+
+        _dates_by_the_second(server)
+
         class Server(wsgi.Server):
             ConnectionClass = Connection
 
@@ -172,6 +181,99 @@ class MotoServer:
 
     def server_close(self) -> None:
         self._server.stop()
+
+
+class _SocketReader(io.BufferedReader):
+    """What cheroot reads a connection with (its ``StreamReader``: ``read``, ``readline``,
+    ``has_data``, ``bytes_read``), on CPython's C buffered reader: cheroot's own is
+    built on ``_pyio``, the pure-Python io, ~90 us of CPU per kept-alive request here."""
+
+    def __init__(self, sock: socket.socket, bufsize: int) -> None:
+        super().__init__(socket.SocketIO(sock, "rb"), bufsize)
+        self._sock = sock
+        self.bytes_read = 0
+
+    def read(self, size: int | None = -1) -> bytes:
+        data = super().read(size)
+        self.bytes_read += len(data)
+        return data
+
+    def readline(self, size: int | None = -1) -> bytes:
+        data = super().readline(size)
+        self.bytes_read += len(data)
+        return data
+
+    def has_data(self) -> bool:
+        """Whether a next request is buffered already (pipelined): what is buffered, or
+        what the socket has without waiting (cheroot's selector watches it otherwise)."""
+        timeout = self._sock.gettimeout()
+        self._sock.settimeout(0.0)
+        try:
+            return bool(self.peek(0))
+        except (OSError, ValueError):
+            return False  # closed or reset: the selector sees it and cheroot closes it
+        finally:
+            self._sock.settimeout(timeout)
+
+
+class _SocketWriter:
+    """What cheroot writes a connection with (its ``StreamWriter``): each write sent at
+    once, as cheroot's own buffered writer does (it flushes on every write)."""
+
+    def __init__(self, sock: socket.socket) -> None:
+        self._sock = sock
+        self.bytes_written = 0
+        self.closed = False
+
+    def write(self, data: bytes) -> int:
+        if self.closed:
+            raise ValueError("write to closed file")
+        self._sock.sendall(data)
+        self.bytes_written += len(data)
+        return len(data)
+
+    def flush(self) -> None:
+        pass
+
+    def close(self) -> None:
+        self.closed = True
+
+
+def _socket_file(
+    sock: socket.socket, mode: str = "r", bufsize: int = io.DEFAULT_BUFFER_SIZE
+) -> Any:
+    """cheroot's ``makefile`` for a connection: ``_SocketReader`` or ``_SocketWriter``."""
+    return _SocketReader(sock, bufsize) if "r" in mode else _SocketWriter(sock)
+
+
+def _dates_by_the_second(server_module: Any) -> None:
+    """cheroot's ``Date`` header formatted once a second, not for every answer.
+
+    cheroot adds ``Date`` to each answer without one (moto's, here) with
+    ``email.utils.formatdate(usegmt=True)``: ~15% of cheroot's CPU per request. The same
+    text is made from the current second once, and kept for that second; only cheroot's
+    module sees this ``email``.
+    """
+    import email.utils
+
+    if getattr(server_module.email, "_by_the_second", False):
+        return
+    formatdate = email.utils.formatdate
+    made: list[tuple[int, str]] = [(-1, "")]  # (second, its text), replaced as one
+
+    def date_header(
+        timeval: float | None = None, localtime: bool = False, usegmt: bool = False
+    ) -> str:
+        if timeval is not None or localtime or not usegmt:
+            return formatdate(timeval, localtime, usegmt)
+        second = int(time.time())
+        stamp = made[0]
+        if stamp[0] != second:
+            stamp = made[0] = (second, formatdate(second, usegmt=True))
+        return stamp[1]
+
+    server_module.email = SimpleNamespace(utils=SimpleNamespace(formatdate=date_header))
+    server_module.email._by_the_second = True
 
 
 def _keep_alive_limit() -> int:
@@ -218,9 +320,16 @@ def _gateway_type() -> Any:
             ``X-Foo``, except S3 metadata, kept under its own spelling unless a dashed
             header has the same key."""
             environ: dict[str, Any] = super().get_environ()  # type: ignore[no-untyped-call]
+            inheaders = self.req.inheaders
+            # the target as it arrived, before percent-decoding: moto matches S3 keys on it
+            environ["RAW_URI"] = environ["REQUEST_URI"]
+            if not any(b"_" in name for name in inheaders):
+                # no name to keep or drop (almost every request): as the loop below leaves it
+                environ[PRESERVED_HEADER_NAMES_ENVIRON_KEY] = {}
+                return environ
             headers = [
                 (name.decode("latin-1"), value.decode("latin-1"))
-                for name, value in self.req.inheaders.items()
+                for name, value in inheaders.items()
             ]
             dashed = {environ_key_for_header(n): v for n, v in headers if "_" not in n}
             names: dict[str, str] = {}
@@ -236,8 +345,6 @@ def _gateway_type() -> Any:
                 else:
                     environ.pop(key, None)
             environ[PRESERVED_HEADER_NAMES_ENVIRON_KEY] = names
-            # the target as it arrived, before percent-decoding: moto matches S3 keys on it
-            environ["RAW_URI"] = environ["REQUEST_URI"]
             return environ
 
     return Gateway

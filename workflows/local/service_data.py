@@ -127,11 +127,51 @@ def dynamodb_backend() -> Any:
 
 
 def item_json(item: Any) -> dict[str, Any]:
-    """One of moto's items in DynamoDB's typed JSON, as the API sends it (binary in base64)."""
+    """One of moto's items in DynamoDB's typed JSON, as the API sends it (binary in base64).
+
+    Read from the item's attributes directly when each is a string, number, boolean,
+    null, set of strings or numbers, or a map or list of those (what ``_moto_item_json``
+    gives for them: a copy); the journal does this for every item each write leaves,
+    and a snapshot for every item there is. Any other value (binary) takes moto's way.
+    """
+    try:
+        return {name: _plain_value(value) for name, value in item.attrs.items()}
+    except _NotPlain:
+        return _moto_item_json(item)
+
+
+def _moto_item_json(item: Any) -> dict[str, Any]:
     from moto.dynamodb.models.utilities import dynamo_json_dump
 
     attributes: dict[str, Any] = json.loads(dynamo_json_dump(item.to_json()["Attributes"]))
     return attributes
+
+
+class _NotPlain(Exception):
+    """A value ``item_json`` leaves to moto's encoding."""
+
+
+def _plain_value(value: Any) -> dict[str, Any]:
+    from moto.dynamodb.models.dynamo_type import DynamoType
+
+    if type(value) is not DynamoType:
+        raise _NotPlain
+    kind, member = value.type, value.value
+    if kind in ("S", "N"):
+        if type(member) is str:
+            return {kind: member}
+    elif kind in ("SS", "NS"):
+        if type(member) is list and all(type(text) is str for text in member):
+            return {kind: list(member)}
+    elif kind == "M":
+        if type(member) is dict and all(type(key) is str for key in member):
+            return {"M": {key: _plain_value(nested) for key, nested in member.items()}}
+    elif kind == "L":
+        if type(member) is list:
+            return {"L": [_plain_value(nested) for nested in member]}
+    elif kind in ("BOOL", "NULL") and type(member) is bool:
+        return {kind: member}
+    raise _NotPlain
 
 
 def _tables() -> dict[str, list[dict[str, Any]]]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import json
 from typing import Any
 
 import boto3
@@ -480,3 +481,456 @@ def test_a_parsed_update_expression_is_copied_for_each_update_and_never_changed(
     value = {"L": [{"S": "x"}]}
     assert validators.deepcopy(value) == value
     assert validators.deepcopy(value) is not value
+
+
+# --------------------------------------------------------------------- against moto's own answers
+
+
+def _outcome(call: Any, **request: Any) -> Any:
+    """An answer without its metadata, or the error it raised (code, message, reasons)."""
+    from botocore.exceptions import ClientError
+
+    try:
+        answer = dict(call(**request))
+    except ClientError as error:
+        return (
+            error.response["Error"]["Code"],
+            error.response["Error"]["Message"],
+            error.response.get("CancellationReasons"),
+        )
+    except Exception as error:  # moto raises a few errors as they are, in this process
+        return (type(error).__name__, str(error))
+    answer.pop("ResponseMetadata", None)
+    return answer
+
+
+_CONDITION = (
+    "attribute_not_exists(#id) OR #expiry < :now OR "
+    "(#status = :inprogress AND attribute_exists(#in_progress_expiry) "
+    "AND #in_progress_expiry < :now_in_millis)"
+)
+
+
+def _conditional_writes(client: Any) -> list[Any]:
+    """Conditional writes and updates of every kind, each text sent more than once with
+    other values (true, then false), and the errors moto finds in them."""
+    names = {
+        "#id": "pk",
+        "#expiry": "expiration",
+        "#status": "status",
+        "#in_progress_expiry": "in_progress_expiration",
+    }
+    outcomes = []
+
+    def record(call: Any, **request: Any) -> None:
+        outcomes.append(_outcome(call, **request))
+
+    for now in ("100", "200", "50", "300"):
+        record(
+            client.put_item,
+            TableName=TABLE,
+            Item={**_key("I"), "expiration": {"N": "150"}, "status": {"S": "INPROGRESS"}},
+            ConditionExpression=_CONDITION,
+            ExpressionAttributeNames=names,
+            ExpressionAttributeValues={
+                ":now": {"N": now},
+                ":inprogress": {"S": "INPROGRESS"},
+                ":now_in_millis": {"N": now + "000"},
+            },
+        )
+    for limit in ("5", "1", "50"):
+        record(
+            client.update_item,
+            TableName=TABLE,
+            Key=_key("A"),
+            UpdateExpression="SET n = n + :one, note = :note",
+            ConditionExpression="attribute_exists(pk) AND n < :limit",
+            ExpressionAttributeValues={
+                ":one": {"N": "1"},
+                ":note": {"S": limit},
+                ":limit": {"N": limit},
+            },
+            ReturnValues="ALL_NEW",
+        )
+    for low, high in (("0", "9"), ("7", "9")):
+        record(
+            client.update_item,
+            TableName=TABLE,
+            Key=_key("A"),
+            UpdateExpression="SET tags = :tags",
+            ConditionExpression="n BETWEEN :low AND :high AND NOT contains(note, :x)",
+            ExpressionAttributeValues={
+                ":tags": {"SS": ["a", "b"]},
+                ":low": {"N": low},
+                ":high": {"N": high},
+                ":x": {"S": "zz"},
+            },
+            ReturnValuesOnConditionCheckFailure="ALL_OLD",
+        )
+    for status in ("OK", "NO"):
+        record(
+            client.update_item,
+            TableName=TABLE,
+            Key=_key("B"),
+            UpdateExpression="SET #s = :status",
+            ConditionExpression="#s IN (:status, :other) OR attribute_not_exists(#s)",
+            ExpressionAttributeNames={"#s": "state"},
+            ExpressionAttributeValues={":status": {"S": status}, ":other": {"S": "X"}},
+        )
+    for size in ("1", "3"):
+        record(
+            client.update_item,
+            TableName=TABLE,
+            Key=_key("B"),
+            UpdateExpression="SET m.deep = :v",
+            ConditionExpression="size(#s) <= :size AND begins_with(#s, :p)",
+            ExpressionAttributeNames={"#s": "state"},
+            ExpressionAttributeValues={
+                ":v": {"M": {"k": {"L": [{"S": size}, {"NULL": True}]}}},
+                ":size": {"N": size},
+                ":p": {"S": "O"},
+            },
+        )
+    record(
+        client.update_item,
+        TableName=TABLE,
+        Key=_key("B"),
+        UpdateExpression="SET m = :m",
+        ExpressionAttributeValues={":m": {"M": {"deep": {"BOOL": True}}}},
+    )
+    for value in ("x", "y"):
+        record(
+            client.update_item,
+            TableName=TABLE,
+            Key=_key("B"),
+            UpdateExpression="SET m.deep = :v",
+            ConditionExpression="attribute_type(m, :t) AND m.deep <> :v",
+            ExpressionAttributeValues={":v": {"S": value}, ":t": {"S": "M"}},
+            ReturnValues="UPDATED_OLD",
+        )
+    for update in ("ADD cnt :one, tagset :tags REMOVE gone", "DELETE tagset :tags SET c2 = cnt"):
+        record(
+            client.update_item,
+            TableName=TABLE,
+            Key=_key("B"),
+            UpdateExpression=update,
+            ExpressionAttributeValues={":one": {"N": "1"}, ":tags": {"SS": ["a"]}}
+            if "ADD" in update
+            else {":tags": {"SS": ["a"]}},
+            ReturnValues="ALL_NEW",
+        )
+    # errors: each sent twice (the second parse of a text is the cached one)
+    refused: list[dict[str, Any]] = [
+        {"UpdateExpression": "SET n = :v", "ConditionExpression": "n < :missing"},
+        {"UpdateExpression": "SET n = :v", "ConditionExpression": "((n < :v))"},
+        {"UpdateExpression": "SET n = :v", "ConditionExpression": "size < :v"},
+        {"UpdateExpression": "SET n = :v", "ConditionExpression": "#unknown < :v"},
+        {
+            "UpdateExpression": "SET n = :v",
+            "ConditionExpression": "n BETWEEN :null AND :v",
+            "Values": {":v": {"N": "1"}, ":null": {"NULL": True}},
+        },
+        {"UpdateExpression": "SET n = :v", "ConditionExpression": "n < :v", "Names": {"#u": "u"}},
+        {"UpdateExpression": "SET n = :v, n = :v"},
+        {"UpdateExpression": "SET m.deep = :v, m = :v"},
+        {"UpdateExpression": "SET pk = :v"},
+        {"UpdateExpression": "SET n = absent + :v"},
+        {"UpdateExpression": "SET n = if_not_exists(absent, :v) + :v"},
+        {"UpdateExpression": "SET n = :v ADD c :v ADD d :v"},
+        {"UpdateExpression": "SET n = list_append(n, :v)"},
+        {"UpdateExpression": "SET n = :v REMOVE n"},
+        {"UpdateExpression": "SET n = :v", "ConditionExpression": "n < :v", "Values": {}},
+    ]
+    for request in refused:
+        for _ in range(2):
+            values = request.get("Values", {":v": {"N": "1"}})
+            extra: dict[str, Any] = {}
+            if "ConditionExpression" in request:
+                extra["ConditionExpression"] = request["ConditionExpression"]
+            if "Names" in request:
+                extra["ExpressionAttributeNames"] = request["Names"]
+            if values:
+                extra["ExpressionAttributeValues"] = values
+            record(
+                client.update_item,
+                TableName=TABLE,
+                Key=_key("A"),
+                UpdateExpression=request["UpdateExpression"],
+                **extra,
+            )
+    for first_n in ("2", "99"):
+        record(
+            client.transact_write_items,
+            TransactItems=[
+                {
+                    "ConditionCheck": {
+                        "TableName": TABLE,
+                        "Key": _key("A"),
+                        "ConditionExpression": "n >= :n",
+                        "ExpressionAttributeValues": {":n": {"N": first_n}},
+                    }
+                },
+                {
+                    "Update": {
+                        "TableName": TABLE,
+                        "Key": _key("B"),
+                        "UpdateExpression": "SET n = n - :one",
+                        "ConditionExpression": "attribute_exists(pk) AND n >= :one",
+                        "ExpressionAttributeValues": {":one": {"N": "1"}},
+                    }
+                },
+                {
+                    "Put": {
+                        "TableName": TABLE,
+                        "Item": {**_key("T" + first_n), "n": {"N": "0"}},
+                        "ConditionExpression": "attribute_not_exists(pk)",
+                    }
+                },
+            ],
+        )
+    for at_least in ("0", "2"):
+        record(
+            client.scan,
+            TableName=TABLE,
+            FilterExpression="n >= :least",
+            ExpressionAttributeValues={":least": {"N": at_least}},
+        )
+        record(
+            client.delete_item,
+            TableName=TABLE,
+            Key=_key("T2"),
+            ConditionExpression="n = :n",
+            ExpressionAttributeValues={":n": {"N": at_least}},
+            ReturnValues="ALL_OLD",
+        )
+    record(client.scan, TableName=TABLE)
+    return outcomes
+
+
+def test_conditions_and_updates_answer_as_moto_answers_them(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from moto.core.parse import JSONParser
+    from moto.dynamodb.comparisons import ConditionExpressionParser
+    from moto.dynamodb.parsing.ast_nodes import DepthFirstTraverser, Node
+    from moto.dynamodb.parsing.validators import ExpressionAttributeResolvingProcessor
+
+    _fake_credentials(monkeypatch)
+    moto_patches.cache_lookups()
+    parse = ConditionExpressionParser.parse
+    traverse = DepthFirstTraverser.traverse_node_recursively
+    find_clauses = Node.find_clauses
+    parse_structure = JSONParser._parse_structure
+    resolver = ExpressionAttributeResolvingProcessor
+    before_child = resolver.pre_processing_of_child
+    assert getattr(parse, "_templates", False)
+    assert getattr(traverse, "_by_class", False)
+    assert getattr(parse_structure, "_plain_values", False)
+
+    def run() -> list[Any]:
+        with mock_aws():
+            client = boto3.client("dynamodb", region_name="us-east-1")
+            client.create_table(
+                TableName=TABLE,
+                KeySchema=[
+                    {"AttributeName": "pk", "KeyType": "HASH"},
+                    {"AttributeName": "sk", "KeyType": "RANGE"},
+                ],
+                AttributeDefinitions=[
+                    {"AttributeName": "pk", "AttributeType": "S"},
+                    {"AttributeName": "sk", "AttributeType": "S"},
+                ],
+                BillingMode="PAY_PER_REQUEST",
+            )
+            for pk in ("A", "B"):
+                client.put_item(TableName=TABLE, Item={**_key(pk), "n": {"N": "1"}})
+            return _conditional_writes(client)
+
+    patched = run()
+    again = run()  # every text parsed before: the templates only
+    monkeypatch.setattr(ConditionExpressionParser, "parse", parse.__wrapped__)
+    monkeypatch.setattr(DepthFirstTraverser, "traverse_node_recursively", traverse.__wrapped__)
+    monkeypatch.setattr(Node, "find_clauses", find_clauses.__wrapped__)
+    monkeypatch.setattr(resolver, "pre_processing_of_child", before_child.__wrapped__)
+    monkeypatch.setattr(JSONParser, "_parse_structure", parse_structure.__wrapped__)
+    moto_s = run()
+    assert patched == moto_s
+    assert again == moto_s
+    # what the scenario covers: writes that passed and failed, and moto's errors
+    codes = {o[0] for o in moto_s if isinstance(o, tuple)}
+    assert {"ConditionalCheckFailedException", "ValidationException"} <= codes
+    assert "TransactionCanceledException" in codes
+    assert sum(1 for o in moto_s if isinstance(o, dict)) >= 12
+
+
+def _op_tree(node: Any) -> Any:
+    """A parsed condition as plain values (each object's class and fields)."""
+    if isinstance(node, list | tuple):
+        return [_op_tree(child) for child in node]
+    if hasattr(node, "__dict__"):
+        return (type(node).__name__, {k: _op_tree(v) for k, v in vars(node).items()})
+    return node
+
+
+def _leaf_values(tree: Any) -> list[Any]:
+    if isinstance(tree, list):
+        return [value for child in tree for value in _leaf_values(child)]
+    if isinstance(tree, tuple):
+        kind, fields = tree
+        if kind == "AttributeValue":
+            return [fields["value"]]
+        return [v for k, child in fields.items() if k != "arguments" for v in _leaf_values(child)]
+    return []
+
+
+def test_a_cached_condition_is_moto_s_parse_of_the_request_s_values() -> None:
+    from moto.dynamodb.comparisons import ConditionExpressionParser
+
+    moto_patches.cache_lookups()
+    names = {"#id": "pk", "#expiry": "e", "#status": "s", "#in_progress_expiry": "i"}
+    parse = ConditionExpressionParser.parse
+    for now in ("1", "2", "3"):
+        values = {":now": {"N": now}, ":inprogress": {"S": now}, ":now_in_millis": {"N": now}}
+        cached = ConditionExpressionParser(_CONDITION, names, values)
+        moto_s = ConditionExpressionParser(_CONDITION, names, values)
+        tree = cached.parse()
+        assert _op_tree(tree) == _op_tree(parse.__wrapped__(moto_s))
+        assert cached.expr_attr_names_found == moto_s.expr_attr_names_found
+        assert cached.expr_attr_values_found == moto_s.expr_attr_values_found
+        # each parse its own objects: the values are this request's
+        assert _leaf_values(_op_tree(tree)) == [now, now, now]
+    # a value of another type is another template (BETWEEN refuses a NULL bound)
+    for bound in ({"N": "1"}, {"NULL": True}, {"N": "2"}):
+        values = {":a": bound, ":b": {"N": "5"}}
+        outcomes = []
+        for parser in (parse, parse.__wrapped__):
+            try:
+                made = parser(ConditionExpressionParser("n BETWEEN :a AND :b", None, values))
+                outcomes.append(_op_tree(made))
+            except Exception as error:
+                outcomes.append((type(error).__name__, str(error)))
+        assert outcomes[0] == outcomes[1]
+
+
+def test_attribute_values_are_parsed_as_moto_parses_them() -> None:
+    from moto.core.parse import JSONParser
+    from moto.core.utils import get_service_model
+
+    moto_patches.cache_lookups()
+    operation = get_service_model("dynamodb").operation_model("PutItem")
+    values: list[Any] = [
+        {"S": "x \u00e9 \U0001f600"},
+        {"N": "1.5"},
+        {"BOOL": False},
+        {"NULL": True},
+        {"SS": ["a", "b"]},
+        {"NS": ["1", "2"]},
+        {"M": {"k": {"L": [{"S": "v"}, {"M": {}}, {"N": "3"}]}, "e": {"L": []}}},
+        {"B": "aGk="},
+        {"BS": ["aGk=", "aG8="]},
+        {"M": {"blob": {"B": "aGk="}}},
+        {"L": [{"S": "x"}, {"B": "aGk="}]},
+        {"S": 5},
+        {"S": None},
+        {"N": "1", "S": "x"},
+        {},
+        {"SS": ["a", 1]},
+        {"Q": "x"},
+    ]
+    parser = JSONParser(operation)
+    for value in values:
+        body = json.dumps({"TableName": "t", "Item": {"pk": {"S": "k"}, "v": value}}).encode()
+        request = {
+            "body": body,
+            "headers": {},
+            "query_string": {},
+            "url_path": "/",
+            "method": "POST",
+        }
+        fast = parser.parse(request)  # type: ignore[arg-type]
+        with pytest.MonkeyPatch.context() as patched:
+            patched.setattr(JSONParser, "_parse_structure", JSONParser._parse_structure.__wrapped__)
+            moto_s = JSONParser(operation).parse(request)  # type: ignore[arg-type]
+        assert fast == moto_s, value
+        assert list(fast["Item"]["v"]) == list(moto_s["Item"]["v"]), value  # member order
+    # a parsed value is a copy: moto's items never share the request's lists or maps
+    body = json.dumps({"TableName": "t", "Item": {"pk": {"SS": ["a"]}}}).encode()
+    parsed = parser.parse(
+        {"body": body, "headers": {}, "query_string": {}, "url_path": "/", "method": "POST"}
+    )  # type: ignore[arg-type]
+    assert parsed["Item"]["pk"] == {"SS": ["a"]}
+
+
+def test_scalars_are_cast_as_moto_casts_them() -> None:
+    from decimal import Decimal
+
+    from moto.dynamodb.models.dynamo_type import DynamoType
+
+    moto_patches.cache_lookups()
+    moto_s = DynamoType.__dict__["cast_value"].fget.__wrapped__
+    values: list[Any] = [
+        {"S": "x"},
+        {"S": ""},
+        {"N": "1.50"},
+        {"N": "-0"},
+        {"B": "aGk="},
+        {"B": b"hi"},
+        {"BOOL": False},
+        {"NULL": True},
+        {"SS": ["a"]},
+        {"NS": ["1", "2"]},
+        {"L": [{"N": "1"}, {"S": "a"}]},
+        {"M": {"k": {"N": "2"}}},
+    ]
+    for value in values:
+        typed = DynamoType(value)
+        assert typed.cast_value == moto_s(typed)
+        assert type(typed.cast_value) is type(moto_s(typed))
+    assert DynamoType({"N": "1.50"}).cast_value == Decimal("1.5")
+    # keys are found by their cast values: a number's key by any spelling of it
+    assert hash(DynamoType({"N": "1.0"})) == hash(DynamoType({"N": "1"}))
+    assert DynamoType({"S": "1"}) != DynamoType({"N": "1"})
+
+
+def test_an_update_copies_the_old_item_only_for_a_stream(
+    dynamodb: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from moto.dynamodb import models
+    from moto.dynamodb.models.dynamo_type import Item
+
+    copied: list[Any] = []
+    deepcopy = models.copy.deepcopy
+
+    def spy(value: Any, memo: Any = None) -> Any:
+        made = deepcopy(value, memo)
+        if type(value) is Item:
+            copied.append(made is not value)
+        return made
+
+    monkeypatch.setattr(models.copy, "deepcopy", spy)
+    update = {
+        "UpdateExpression": "SET n = n + :one",
+        "ExpressionAttributeValues": {":one": {"N": "1"}},
+    }
+    dynamodb.update_item(TableName=TABLE, Key=_key("A"), **update)
+    assert copied == [False]  # no stream: the item as it was is not needed
+    dynamodb.create_table(
+        TableName="Streamed",
+        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
+        AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
+        BillingMode="PAY_PER_REQUEST",
+        StreamSpecification={"StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"},
+    )
+    dynamodb.put_item(TableName="Streamed", Item={"pk": {"S": "A"}, "n": {"N": "1"}})
+    dynamodb.update_item(TableName="Streamed", Key={"pk": {"S": "A"}}, **update)
+    assert copied == [False, True]
+    from moto.dynamodb.models import dynamodb_backends
+
+    table = dynamodb_backends["123456789012"]["us-east-1"].get_table("Streamed")
+    modify = [
+        r.record["dynamodb"] for r in table.stream_shard.items if r.record["eventName"] == "MODIFY"
+    ]
+    assert modify[0]["OldImage"]["n"] == {"N": "1"}
+    assert modify[0]["NewImage"]["n"] == {"N": "2"}
+    # the item changed in the table is the one moto keeps
+    assert dynamodb.get_item(TableName=TABLE, Key=_key("A"))["Item"]["n"] == {"N": "2"}

@@ -54,6 +54,63 @@ def test_connections_are_kept_open_between_requests(served: Served) -> None:
         connection.close()
 
 
+def test_answers_carry_the_current_date(served: Served) -> None:
+    import email.utils
+    import time
+
+    connection = http.client.HTTPConnection("127.0.0.1", served.port, timeout=10)
+    try:
+        dates = []
+        for _ in range(3):
+            before = int(time.time())
+            connection.request("GET", f"{CONTROL_PREFIX}stats")
+            answer = connection.getresponse()
+            answer.read()
+            after = time.time()
+            sent = answer.getheader("Date", "")
+            assert sent.endswith(" GMT")
+            stamp = email.utils.parsedate_to_datetime(sent).timestamp()
+            assert before <= stamp <= after
+            assert sent == email.utils.formatdate(stamp, usegmt=True)
+            dates.append(sent)
+    finally:
+        connection.close()
+    # a date for another time is still formatted for it (cheroot's module only sees ours)
+    from cheroot import server
+
+    assert server.email.utils.formatdate(0, usegmt=True) == "Thu, 01 Jan 1970 00:00:00 GMT"
+    assert server.email.utils.formatdate(0) == email.utils.formatdate(0)
+
+
+def test_pipelined_and_split_requests_are_each_answered(served: Served) -> None:
+    # two requests in one packet (the second is buffered when the first is answered),
+    # then one request sent in pieces, with a body
+    stats = f"GET {CONTROL_PREFIX}stats HTTP/1.1\r\nHost: x\r\n\r\n".encode()
+    with socket.create_connection(("127.0.0.1", served.port), timeout=10) as sock:
+        sock.sendall(stats + stats)
+        received = b""
+        while received.count(b"HTTP/1.1 200") < 2:
+            chunk = sock.recv(65536)
+            assert chunk
+            received += chunk
+        body = b"Action=ListQueues"
+        request = (
+            b"POST / HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-www-form-urlencoded\r\n"
+            b"Authorization: AWS4-HMAC-SHA256 Credential=t/20261202/us-east-1/sqs/aws4_request, "
+            b"SignedHeaders=host, Signature=0\r\n"
+            b"Content-Length: %d\r\n\r\n%s" % (len(body), body)
+        )
+        for start in range(0, len(request), 40):
+            sock.sendall(request[start : start + 40])
+        answer = b""
+        while b"</ListQueuesResponse>" not in answer:
+            chunk = sock.recv(65536)
+            assert chunk
+            answer += chunk
+        assert answer.startswith(b"HTTP/1.1 200")
+        assert b"/Events</QueueUrl>" in answer
+
+
 def test_many_idle_connections_are_all_kept_open(served: Served) -> None:
     # cheroot keeps 10 idle keep-alive connections by default and closes the others after
     # their answer: every sandbox's clients then reconnected for half their requests

@@ -81,6 +81,19 @@ REQUESTS = [
     _json("dynamodb", DDB + "Query", {"TableName": "Orders"}),
     _json("sqs", "AmazonSQS.CreateQueue", {"QueueName": "Events"}),
     _json("sqs", "AmazonSQS.GetQueueUrl", {"QueueName": "Missing"}),
+    _json("sqs", "AmazonSQS.GetQueueUrl", {"QueueName": "Events"}),
+    # the same request from another host: its queue's URL is on that host
+    (
+        "POST",
+        "/",
+        {
+            "Authorization": _auth("sqs"),
+            "X-Amz-Target": "AmazonSQS.GetQueueUrl",
+            "Host": "sqs.example.test:4566",
+        },
+        b'{"QueueName": "Events"}',
+        JSON_1_0,
+    ),
     _json("sqs", "AmazonSQS.ListQueues", {}),
     _query("sqs", "Action=ListQueues&Version=2012-11-05"),
     _query("sns", "Action=CreateTopic&Name=Orders&Version=2010-03-31"),
@@ -129,7 +142,8 @@ def _answers(through_flask: bool) -> list[tuple[str, list[tuple[str, str]], byte
     dispatcher = DomainDispatcherApplication(create_backend_app)
     client = Client(dispatcher if through_flask else thin_dispatch(dispatcher))
     try:
-        return [_answer(client, request) for request in REQUESTS]
+        # twice: the second time, each rule and URL root is the one remembered
+        return [_answer(client, request) for request in REQUESTS + REQUESTS]
     finally:
         _reset_moto_in_process()
 
@@ -161,8 +175,13 @@ def _answer(client: Client, request: Any) -> tuple[str, list[tuple[str, str]], b
 
 def test_thin_dispatch_answers_as_flask() -> None:
     flask, thin = _answers(through_flask=True), _answers(through_flask=False)
-    for request, by_flask, by_thin in zip(REQUESTS, flask, thin, strict=True):
+    for request, by_flask, by_thin in zip(REQUESTS + REQUESTS, flask, thin, strict=True):
         assert by_thin == by_flask, request
+    urls = [json.loads(body)["QueueUrl"] for _, _, body in thin if body.startswith(b'{"QueueUrl"')]
+    assert {url.partition("/123")[0] for url in urls} == {
+        "http://localhost:5000",
+        "http://sqs.example.test:4566",
+    }
     # the requests do reach moto's handlers, errors included
     statuses = {status for status, _, _ in thin}
     assert {"200 OK", "400 BAD REQUEST", "404 NOT FOUND", "raised"} <= statuses
