@@ -40,6 +40,7 @@ from typing import Any, Final
 
 __all__ = [
     "bring_up_services",
+    "cache_host_lookups",
     "cache_lookups",
     "patch_transactions",
     "thin_dispatch",
@@ -159,6 +160,26 @@ def cache_lookups() -> None:
     is not remembered (moto prints a hint for it each time). Idempotent.
     """
     from moto.core import responses
+
+    if hasattr(responses.method_names_from_class, "cache_info"):  # type: ignore[attr-defined]
+        return
+    method_names = functools.cache(responses.method_names_from_class)  # type: ignore[attr-defined]
+    responses.method_names_from_class = method_names  # type: ignore[attr-defined]
+    _cache_possible_keys()
+    _cache_expressions()
+    _cache_node_types()
+    _serialize_attribute_values()
+    _build_items_in_linear_time()
+    _authorize_without_importing()
+
+
+def cache_host_lookups() -> None:
+    """Which backend serves a host, remembered by moto's server (``thin_dispatch``).
+
+    Only moto's server looks hosts up: ``workflows run`` calls moto in-process, where
+    importing the server's module (Flask, Jinja, flask-cors: ~35 ms of CPU) would buy
+    nothing. Idempotent.
+    """
     from moto.moto_server import werkzeug_app
 
     dispatcher = werkzeug_app.DomainDispatcherApplication
@@ -178,14 +199,6 @@ def cache_lookups() -> None:
 
     get_backend_for_host._cached = True  # type: ignore[attr-defined]
     dispatcher.get_backend_for_host = get_backend_for_host  # type: ignore[method-assign]
-
-    method_names = functools.cache(responses.method_names_from_class)  # type: ignore[attr-defined]
-    responses.method_names_from_class = method_names  # type: ignore[attr-defined]
-    _cache_possible_keys()
-    _cache_expressions()
-    _cache_node_types()
-    _serialize_attribute_values()
-    _build_items_in_linear_time()
 
 
 _KEYS_KEPT = 4096  # (class, key, shape) triples; a service's models have a few hundred
@@ -499,6 +512,8 @@ def thin_dispatch(dispatcher: Any) -> Any:
     from moto.settings import DISABLE_GLOBAL_CORS
     from werkzeug.exceptions import HTTPException
 
+    cache_host_lookups()
+
     def serve(environ: dict[str, Any], start_response: Any) -> Any:
         app = dispatcher.get_application(environ)
         if (
@@ -534,3 +549,44 @@ def thin_dispatch(dispatcher: Any) -> Any:
 
     serve.__wrapped__ = dispatcher  # type: ignore[attr-defined]
     return serve
+
+
+def _authorize_without_importing() -> None:
+    """moto's request authorization imports its IAM request classes only when it checks.
+
+    Each request of moto's ``BaseResponse`` goes through
+    ``_authenticate_and_authorize_normal_action`` (S3's through its own), which
+    imports ``moto.iam.access_control`` (~10 ms of CPU at the first request) to hand
+    its class to ``_authenticate_and_authorize_action``; that only instantiates it once
+    more requests than ``INITIAL_NO_AUTH_ACTION_COUNT`` were counted (never, unless a
+    test turns authorization on). The class is now imported where it is instantiated;
+    moto's counting and its checks are its own. Idempotent.
+    """
+    from moto.core.authorization import ActionAuthenticatorMixin
+    from moto.utilities.utils import get_partition
+
+    if getattr(ActionAuthenticatorMixin._authenticate_and_authorize_normal_action, "_lazy", False):
+        return
+
+    def iam_request(*args: Any, **kwargs: Any) -> Any:
+        from moto.iam.access_control import IAMRequest
+
+        return IAMRequest(*args, **kwargs)
+
+    def s3_iam_request(*args: Any, **kwargs: Any) -> Any:
+        from moto.iam.access_control import S3IAMRequest
+
+        return S3IAMRequest(*args, **kwargs)
+
+    def normal_action(self: Any, resource: str = "*") -> None:
+        self._authenticate_and_authorize_action(iam_request, resource)
+
+    def s3_action(self: Any, bucket_name: str | None = None, key_name: str | None = None) -> None:
+        arn = f"{bucket_name or '*'}/{key_name}" if key_name else (bucket_name or "*")
+        resource = f"arn:{get_partition(self.region)}:s3:::{arn}"
+        self._authenticate_and_authorize_action(s3_iam_request, resource)
+
+    normal_action._lazy = True  # type: ignore[attr-defined]
+    mixin: Any = ActionAuthenticatorMixin
+    mixin._authenticate_and_authorize_normal_action = normal_action
+    mixin._authenticate_and_authorize_s3_action = s3_action

@@ -136,8 +136,8 @@ def test_moto_no_longer_keeps_every_item_it_ever_made(dynamodb: Any) -> None:
 def test_hosts_are_served_by_the_same_backends_with_the_cache() -> None:
     from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
 
-    moto_patches.cache_lookups()
-    moto_patches.cache_lookups()  # idempotent: the cache is not wrapped twice
+    moto_patches.cache_host_lookups()
+    moto_patches.cache_host_lookups()  # idempotent: the cache is not wrapped twice
     dispatcher = DomainDispatcherApplication(create_backend_app)
     find = DomainDispatcherApplication.get_backend_for_host
     assert not getattr(getattr(find, "__wrapped__", None), "_cached", False)
@@ -161,6 +161,8 @@ def test_a_response_class_answers_the_actions_it_has() -> None:
     from moto.dynamodb.responses import DynamoHandler
 
     moto_patches.cache_lookups()
+    moto_patches.cache_lookups()  # idempotent: the cache is not wrapped twice
+    assert not hasattr(responses.method_names_from_class.__wrapped__, "cache_info")
     names = responses.method_names_from_class(DynamoHandler)
     assert names is responses.method_names_from_class(DynamoHandler)
     assert sorted(names) == sorted(
@@ -480,3 +482,56 @@ def test_a_parsed_update_expression_is_copied_for_each_update_and_never_changed(
     value = {"L": [{"S": "x"}]}
     assert validators.deepcopy(value) == value
     assert validators.deepcopy(value) is not value
+
+
+def test_moto_in_process_does_not_import_moto_s_server() -> None:
+    """``workflows run`` calls moto in-process: its patches leave the server's module
+    (Flask, Jinja) and, while authorization is off, moto's IAM request classes
+    unimported; ``thin_dispatch`` caches the server's host look-ups."""
+    import subprocess
+    import sys
+
+    probe = (
+        "import os, sys, boto3, moto\n"
+        "from workflows.local import moto_patches\n"
+        "moto_patches.patch_transactions()\n"
+        "os.environ.update(AWS_ACCESS_KEY_ID='testing', AWS_SECRET_ACCESS_KEY='testing')\n"
+        "with moto.mock_aws():\n"
+        "    boto3.client('dynamodb', region_name='us-east-1').list_tables()\n"
+        "    boto3.client('s3', region_name='us-east-1').list_buckets()\n"
+        "assert 'moto.iam.access_control' not in sys.modules\n"
+        "assert 'moto.moto_server.werkzeug_app' not in sys.modules\n"
+        "assert 'flask' not in sys.modules\n"
+        "from moto.moto_server.werkzeug_app import DomainDispatcherApplication as D\n"
+        "from moto.moto_server.werkzeug_app import create_backend_app\n"
+        "moto_patches.thin_dispatch(D(create_backend_app))\n"
+        "assert D.get_backend_for_host._cached\n"
+    )
+    subprocess.run([sys.executable, "-c", probe], check=True)
+
+
+@pytest.mark.parametrize("service", ["dynamodb", "s3"])
+def test_moto_still_refuses_unknown_keys_when_authorization_is_on(
+    monkeypatch: pytest.MonkeyPatch, service: str
+) -> None:
+    """moto's IAM request classes are imported when a request is checked, not before:
+    with authorization off requests pass uncounted as before, with it on the same
+    requests are refused as moto refuses them (the access key is no IAM user's)."""
+    from botocore.exceptions import ClientError
+    from moto.core import set_initial_no_auth_action_count
+
+    _fake_credentials(monkeypatch)
+    moto_patches.cache_lookups()
+    moto_patches.cache_lookups()  # idempotent
+
+    def call() -> Any:
+        client = boto3.client(service, region_name="us-east-1")
+        if service == "s3":
+            return client.list_buckets()
+        return client.list_tables()
+
+    with mock_aws():
+        assert call()["ResponseMetadata"]["HTTPStatusCode"] == 200
+        with pytest.raises(ClientError) as refused:
+            set_initial_no_auth_action_count(0)(call)()
+    assert refused.value.response["ResponseMetadata"]["HTTPStatusCode"] == 403
