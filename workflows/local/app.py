@@ -24,7 +24,7 @@ import uuid
 from collections.abc import Awaitable, Callable, Coroutine, Iterator, Mapping
 from concurrent.futures import Executor, ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from botocore.exceptions import ClientError
 
@@ -38,14 +38,10 @@ from workflows.engine.machine import ExecutionResult
 from workflows.engine.tasks import ServiceIntegration, TaskRequest, TaskRunner
 from workflows.integrations import StartExecutionFn, aws_integrations, new_session
 from workflows.local.event_patterns import matches
-from workflows.local.sandbox_pool import (
-    BACKGROUND_NICENESS,
-    DEFAULT_CONCURRENCY,
-    FunctionSandboxSpec,
-    ProcessLambdas,
-    SandboxPool,
-)
 from workflows.local.template import ACCOUNT, REGION, FunctionSpec, StateMachineSpec, Template
+
+if TYPE_CHECKING:
+    from workflows.local.sandbox_pool import ProcessLambdas
 
 __all__ = [
     "ExecutionListener",
@@ -226,6 +222,15 @@ class LocalApp:
         if sandboxes == "process":
             # a pool of worker processes per function: one invocation at a time per
             # sandbox, up to the function's concurrency at once, functions side by side
+            # (imported here: `workflows run` runs its functions in-process)
+            from workflows.local.sandbox_pool import (
+                BACKGROUND_NICENESS,
+                DEFAULT_CONCURRENCY,
+                FunctionSandboxSpec,
+                ProcessLambdas,
+                SandboxPool,
+            )
+
             limit = function_concurrency or DEFAULT_CONCURRENCY
             pools = {
                 f.logical_id: SandboxPool(
