@@ -190,12 +190,16 @@ class LocalApp:
         keep_records: bool = True,
         sandboxes: SandboxKind = "in-process",
         function_concurrency: int | None = None,
+        make_bucket: Callable[[str], bool] | None = None,
     ) -> None:
         """``sandboxes`` says what a function runs in (see ``SandboxKind``);
         ``function_concurrency`` is the most process sandboxes of one function at once
         (default ``DEFAULT_CONCURRENCY``; a function's ReservedConcurrentExecutions in the
-        template lowers it for that function)."""
+        template lowers it for that function). ``make_bucket``, given, makes a template
+        bucket by its name without the S3 API (moto in this process: ``workflows run``)
+        and says whether it did; a bucket it leaves is created through the API."""
         self.template = template
+        self._make_bucket = make_bucket
         self.clock = clock or RealClock()
         self.tokens = TaskTokens()
         # every execution's result, for a run that ends (workflows run, tests); a
@@ -330,10 +334,17 @@ class LocalApp:
         for logical_id in self.template.of_type("AWS::Events::EventBus"):
             with contextlib.suppress(events.exceptions.ResourceAlreadyExistsException):
                 events.create_event_bus(Name=self.template.physical_names[logical_id])
-        s3 = session.client("s3")
-        for logical_id in self.template.of_type("AWS::S3::Bucket"):
-            with contextlib.suppress(s3.exceptions.BucketAlreadyOwnedByYou):
-                s3.create_bucket(Bucket=self.template.physical_names[logical_id])
+        buckets = [
+            self.template.physical_names[logical_id]
+            for logical_id in self.template.of_type("AWS::S3::Bucket")
+        ]
+        if self._make_bucket is not None:
+            buckets = [bucket for bucket in buckets if not self._make_bucket(bucket)]
+        if buckets:
+            s3 = session.client("s3")
+            for bucket in buckets:
+                with contextlib.suppress(s3.exceptions.BucketAlreadyOwnedByYou):
+                    s3.create_bucket(Bucket=bucket)
         senders = {f.environment.get("SENDER_EMAIL") for f in self.template.functions.values()}
         ses = session.client("ses")
         for sender in filter(None, senders):

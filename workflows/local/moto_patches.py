@@ -32,14 +32,16 @@ from __future__ import annotations
 import copy
 import functools
 import pickle
+import re
 import threading
 from collections import deque
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from types import SimpleNamespace
 from typing import Any, Final
 
 __all__ = [
     "bring_up_services",
+    "bucket_maker",
     "cache_host_lookups",
     "cache_lookups",
     "patch_transactions",
@@ -482,6 +484,51 @@ def bring_up_services(services: Iterable[str], account: str, region: str) -> lis
         in_account[region if region in in_account.regions else "global"]
         ready.append(name)
     return ready
+
+
+# a name S3 accepts in every region, and moto's CreateBucket too (anything else goes
+# through the API, which answers it as before)
+_PLAIN_BUCKET_NAME: Final = re.compile(r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]")
+# the only region where CreateBucket needs no LocationConstraint
+_BUCKETS_REGION: Final = "us-east-1"
+
+
+def bucket_maker(account: str, region: str) -> Callable[[str], bool] | None:
+    """``make_bucket`` for ``LocalApp`` with moto in this process: a bucket made in moto's
+    S3 backend as its ``CreateBucket`` handler makes it, without a client or a request.
+
+    Provisioning ``workflows run``'s one bucket through the API built an S3 client (its
+    endpoint rules and handlers) and sent one request: ~40 ms of CPU for a bucket the
+    demo's executions never use. For a request without a LocationConstraint, ACL,
+    object lock, ownership or namespace header (provisioning's), moto's handler calls
+    ``create_bucket(name, "us-east-1")`` and, when the bucket is already the account's,
+    does nothing; so does this. It returns False (leaving the bucket to the API, and its
+    answer) for anything else: another region, a name that is not plainly valid, a
+    bucket another account owns. None when there is no region where that holds.
+    """
+    if region != _BUCKETS_REGION:
+        return None
+
+    def make_bucket(name: str) -> bool:
+        from moto.s3.exceptions import BucketAlreadyExists
+        from moto.s3.models import s3_backends
+
+        if not _PLAIN_BUCKET_NAME.fullmatch(name) or ".." in name:
+            return False
+        backend = s3_backends[account][_partition(region)]
+        try:
+            backend.create_bucket(name, _BUCKETS_REGION)
+        except BucketAlreadyExists:
+            return bool(backend.get_bucket(name).account_id == account)
+        return True
+
+    return make_bucket
+
+
+def _partition(region: str) -> str:
+    from moto.utilities.utils import get_partition
+
+    return str(get_partition(region))
 
 
 def thin_dispatch(dispatcher: Any) -> Any:

@@ -129,13 +129,15 @@ def _run_in_moto(
     echo: Echo,
     after: Callable[[LocalApp], None] | None,
 ) -> bool:
-    from workflows.local.moto_patches import bring_up_services
+    from workflows.local.moto_patches import bring_up_services, bucket_maker
 
     # one boto3 session for the runtime's own calls (provisioning, the service
     # integrations, the summary): a run uses them one after the other, and a botocore
     # session costs ~10 ms of CPU to build (each function's sandbox keeps its own)
     session = functools.cache(lambda: _RunSession(new_session(region_name=REGION)))
-    app = LocalApp(template, clock=clock, session_factory=session)
+    app = LocalApp(
+        template, clock=clock, session_factory=session, make_bucket=bucket_maker(ACCOUNT, REGION)
+    )
     os.environ.update(app.environment())
     app.provision()
     # moto's stand-ins of the services the executions may call, up before they start

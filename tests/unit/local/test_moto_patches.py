@@ -535,3 +535,83 @@ def test_moto_still_refuses_unknown_keys_when_authorization_is_on(
         with pytest.raises(ClientError) as refused:
             set_initial_no_auth_action_count(0)(call)()
     assert refused.value.response["ResponseMetadata"]["HTTPStatusCode"] == 403
+
+
+# ---------------------------------------------------------------------- bucket_maker
+
+
+def _bucket_answers(s3: Any, name: str) -> dict[str, Any]:
+    """What the S3 API answers about a bucket, request ids and dates left out."""
+
+    def answer(call: Any, **kwargs: Any) -> Any:
+        try:
+            found = call(Bucket=name, **kwargs)
+        except s3.exceptions.ClientError as error:
+            return error.response["Error"]["Code"]
+        found.pop("ResponseMetadata", None)
+        return found
+
+    listed = [
+        {k: v for k, v in bucket.items() if k != "CreationDate"}
+        for bucket in s3.list_buckets()["Buckets"]
+    ]
+    return {
+        "listed": listed,
+        "head": answer(s3.head_bucket),
+        "location": answer(s3.get_bucket_location),
+        "acl": answer(s3.get_bucket_acl),
+        "ownership": answer(s3.get_bucket_ownership_controls),
+        "encryption": answer(s3.get_bucket_encryption),
+        "versioning": answer(s3.get_bucket_versioning),
+        "public access": answer(s3.get_public_access_block),
+        "policy status": answer(s3.get_bucket_policy_status),
+        "tags": answer(s3.get_bucket_tagging),
+        "objects": [
+            {k: v for k, v in item.items() if k != "LastModified"}
+            for item in s3.list_objects_v2(Bucket=name)["Contents"]
+        ],
+    }
+
+
+def test_a_bucket_made_in_moto_is_the_bucket_create_bucket_makes(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    _fake_credentials(monkeypatch)
+    answers = []
+    for through_api in (True, False):
+        with mock_aws():
+            s3 = boto3.client("s3", region_name="us-east-1")
+            if through_api:
+                s3.create_bucket(Bucket="orderexportsbucket")
+            else:
+                make = moto_patches.bucket_maker("123456789012", "us-east-1")
+                assert make is not None
+                assert make("orderexportsbucket")
+                assert make("orderexportsbucket")  # the account's already: nothing to do
+            s3.put_object(Bucket="orderexportsbucket", Key="k", Body=b"x")
+            answers.append(_bucket_answers(s3, "orderexportsbucket"))
+    assert answers[0] == answers[1]
+    assert answers[0]["listed"] == [{"Name": "orderexportsbucket"}]
+    assert answers[0]["location"] == {"LocationConstraint": None}
+
+
+@pytest.mark.parametrize("name", ["Upper", "ab", "a..b", "-leading", "x" * 64, "under_score"])
+def test_a_name_not_plainly_valid_is_left_to_the_api(
+    monkeypatch: pytest.MonkeyPatch, name: str
+) -> None:
+    _fake_credentials(monkeypatch)
+    with mock_aws():
+        make = moto_patches.bucket_maker("123456789012", "us-east-1")
+        assert make is not None
+        assert not make(name)
+        assert boto3.client("s3", region_name="us-east-1").list_buckets()["Buckets"] == []
+
+
+def test_buckets_elsewhere_are_left_to_the_api(monkeypatch: pytest.MonkeyPatch) -> None:
+    _fake_credentials(monkeypatch)
+    assert moto_patches.bucket_maker("123456789012", "eu-west-1") is None
+    with mock_aws():
+        boto3.client("s3", region_name="us-east-1").create_bucket(Bucket="taken")
+        make = moto_patches.bucket_maker("210987654321", "us-east-1")
+        assert make is not None
+        assert not make("taken")  # another account's: CreateBucket's error is the API's
