@@ -36,11 +36,12 @@ from workflows.engine.history import History
 from workflows.engine.lambdas import HandlerMode, InProcessLambdas, function_name_of
 from workflows.engine.machine import ExecutionResult
 from workflows.engine.tasks import ServiceIntegration, TaskRequest, TaskRunner
-from workflows.integrations import StartExecutionFn, aws_integrations, new_session
+from workflows.integrations import aws_integrations, new_session
 from workflows.local.event_patterns import matches
 from workflows.local.template import ACCOUNT, REGION, FunctionSpec, StateMachineSpec, Template
 
 if TYPE_CHECKING:
+    from workflows.integrations import StartExecutionFn
     from workflows.local.sandbox_pool import ProcessLambdas
 
 __all__ = [
