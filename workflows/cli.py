@@ -165,6 +165,7 @@ def run(
     stand-ins of DynamoDB, SQS, SNS, SES and EventBridge (moto, in this process),
     and the executions its events start (EventBridge rules) run too.
     """
+    _quick_exit.add("run")  # everything it opens, it closes: see program()
     if lambdas_ref is None and not subs and template_path.is_file():
         # importing the runtime (boto3, the integrations) builds objects that live as
         # long as the process and no garbage: ~50 young collections for nothing. The
@@ -591,15 +592,20 @@ def _print_diagnostics(path: Path, diagnostics: list[Diagnostic]) -> None:
         click.echo(f"{path}:{d.location or '/'}: {d.severity} {d.code}: {d.message}", err=True)
 
 
+# the commands that let program() end the process without tearing its heap down
+_quick_exit: set[str] = set()
+
+
 def program() -> None:
     """``workflows`` as a program of its own (the console script, ``python -m``).
 
-    ``main``, then the process ends as Python ends it (threads joined, exit handlers
-    run, output flushed, the same status) without tearing its heap down: after `workflows
-    run` that was ~25 ms of CPU deallocating boto3, moto, the service models and the
-    application one object at a time, with nothing left to write (every file the
-    command opens is closed by it). A command that leaves a thread running ends the
-    ordinary way. In-process callers (tests, ``CliRunner``) call ``main``.
+    ``main``, then, after ``workflows run``, the process ends as Python ends it
+    (threads joined, exit handlers run, output flushed, the same status) without
+    tearing its heap down: that was ~25 ms of CPU deallocating boto3, moto, the service
+    models and the application one object at a time, with nothing left to write (every
+    file the command opens is closed by it). A run that leaves a thread running, and
+    every other command (``up``'s servers, stores and child processes among them), end
+    the ordinary way. In-process callers (tests, ``CliRunner``) call ``main``.
     """
     try:
         main()
@@ -607,8 +613,8 @@ def program() -> None:
         status = _exit_status(stop.code)
     else:  # pragma: no cover - click's standalone mode always raises SystemExit
         status = 0
-    if threading.active_count() > 1:
-        raise SystemExit(status)  # Python's own exit waits for them
+    if not _quick_exit or threading.active_count() > 1:
+        raise SystemExit(status)  # Python's own exit (it waits for the threads)
     atexit._run_exitfuncs()
     try:
         sys.stdout.flush()

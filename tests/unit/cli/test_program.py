@@ -94,3 +94,15 @@ def test_exit_status_is_python_s(
 ) -> None:
     assert _exit_status(code) == status
     assert capsys.readouterr().err == ("bad\n" if code == "bad" else "")
+
+
+def test_other_commands_end_the_ordinary_way(tmp_path: Path) -> None:
+    (tmp_path / "bad.asl.json").write_text('{"StartAt": "Nowhere", "States": {}}')
+    done = subprocess.run(
+        [sys.executable, "-m", "workflows.cli", "validate", str(tmp_path / "bad.asl.json")],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == 1
+    assert "bad.asl.json:1:24: ERROR" in done.stdout + done.stderr
