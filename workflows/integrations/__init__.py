@@ -35,16 +35,25 @@ for result shapes and error names.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from workflows.engine.tasks import ServiceIntegration
+from workflows.engine.tasks import ServiceIntegration, TaskRequest
 from workflows.integrations._boto import ClientPool, new_session
 from workflows.integrations.optimized import optimized_integrations
-from workflows.integrations.s3_items import s3_item_integrations
-from workflows.integrations.sdk import AwsSdkIntegration
-from workflows.integrations.stepfunctions import StartExecution, StartExecutionFn
+
+if TYPE_CHECKING:
+    from workflows.integrations.stepfunctions import StartExecutionFn
 
 __all__ = ["StartExecutionFn", "aws_integrations", "new_session"]
+
+
+def __getattr__(name: str) -> Any:
+    # StartExecutionFn lives with the integration it types, imported when first needed
+    if name == "StartExecutionFn":
+        from workflows.integrations.stepfunctions import StartExecutionFn
+
+        return StartExecutionFn
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def aws_integrations(
@@ -63,9 +72,43 @@ def aws_integrations(
     """
     pool = ClientPool(session_factory)
     registry: dict[str, ServiceIntegration] = dict(optimized_integrations(pool))
-    registry["states:startExecution"] = StartExecution(
-        pool, start_execution, poll_interval=poll_interval
-    )
-    registry["aws-sdk"] = AwsSdkIntegration(pool)
-    registry.update(s3_item_integrations(pool))
+
+    def start_executions() -> ServiceIntegration:
+        from workflows.integrations.stepfunctions import StartExecution
+
+        return StartExecution(pool, start_execution, poll_interval=poll_interval)
+
+    def sdk() -> ServiceIntegration:
+        from workflows.integrations.sdk import AwsSdkIntegration
+
+        return AwsSdkIntegration(pool)
+
+    def s3_items(action: str) -> Callable[[], ServiceIntegration]:
+        def build() -> ServiceIntegration:
+            from workflows.integrations.s3_items import s3_item_integrations
+
+            return s3_item_integrations(pool)[f"s3:{action}"]
+
+        return build
+
+    registry["states:startExecution"] = _BuiltOnFirstCall(start_executions)
+    registry["aws-sdk"] = _BuiltOnFirstCall(sdk)
+    for action in ("getObject", "listObjectsV2", "putObject"):
+        registry[f"s3:{action}"] = _BuiltOnFirstCall(s3_items(action))
     return registry
+
+
+class _BuiltOnFirstCall:
+    """An integration whose module is imported, and the integration built, by its first
+    call: a run whose machines start no execution, call no SDK integration and read no
+    items from S3 (``make demo``'s) compiled ``stepfunctions``, ``sdk`` and
+    ``s3_items`` (~23 kB of source) for nothing."""
+
+    def __init__(self, build: Callable[[], ServiceIntegration]) -> None:
+        self._build = build
+        self._built: ServiceIntegration | None = None
+
+    async def __call__(self, request: TaskRequest) -> Any:
+        if self._built is None:
+            self._built = self._build()
+        return await self._built(request)

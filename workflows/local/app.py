@@ -24,7 +24,7 @@ import uuid
 from collections.abc import Awaitable, Callable, Coroutine, Iterator, Mapping
 from concurrent.futures import Executor, ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from botocore.exceptions import ClientError
 
@@ -36,16 +36,13 @@ from workflows.engine.history import History
 from workflows.engine.lambdas import HandlerMode, InProcessLambdas, function_name_of
 from workflows.engine.machine import ExecutionResult
 from workflows.engine.tasks import ServiceIntegration, TaskRequest, TaskRunner
-from workflows.integrations import StartExecutionFn, aws_integrations, new_session
+from workflows.integrations import aws_integrations, new_session
 from workflows.local.event_patterns import matches
-from workflows.local.sandbox_pool import (
-    BACKGROUND_NICENESS,
-    DEFAULT_CONCURRENCY,
-    FunctionSandboxSpec,
-    ProcessLambdas,
-    SandboxPool,
-)
 from workflows.local.template import ACCOUNT, REGION, FunctionSpec, StateMachineSpec, Template
+
+if TYPE_CHECKING:
+    from workflows.integrations import StartExecutionFn
+    from workflows.local.sandbox_pool import ProcessLambdas
 
 __all__ = [
     "ExecutionListener",
@@ -194,12 +191,16 @@ class LocalApp:
         keep_records: bool = True,
         sandboxes: SandboxKind = "in-process",
         function_concurrency: int | None = None,
+        make_bucket: Callable[[str], bool] | None = None,
     ) -> None:
         """``sandboxes`` says what a function runs in (see ``SandboxKind``);
         ``function_concurrency`` is the most process sandboxes of one function at once
         (default ``DEFAULT_CONCURRENCY``; a function's ReservedConcurrentExecutions in the
-        template lowers it for that function)."""
+        template lowers it for that function). ``make_bucket``, given, makes a template
+        bucket by its name without the S3 API (moto in this process: ``workflows run``)
+        and says whether it did; a bucket it leaves is created through the API."""
         self.template = template
+        self._make_bucket = make_bucket
         self.clock = clock or RealClock()
         self.tokens = TaskTokens()
         # every execution's result, for a run that ends (workflows run, tests); a
@@ -226,6 +227,15 @@ class LocalApp:
         if sandboxes == "process":
             # a pool of worker processes per function: one invocation at a time per
             # sandbox, up to the function's concurrency at once, functions side by side
+            # (imported here: `workflows run` runs its functions in-process)
+            from workflows.local.sandbox_pool import (
+                BACKGROUND_NICENESS,
+                DEFAULT_CONCURRENCY,
+                FunctionSandboxSpec,
+                ProcessLambdas,
+                SandboxPool,
+            )
+
             limit = function_concurrency or DEFAULT_CONCURRENCY
             pools = {
                 f.logical_id: SandboxPool(
@@ -325,10 +335,17 @@ class LocalApp:
         for logical_id in self.template.of_type("AWS::Events::EventBus"):
             with contextlib.suppress(events.exceptions.ResourceAlreadyExistsException):
                 events.create_event_bus(Name=self.template.physical_names[logical_id])
-        s3 = session.client("s3")
-        for logical_id in self.template.of_type("AWS::S3::Bucket"):
-            with contextlib.suppress(s3.exceptions.BucketAlreadyOwnedByYou):
-                s3.create_bucket(Bucket=self.template.physical_names[logical_id])
+        buckets = [
+            self.template.physical_names[logical_id]
+            for logical_id in self.template.of_type("AWS::S3::Bucket")
+        ]
+        if self._make_bucket is not None:
+            buckets = [bucket for bucket in buckets if not self._make_bucket(bucket)]
+        if buckets:
+            s3 = session.client("s3")
+            for bucket in buckets:
+                with contextlib.suppress(s3.exceptions.BucketAlreadyOwnedByYou):
+                    s3.create_bucket(Bucket=bucket)
         senders = {f.environment.get("SENDER_EMAIL") for f in self.template.functions.values()}
         ses = session.client("ses")
         for sender in filter(None, senders):

@@ -33,14 +33,17 @@ import contextlib
 import copy
 import functools
 import pickle
+import re
 import threading
 from collections import deque
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from types import SimpleNamespace
 from typing import Any, Final
 
 __all__ = [
     "bring_up_services",
+    "bucket_maker",
+    "cache_host_lookups",
     "cache_lookups",
     "patch_transactions",
     "thin_dispatch",
@@ -183,6 +186,29 @@ def cache_lookups() -> None:
     is not remembered (moto prints a hint for it each time). Idempotent.
     """
     from moto.core import responses
+
+    if hasattr(responses.method_names_from_class, "cache_info"):  # type: ignore[attr-defined]
+        return
+    method_names = functools.cache(responses.method_names_from_class)  # type: ignore[attr-defined]
+    responses.method_names_from_class = method_names  # type: ignore[attr-defined]
+    _cache_possible_keys()
+    _cache_expressions()
+    _cache_condition_parses()
+    _cache_node_types()
+    _serialize_attribute_values()
+    _parse_attribute_values()
+    _build_items_in_linear_time()
+    _cast_scalars_directly()
+    _authorize_without_importing()
+
+
+def cache_host_lookups() -> None:
+    """Which backend serves a host, remembered by moto's server (``thin_dispatch``).
+
+    Only moto's server looks hosts up: ``workflows run`` calls moto in-process, where
+    importing the server's module (Flask, Jinja, flask-cors: ~35 ms of CPU) would buy
+    nothing. Idempotent.
+    """
     from moto.moto_server import werkzeug_app
 
     dispatcher = werkzeug_app.DomainDispatcherApplication
@@ -202,17 +228,6 @@ def cache_lookups() -> None:
 
     get_backend_for_host._cached = True  # type: ignore[attr-defined]
     dispatcher.get_backend_for_host = get_backend_for_host  # type: ignore[method-assign]
-
-    method_names = functools.cache(responses.method_names_from_class)  # type: ignore[attr-defined]
-    responses.method_names_from_class = method_names  # type: ignore[attr-defined]
-    _cache_possible_keys()
-    _cache_expressions()
-    _cache_condition_parses()
-    _cache_node_types()
-    _serialize_attribute_values()
-    _parse_attribute_values()
-    _build_items_in_linear_time()
-    _cast_scalars_directly()
 
 
 _KEYS_KEPT = 4096  # (class, key, shape) triples; a service's models have a few hundred
@@ -832,6 +847,51 @@ def bring_up_services(services: Iterable[str], account: str, region: str) -> lis
     return ready
 
 
+# a name S3 accepts in every region, and moto's CreateBucket too (anything else goes
+# through the API, which answers it as before)
+_PLAIN_BUCKET_NAME: Final = re.compile(r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]")
+# the only region where CreateBucket needs no LocationConstraint
+_BUCKETS_REGION: Final = "us-east-1"
+
+
+def bucket_maker(account: str, region: str) -> Callable[[str], bool] | None:
+    """``make_bucket`` for ``LocalApp`` with moto in this process: a bucket made in moto's
+    S3 backend as its ``CreateBucket`` handler makes it, without a client or a request.
+
+    Provisioning ``workflows run``'s one bucket through the API built an S3 client (its
+    endpoint rules and handlers) and sent one request: ~40 ms of CPU for a bucket the
+    demo's executions never use. For a request without a LocationConstraint, ACL,
+    object lock, ownership or namespace header (provisioning's), moto's handler calls
+    ``create_bucket(name, "us-east-1")`` and, when the bucket is already the account's,
+    does nothing; so does this. It returns False (leaving the bucket to the API, and its
+    answer) for anything else: another region, a name that is not plainly valid, a
+    bucket another account owns. None when there is no region where that holds.
+    """
+    if region != _BUCKETS_REGION:
+        return None
+
+    def make_bucket(name: str) -> bool:
+        from moto.s3.exceptions import BucketAlreadyExists
+        from moto.s3.models import s3_backends
+
+        if not _PLAIN_BUCKET_NAME.fullmatch(name) or ".." in name:
+            return False
+        backend = s3_backends[account][_partition(region)]
+        try:
+            backend.create_bucket(name, _BUCKETS_REGION)
+        except BucketAlreadyExists:
+            return bool(backend.get_bucket(name).account_id == account)
+        return True
+
+    return make_bucket
+
+
+def _partition(region: str) -> str:
+    from moto.utilities.utils import get_partition
+
+    return str(get_partition(region))
+
+
 _ROUTES_KEPT: Final = 1024  # S3 keys are paths of their own: bounded
 
 
@@ -867,6 +927,8 @@ def thin_dispatch(dispatcher: Any) -> Any:
     from moto.moto_api import recorder
     from moto.settings import DISABLE_GLOBAL_CORS
     from werkzeug.exceptions import HTTPException
+
+    cache_host_lookups()
 
     # (app, method, path, place) -> the app's rule for them; place -> werkzeug's URL root
     routes: dict[tuple[Any, ...], tuple[Any, Any]] = {}
@@ -931,3 +993,44 @@ def thin_dispatch(dispatcher: Any) -> Any:
 
     serve.__wrapped__ = dispatcher  # type: ignore[attr-defined]
     return serve
+
+
+def _authorize_without_importing() -> None:
+    """moto's request authorization imports its IAM request classes only when it checks.
+
+    Each request of moto's ``BaseResponse`` goes through
+    ``_authenticate_and_authorize_normal_action`` (S3's through its own), which
+    imports ``moto.iam.access_control`` (~10 ms of CPU at the first request) to hand
+    its class to ``_authenticate_and_authorize_action``; that only instantiates it once
+    more requests than ``INITIAL_NO_AUTH_ACTION_COUNT`` were counted (never, unless a
+    test turns authorization on). The class is now imported where it is instantiated;
+    moto's counting and its checks are its own. Idempotent.
+    """
+    from moto.core.authorization import ActionAuthenticatorMixin
+    from moto.utilities.utils import get_partition
+
+    if getattr(ActionAuthenticatorMixin._authenticate_and_authorize_normal_action, "_lazy", False):
+        return
+
+    def iam_request(*args: Any, **kwargs: Any) -> Any:
+        from moto.iam.access_control import IAMRequest
+
+        return IAMRequest(*args, **kwargs)
+
+    def s3_iam_request(*args: Any, **kwargs: Any) -> Any:
+        from moto.iam.access_control import S3IAMRequest
+
+        return S3IAMRequest(*args, **kwargs)
+
+    def normal_action(self: Any, resource: str = "*") -> None:
+        self._authenticate_and_authorize_action(iam_request, resource)
+
+    def s3_action(self: Any, bucket_name: str | None = None, key_name: str | None = None) -> None:
+        arn = f"{bucket_name or '*'}/{key_name}" if key_name else (bucket_name or "*")
+        resource = f"arn:{get_partition(self.region)}:s3:::{arn}"
+        self._authenticate_and_authorize_action(s3_iam_request, resource)
+
+    normal_action._lazy = True  # type: ignore[attr-defined]
+    mixin: Any = ActionAuthenticatorMixin
+    mixin._authenticate_and_authorize_normal_action = normal_action
+    mixin._authenticate_and_authorize_s3_action = s3_action

@@ -25,7 +25,13 @@ from workflows.local.app import LocalApp
 from workflows.local.template import ACCOUNT, REGION, Template
 from workflows.timeline import render_timeline
 
-__all__ = ["FEWER_COLLECTIONS", "fake_aws_environment", "granted_services", "run_from_template"]
+__all__ = [
+    "FEWER_COLLECTIONS",
+    "fake_aws_environment",
+    "granted_services",
+    "run_from_template",
+    "run_may_start",
+]
 
 # The garbage collector's thresholds while the runtime works. With Python's (700, 10,
 # 10), importing boto3, moto and the task modules and serving the run triggered about
@@ -129,18 +135,22 @@ def _run_in_moto(
     echo: Echo,
     after: Callable[[LocalApp], None] | None,
 ) -> bool:
-    from workflows.local.moto_patches import bring_up_services
+    from workflows.local.moto_patches import bring_up_services, bucket_maker
 
     # one boto3 session for the runtime's own calls (provisioning, the service
     # integrations, the summary): a run uses them one after the other, and a botocore
     # session costs ~10 ms of CPU to build (each function's sandbox keeps its own)
     session = functools.cache(lambda: _RunSession(new_session(region_name=REGION)))
-    app = LocalApp(template, clock=clock, session_factory=session)
+    app = LocalApp(
+        template, clock=clock, session_factory=session, make_bucket=bucket_maker(ACCOUNT, REGION)
+    )
     os.environ.update(app.environment())
     app.provision()
     # moto's stand-ins of the services the executions may call, up before they start
     # (as on AWS), so that an execution's timeline does not hold moto building one
-    bring_up_services(granted_services(template), ACCOUNT, REGION)
+    bring_up_services(
+        granted_services(template, run_may_start(template, reference)), ACCOUNT, REGION
+    )
     gc.freeze()  # the modules and services built so far live as long as the run
     gc.enable()  # start-up is over (see run_from_template): executions make garbage
     result = asyncio.run(_run(app, reference, data, name))
@@ -180,12 +190,27 @@ _POLICY_TEMPLATE_SERVICES = {
 _RUNTIME_SERVED = frozenset({"lambda", "states", "stepfunctions"})
 
 
-def granted_services(template: Template) -> set[str]:
+def run_may_start(template: Template, reference: str) -> set[str]:
+    """The state machines (logical ids) a run of ``reference`` starts, or may: that one
+    and those the template's EventBridge rules start (schedules do not fire in a run)."""
+    return {template.state_machine(reference).logical_id} | {
+        spec.logical_id for spec in template.state_machines.values() if spec.rules
+    }
+
+
+def granted_services(template: Template, machines: set[str] | None = None) -> set[str]:
     """The services the template's functions and state machines are granted, by
-    botocore's name: those their executions may call."""
+    botocore's name: those their executions may call. ``machines``, given, counts only
+    those state machines (logical ids); every function counts."""
     services = set()
     for kind in ("AWS::Serverless::Function", "AWS::Serverless::StateMachine"):
-        for resource in template.of_type(kind).values():
+        for logical_id, resource in template.of_type(kind).items():
+            if (
+                machines is not None
+                and kind.endswith("StateMachine")
+                and logical_id not in machines
+            ):
+                continue  # a state machine this run does not start
             policies = (resource.get("Properties") or {}).get("Policies") or []
             for policy in policies if isinstance(policies, list) else [policies]:
                 if not isinstance(policy, dict):

@@ -137,8 +137,8 @@ def test_moto_no_longer_keeps_every_item_it_ever_made(dynamodb: Any) -> None:
 def test_hosts_are_served_by_the_same_backends_with_the_cache() -> None:
     from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
 
-    moto_patches.cache_lookups()
-    moto_patches.cache_lookups()  # idempotent: the cache is not wrapped twice
+    moto_patches.cache_host_lookups()
+    moto_patches.cache_host_lookups()  # idempotent: the cache is not wrapped twice
     dispatcher = DomainDispatcherApplication(create_backend_app)
     find = DomainDispatcherApplication.get_backend_for_host
     assert not getattr(getattr(find, "__wrapped__", None), "_cached", False)
@@ -162,6 +162,8 @@ def test_a_response_class_answers_the_actions_it_has() -> None:
     from moto.dynamodb.responses import DynamoHandler
 
     moto_patches.cache_lookups()
+    moto_patches.cache_lookups()  # idempotent: the cache is not wrapped twice
+    assert not hasattr(responses.method_names_from_class.__wrapped__, "cache_info")
     names = responses.method_names_from_class(DynamoHandler)
     assert names is responses.method_names_from_class(DynamoHandler)
     assert sorted(names) == sorted(
@@ -934,3 +936,136 @@ def test_an_update_copies_the_old_item_only_for_a_stream(
     assert modify[0]["NewImage"]["n"] == {"N": "2"}
     # the item changed in the table is the one moto keeps
     assert dynamodb.get_item(TableName=TABLE, Key=_key("A"))["Item"]["n"] == {"N": "2"}
+
+
+def test_moto_in_process_does_not_import_moto_s_server() -> None:
+    """``workflows run`` calls moto in-process: its patches leave the server's module
+    (Flask, Jinja) and, while authorization is off, moto's IAM request classes
+    unimported; ``thin_dispatch`` caches the server's host look-ups."""
+    import subprocess
+    import sys
+
+    probe = (
+        "import os, sys, boto3, moto\n"
+        "from workflows.local import moto_patches\n"
+        "moto_patches.patch_transactions()\n"
+        "os.environ.update(AWS_ACCESS_KEY_ID='testing', AWS_SECRET_ACCESS_KEY='testing')\n"
+        "with moto.mock_aws():\n"
+        "    boto3.client('dynamodb', region_name='us-east-1').list_tables()\n"
+        "    boto3.client('s3', region_name='us-east-1').list_buckets()\n"
+        "assert 'moto.iam.access_control' not in sys.modules\n"
+        "assert 'moto.moto_server.werkzeug_app' not in sys.modules\n"
+        "assert 'flask' not in sys.modules\n"
+        "from moto.moto_server.werkzeug_app import DomainDispatcherApplication as D\n"
+        "from moto.moto_server.werkzeug_app import create_backend_app\n"
+        "moto_patches.thin_dispatch(D(create_backend_app))\n"
+        "assert D.get_backend_for_host._cached\n"
+    )
+    subprocess.run([sys.executable, "-c", probe], check=True)
+
+
+@pytest.mark.parametrize("service", ["dynamodb", "s3"])
+def test_moto_still_refuses_unknown_keys_when_authorization_is_on(
+    monkeypatch: pytest.MonkeyPatch, service: str
+) -> None:
+    """moto's IAM request classes are imported when a request is checked, not before:
+    with authorization off requests pass uncounted as before, with it on the same
+    requests are refused as moto refuses them (the access key is no IAM user's)."""
+    from botocore.exceptions import ClientError
+    from moto.core import set_initial_no_auth_action_count
+
+    _fake_credentials(monkeypatch)
+    moto_patches.cache_lookups()
+    moto_patches.cache_lookups()  # idempotent
+
+    def call() -> Any:
+        client = boto3.client(service, region_name="us-east-1")
+        if service == "s3":
+            return client.list_buckets()
+        return client.list_tables()
+
+    with mock_aws():
+        assert call()["ResponseMetadata"]["HTTPStatusCode"] == 200
+        with pytest.raises(ClientError) as refused:
+            set_initial_no_auth_action_count(0)(call)()
+    assert refused.value.response["ResponseMetadata"]["HTTPStatusCode"] == 403
+
+
+# ---------------------------------------------------------------------- bucket_maker
+
+
+def _bucket_answers(s3: Any, name: str) -> dict[str, Any]:
+    """What the S3 API answers about a bucket, request ids and dates left out."""
+
+    def answer(call: Any, **kwargs: Any) -> Any:
+        try:
+            found = call(Bucket=name, **kwargs)
+        except s3.exceptions.ClientError as error:
+            return error.response["Error"]["Code"]
+        found.pop("ResponseMetadata", None)
+        return found
+
+    listed = [
+        {k: v for k, v in bucket.items() if k != "CreationDate"}
+        for bucket in s3.list_buckets()["Buckets"]
+    ]
+    return {
+        "listed": listed,
+        "head": answer(s3.head_bucket),
+        "location": answer(s3.get_bucket_location),
+        "acl": answer(s3.get_bucket_acl),
+        "ownership": answer(s3.get_bucket_ownership_controls),
+        "encryption": answer(s3.get_bucket_encryption),
+        "versioning": answer(s3.get_bucket_versioning),
+        "public access": answer(s3.get_public_access_block),
+        "policy status": answer(s3.get_bucket_policy_status),
+        "tags": answer(s3.get_bucket_tagging),
+        "objects": [
+            {k: v for k, v in item.items() if k != "LastModified"}
+            for item in s3.list_objects_v2(Bucket=name)["Contents"]
+        ],
+    }
+
+
+def test_a_bucket_made_in_moto_is_the_bucket_create_bucket_makes(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    _fake_credentials(monkeypatch)
+    answers = []
+    for through_api in (True, False):
+        with mock_aws():
+            s3 = boto3.client("s3", region_name="us-east-1")
+            if through_api:
+                s3.create_bucket(Bucket="orderexportsbucket")
+            else:
+                make = moto_patches.bucket_maker("123456789012", "us-east-1")
+                assert make is not None
+                assert make("orderexportsbucket")
+                assert make("orderexportsbucket")  # the account's already: nothing to do
+            s3.put_object(Bucket="orderexportsbucket", Key="k", Body=b"x")
+            answers.append(_bucket_answers(s3, "orderexportsbucket"))
+    assert answers[0] == answers[1]
+    assert answers[0]["listed"] == [{"Name": "orderexportsbucket"}]
+    assert answers[0]["location"] == {"LocationConstraint": None}
+
+
+@pytest.mark.parametrize("name", ["Upper", "ab", "a..b", "-leading", "x" * 64, "under_score"])
+def test_a_name_not_plainly_valid_is_left_to_the_api(
+    monkeypatch: pytest.MonkeyPatch, name: str
+) -> None:
+    _fake_credentials(monkeypatch)
+    with mock_aws():
+        make = moto_patches.bucket_maker("123456789012", "us-east-1")
+        assert make is not None
+        assert not make(name)
+        assert boto3.client("s3", region_name="us-east-1").list_buckets()["Buckets"] == []
+
+
+def test_buckets_elsewhere_are_left_to_the_api(monkeypatch: pytest.MonkeyPatch) -> None:
+    _fake_credentials(monkeypatch)
+    assert moto_patches.bucket_maker("123456789012", "eu-west-1") is None
+    with mock_aws():
+        boto3.client("s3", region_name="us-east-1").create_bucket(Bucket="taken")
+        make = moto_patches.bucket_maker("210987654321", "us-east-1")
+        assert make is not None
+        assert not make("taken")  # another account's: CreateBucket's error is the API's

@@ -9,7 +9,7 @@ from botocore.config import Config
 
 from workflows.integrations import new_session
 from workflows.integrations._boto import ClientPool
-from workflows.local.run import _RunSession, granted_services
+from workflows.local.run import _RunSession, granted_services, run_may_start
 from workflows.local.template import REGION, load_template
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -72,3 +72,20 @@ Resources:
 def test_the_application_template_grants_the_services_the_demo_calls() -> None:
     granted = granted_services(load_template(ROOT / "infra" / "sam" / "template.yaml"))
     assert {"dynamodb", "events", "ses", "sns"} <= granted
+
+
+def test_the_services_up_for_a_run_are_those_of_the_machines_it_may_start() -> None:
+    template = load_template(ROOT / "infra" / "sam" / "template.yaml")
+    # the order and the notification its OrderConfirmed event starts (a rule's target);
+    # the sweeps run on schedules, which do not fire in a run
+    machines = run_may_start(template, "order_processing")
+    assert machines == {"OrderProcessingStateMachine", "NotificationStateMachine"}
+    granted = granted_services(template, machines)
+    assert granted == {"dynamodb", "events", "sqs", "ses", "sns"}
+    assert "s3" in granted_services(template)  # the export sweep's bucket
+    assert granted_services(template, run_may_start(template, "order_export_sweep")) == {
+        "dynamodb",
+        "ses",
+        "sns",
+        "s3",
+    }

@@ -88,3 +88,47 @@ def test_a_file_orjson_refuses_is_read_by_json(tmp_path: Path) -> None:
     assert data["max"] == 123456789012345678901234567890
     assert data["ratio"] != data["ratio"]
     assert shared_loader._OrjsonFileLoader().load_file(str(tmp_path / "missing")) is None
+
+
+@pytest.mark.parametrize(
+    "type_name",
+    ["service-2", "endpoint-rule-set-1", "resources-1", "paginators-1", "waiters-2", "nothing-1"],
+)
+def test_the_shared_loader_lists_the_services_botocore_lists(
+    tmp_path: Path, type_name: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import gzip
+    import os
+
+    import boto3
+
+    # botocore's and boto3's data, and a folder of odd shapes: a model only gzipped, a
+    # service without versions, a file where a service or a version would be, a model
+    # that is a folder, and a service reached through a link
+    odd = tmp_path / "models"
+    (odd / "gzipped" / "2020-01-01").mkdir(parents=True)
+    with gzip.open(odd / "gzipped" / "2020-01-01" / f"{type_name}.json.gz", "wb") as file:
+        file.write(b"{}")
+    (odd / "empty").mkdir()
+    (odd / "a-file").write_text("{}")
+    (odd / "versionless" / "2020-01-01").mkdir(parents=True)
+    (odd / "versionless" / "not-a-version").write_text("{}")
+    (odd / "folder-model" / "2020-01-01" / f"{type_name}.json").mkdir(parents=True)
+    (odd / "second" / "2019-01-01").mkdir(parents=True)
+    (odd / "second" / "2021-01-01").mkdir(parents=True)
+    (odd / "second" / "2021-01-01" / f"{type_name}.json").write_text("{}")
+    os.symlink(odd / "second", odd / "linked")
+    paths = [
+        str(Path(botocore.loaders.__file__).parent / "data"),
+        str(Path(boto3.__file__).parent / "data"),
+        str(odd),
+        str(tmp_path / "missing"),
+    ]
+    botocore_own = botocore.loaders.Loader(extra_search_paths=paths)
+    monkeypatch.setattr(shared_loader, "_loaders", {})
+    shared = shared_loader._shared_loader(os.pathsep.join(paths))
+    assert shared.list_available_services(type_name) == botocore_own.list_available_services(
+        type_name
+    )
+    if type_name != "nothing-1":
+        assert {"gzipped", "second", "linked"} <= set(shared.list_available_services(type_name))

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Coroutine, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from workflows.engine.errors import QueryEvaluationError, StatesError
 from workflows.engine.frame import Frame
@@ -32,8 +32,11 @@ from workflows.engine.states.common import (
     query_failure,
     query_type_failure,
 )
-from workflows.engine.states.distributed import DistributedMap, run_distributed
 from workflows.engine.sync_runner import start_branches, waiting_for_branches
+
+if TYPE_CHECKING:
+    # imported by the first distributed Map (item readers, result writers, map runs)
+    from workflows.engine.states.distributed import DistributedMap
 
 __all__ = ["MapState", "ParallelState", "gather_or_cancel"]
 
@@ -178,9 +181,11 @@ class MapState(ResultState):
         self.processor_definition = processor
         config = processor.get("ProcessorConfig") or {}
         self.distributed = config.get("Mode") == "DISTRIBUTED"
-        self.distributed_parts = (
-            DistributedMap(definition, config, language) if self.distributed else None
-        )
+        self.distributed_parts: DistributedMap | None = None
+        if self.distributed:
+            from workflows.engine.states.distributed import DistributedMap
+
+            self.distributed_parts = DistributedMap(definition, config, language)
         self.label: str | None = definition.get("Label")
         self.items_path = path_field(definition, "ItemsPath")
         self.item_selector = None
@@ -301,6 +306,8 @@ class MapState(ResultState):
         tolerated_count, tolerated_percentage = self._tolerances(effective, frame)
         tolerant = tolerated_count is not None or tolerated_percentage is not None
         if self.distributed:
+            from workflows.engine.states.distributed import run_distributed
+
             return await run_distributed(
                 self,
                 items,
