@@ -1253,8 +1253,8 @@ class ExecutionService:
             started = dict(event.get("executionStartedEventDetails") or {})
             started.update(self.started_on(live.arn))
             event = {**event, "executionStartedEventDetails": started}
-        self.store.add_event(live.arn, event)
         if terminal is None:
+            self.store.add_event(live.arn, event)
             return
         status, details_key = terminal
         details = event.get(details_key) or {}
@@ -1267,6 +1267,7 @@ class ExecutionService:
             details.get("output") if status == "SUCCEEDED" else None,
             details.get("error"),
             details.get("cause"),
+            event,  # stored with the status, in one transaction
         )
 
     def _finish(
@@ -1277,12 +1278,13 @@ class ExecutionService:
         output: str | None,
         error: str | None,
         cause: str | None,
+        event: dict[str, Any] | None = None,
     ) -> None:
         if live.finished:
             return
         live.finished = True
         live.stored = self.store.finish_execution(
-            live.arn, status, stop_date=stop, output=output, error=error, cause=cause
+            live.arn, status, stop_date=stop, output=output, error=error, cause=cause, event=event
         )
         self._status_changed(live, status, stop, output, error, cause)
         if self._live.get(live.arn) is live:

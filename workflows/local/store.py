@@ -459,14 +459,19 @@ class ExecutionStore:
         output: str | None = None,
         error: str | None = None,
         cause: str | None = None,
+        event: dict[str, Any] | None = None,
     ) -> Future[None]:
-        return self._submit(
-            [
-                (_FINISH_EXECUTION, (status, output, error, cause, stop_date, arn)),
-                ("DELETE FROM task_answers WHERE execution_arn = ?", (arn,)),
-            ],
-            durable=True,
-        )
+        """Mark an execution ended; ``event``, its end event (GetExecutionHistory's shape),
+        is stored in the same transaction: no reader sees the end event of an execution
+        still RUNNING, and a kill -9 cannot leave one (whose recovery would then add
+        ExecutionAborted after it)."""
+        writes: list[tuple[str, tuple[Any, ...] | dict[str, Any]]] = [
+            (_FINISH_EXECUTION, (status, output, error, cause, stop_date, arn)),
+            ("DELETE FROM task_answers WHERE execution_arn = ?", (arn,)),
+        ]
+        if event is not None:
+            writes.insert(0, (_INSERT_EVENT, {"arn": arn, "event": event}))
+        return self._submit(writes, durable=True)
 
     def put_task_answer(
         self, token: str, execution_arn: str, answer: dict[str, Any]
