@@ -38,7 +38,14 @@ from botocore.exceptions import ClientError
 
 from workflows.engine import DefinitionError, Diagnostic, StateMachine, StatesError
 from workflows.engine.clock import Clock
-from workflows.engine.history import History, RawEvent, dumps, materialize
+from workflows.engine.history import (
+    History,
+    RawEvent,
+    details_key,
+    dumps,
+    materialize,
+    shape_details,
+)
 from workflows.engine.machine import ExecutionResult
 from workflows.engine.validation import validate_definition
 from workflows.local import json_text
@@ -57,6 +64,7 @@ from workflows.local.store import (
     ExecutionStore,
     StateMachineRow,
     StoreUnavailable,
+    ValueTexts,
 )
 from workflows.local.template import ACCOUNT, REGION
 
@@ -160,6 +168,7 @@ class _Live:
     finished: bool = False
     waiters: list[asyncio.Future[None]] = field(default_factory=list)
     stored: Future[None] | None = None  # the write of its end, once it ended
+    texts: ValueTexts = field(default_factory=ValueTexts)  # its values encoded last
 
 
 class ExecutionService:
@@ -1235,9 +1244,12 @@ class ExecutionService:
             return
         kind = raw[0]
         if kind in _TERMINAL or (kind == "ExecutionStarted" and live.arn in self.targets):
-            self._on_event(live, materialize(event_id, raw))
+            event = materialize(event_id, (kind, raw[1], raw[2], None))
+            if raw[3] is not None:  # its output is the last state's: encoded already
+                event[details_key(kind)] = shape_details(raw[3], live.texts.encode)
+            self._on_event(live, event)
         else:
-            self.store.add_raw_event(live.arn, event_id, raw)
+            self.store.add_raw_event(live.arn, event_id, raw, live.texts)
 
     def _on_event(self, live: _Live, event: dict[str, Any]) -> None:
         if self._closed or live.finished:

@@ -49,6 +49,7 @@ __all__ = [
     "MapRunRow",
     "StateMachineRow",
     "StoreUnavailable",
+    "ValueTexts",
 ]
 
 log = logging.getLogger("workflows.local")
@@ -304,15 +305,47 @@ _VALUES: Final = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False, def
 _DETAILS: Final = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False, default=str)
 
 
-def _raw_event_row(arn: str, event_id: int, raw: RawEvent) -> tuple[Any, ...]:
+class ValueTexts:
+    """The JSON text of the last values one execution's events held, known by identity.
+
+    A state's output is the next state's input, a Choice or Succeed state's input its
+    output, the last state's output the execution's: the same object, in two to four
+    events in a row. The engine never changes a value in place (History itself keeps
+    references to them and encodes them only when read), so the object held here still
+    has the text made of it; holding it also keeps its ``id`` from being reused."""
+
+    __slots__ = ("_held",)
+
+    KEPT: Final = 2
+
+    def __init__(self) -> None:
+        self._held: list[tuple[Any, str]] = []
+
+    def encode(self, value: Any) -> str:
+        for held, text in self._held:
+            if held is value:
+                return text
+        text = _VALUES.encode(value)
+        if isinstance(value, dict | list):  # scalars cost less to encode than to look up
+            held_now = self._held
+            if len(held_now) >= self.KEPT:
+                del held_now[0]
+            held_now.append((value, text))
+        return text
+
+
+def _raw_event_row(
+    arn: str, event_id: int, raw: RawEvent, texts: ValueTexts | None = None
+) -> tuple[Any, ...]:
     """The row ``_event_row`` makes of ``history.materialize(event_id, raw)``, without the
     event in between: ``input``/``output`` are encoded into their columns, the rest of the
-    details (``parameters``, variables as JSON text) into the details column."""
+    details (``parameters``, variables as JSON text) into the details column; ``texts``,
+    the execution's values encoded last (the same text, made once)."""
     event_type, timestamp, previous, details = raw
     key = text = input = output = None
     if details is not None:
         key = details_key(event_type)
-        shaped = shape_details(details, _VALUES.encode)
+        shaped = shape_details(details, _VALUES.encode if texts is None else texts.encode)
         # input and output have columns of their own
         input = shaped.pop("input", None)
         output = shaped.pop("output", None)
@@ -494,17 +527,23 @@ class ExecutionStore:
         """Store one history event in GetExecutionHistory's shape (timestamp: datetime/float)."""
         return self._submit([(_INSERT_EVENT, {"arn": execution_arn, "event": event})], durable=True)
 
-    def add_raw_event(self, execution_arn: str, event_id: int, raw: RawEvent) -> None:
+    def add_raw_event(
+        self,
+        execution_arn: str,
+        event_id: int,
+        raw: RawEvent,
+        texts: ValueTexts | None = None,
+    ) -> None:
         """Store one event as the engine recorded it (``History.subscribe_raw``), durably
-        and with no future of its own: whoever needs it on disk waits for a ``barrier``."""
+        and with no future of its own: whoever needs it on disk waits for a ``barrier``.
+        ``texts``: the execution's own (its values repeat from one event to the next)."""
         if self._closed:
             return
         # the row is made here, by the caller, not by the writer: the writer's own Python
         # work holds the GIL the loop needs (under a closed loop of 50 clients the
         # runtime spent more CPU with the rows made by the writer)
-        self._queue.put(
-            _Job([(_INSERT_EVENT, _raw_event_row(execution_arn, event_id, raw))], None, True)
-        )
+        row = _raw_event_row(execution_arn, event_id, raw, texts)
+        self._queue.put(_Job([(_INSERT_EVENT, row)], None, True))
 
     def barrier(self) -> Future[None]:
         """Resolved once every write submitted before it is committed."""
