@@ -532,7 +532,7 @@ def main() -> None:
                     orders = max(1, len(load.accepted))
                     used = runtime.cpu_by_role()
                     shares = ", ".join(
-                        f"{role} {(used[role] - roles_start[role]) / orders:.3f} s" for role in used
+                        f"{role} {(used[role] - roles_start[role]) / orders:.4f} s" for role in used
                     )
                     print(f"  of which       {shares}")
                     if options.census:
