@@ -452,6 +452,9 @@ class ExecutionStore:
         self._read_lock = threading.Lock()
         self._pending_lock = threading.Lock()
         self._pending_arns: set[str] = set()  # executions inserted but not yet committed
+        # history events made in this turn of the loop, not yet queued (``add_raw_event``)
+        self._rows: list[tuple[str, tuple[Any, ...] | dict[str, Any]]] = []
+        self._rows_lock = threading.Lock()
         self._queue: queue.SimpleQueue[_Job | object] = queue.SimpleQueue()
         self._closed = False
         self._writer = threading.Thread(
@@ -543,7 +546,34 @@ class ExecutionStore:
         # work holds the GIL the loop needs (under a closed loop of 50 clients the
         # runtime spent more CPU with the rows made by the writer)
         row = _raw_event_row(execution_arn, event_id, raw, texts)
-        self._queue.put(_Job([(_INSERT_EVENT, row)], None, True))
+        with self._rows_lock:
+            rows = self._rows
+            rows.append((_INSERT_EVENT, row))
+            if len(rows) > 1:
+                return  # handed over with the first
+        # the events of one turn of the loop go to the writer as one job, at the end of the
+        # turn or before any write submitted after them: one wake-up of the writer (and
+        # often one commit) for all of them instead of one for each event
+        loop = asyncio._get_running_loop()
+        if loop is None:
+            self._hand_over()
+        else:
+            loop.call_soon(self._hand_over)
+
+    def _hand_over(self) -> None:
+        """Queue the events made so far (``add_raw_event``) as one job."""
+        with self._rows_lock:
+            rows, self._rows = self._rows, []
+            if rows:
+                self._queue.put(_Job(rows, None, True))
+
+    def _put(self, item: _Job | object) -> None:
+        """Queue ``item`` after the events made before it."""
+        with self._rows_lock:
+            rows, self._rows = self._rows, []
+            if rows:
+                self._queue.put(_Job(rows, None, True))
+            self._queue.put(item)
 
     def barrier(self) -> Future[None]:
         """Resolved once every write submitted before it is committed."""
@@ -557,7 +587,7 @@ class ExecutionStore:
         if self._closed:
             waiter.set_exception(StoreUnavailable("the execution store is closed"))
         else:
-            self._queue.put(_Job([], waiter, True))
+            self._put(_Job([], waiter, True))
         return waiter
 
     def put_state_machine(self, row: StateMachineRow) -> Future[None]:
@@ -577,7 +607,7 @@ class ExecutionStore:
     def recover(self) -> list[str]:
         """Mark executions left RUNNING by a stopped process ABORTED; returns their ARNs."""
         future: Future[list[str]] = Future()
-        self._queue.put(_Job([], future, durable=False, action=_abort_running))
+        self._put(_Job([], future, durable=False, action=_abort_running))
         return future.result()
 
     def abort(self, arn: str, cause: str) -> None:
@@ -585,7 +615,7 @@ class ExecutionStore:
         after its last one)."""
         future: Future[list[str]] = Future()
         action = functools.partial(_abort_running, arns=(arn,), cause=cause)
-        self._queue.put(_Job([], future, durable=False, action=action))
+        self._put(_Job([], future, durable=False, action=action))
         future.result()
 
     def _submit(
@@ -595,7 +625,7 @@ class ExecutionStore:
         if self._closed:
             future.set_exception(StoreUnavailable("the execution store is closed"))
             return future
-        self._queue.put(_Job(writes, future, durable))
+        self._put(_Job(writes, future, durable))
         return future
 
     def _forget_pending(self, arn: str) -> None:
@@ -660,6 +690,11 @@ class ExecutionStore:
         except sqlite3.Error as error:  # one bad write must not fail the others
             if len(batch) > 1:
                 return [job for one in batch for job in self._write([one])]
+            only = batch[0]
+            if only.future is None and len(only.writes) > 1:  # a turn's events: each alone
+                return [
+                    job for write in only.writes for job in self._write([_Job([write], None, True)])
+                ]
             log.error("a write to %s failed: %s", self.path, error)
             _settle(batch[0].future, error=StoreUnavailable(str(error)))
             return []
@@ -963,7 +998,7 @@ class ExecutionStore:
         if self._closed:
             return
         self._closed = True
-        self._queue.put(_STOP)
+        self._put(_STOP)
         self._writer.join()
         with self._read_lock:
             self._reader.close()
