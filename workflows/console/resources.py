@@ -41,7 +41,9 @@ KEPT: Final = 200
 class LocalResources:
     def __init__(self, app: LocalApp) -> None:
         self.app = app
-        self.events_put: deque[dict[str, Any]] = deque(maxlen=KEPT)
+        # (parameters, execution ARN, when) of the putEvents Tasks, shown as their entries
+        # only when the page is read: none of it is made per order for nobody
+        self.puts: deque[tuple[Any, str, float]] = deque(maxlen=KEPT)
         self.rule_starts: deque[dict[str, Any]] = deque(maxlen=KEPT)
         app.execution_listeners.append(self._on_execution)
 
@@ -51,7 +53,7 @@ class LocalResources:
 
     async def snapshot(self) -> dict[str, Any]:
         data = await asyncio.to_thread(self._read)
-        data["events"] = list(reversed(self.events_put))
+        data["events"] = list(reversed(self.events_put()))
         data["rule_starts"] = list(reversed(self.rule_starts))
         data["schedules"] = self._schedules()
         return data
@@ -175,25 +177,35 @@ class LocalResources:
                 return
             if (details.get("resourceType"), details.get("resource")) != ("events", "putEvents"):
                 return
+            # the engine never changes a value in place: read when the page is
+            self.puts.append((details.get("parameters"), arn, self.app.clock.now()))
+
+        starting.history.subscribe_raw(on_event)
+
+    def events_put(self) -> list[dict[str, Any]]:
+        """The last ``KEPT`` entries the executions put on a bus, oldest first."""
+        entries: deque[dict[str, Any]] = deque(maxlen=KEPT)
+        for value, arn, at in self.puts:
             # the parameters as GetExecutionHistory shows them (JSON text), read back
-            text = dumps(details["parameters"]) if "parameters" in details else None
+            text = dumps(value) if value is not None else None
             try:
                 parameters = json.loads(text or "{}")
             except ValueError:
-                return
+                continue
+            if not isinstance(parameters, dict):
+                continue
             for entry in parameters.get("Entries") or []:
-                self.events_put.append(
+                entries.append(
                     {
                         "bus": entry.get("EventBusName") or "default",
                         "source": entry.get("Source"),
                         "detail_type": entry.get("DetailType"),
                         "detail": _json(entry.get("Detail")),
                         "execution_arn": arn,
-                        "at": self.app.clock.now(),
+                        "at": at,
                     }
                 )
-
-        starting.history.subscribe_raw(on_event)
+        return list(entries)
 
 
 def _json(value: Any) -> str:

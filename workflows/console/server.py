@@ -563,17 +563,22 @@ async def execution_stream(request: web.Request) -> web.StreamResponse:
     async with _Stream(request, console, arn) as stream:
         while True:
             view = console.view(arn)
+            ended = view["execution"]["status"] != "RUNNING"
             fresh = [e for e in view["events"] if int(e["id"]) > after]
-            if fresh:
+            # an execution that has ended gets a last update even with no new event: the
+            # page (or the last update) may hold all of its events but a status read
+            # before the end was stored, and "end" alone would leave it RUNNING
+            if fresh or ended:
                 lean = page_view(view)  # rows over every event: a row's state may be older
                 lean["events"] = [r for r in lean["events"] if int(r["id"]) > after]
-                after = int(fresh[-1]["id"])
+                if fresh:
+                    after = int(fresh[-1]["id"])
                 await stream.send("update", lean)
-                # each update carries the whole trace: a big execution gets fewer of them
-                await asyncio.sleep(min(1.0, len(view["events"]) / 10_000))
-            if view["execution"]["status"] != "RUNNING":
+            if ended:
                 await stream.send("end", {"status": view["execution"]["status"]})
                 break
+            if fresh:  # each update carries the whole trace: a big execution gets fewer
+                await asyncio.sleep(min(1.0, len(view["events"]) / 10_000))
             await stream.changed()
     return stream.response
 

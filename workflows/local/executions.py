@@ -38,7 +38,14 @@ from botocore.exceptions import ClientError
 
 from workflows.engine import DefinitionError, Diagnostic, StateMachine, StatesError
 from workflows.engine.clock import Clock
-from workflows.engine.history import History, RawEvent, dumps, materialize
+from workflows.engine.history import (
+    History,
+    RawEvent,
+    details_key,
+    dumps,
+    materialize,
+    shape_details,
+)
 from workflows.engine.machine import ExecutionResult
 from workflows.engine.validation import validate_definition
 from workflows.local import json_text
@@ -57,6 +64,7 @@ from workflows.local.store import (
     ExecutionStore,
     StateMachineRow,
     StoreUnavailable,
+    ValueTexts,
 )
 from workflows.local.template import ACCOUNT, REGION
 
@@ -160,6 +168,7 @@ class _Live:
     finished: bool = False
     waiters: list[asyncio.Future[None]] = field(default_factory=list)
     stored: Future[None] | None = None  # the write of its end, once it ended
+    texts: ValueTexts = field(default_factory=ValueTexts)  # its values encoded last
 
 
 class ExecutionService:
@@ -1235,9 +1244,12 @@ class ExecutionService:
             return
         kind = raw[0]
         if kind in _TERMINAL or (kind == "ExecutionStarted" and live.arn in self.targets):
-            self._on_event(live, materialize(event_id, raw))
+            event = materialize(event_id, (kind, raw[1], raw[2], None))
+            if raw[3] is not None:  # its output is the last state's: encoded already
+                event[details_key(kind)] = shape_details(raw[3], live.texts.encode)
+            self._on_event(live, event)
         else:
-            self.store.add_raw_event(live.arn, event_id, raw)
+            self.store.add_raw_event(live.arn, event_id, raw, live.texts)
 
     def _on_event(self, live: _Live, event: dict[str, Any]) -> None:
         if self._closed or live.finished:
@@ -1253,8 +1265,8 @@ class ExecutionService:
             started = dict(event.get("executionStartedEventDetails") or {})
             started.update(self.started_on(live.arn))
             event = {**event, "executionStartedEventDetails": started}
-        self.store.add_event(live.arn, event)
         if terminal is None:
+            self.store.add_event(live.arn, event)
             return
         status, details_key = terminal
         details = event.get(details_key) or {}
@@ -1267,6 +1279,7 @@ class ExecutionService:
             details.get("output") if status == "SUCCEEDED" else None,
             details.get("error"),
             details.get("cause"),
+            event,  # stored with the status, in one transaction
         )
 
     def _finish(
@@ -1277,12 +1290,13 @@ class ExecutionService:
         output: str | None,
         error: str | None,
         cause: str | None,
+        event: dict[str, Any] | None = None,
     ) -> None:
         if live.finished:
             return
         live.finished = True
         live.stored = self.store.finish_execution(
-            live.arn, status, stop_date=stop, output=output, error=error, cause=cause
+            live.arn, status, stop_date=stop, output=output, error=error, cause=cause, event=event
         )
         self._status_changed(live, status, stop, output, error, cause)
         if self._live.get(live.arn) is live:

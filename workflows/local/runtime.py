@@ -190,6 +190,8 @@ class LocalRuntime:
         self._app_to_close = app
         os.environ.update(app.environment())
         await asyncio.to_thread(app.provision)
+        # the integrations' AWS clients, made now rather than in the first orders' Tasks
+        await asyncio.to_thread(app.warm_integrations)
         # the services' data of the previous run (snapshot and journal), after the
         # template's resources exist; then a new snapshot, and every write is journaled
         await asyncio.to_thread(self.services.call, "recover")

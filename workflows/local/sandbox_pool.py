@@ -30,6 +30,7 @@ import gc
 import importlib
 import multiprocessing
 import os
+import pickle
 import signal
 import threading
 import time
@@ -37,7 +38,7 @@ import uuid
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from multiprocessing.connection import Connection
-from typing import Any
+from typing import Any, Final
 
 from workflows.engine.clock import Clock, RealClock
 from workflows.engine.errors import StatesError
@@ -179,6 +180,9 @@ def _serve(connection: Connection, spec: FunctionSandboxSpec, environment: dict[
 
 # ------------------------------------------------------------------ the runtime side
 
+# the protocol Connection.send pickles with (ForkingPickler's default)
+_PROTOCOL: Final = pickle.DEFAULT_PROTOCOL
+
 _context_lock = threading.Lock()
 _context: Any = None
 
@@ -308,7 +312,10 @@ class ProcessSandbox:
         (a Task's TimeoutSeconds stops the handler as Lambda's runtime would)."""
         assert self._connection is not None
         try:
-            self._connection.send((reference, request_id, body, log))
+            # what Connection.send writes, without a ForkingPickler made for each (its
+            # dispatch table copied): the worker's recv() reads it the same
+            message = pickle.dumps((reference, request_id, body, log), _PROTOCOL)
+            self._connection.send_bytes(message)
         except (OSError, ValueError):  # the pipe is gone: the worker ended
             self.broken = True
             raise SandboxDied(await self._exit_code()) from None

@@ -49,6 +49,7 @@ __all__ = [
     "MapRunRow",
     "StateMachineRow",
     "StoreUnavailable",
+    "ValueTexts",
 ]
 
 log = logging.getLogger("workflows.local")
@@ -304,15 +305,47 @@ _VALUES: Final = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False, def
 _DETAILS: Final = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False, default=str)
 
 
-def _raw_event_row(arn: str, event_id: int, raw: RawEvent) -> tuple[Any, ...]:
+class ValueTexts:
+    """The JSON text of the last values one execution's events held, known by identity.
+
+    A state's output is the next state's input, a Choice or Succeed state's input its
+    output, the last state's output the execution's: the same object, in two to four
+    events in a row. The engine never changes a value in place (History itself keeps
+    references to them and encodes them only when read), so the object held here still
+    has the text made of it; holding it also keeps its ``id`` from being reused."""
+
+    __slots__ = ("_held",)
+
+    KEPT: Final = 2
+
+    def __init__(self) -> None:
+        self._held: list[tuple[Any, str]] = []
+
+    def encode(self, value: Any) -> str:
+        for held, text in self._held:
+            if held is value:
+                return text
+        text = _VALUES.encode(value)
+        if isinstance(value, dict | list):  # scalars cost less to encode than to look up
+            held_now = self._held
+            if len(held_now) >= self.KEPT:
+                del held_now[0]
+            held_now.append((value, text))
+        return text
+
+
+def _raw_event_row(
+    arn: str, event_id: int, raw: RawEvent, texts: ValueTexts | None = None
+) -> tuple[Any, ...]:
     """The row ``_event_row`` makes of ``history.materialize(event_id, raw)``, without the
     event in between: ``input``/``output`` are encoded into their columns, the rest of the
-    details (``parameters``, variables as JSON text) into the details column."""
+    details (``parameters``, variables as JSON text) into the details column; ``texts``,
+    the execution's values encoded last (the same text, made once)."""
     event_type, timestamp, previous, details = raw
     key = text = input = output = None
     if details is not None:
         key = details_key(event_type)
-        shaped = shape_details(details, _VALUES.encode)
+        shaped = shape_details(details, _VALUES.encode if texts is None else texts.encode)
         # input and output have columns of their own
         input = shaped.pop("input", None)
         output = shaped.pop("output", None)
@@ -419,6 +452,9 @@ class ExecutionStore:
         self._read_lock = threading.Lock()
         self._pending_lock = threading.Lock()
         self._pending_arns: set[str] = set()  # executions inserted but not yet committed
+        # history events made in this turn of the loop, not yet queued (``add_raw_event``)
+        self._rows: list[tuple[str, tuple[Any, ...] | dict[str, Any]]] = []
+        self._rows_lock = threading.Lock()
         self._queue: queue.SimpleQueue[_Job | object] = queue.SimpleQueue()
         self._closed = False
         self._writer = threading.Thread(
@@ -459,14 +495,19 @@ class ExecutionStore:
         output: str | None = None,
         error: str | None = None,
         cause: str | None = None,
+        event: dict[str, Any] | None = None,
     ) -> Future[None]:
-        return self._submit(
-            [
-                (_FINISH_EXECUTION, (status, output, error, cause, stop_date, arn)),
-                ("DELETE FROM task_answers WHERE execution_arn = ?", (arn,)),
-            ],
-            durable=True,
-        )
+        """Mark an execution ended; ``event``, its end event (GetExecutionHistory's shape),
+        is stored in the same transaction: no reader sees the end event of an execution
+        still RUNNING, and a kill -9 cannot leave one (whose recovery would then add
+        ExecutionAborted after it)."""
+        writes: list[tuple[str, tuple[Any, ...] | dict[str, Any]]] = [
+            (_FINISH_EXECUTION, (status, output, error, cause, stop_date, arn)),
+            ("DELETE FROM task_answers WHERE execution_arn = ?", (arn,)),
+        ]
+        if event is not None:
+            writes.insert(0, (_INSERT_EVENT, {"arn": arn, "event": event}))
+        return self._submit(writes, durable=True)
 
     def put_task_answer(
         self, token: str, execution_arn: str, answer: dict[str, Any]
@@ -489,17 +530,50 @@ class ExecutionStore:
         """Store one history event in GetExecutionHistory's shape (timestamp: datetime/float)."""
         return self._submit([(_INSERT_EVENT, {"arn": execution_arn, "event": event})], durable=True)
 
-    def add_raw_event(self, execution_arn: str, event_id: int, raw: RawEvent) -> None:
+    def add_raw_event(
+        self,
+        execution_arn: str,
+        event_id: int,
+        raw: RawEvent,
+        texts: ValueTexts | None = None,
+    ) -> None:
         """Store one event as the engine recorded it (``History.subscribe_raw``), durably
-        and with no future of its own: whoever needs it on disk waits for a ``barrier``."""
+        and with no future of its own: whoever needs it on disk waits for a ``barrier``.
+        ``texts``: the execution's own (its values repeat from one event to the next)."""
         if self._closed:
             return
         # the row is made here, by the caller, not by the writer: the writer's own Python
         # work holds the GIL the loop needs (under a closed loop of 50 clients the
         # runtime spent more CPU with the rows made by the writer)
-        self._queue.put(
-            _Job([(_INSERT_EVENT, _raw_event_row(execution_arn, event_id, raw))], None, True)
-        )
+        row = _raw_event_row(execution_arn, event_id, raw, texts)
+        with self._rows_lock:
+            rows = self._rows
+            rows.append((_INSERT_EVENT, row))
+            if len(rows) > 1:
+                return  # handed over with the first
+        # the events of one turn of the loop go to the writer as one job, at the end of the
+        # turn or before any write submitted after them: one wake-up of the writer (and
+        # often one commit) for all of them instead of one for each event
+        loop = asyncio._get_running_loop()
+        if loop is None:
+            self._hand_over()
+        else:
+            loop.call_soon(self._hand_over)
+
+    def _hand_over(self) -> None:
+        """Queue the events made so far (``add_raw_event``) as one job."""
+        with self._rows_lock:
+            rows, self._rows = self._rows, []
+            if rows:
+                self._queue.put(_Job(rows, None, True))
+
+    def _put(self, item: _Job | object) -> None:
+        """Queue ``item`` after the events made before it."""
+        with self._rows_lock:
+            rows, self._rows = self._rows, []
+            if rows:
+                self._queue.put(_Job(rows, None, True))
+            self._queue.put(item)
 
     def barrier(self) -> Future[None]:
         """Resolved once every write submitted before it is committed."""
@@ -513,7 +587,7 @@ class ExecutionStore:
         if self._closed:
             waiter.set_exception(StoreUnavailable("the execution store is closed"))
         else:
-            self._queue.put(_Job([], waiter, True))
+            self._put(_Job([], waiter, True))
         return waiter
 
     def put_state_machine(self, row: StateMachineRow) -> Future[None]:
@@ -533,7 +607,7 @@ class ExecutionStore:
     def recover(self) -> list[str]:
         """Mark executions left RUNNING by a stopped process ABORTED; returns their ARNs."""
         future: Future[list[str]] = Future()
-        self._queue.put(_Job([], future, durable=False, action=_abort_running))
+        self._put(_Job([], future, durable=False, action=_abort_running))
         return future.result()
 
     def abort(self, arn: str, cause: str) -> None:
@@ -541,7 +615,7 @@ class ExecutionStore:
         after its last one)."""
         future: Future[list[str]] = Future()
         action = functools.partial(_abort_running, arns=(arn,), cause=cause)
-        self._queue.put(_Job([], future, durable=False, action=action))
+        self._put(_Job([], future, durable=False, action=action))
         future.result()
 
     def _submit(
@@ -551,7 +625,7 @@ class ExecutionStore:
         if self._closed:
             future.set_exception(StoreUnavailable("the execution store is closed"))
             return future
-        self._queue.put(_Job(writes, future, durable))
+        self._put(_Job(writes, future, durable))
         return future
 
     def _forget_pending(self, arn: str) -> None:
@@ -616,6 +690,11 @@ class ExecutionStore:
         except sqlite3.Error as error:  # one bad write must not fail the others
             if len(batch) > 1:
                 return [job for one in batch for job in self._write([one])]
+            only = batch[0]
+            if only.future is None and len(only.writes) > 1:  # a turn's events: each alone
+                return [
+                    job for write in only.writes for job in self._write([_Job([write], None, True)])
+                ]
             log.error("a write to %s failed: %s", self.path, error)
             _settle(batch[0].future, error=StoreUnavailable(str(error)))
             return []
@@ -919,7 +998,7 @@ class ExecutionStore:
         if self._closed:
             return
         self._closed = True
-        self._queue.put(_STOP)
+        self._put(_STOP)
         self._writer.join()
         with self._read_lock:
             self._reader.close()

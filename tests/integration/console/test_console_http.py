@@ -346,6 +346,34 @@ async def test_the_stream_pushes_events_as_they_happen(
     stream.close()
 
 
+async def test_a_page_that_holds_every_event_still_hears_how_the_execution_ended(
+    service: ExecutionService, client: TestClient[Any, Any]
+) -> None:
+    # A page drawn (or updated) after the end event was stored but with a status read
+    # before the execution's end was: it holds every event and says RUNNING. Its stream
+    # (``after`` its last event) must bring the ended status, not just "end" (the
+    # console's redrive test once waited 60 s for a SUCCEEDED that never came).
+    echo = await create(service, ECHO, "Ended")
+    arn = (await service.start_execution(echo, "{}", "done"))["executionArn"]
+    assert (await service.wait(arn))["status"] == "SUCCEEDED"
+    last = len(service.get_execution_history(arn)["events"])
+    stream = await client.get(f"/api/executions/{page(arn)}/stream?after={last}")
+    messages: list[tuple[str, Any]] = []
+    while not messages or messages[-1] != ("end", {"status": "SUCCEEDED"}):
+        line = (await asyncio.wait_for(stream.content.readline(), 5)).decode()
+        if line.startswith("event: "):
+            messages.append((line[len("event: ") :].strip(), None))
+        elif line.startswith("data: "):
+            messages[-1] = (messages[-1][0], json.loads(line[len("data: ") :]))
+    (kind, update), end = messages
+    assert kind == "update"
+    assert update["execution"]["status"] == "SUCCEEDED"
+    assert update["execution"]["stopDate"] is not None
+    assert update["events"] == []  # nothing the page holds is sent again
+    assert end == ("end", {"status": "SUCCEEDED"})
+    stream.close()
+
+
 async def test_local_resources_show_tables_queues_outbox_and_schedules(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:

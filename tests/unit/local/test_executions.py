@@ -111,6 +111,36 @@ async def test_start_returns_at_once_and_the_execution_runs(service: ExecutionSe
     assert isinstance(history[0]["timestamp"], float)
 
 
+async def test_an_end_event_is_stored_with_the_status_in_one_write(
+    service: ExecutionService, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # one write is one transaction: a reader never sees the end event of an execution
+    # still RUNNING (the console's page then stayed RUNNING), and a kill -9 cannot leave
+    # an end event whose execution recovery would mark ABORTED after it
+    jobs: list[list[Any]] = []
+    submit = service.store._submit
+
+    def watched(writes: list[Any], *, durable: bool) -> Any:
+        jobs.append(writes)
+        return submit(writes, durable=durable)
+
+    monkeypatch.setattr(service.store, "_submit", watched)
+    for definition, name in ((PASS, "ends-well"), (FAIL, "ends-badly")):
+        machine = await create(service, definition, name)
+        execution = (await service.start_execution(machine, "{}", "one"))["executionArn"]
+        done = await service.wait(execution)
+        last = service.get_execution_history(execution, reverse_order=True)["events"][0]
+        assert last["type"] == f"Execution{done['status'].title()}"
+        holding = [
+            job
+            for job in jobs
+            if any(isinstance(p, dict) and p["event"]["type"] == last["type"] for _, p in job)
+        ]
+        assert len(holding) == 1
+        statements = [statement for statement, _ in holding[0]]
+        assert any(s.startswith("UPDATE executions SET status") for s in statements)
+
+
 async def test_executions_the_app_runs_itself_are_registered(
     app: LocalApp, service: ExecutionService
 ) -> None:

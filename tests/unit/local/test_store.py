@@ -6,18 +6,21 @@ import asyncio
 import sqlite3
 from decimal import Decimal
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
 
 from workflows.engine import StateMachine
 from workflows.engine.history import History, RawEvent, materialize
+from workflows.local import store as store_module
 from workflows.local.store import (
     INTERRUPTED_CAUSE,
     ExecutionRow,
     ExecutionStore,
     StateMachineRow,
     StoreUnavailable,
+    ValueTexts,
     _event_row,
     _raw_event_row,
 )
@@ -117,6 +120,50 @@ def test_a_raw_event_makes_the_row_its_materialized_event_makes(raw: RawEvent) -
     """The runtime stores the engine's raw events (one encoding, no event in between):
     the row must be the one GetExecutionHistory's event gave."""
     assert _raw_event_row("arn:x", 3, raw) == _event_row("arn:x", materialize(3, raw))
+
+
+def test_an_executions_repeated_values_are_encoded_once_into_the_same_rows(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A state's output is the next state's input (the same object): ``ValueTexts``
+    encodes it once, and every row is the one made without it."""
+    machine = StateMachine(
+        {
+            "StartAt": "A",
+            "States": {
+                "A": {"Type": "Pass", "Result": {"x": [1, "é"]}, "Next": "B"},
+                "B": {
+                    "Type": "Choice",
+                    "Choices": [{"Variable": "$.x[0]", "NumericEquals": 2, "Next": "D"}],
+                    "Default": "C",
+                },
+                "C": {"Type": "Pass", "Parameters": {"y.$": "$.x"}, "Next": "D"},
+                "D": {"Type": "Succeed"},
+            },
+        }
+    )
+    history = History()
+    texts = ValueTexts()
+    with_texts: list[tuple[Any, ...]] = []
+    history.subscribe_raw(
+        lambda event_id, raw: with_texts.append(_raw_event_row("arn:x", event_id, raw, texts))
+    )
+    encoded: list[Any] = []
+    encode = store_module._VALUES.encode
+    monkeypatch.setattr(
+        store_module, "_VALUES", SimpleNamespace(encode=lambda v: encoded.append(v) or encode(v))
+    )
+    asyncio.run(machine.execute({"in": 1}, history=history))
+    monkeypatch.undo()
+    assert with_texts == [
+        _raw_event_row("arn:x", event_id, raw)
+        for event_id, raw in enumerate(history._events, start=1)
+    ]
+    values = [row[7] or row[8] for row in with_texts if row[7] or row[8]]
+    assert len(values) > len(encoded) + 3  # A's and C's output, B's input and output...
+    assert len({id(v) for v in encoded if isinstance(v, dict)}) == len(
+        [v for v in encoded if isinstance(v, dict)]
+    )  # ...each object encoded once
 
 
 def test_raw_events_are_stored_as_get_execution_history_gives_them() -> None:
