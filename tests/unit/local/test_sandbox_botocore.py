@@ -376,11 +376,15 @@ def test_a_session_built_with_the_fork_server_s_caches_is_the_same_session() -> 
     import botocore.hooks
     import botocore.session
 
-    def handlers(session: Any) -> list[tuple[str, list[Any]]]:
+    def handlers(session: Any) -> list[tuple[str, list[str]]]:
+        # by name: some are closures made per session (Powertools' user-agent hook)
         emitter = session.get_component("event_emitter")._emitter
         found = []
         for event in ("before-send.dynamodb.GetItem", "request-created.sns.Publish"):
-            found.append((event, list(emitter._handlers.prefix_search(event))))
+            names = [
+                getattr(h, "__qualname__", repr(h)) for h in emitter._handlers.prefix_search(event)
+            ]
+            found.append((event, names))
         return found
 
     plain = handlers(botocore.session.Session())
