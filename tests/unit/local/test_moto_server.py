@@ -89,10 +89,12 @@ def test_pipelined_and_split_requests_are_each_answered(served: Served) -> None:
     with socket.create_connection(("127.0.0.1", served.port), timeout=10) as sock:
         sock.sendall(stats + stats)
         received = b""
-        while received.count(b"HTTP/1.1 200") < 2:
+        # both answers whole: each is chunked, so each ends with the last chunk
+        while received.count(b"\r\n0\r\n\r\n") < 2:
             chunk = sock.recv(65536)
             assert chunk
             received += chunk
+        assert received.count(b"HTTP/1.1 200") == 2
         body = b"Action=ListQueues"
         request = (
             b"POST / HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-www-form-urlencoded\r\n"
