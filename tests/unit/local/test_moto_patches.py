@@ -29,24 +29,27 @@ def dynamodb(monkeypatch: pytest.MonkeyPatch) -> Any:
     _fake_credentials(monkeypatch)
     with mock_aws():
         moto_patches.patch_transactions()
-        client = boto3.client("dynamodb", region_name="us-east-1")
-        client.create_table(
-            TableName=TABLE,
-            KeySchema=[
-                {"AttributeName": "pk", "KeyType": "HASH"},
-                {"AttributeName": "sk", "KeyType": "RANGE"},
-            ],
-            AttributeDefinitions=[
-                {"AttributeName": "pk", "AttributeType": "S"},
-                {"AttributeName": "sk", "AttributeType": "S"},
-            ],
-            BillingMode="PAY_PER_REQUEST",
-        )
-        for pk in ("A", "B"):
-            client.put_item(
-                TableName=TABLE, Item={"pk": {"S": pk}, "sk": {"S": "1"}, "n": {"N": "1"}}
-            )
-        yield client
+        yield _table_of_two_items()
+
+
+def _table_of_two_items() -> Any:
+    """A DynamoDB client of moto's, with TABLE holding items A and B (``n`` = 1)."""
+    client = boto3.client("dynamodb", region_name="us-east-1")
+    client.create_table(
+        TableName=TABLE,
+        KeySchema=[
+            {"AttributeName": "pk", "KeyType": "HASH"},
+            {"AttributeName": "sk", "KeyType": "RANGE"},
+        ],
+        AttributeDefinitions=[
+            {"AttributeName": "pk", "AttributeType": "S"},
+            {"AttributeName": "sk", "AttributeType": "S"},
+        ],
+        BillingMode="PAY_PER_REQUEST",
+    )
+    for pk in ("A", "B"):
+        client.put_item(TableName=TABLE, Item={"pk": {"S": pk}, "sk": {"S": "1"}, "n": {"N": "1"}})
+    return client
 
 
 def _key(pk: str) -> dict[str, Any]:
@@ -731,22 +734,7 @@ def test_conditions_and_updates_answer_as_moto_answers_them(
 
     def run() -> list[Any]:
         with mock_aws():
-            client = boto3.client("dynamodb", region_name="us-east-1")
-            client.create_table(
-                TableName=TABLE,
-                KeySchema=[
-                    {"AttributeName": "pk", "KeyType": "HASH"},
-                    {"AttributeName": "sk", "KeyType": "RANGE"},
-                ],
-                AttributeDefinitions=[
-                    {"AttributeName": "pk", "AttributeType": "S"},
-                    {"AttributeName": "sk", "AttributeType": "S"},
-                ],
-                BillingMode="PAY_PER_REQUEST",
-            )
-            for pk in ("A", "B"):
-                client.put_item(TableName=TABLE, Item={**_key(pk), "n": {"N": "1"}})
-            return _conditional_writes(client)
+            return _conditional_writes(_table_of_two_items())
 
     patched = run()
     again = run()  # every text parsed before: the templates only

@@ -83,15 +83,7 @@ class TaskState(ResultState):
             return self.astep(data, frame)
         frame.failed_at = None
         frame.result_size = -1
-        if self.jsonata:
-            payload = self.effective_input(data, frame)
-        else:
-            effective = data if self.input_path is None else self.input_path.select(data, frame)
-            payload = (
-                effective
-                if self.parameters is None
-                else evaluate_payload(self.parameters, effective, frame)
-            )
+        payload = self.effective_input(data, frame)
         arn = self.resource.arn
         history = execution.history
         events = history.direct
