@@ -131,18 +131,7 @@ async def run_machine(machine: Machine, data: Any, frame: Frame, input_size: int
             (isinstance(output, _CONTAINERS) and len(output) > 0)
             or (isinstance(output, str) and len(output) > _SAFE_STRING_LENGTH)
         ):
-            # _output_size's common case inline: a result of known size placed into the
-            # checked input by ResultPath alone
-            bound = checked_size + frame.result_size + state.result_overhead
-            if (
-                data is checked
-                and frame.result_size >= 0
-                and state.result_overhead > 0
-                and bound <= PAYLOAD_LIMIT_BYTES
-            ):
-                checked_size = bound
-            else:
-                checked_size = _output_size(state, output, data, checked, checked_size, frame)
+            checked_size = _output_size(state, output, data, checked, checked_size, frame)
             checked = output
         # inline: _exited, and Frame.record
         details = {"name": name, "output": output}
@@ -191,16 +180,7 @@ def run_machine_sync(machine: Machine, data: Any, frame: Frame, input_size: int 
             (isinstance(output, _CONTAINERS) and len(output) > 0)
             or (isinstance(output, str) and len(output) > _SAFE_STRING_LENGTH)
         ):
-            bound = checked_size + frame.result_size + state.result_overhead
-            if (
-                data is checked
-                and frame.result_size >= 0
-                and state.result_overhead > 0
-                and bound <= PAYLOAD_LIMIT_BYTES
-            ):
-                checked_size = bound
-            else:
-                checked_size = _output_size(state, output, data, checked, checked_size, frame)
+            checked_size = _output_size(state, output, data, checked, checked_size, frame)
             checked = output
         details = {"name": name, "output": output}
         if frame.assigned is not None:
