@@ -10,10 +10,11 @@ Wall times on a shared machine move with its load: CPU seconds are printed besid
 them.
 
 The demo is measured two ways (``--bytecode both``, the default): as this environment
-runs it (``PYTHONDONTWRITEBYTECODE=1`` here, so the project's own modules are compiled
-at every start) and with bytecode cached, as on a newcomer's laptop, where Python
-writes it on the first run (``PYTHONPYCACHEPREFIX``: a folder of the temporary
-directory per checkout, filled by one unmeasured run first).
+runs it (``PYTHONDONTWRITEBYTECODE=1`` here: Python writes no bytecode, and reads
+what ``make setup`` compiled; a module changed since is compiled at every start) and
+with bytecode cached, as on a newcomer's laptop, where Python writes it on the first
+run (``PYTHONPYCACHEPREFIX``: a folder of the temporary directory per checkout, filled
+by one unmeasured run first).
 """
 
 from __future__ import annotations
