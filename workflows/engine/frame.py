@@ -197,6 +197,26 @@ class Frame:
         details["state"] = self.state_name
         self.record_linked("EvaluationFailed", self.entered_prev, details)
 
+    def enter(self, state_name: str, event_type: str, data: Any) -> None:
+        """A state's entry: the per-state fields reset, its entered event recorded."""
+        self.state_name = state_name
+        self.retry_count = 0
+        self.task_token = None
+        self.assigned = None
+        self.result_size = -1
+        execution = self.execution
+        self.entered_prev = previous = self.prev
+        self.entered_time = now = execution.now()
+        history = execution.history
+        events = history.direct
+        if events is not None:  # as in record
+            events.append((event_type, now, previous, {"name": state_name, "input": data}))
+            self.prev = self.last = self.entered_id = len(events)
+            return
+        self.prev = self.last = self.entered_id = history.add(
+            event_type, now, previous, {"name": state_name, "input": data}
+        )
+
     def context(self) -> dict[str, Any]:
         """The context object (``$$``, ``$states.context``) as the current state sees it."""
         execution = self.execution
