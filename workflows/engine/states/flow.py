@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from workflows.engine.errors import StatesError
 from workflows.engine.frame import Frame
@@ -32,6 +32,9 @@ from workflows.engine.states.common import (
     query_type_failure,
 )
 from workflows.engine.variables import JsonataAssign, JsonPathAssign, commit
+
+if TYPE_CHECKING:
+    from workflows.engine.choice import Chooser
 
 __all__ = ["ChoiceState", "FailState", "PassState", "SucceedState", "WaitState"]
 
@@ -311,6 +314,7 @@ class ChoiceState(State):
         self.default: str | None = definition.get("Default")
         choices = definition.get("Choices", ())
         self.rule_assigns: list[JsonPathAssign | None] = []
+        self.choose: Chooser | None = None
         if self.jsonata:
             self.jsonata_rules = [_JsonataRule(rule) for rule in choices]
             self.rules = []
@@ -318,10 +322,12 @@ class ChoiceState(State):
                 rule.uses_context for rule in self.jsonata_rules
             )
         else:
-            from workflows.engine.choice import compile_rule
+            from workflows.engine.choice import compile_choices, compile_rule
 
             self.jsonata_rules = []
             self.rules = [compile_rule(rule) for rule in choices]
+            # the rules as one generated function; the closures above raise its errors
+            self.choose = compile_choices(choices)
             self.rule_assigns = [
                 JsonPathAssign(rule["Assign"]) if "Assign" in rule else None for rule in choices
             ]
@@ -349,14 +355,16 @@ class ChoiceState(State):
         variables = frame.variables
         target = None
         assign = self.jsonpath_assign
-        try:
-            for index, rule in enumerate(self.rules):
-                if rule.matches(effective, context, variables):
-                    target = rule.next
-                    assign = self.rule_assigns[index]
-                    break
-        except StatesError as error:
-            raise frame.in_state(error) from None
+        if self.choose is None:
+            index = self._first_match(effective, context, variables, frame)
+        else:
+            try:
+                index = self.choose(effective, context, variables)
+            except Exception:  # a path that selects nothing: the closures raise AWS's error
+                index = self._first_match(effective, context, variables, frame)
+        if index >= 0:
+            target = self.rules[index].next
+            assign = self.rule_assigns[index]
         if target is None:
             target = self.default
         if target is None:
@@ -367,6 +375,16 @@ class ChoiceState(State):
         if values:
             commit(frame, values)
         return effective, target
+
+    def _first_match(self, effective: Any, context: Any, variables: Any, frame: Frame) -> int:
+        """The index of the first rule that holds (-1: none), by the rules' closures."""
+        try:
+            for index, rule in enumerate(self.rules):
+                if rule.matches(effective, context, variables):
+                    return index
+        except StatesError as error:
+            raise frame.in_state(error) from None
+        return -1
 
     def _step_jsonata(self, data: Any, frame: Frame) -> StepResult:
         states = self.states(data, frame)
