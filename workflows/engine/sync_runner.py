@@ -50,9 +50,17 @@ T = TypeVar("T")
 
 class _Local(threading.local):
     gathering_pending = False  # a taskless first step waits for its branches (run_sync)
+    runner: asyncio.Runner | None = None
+    turns: Turns | None = None
 
 
 _local = _Local()
+# The Turns of each of run()'s loops, found from the running loop: what the hot path asks
+# per handler call (own_loop_turns), and a threading.local attribute costs ~1.3k
+# instructions a read (its per-thread dict, then a generic attribute lookup) where this
+# costs a dict lookup. The per-thread counters (Turns.eager, Turns.handler_depth) live on
+# the Turns for the same reason: a thread's loop has one.
+_TURNS: dict[asyncio.AbstractEventLoop, Turns] = {}
 # CPython 3.11: the WeakSet of every live task, one object for the process's life (None
 # where asyncio keeps them otherwise; the callers then ask all_tasks)
 _ALL_TASKS: Final[Any] = getattr(asyncio.tasks, "_all_tasks", None)
@@ -89,12 +97,13 @@ def alone_on_own_loop() -> bool:
 
 
 def _runner() -> asyncio.Runner:
-    runner: asyncio.Runner | None = getattr(_local, "runner", None)
+    runner = _local.runner
     if runner is None:
         runner = asyncio.Runner()
-        runner.get_loop().set_default_executor(_shared_pool())
+        loop = runner.get_loop()
+        loop.set_default_executor(_shared_pool())
         _local.runner = runner
-        _local.turns = Turns(runner.get_loop())
+        _local.turns = _TURNS[loop] = Turns(loop)
         with _pool_lock:
             _runners.append(runner)
     return runner
@@ -108,17 +117,19 @@ def handler_on_loop() -> Iterator[None]:
     that it may call ``asyncio.run`` or ``StateMachine.run`` itself.
     """
     loop = asyncio.get_running_loop()
-    _local.handler_depth = getattr(_local, "handler_depth", 0) + 1
+    turns = _TURNS[loop]
+    turns.handler_depth += 1
     asyncio._set_running_loop(None)
     try:
         yield
     finally:
         asyncio._set_running_loop(loop)
-        _local.handler_depth -= 1
+        turns.handler_depth -= 1
 
 
 def in_handler_on_loop() -> bool:
-    return bool(getattr(_local, "handler_depth", 0))
+    turns = _local.turns
+    return turns is not None and turns.handler_depth > 0
 
 
 def run_sync(coroutine: Coroutine[Any, Any, T], taskless: bool = False) -> T:
@@ -301,7 +312,16 @@ class Turns:
     the pool.
     """
 
-    __slots__ = ("_drain_handle", "_jobs", "_passes", "_waiting", "loop", "running_since")
+    __slots__ = (
+        "_drain_handle",
+        "_jobs",
+        "_passes",
+        "_waiting",
+        "eager",
+        "handler_depth",
+        "loop",
+        "running_since",
+    )
 
     def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
         self.loop = loop
@@ -311,6 +331,10 @@ class Turns:
         self._passes = 0  # loop passes the drain has waited for ready work
         # when the handler now running on the loop thread began (monotonic), or None
         self.running_since: float | None = None
+        # branches started by start_branches running now (nested), and plain handlers
+        # running on the loop thread (handler_on_loop): both on this loop's thread
+        self.eager = 0
+        self.handler_depth = 0
 
     async def call(self, function: Callable[..., T], *args: Any) -> T:
         """``function(*args)`` on the loop thread when it can be, else on a pool thread."""
@@ -319,7 +343,7 @@ class Turns:
         job = _Job(future, function, args)
         self._jobs.append(job)
         self._waiting.add(future)
-        if self._drain_handle is None and not getattr(_local, "eager", 0):
+        if self._drain_handle is None and not self.eager:
             # (within start_branches, the outermost one queues the drain when it ends)
             self._drain_handle = loop.call_soon(self._drain)
         try:
@@ -332,7 +356,7 @@ class Turns:
 
     def alone(self) -> bool:
         """``alone_on_own_loop``, for a caller that knows this is the running loop's."""
-        if getattr(_local, "eager", 0):
+        if self.eager:
             return False
         refs = _TASK_REFS
         # (no current task: run_sync's taskless first step, then none may be on the loop)
@@ -344,13 +368,13 @@ class Turns:
     def call_here(self, function: Callable[..., T], *args: Any) -> T:
         """``function(*args)`` on the loop thread, seeing no running loop (as in
         ``handler_on_loop``, without a context manager's generator per call)."""
-        _local.handler_depth = getattr(_local, "handler_depth", 0) + 1
+        self.handler_depth += 1
         asyncio._set_running_loop(None)
         try:
             return function(*args)
         finally:
             asyncio._set_running_loop(self.loop)
-            _local.handler_depth -= 1
+            self.handler_depth -= 1
 
     def pending(self) -> bool:
         return bool(self._jobs)
@@ -437,7 +461,7 @@ class Turns:
             if jobs:
                 _watchdog.watch(self)
             # as in handler_on_loop: the handler sees no running loop
-            _local.handler_depth = getattr(_local, "handler_depth", 0) + 1
+            self.handler_depth += 1
             asyncio._set_running_loop(None)
             try:
                 result = job.function(*job.args)
@@ -451,7 +475,7 @@ class Turns:
                     future.set_result(result)
             finally:
                 asyncio._set_running_loop(loop)
-                _local.handler_depth -= 1
+                self.handler_depth -= 1
                 self.running_since = None
 
     def hand_off(self) -> None:
@@ -568,10 +592,8 @@ os.register_at_fork(after_in_child=_forget_watchdog_thread)
 
 def own_loop_turns() -> Turns | None:
     """The ``Turns`` of the running loop when it is one of ``run()``'s, else None."""
-    turns: Turns | None = getattr(_local, "turns", None)
-    if turns is None or turns.loop is not asyncio.get_running_loop():
-        return None
-    return turns
+    loop = asyncio._get_running_loop()
+    return None if loop is None else _TURNS.get(loop)
 
 
 # ----------------------------------------------------------- branches started without a task
@@ -601,12 +623,15 @@ def start_branches(
     live = list(range(count))
     failed = False
     parent = asyncio.current_task()
-    outer: int = getattr(_local, "eager", 0)
+    own = own_loop_turns()
+    outer = 0
+    if own is not None:
+        outer = own.eager
+        own.eager = outer + 1  # not alone on the loop: alone_on_own_loop
     # Only the outermost branches call queued handlers: a Parallel nested in a branch
     # that runs here has siblings of that branch still to start, which must be able to
     # run beside its handlers (a handler may wait for one of theirs).
-    turns = own_loop_turns() if not outer else None
-    _local.eager = outer + 1  # not alone on the loop: alone_on_own_loop
+    turns = own if not outer else None
     try:
         while True:
             ended = False
@@ -632,7 +657,8 @@ def start_branches(
             if not all(waits_on[index].done() for index in live):
                 break  # handed to the pool: the rest waits as tasks
     finally:
-        _local.eager -= 1
+        if own is not None:
+            own.eager -= 1
         if turns is not None:
             # handlers queued in these branches (or in branches nested in them) that
             # were not called here: the drain calls them, as Turns.call would have queued it
