@@ -545,6 +545,8 @@ class InProcessLambdas:
         self.account = account
         self._timeout = timeout_seconds
         self._executor = executor
+        # the event call_now encoded last, and its JSON (see call_now)
+        self._last_event: tuple[Any, bytes] | None = None
 
     def timeout_of(self, name: str) -> float:
         """The function's timeout in seconds: what its context counts down from."""
@@ -647,8 +649,17 @@ class InProcessLambdas:
             return self.call(reference, event, clock)
         requested_at = time.time() if type(clock) is RealClock else clock.now()
         context = LambdaContext(name, arn, self.timeout_of(name), clock, None, requested_at)
-        try:  # json_copy, without its call
-            payload = orjson.loads(orjson.dumps(event, default=json_default))
+        # json_copy, without its call. A Parallel's branches hand their Tasks one input
+        # object: it is encoded once (the engine never changes a value, so the same object
+        # has the same JSON), and each handler gets a copy decoded of it, as before.
+        last = self._last_event
+        try:
+            if last is not None and last[0] is event:
+                encoded = last[1]
+            else:
+                encoded = orjson.dumps(event, default=json_default)
+                self._last_event = (event, encoded)
+            payload = orjson.loads(encoded)
         except TypeError:
             payload = json_copy(event)
         result = self._here(handler, payload, context, clock)

@@ -549,3 +549,66 @@ def test_a_handler_still_blocking_after_its_timeout_does_not_hold_up_the_run() -
         release.set()
     assert (result.status, result.error) == ("FAILED", "States.Timeout")
     assert time.monotonic() - began < 5
+
+
+def _mutating_branches(mode: str) -> tuple[Any, list[Any], list[Any]]:
+    """A Parallel whose two branch handlers (one Task each, the same input object) and a
+    Task after it change their events."""
+    seen: list[Any] = []
+
+    def mutate(event: Any, context: Any) -> Any:
+        seen.append(json.loads(json.dumps(event)))
+        event["order"]["items"].append("added by " + context.function_name)
+        event["touched"] = True
+        return event
+
+    lambda_ = "arn:aws:lambda:us-east-1:123456789012:function:"
+    branch = lambda name: {  # noqa: E731
+        "StartAt": name,
+        "States": {name: {"Type": "Task", "Resource": lambda_ + name, "End": True}},
+    }
+    machine = StateMachine(
+        {
+            "StartAt": "Both",
+            "States": {
+                "Both": {
+                    "Type": "Parallel",
+                    "Branches": [branch("A"), branch("B")],
+                    "ResultPath": "$.branches",
+                    "Next": "Again",
+                },
+                "Again": {
+                    "Type": "Task",
+                    "Resource": lambda_ + "C",
+                    "ResultPath": None,
+                    "End": True,
+                },
+            },
+        }
+    )
+    order = {"order": {"items": ["x"]}}
+    result = machine.run(order, lambdas={"A": mutate, "B": mutate, "C": mutate}, handler_mode=mode)  # type: ignore[arg-type]
+    scheduled = [
+        json.loads(event["lambdaFunctionScheduledEventDetails"]["input"])
+        for event in result.history
+        if event["type"] == "LambdaFunctionScheduled"
+    ]
+    return result, seen, scheduled
+
+
+@pytest.mark.parametrize("mode", ["thread", "inline"])
+def test_handlers_given_one_input_object_each_get_a_copy_of_it(mode: str) -> None:
+    """A handler may change its event: neither the execution, nor another handler given
+    the same input object (a Parallel's branches), sees it."""
+    result, seen, scheduled = _mutating_branches(mode)
+    original = {"order": {"items": ["x"]}}
+    # each branch's result is what its own handler made of its own copy
+    branches = [
+        {"order": {"items": ["x", "added by A"]}, "touched": True},
+        {"order": {"items": ["x", "added by B"]}, "touched": True},
+    ]
+    after = {**original, "branches": branches}
+    assert result.status == "SUCCEEDED"
+    assert seen == [original, original, after]
+    assert scheduled == [original, original, after]
+    assert result.output == after
