@@ -38,6 +38,7 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 from email.utils import formatdate
+from types import CoroutineType
 from typing import Any, Final, Literal, TextIO
 
 import orjson
@@ -633,20 +634,20 @@ class InProcessLambdas:
 
     def call_now(
         self, reference: str, event: Any, clock: Clock
-    ) -> tuple[bytes, Any] | Awaitable[Invocation]:
+    ) -> tuple[bytes, Any] | Awaitable[tuple[bytes, Any]]:
         """``call(reference, event, clock)`` made here when the handler runs on this thread
         without waiting (inline mode, or alone on ``run()``'s loop): the ``body`` and
         ``payload`` of its ``Invocation``, or raises as ``call`` does. Else the awaitable
         that completes the call (the handler queued for the loop thread, in a pool
-        thread, async, or its awaitable result): awaited, it gives or raises what
-        ``call`` would. Every step is ``call``'s, in its order; only the coroutine and
-        the ``Invocation`` are spared when nothing waits."""
+        thread, async, or its awaitable result): awaited, it gives the same pair or
+        raises what ``call`` would. Every step is ``call``'s, in its order; only the
+        coroutine and the ``Invocation`` are spared."""
         found = self._resolved.get(reference)
         if found is None:
             found = self._resolve(reference)
         name, handler, arn, is_async = found
         if handler is None or is_async:
-            return self.call(reference, event, clock)
+            return _body_and_payload(self.call(reference, event, clock))
         requested_at = time.time() if type(clock) is RealClock else clock.now()
         context = LambdaContext(name, arn, self.timeout_of(name), clock, None, requested_at)
         # json_copy, without its call. A Parallel's branches hand their Tasks one input
@@ -665,24 +666,15 @@ class InProcessLambdas:
         result = self._here(handler, payload, context, clock)
         if result is _NOT_YET:
             return self._completed(
-                self._run(handler, False, payload, context, clock, None), context, arn, requested_at
+                self._run(handler, False, payload, context, clock, None), context
             )
-        if type(result) is dict:  # _invocation's common case, without its call
-            try:
-                body = orjson.dumps(result, default=json_default, option=_ORJSON_LIKE_RUNTIME)
-                return body, orjson.loads(body)
-            except (TypeError, ValueError):
-                pass  # _invocation decides, as call does
-        elif type(result) not in _PLAIN_RESULTS and inspect.isawaitable(result):
-            return _awaited_invocation(result, context, arn, requested_at)
-        invocation = _invocation(result, context, arn, None, requested_at)
-        return invocation.body, invocation.payload
+        if type(result) not in _PLAIN_RESULTS and inspect.isawaitable(result):
+            return _awaited_response(result, context)
+        return _response(result, context)
 
     @staticmethod
-    async def _completed(
-        result: Awaitable[Any], context: LambdaContext, arn: str, requested_at: float
-    ) -> Invocation:
-        return _invocation(await result, context, arn, None, requested_at)
+    async def _completed(result: Awaitable[Any], context: LambdaContext) -> tuple[bytes, Any]:
+        return _response(await result, context)
 
     def _resolve(self, reference: str) -> tuple[str, Handler | None, str, bool]:
         """What a function reference names: (name, handler or None, ARN, async handler)."""
@@ -822,7 +814,7 @@ async def _awaited_result(result: Awaitable[Any], context: LambdaContext) -> Any
     """An inline or lone handler's awaitable result, or the queued call of a branch's
     handler (Turns.call), awaited as ``_run`` awaits them."""
     try:
-        if getattr(result, "cr_code", None) is not _TURNS_CALL:
+        if type(result) is not CoroutineType or result.cr_code is not _TURNS_CALL:
             await ensure_task()  # the handler's own awaitable runs in a task
         return await result
     except StatesError:
@@ -831,21 +823,37 @@ async def _awaited_result(result: Awaitable[Any], context: LambdaContext) -> Any
         raise FunctionError(_error_document(exc, context.aws_request_id)) from exc
 
 
-async def _awaited_invocation(
-    result: Awaitable[Any], context: LambdaContext, arn: str, requested_at: float
-) -> Invocation:
-    """The Invocation of a handler whose result is ``result``'s, awaited as
+async def _awaited_response(result: Awaitable[Any], context: LambdaContext) -> tuple[bytes, Any]:
+    """``_response`` of a handler whose result is ``result``'s, awaited as
     ``_awaited_result`` awaits it (one coroutine for both: a Parallel's branch handlers,
     queued on ``run()``'s loop, come here)."""
     try:
-        if getattr(result, "cr_code", None) is not _TURNS_CALL:
+        if type(result) is not CoroutineType or result.cr_code is not _TURNS_CALL:
             await ensure_task()  # the handler's own awaitable runs in a task
         value = await result
     except StatesError:
         raise
     except Exception as exc:
         raise FunctionError(_error_document(exc, context.aws_request_id)) from exc
-    return _invocation(value, context, arn, None, requested_at)
+    return _response(value, context)
+
+
+async def _body_and_payload(call: Awaitable[Invocation]) -> tuple[bytes, Any]:
+    invocation = await call
+    return invocation.body, invocation.payload
+
+
+def _response(result: Any, context: LambdaContext) -> tuple[bytes, Any]:
+    """The ``body`` and ``payload`` of the Invocation of a handler that returned
+    ``result`` (``_invocation``'s, without the Invocation)."""
+    if type(result) is dict:  # _invocation's common case, without its call
+        try:
+            body = orjson.dumps(result, default=json_default, option=_ORJSON_LIKE_RUNTIME)
+            return body, orjson.loads(body)
+        except (TypeError, ValueError):
+            pass  # _invocation decides, as call does
+    invocation = _invocation(result, context, "", None, 0.0)
+    return invocation.body, invocation.payload
 
 
 def _invocation(

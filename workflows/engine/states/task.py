@@ -12,7 +12,6 @@ from workflows.engine.history import dumps
 from workflows.engine.lambdas import (
     RESULT_LIMIT_BYTES,
     InProcessLambdas,
-    Invocation,
     data_limit_exceeded,
     lambda_function_task,
     lambda_invoke_task,
@@ -127,20 +126,29 @@ class TaskState(ResultState):
         return self.finish(data, result, frame), self.next
 
     async def _lambda_later(
-        self, pending: Awaitable[Invocation], data: Any, frame: Frame
+        self, pending: Awaitable[tuple[bytes, Any]], data: Any, frame: Frame
     ) -> StepResult:
-        """The rest of ``step_now`` once the handler's call completes."""
+        """The rest of ``step_now`` once the handler's call completes (as step_now does it)."""
         try:
-            invocation = await pending
-            if len(invocation.body) * 6 + 64 > RESULT_LIMIT_BYTES and result_too_large(invocation):
+            body, result = await pending
+            if len(body) * 6 + 64 > RESULT_LIMIT_BYTES and len(to_json_bytes(result)) > (
+                RESULT_LIMIT_BYTES
+            ):
                 raise data_limit_exceeded(self.resource.arn)
         except StatesError as error:
             kind = "LambdaFunctionTimedOut" if error.error == "States.Timeout" else None
             frame.record(kind or "LambdaFunctionFailed", failure_details(error))
             raise
-        frame.result_size = 6 * len(invocation.body) + 2  # as in step_now
-        result = invocation.payload
-        frame.record("LambdaFunctionSucceeded", {"output": result})
+        frame.result_size = 6 * len(body) + 2
+        execution = frame.execution
+        events = execution.history.direct
+        if events is not None:  # Frame.record's common case, without its call
+            events.append(
+                ("LambdaFunctionSucceeded", execution.now(), frame.prev, {"output": result})
+            )
+            frame.prev = frame.last = len(events)
+        else:
+            frame.record("LambdaFunctionSucceeded", {"output": result})
         if self.result_selector is not None:
             result = evaluate_payload(self.result_selector, result, frame)
         return self.finish(data, result, frame), self.next
