@@ -68,6 +68,14 @@ _ALL_TASKS: Final[Any] = getattr(asyncio.tasks, "_all_tasks", None)
 # it holds at least the live tasks (a dead one's entry may wait while someone iterates),
 # so "one entry, and it is ours" still proves that ours is the only task.
 _TASK_REFS: Final[Any] = getattr(_ALL_TASKS, "data", None)
+# CPython 3.11: the dict of each loop's running task, which asyncio.current_task (Python
+# code there) reads; its get is a C call where current_task is a Python frame, and the
+# tests for being alone on the loop ask it per handler call
+_CURRENT_TASK: Final[Callable[[asyncio.AbstractEventLoop], asyncio.Task[Any] | None]] = (
+    asyncio.tasks._current_tasks.get  # type: ignore[attr-defined]
+    if isinstance(getattr(asyncio.tasks, "_current_tasks", None), dict)
+    else asyncio.current_task
+)
 _pool_lock = threading.Lock()
 _pool: ThreadPoolExecutor | None = None
 _runners: list[asyncio.Runner] = []
@@ -360,7 +368,7 @@ class Turns:
             return False
         refs = _TASK_REFS
         # (no current task: run_sync's taskless first step, then none may be on the loop)
-        ours = 0 if asyncio.current_task(self.loop) is None else 1
+        ours = 0 if _CURRENT_TASK(self.loop) is None else 1
         if refs is not None and len(refs) == ours:
             return True  # the running task is the only one in the process (or none is)
         return len(asyncio.all_tasks(self.loop)) == ours
@@ -622,7 +630,7 @@ def start_branches(
     waits_on: list[Any] = [None] * count
     live = list(range(count))
     failed = False
-    parent = asyncio.current_task()
+    parent = _CURRENT_TASK(asyncio.get_running_loop())
     own = own_loop_turns()
     outer = 0
     if own is not None:
