@@ -151,10 +151,15 @@ def run_sync(coroutine: Coroutine[Any, Any, T], taskless: bool = False) -> T:
     handlers, no service integrations, the engine's own clocks): the coroutine's first
     step is taken without a task (``_first_step_taskless``).
     """
-    if in_handler_on_loop():
+    turns = _local.turns  # (one threading.local read: in_handler_on_loop, then the loop)
+    if turns is None:
+        _runner()
+        turns = _local.turns
+        assert turns is not None
+    elif turns.handler_depth:
         elsewhere: Future[T] = _shared_pool().submit(run_sync, coroutine)
         return elsewhere.result()
-    loop = _runner().get_loop()
+    loop = turns.loop
     task: asyncio.Task[T] | None = None
     if taskless:
         try:
