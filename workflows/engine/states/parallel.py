@@ -46,9 +46,14 @@ class ParallelState(ResultState):
     sync = False
 
     def __init__(self, name: str, definition: dict[str, Any], language: str = "JSONPath") -> None:
+        from workflows.engine.executor import run_machine, run_machine_sync
         from workflows.engine.states.compiler import compile_machine
 
         super().__init__(name, definition, language)
+        # the executor's loops, bound here: it imports this module (through the states
+        # package), and an import statement in each attempt cost ~8k instructions
+        self.run_machine = run_machine
+        self.run_machine_sync = run_machine_sync
         self.branches = [compile_machine(b, language) for b in definition["Branches"]]
         self.all_sync = all(branch.sync for branch in self.branches)
 
@@ -58,8 +63,7 @@ class ParallelState(ResultState):
         return await once(self, self._attempt(data, frame), data, frame)
 
     async def _attempt(self, data: Any, frame: Frame) -> Any:
-        from workflows.engine.executor import run_machine, run_machine_sync
-
+        run_machine, run_machine_sync = self.run_machine, self.run_machine_sync
         branch_input = self.effective_input(data, frame)
         frame.record("ParallelStateStarted")
         frames = [frame.child() for _ in self.branches]
@@ -173,9 +177,12 @@ class MapState(ResultState):
     sync = False
 
     def __init__(self, name: str, definition: dict[str, Any], language: str = "JSONPath") -> None:
+        from workflows.engine.executor import run_machine, run_machine_sync
         from workflows.engine.states.compiler import compile_machine
 
         super().__init__(name, definition, language)
+        self.run_machine = run_machine  # as in ParallelState
+        self.run_machine_sync = run_machine_sync
         processor: dict[str, Any] = definition.get("ItemProcessor") or definition["Iterator"]
         self.processor = compile_machine(processor, language)
         self.processor_definition = processor
@@ -398,8 +405,7 @@ class _MapRun:
         return error_output(error)
 
     async def run(self, items: list[Any], concurrency: int) -> list[Any]:
-        from workflows.engine.executor import run_machine, run_machine_sync
-
+        run_machine, run_machine_sync = self.state.run_machine, self.state.run_machine_sync
         processor = self.state.processor
         results: list[Any] = [None] * len(items)
         if processor.sync:
