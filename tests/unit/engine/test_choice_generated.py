@@ -162,3 +162,28 @@ def test_rules_nested_beyond_the_parsers_limit_are_left_to_the_closures() -> Non
     for _ in range(300):
         rule = {"Not": rule}
     assert compile_choices([{**rule, "Next": "A"}]) is None
+
+
+def test_a_choice_not_generated_still_decides_by_its_closures() -> None:
+    rule: dict[str, Any] = {"Variable": "$.n", "NumericEquals": 1}
+    for _ in range(300):  # an even number of Nots: the rule as it was
+        rule = {"Not": rule}
+    machine = StateMachine(
+        {
+            "StartAt": "Choose",
+            "States": {
+                "Choose": {
+                    "Type": "Choice",
+                    "Choices": [{**rule, "Next": "One"}],
+                    "Default": "Other",
+                },
+                "One": {"Type": "Pass", "Result": "one", "End": True},
+                "Other": {"Type": "Pass", "Result": "other", "End": True},
+            },
+        }
+    )
+    assert machine._machine.states["Choose"].choose is None  # type: ignore[attr-defined]
+    assert machine.run({"n": 1}).output == "one"
+    assert machine.run({"n": 2}).output == "other"
+    failed = machine.run({})
+    assert (failed.status, failed.error) == ("FAILED", "States.Runtime")
