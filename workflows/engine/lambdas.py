@@ -668,7 +668,13 @@ class InProcessLambdas:
             return self._completed(
                 self._run(handler, False, payload, context, clock, None), context
             )
-        if type(result) not in _PLAIN_RESULTS and inspect.isawaitable(result):
+        if type(result) is dict:  # _response's common case, without its call
+            try:
+                body = orjson.dumps(result, default=json_default, option=_ORJSON_LIKE_RUNTIME)
+                return body, orjson.loads(body)
+            except (TypeError, ValueError):
+                pass  # _invocation decides, as call does
+        elif type(result) not in _PLAIN_RESULTS and inspect.isawaitable(result):
             return _awaited_response(result, context)
         return _response(result, context)
 
