@@ -125,7 +125,9 @@ def handler_on_loop() -> Iterator[None]:
     that it may call ``asyncio.run`` or ``StateMachine.run`` itself.
     """
     loop = asyncio.get_running_loop()
-    turns = _TURNS[loop]
+    _runner()  # the thread's Turns counts its handlers on any loop (in_handler_on_loop)
+    turns = _local.turns
+    assert turns is not None
     turns.handler_depth += 1
     asyncio._set_running_loop(None)
     try:
