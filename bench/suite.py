@@ -40,16 +40,12 @@ class Part:
     """One command of the bench and what to do with the JSON objects it prints."""
 
     measures: str  # the command the targets name (targets.ENGINE, ...)
-    options: list[str]  # what the suite adds to it: --json, the batches
+    argv: list[str]  # how the suite runs it: with --json, and its batches
     render: Callable[[dict[str, Any]], list[str]]
     heading: str = ""  # what the part prints first when run alone, without --json
     rows: list[dict[str, Any]] = field(default_factory=list)
     error: str = ""
     seconds: float = 0.0
-
-    @property
-    def argv(self) -> list[str]:
-        return [sys.executable, *self.measures.split()[1:], *self.options]
 
 
 def _workload_lines(row: dict[str, Any]) -> list[str]:
@@ -68,20 +64,33 @@ def _process_lines(result: dict[str, Any]) -> list[str]:
     return process.render(result["cold_imports"], result["demo"])
 
 
+def _command(measures: str, *options: str) -> list[str]:
+    return [sys.executable, *measures.split()[1:], *options]
+
+
 def parts(batches: int, batch_seconds: float, runs: int) -> list[Part]:
     timing = ["--batches", str(batches), "--batch-seconds", str(batch_seconds)]
     return [
-        Part(targets.ENGINE, ["--json", *timing], _workload_lines),
-        Part(targets.SCALED, ["--json"], _workload_lines),
-        Part(targets.BASELINE, ["--json", *timing], _baseline_lines),
-        Part(targets.COMPARE, ["--json", *timing], _compare_lines, compare.HEADING),
-        Part(targets.PROCESS, ["--runs", str(runs), "--json"], _process_lines),
+        Part(targets.ENGINE, _command(targets.ENGINE, "--json", *timing), _workload_lines),
+        Part(targets.SCALED, _command(targets.SCALED, "--json"), _workload_lines),
+        Part(targets.BASELINE, _command(targets.BASELINE, "--json", *timing), _baseline_lines),
+        Part(
+            targets.COMPARE,
+            _command(targets.COMPARE, "--json", *timing),
+            _compare_lines,
+            compare.HEADING,
+        ),
+        Part(
+            targets.PROCESS,
+            _command(targets.PROCESS, "--runs", str(runs), "--json"),
+            _process_lines,
+        ),
     ]
 
 
 def run_part(part: Part) -> None:
     """Runs ``part``, printing its lines as they come and keeping its JSON objects."""
-    print(f"\n$ {part.measures} {' '.join(part.options)}", flush=True)
+    print(f"\n$ python {' '.join(part.argv[1:])}", flush=True)
     if part.heading:
         print(part.heading)
     start = time.perf_counter()
@@ -109,9 +118,10 @@ def collect(done: list[Part]) -> tuple[dict[str, float], dict[str, str], dict[st
     skipped: dict[str, str] = {}
     missing: dict[str, str] = {}
     for part in done:
-        if part.error:
+        if part.error:  # what it printed before it failed is not judged
             missing[part.measures] = part.error
-        elif not part.rows:
+            continue
+        if not part.rows:
             missing[part.measures] = f"{part.measures} printed no figures"
         if part.measures in (targets.ENGINE, targets.SCALED):
             figures.update(targets.figures_from_bench(part.rows))
