@@ -42,8 +42,16 @@ check: lint types layers test
 conformance: $(STAMP)
 	$(BIN)/pytest tests/conformance -q -rN
 
+# every engine and process target of #2 and #14 with a verdict each, then a summary
+# (about 3 minutes); aws-local-stepfunctions for the comparison when npm is there
 bench: $(STAMP)
-	$(BIN)/python -m bench
+	@if ! command -v npm >/dev/null 2>&1; then \
+		echo "npm not found: bench.compare skips aws-local-stepfunctions"; \
+	elif [ ! bench/peers/node_modules/.package-lock.json -nt bench/peers/package-lock.json ]; then \
+		npm ci --prefix bench/peers --no-audit --no-fund --loglevel=error \
+			|| echo "npm ci failed: bench.compare skips aws-local-stepfunctions"; \
+	fi
+	$(BIN)/python -m bench.suite
 
 clean:
 	rm -rf $(VENV) .workflows .mypy_cache .ruff_cache

@@ -49,6 +49,12 @@ TARGETS: dict[str, tuple[str, float, str]] = {
     "concurrency": ("wall_s", 1.1, "<="),
 }
 MEMORY_TARGETS = {"concurrency": 10.0}  # KB per waiting execution
+# issue #14, ms per execution by (workload, mode): run() in its default mode, and
+# ``await execute()`` on one loop without thread-pool hops (inline), as #2's target
+RUN_TARGETS: dict[tuple[str, str], float] = {
+    ("order_flow", "run"): 0.1,
+    ("order_flow", "inline"): 0.08,
+}
 
 
 def rss_mb() -> float:
@@ -185,6 +191,10 @@ def verdict(name: str, figures: dict[str, Any]) -> str:
         if not ok and figures.get("with_tasks") and figures.get("mode") == "thread":
             note += " (each Task adds a thread-pool hop, ~70 us here; docs/decisions/0003)"
         notes.append(note)
+    run_limit = RUN_TARGETS.get((name, figures.get("mode", "")))
+    if run_limit is not None:
+        ok = figures["ms_per_execution"] <= run_limit
+        notes.append(f"#14 ms_per_execution <= {run_limit:g}: {'PASS' if ok else 'FAIL'}")
     if name in MEMORY_TARGETS:
         limit_kb = MEMORY_TARGETS[name]
         ok = figures["kb_per_waiting_execution"] <= limit_kb

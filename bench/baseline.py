@@ -136,25 +136,33 @@ async def _engine_batch(machine: StateMachine, data: Any) -> None:
         await machine.execute(data)
 
 
+def render(name: str, figures: dict[str, float]) -> str:
+    verdict = "PASS" if figures["ratio"] >= TARGET_RATIO else "FAIL"
+    return (
+        f"{name:<12} engine {figures['engine_ms']:.3f} ms "
+        f"({figures['engine_transitions_per_s']:,.0f} transitions/s)  "
+        f"bare walker {figures['bare_ms']:.3f} ms "
+        f"({figures['bare_transitions_per_s']:,.0f} transitions/s)  "
+        f"{figures['ratio']:.2f}x the bare walker (>= {TARGET_RATIO}x: {verdict}; "
+        f"aim {AIM_RATIO}x)"
+    )
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.baseline", description=__doc__)
     parser.add_argument("names", nargs="*", default=["pass_chain"])
     parser.add_argument("--batch-seconds", type=float, default=1.0)
     parser.add_argument("--batches", type=int, default=5)
+    parser.add_argument("--json", action="store_true", help="print one JSON object per workload")
     args = parser.parse_args(argv)
     SETTINGS.update(batch_seconds=args.batch_seconds, batches=args.batches)
     files = {f.stem: f for f in [*sorted(WORKLOADS.glob("*.json")), *sorted(EXTRA.glob("*.json"))]}
     for name in args.names:
-        spec = json.loads(files[name].read_text())
-        figures = measure(spec)
-        verdict = "PASS" if figures["ratio"] >= TARGET_RATIO else "FAIL"
+        if name not in files:
+            raise SystemExit(f"{name}: no such workload in {WORKLOADS} or {EXTRA}")
+        figures = measure(json.loads(files[name].read_text()))
         print(
-            f"{name:<12} engine {figures['engine_ms']:.3f} ms "
-            f"({figures['engine_transitions_per_s']:,.0f} transitions/s)  "
-            f"bare walker {figures['bare_ms']:.3f} ms "
-            f"({figures['bare_transitions_per_s']:,.0f} transitions/s)  "
-            f"{figures['ratio']:.2f}x the bare walker (>= {TARGET_RATIO}x: {verdict}; "
-            f"aim {AIM_RATIO}x)",
+            json.dumps({"name": name, **figures}) if args.json else render(name, figures),
             flush=True,
         )
     return 0

@@ -24,6 +24,7 @@ import os
 import shutil
 import statistics
 import subprocess
+import sys
 import time
 import uuid
 from collections.abc import Callable
@@ -138,13 +139,22 @@ def on_moto(spec: dict[str, Any]) -> dict[str, Any]:
     return figures
 
 
-def on_local_stepfunctions(file: Path, spec: dict[str, Any]) -> dict[str, Any] | None:
-    node = shutil.which("node")
-    if node is None or not (PEERS / "node_modules" / "aws-local-stepfunctions").is_dir():
-        return None
+def local_stepfunctions_missing() -> str | None:
+    """Why aws-local-stepfunctions cannot run here, or None when it can."""
+    if shutil.which("node") is None:
+        return "node not found"
+    if not (PEERS / "node_modules" / "aws-local-stepfunctions").is_dir():
+        return "aws-local-stepfunctions not installed (npm ci --prefix bench/peers)"
+    return None
+
+
+def on_local_stepfunctions(file: Path, spec: dict[str, Any]) -> dict[str, Any]:
+    missing = local_stepfunctions_missing()
+    if missing is not None:
+        return {"skipped": missing}
     done = subprocess.run(
         [
-            node,
+            "node",
             str(PEERS / "local_stepfunctions.mjs"),
             str(file),
             str(int(SETTINGS["batches"])),
@@ -159,13 +169,40 @@ def on_local_stepfunctions(file: Path, spec: dict[str, Any]) -> dict[str, Any] |
     return result
 
 
-def _cell(figures: dict[str, Any] | None) -> str:
-    if figures is None:
+HEADING = (
+    f"{'ms per execution':<20}{'this engine':>16}{'moto':>16}{'local-sfn':>16}   "
+    "(! = the peer's output differs from the expected one; not run = skipped or "
+    "not installed)"
+)
+
+
+def _cell(figures: dict[str, Any]) -> str:
+    if "skipped" in figures:
         return f"{'(not run)':>16}"
     if "failed" in figures:
         return f"{'failed':>16}"
     wrong = " !" if figures.get("correct") is False else "  "
     return f"{figures['ms_per_execution']:>10.3f} ms{wrong}"
+
+
+def render(name: str, row: dict[str, dict[str, Any]]) -> str:
+    """One workload's row: the time per execution on each, and our speed-up over each peer."""
+    ours_ms = row["ours"]["ms_per_execution"]
+    ratios = []
+    for peer in ("moto", "aws-local-stepfunctions"):
+        figures = row[peer]
+        if "skipped" in figures or "failed" in figures:
+            continue
+        ratio = figures["ms_per_execution"] / ours_ms
+        note = f"{ratio:.2f}x as fast as {peer}"
+        target = RATIO_TARGETS.get((name, peer))
+        if target is not None:
+            note += f" (>= {target:g}x: {'PASS' if ratio >= target else 'FAIL'})"
+        ratios.append(note)
+    return (
+        f"{name:<20}{_cell(row['ours'])}{_cell(row['moto'])}"
+        f"{_cell(row['aws-local-stepfunctions'])}   {', '.join(ratios)}"
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -178,38 +215,20 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     SETTINGS.update(batch_seconds=args.batch_seconds, batches=args.batches)
     files = sorted(WORKLOADS.glob("*.json")) + sorted(EXTRA.glob("*.json"))
-    print(
-        f"{'ms per execution':<20}{'this engine':>16}{'moto':>16}{'local-sfn':>16}   "
-        "(! = the peer's output differs from the expected one; not run = skipped or "
-        "not installed)"
-    )
+    if not args.json:
+        print(HEADING)
     for file in files:
         spec = json.loads(file.read_text())
         if spec["mode"] != "sequential" or (args.names and spec["name"] not in args.names):
             continue
-        row: dict[str, dict[str, Any] | None] = {"ours": ours(spec)}
-        row["moto"] = None if args.no_moto else on_moto(spec)
+        row: dict[str, dict[str, Any]] = {"ours": ours(spec)}
+        row["moto"] = {"skipped": "--no-moto"} if args.no_moto else on_moto(spec)
         row["aws-local-stepfunctions"] = on_local_stepfunctions(file, spec)
-        ours_ms = row["ours"]["ms_per_execution"]  # type: ignore[index]
-        ratios = []
-        for peer in ("moto", "aws-local-stepfunctions"):
-            figures = row[peer]
-            if figures is None or "failed" in figures:
-                continue
-            ratio = figures["ms_per_execution"] / ours_ms
-            note = f"{ratio:.2f}x as fast as {peer}"
-            target = RATIO_TARGETS.get((spec["name"], peer))
-            if target is not None:
-                note += f" (>= {target:g}x: {'PASS' if ratio >= target else 'FAIL'})"
-            ratios.append(note)
-        if args.json:
-            print(json.dumps({"name": spec["name"], **row}))
-        else:
-            print(
-                f"{spec['name']:<20}{_cell(row['ours'])}{_cell(row['moto'])}"
-                f"{_cell(row['aws-local-stepfunctions'])}   {', '.join(ratios)}",
-                flush=True,
-            )
+        print(json.dumps({"name": spec["name"], **row}) if args.json else render(spec["name"], row))
+        sys.stdout.flush()
+    missing = local_stepfunctions_missing()
+    if missing is not None and not args.json:
+        print(f"aws-local-stepfunctions skipped: {missing}")
     return 0
 
 
