@@ -30,6 +30,7 @@ from typing import Any
 
 from aiohttp import web
 
+from workflows.local import spans
 from workflows.local.apigateway import create_app as create_api_app
 from workflows.local.apigateway import invoke_with, routes_from_template
 from workflows.local.app import LocalApp, SandboxKind
@@ -163,6 +164,9 @@ class LocalRuntime:
             raise
 
     async def _start(self) -> None:
+        if spans.enabled():  # WORKFLOWS_SPANS: where requests' time goes (spans.py)
+            spans.watch_loop()
+            spans.watch_collections()
         share_botocore_loader()  # the runtime's and the sandboxes' sessions
         ports = self.ports
         api_socket = _listen("api", ports.host, ports.api)
@@ -190,6 +194,9 @@ class LocalRuntime:
         self._app_to_close = app
         os.environ.update(app.environment())
         await asyncio.to_thread(app.provision)
+        # the API's sandboxes start while the rest starts (no client waits for their cold
+        # start; they are up before the API is served)
+        warming = asyncio.ensure_future(app.warm_api_sandboxes())
         # the integrations' AWS clients, made now rather than in the first orders' Tasks
         await asyncio.to_thread(app.warm_integrations)
         # the services' data of the previous run (snapshot and journal), after the
@@ -209,6 +216,7 @@ class LocalRuntime:
         api_runner = web.AppRunner(api, access_log=None)
         await api_runner.setup()
         self._runners.append(api_runner)
+        await warming
         await web.SockSite(api_runner, api_socket).start()
 
         async def scheduled(spec: StateMachineSpec, event: Any, by: str) -> None:
