@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import os
 import random
@@ -268,6 +269,15 @@ class Runtime:
             aws_secret_access_key="testing",
             config=Config(retries={"max_attempts": 1}, read_timeout=120),
         )
+
+
+def own_run_delay() -> float:
+    """Seconds this process's threads (the load generator) have waited for a core."""
+    total = 0
+    for thread in Path("/proc/self/task").iterdir():
+        with contextlib.suppress(OSError, IndexError, ValueError):
+            total += int((thread / "schedstat").read_text().split()[1])
+    return total / 1e9
 
 
 def token(runtime: Runtime) -> str:
@@ -677,6 +687,7 @@ def main() -> None:
             cpu_start = runtime.cpu_seconds()
             roles_start = runtime.cpu_by_role()
             delay_start = runtime.run_delay_by_role()
+            own_delay_start = own_run_delay()
             census_start = runtime.census_counts() if options.census else {}
             load = Load()
             started = time.perf_counter()
@@ -714,11 +725,19 @@ def main() -> None:
                 f"  p99 {percentile(accepted, 0.99):.3f} s  max {max(accepted):.3f} s"
             )
             print(f"placing took     {placing_seconds:.1f} s")
+            delays["load generator"] = own_run_delay() - own_delay_start
             waited = ", ".join(
                 f"{role} {(delays[role] - delay_start.get(role, 0.0)) / placing_seconds:.2f}"
                 for role in delays
             )
             print(f"waiting for CPU  {waited} (threads waiting for a core, on average, placing)")
+            # the same answers timed from when each request was sent: what the client's own
+            # lateness (its loop, its turn for a core) adds to the latency from the due time
+            from_sent = [answered - sent for _, sent, answered in load.times.values()]
+            print(
+                f"  from sending   p50 {statistics.median(from_sent):.3f} s"
+                f"  p99 {percentile(from_sent, 0.99):.3f} s  max {max(from_sent):.3f} s"
+            )
             if runtime.spans is not None and runtime.spans.exists():
                 print_spans(runtime.spans, load)
                 kept = Path(tempfile.mkdtemp(prefix="workflows-spans-")) / "spans.log"
