@@ -144,6 +144,7 @@ class LocalRuntime:
         self._app_to_close: LocalApp | None = None
         self._runners: list[web.AppRunner] = []
         self._tasks: list[asyncio.Task[Any]] = []
+        self._warming: asyncio.Task[None] | None = None  # the API's sandboxes starting
         self._servers = list(servers)
         self.addresses: list[tuple[str, str]] = []  # (name, address) of the extra servers
 
@@ -196,7 +197,7 @@ class LocalRuntime:
         await asyncio.to_thread(app.provision)
         # the API's sandboxes start while the rest starts (no client waits for their cold
         # start; they are up before the API is served)
-        warming = asyncio.ensure_future(app.warm_api_sandboxes())
+        self._warming = warming = asyncio.create_task(app.warm_api_sandboxes())
         # the integrations' AWS clients, made now rather than in the first orders' Tasks
         await asyncio.to_thread(app.warm_integrations)
         # the services' data of the previous run (snapshot and journal), after the
@@ -247,6 +248,10 @@ class LocalRuntime:
             self.service = None
         for task in self._tasks:
             task.cancel()
+        if self._warming is not None:  # a start that failed while they started
+            self._warming.cancel()
+            self._tasks.append(self._warming)
+            self._warming = None
         await asyncio.gather(*self._tasks, return_exceptions=True)
         self._tasks = []
         if self._app_to_close is not None:
