@@ -41,10 +41,16 @@ async def test_an_order_placed_over_http_is_confirmed_and_notified(
     api = runtime.ports.url(runtime.ports.api)
     token = mint_token("CUST-1001", key_path=tmp_path / "jwt-key.pem", issuer=f"{api}/")
     headers = {"Authorization": f"Bearer {token}"}
+    # the API's sandboxes are up once `up` is: the first order waits for no cold start
+    assert runtime.app is not None
+    assert runtime.app._process_lambdas is not None
+    api_sandboxes = runtime.app._process_lambdas.pools["ApiFunction"]
+    assert len(api_sandboxes.sandboxes) == api_sandboxes.limit == api_sandboxes.started
     async with aiohttp.ClientSession() as http:
         async with http.post(f"{api}/orders", json=ORDER, headers=headers) as answer:
             assert answer.status == 202, await answer.text()
             placed = await answer.json()
+        assert api_sandboxes.started == api_sandboxes.limit
         assert placed["data"]["status"] == "RUNNING"
         assert answer.headers["Location"].endswith(ORDER["orderId"])
         status = None

@@ -44,6 +44,7 @@ from aiohttp import web
 from multidict import CIMultiDict
 
 from workflows.engine.clock import Clock
+from workflows.local import spans
 from workflows.local.template import ACCOUNT, FunctionSpec, Template
 
 __all__ = [
@@ -537,6 +538,10 @@ def create_app(
         return web.json_response(dict(document), headers={"Cache-Control": "max-age=300"})
 
     async def proxy(request: web.Request) -> web.StreamResponse:
+        if spans.active():  # WORKFLOWS_SPANS: the client's trace id names the marks
+            key = request.headers.get("X-Amzn-Trace-Id", "-").replace(" ", "")
+            spans.current.set(key)
+            spans.mark("api.received", key)
         request_id = str(uuid.uuid4())
         raw_path = request.rel_url.raw_path
         match = table.match(request.method, raw_path)
@@ -592,6 +597,7 @@ def create_app(
             return _gateway_answer(
                 502, "Internal server error", "InternalServerErrorException", request_id
             )
+        spans.mark("api.replied", spans.current.get())
         try:
             answer = proxy_response(result)
         except MalformedResponse as exc:

@@ -253,6 +253,10 @@ class LocalApp:
                         niceness=0 if f.api_events else BACKGROUND_NICENESS,
                     ),
                     min(limit, f.reserved_concurrency or limit),
+                    # an API's clients wait on its function: its sandboxes are started
+                    # with the runtime and kept (``warm_api_sandboxes``), so that no request
+                    # waits for a cold start, as provisioned concurrency does on Lambda
+                    keep_warm=limit if f.api_events else 0,
                 )
                 for f in template.functions.values()
             }
@@ -358,6 +362,11 @@ class LocalApp:
         for handler, arguments in self.template.seeds:
             module_name, _, attribute = handler.rpartition(".")
             getattr(importlib.import_module(module_name), attribute)(*arguments)
+
+    async def warm_api_sandboxes(self) -> None:
+        """Start the sandboxes of the functions behind the API (process sandboxes only)."""
+        if self._process_lambdas is not None:
+            await self._process_lambdas.prewarm()
 
     def warm_integrations(self) -> None:
         """Make the AWS clients the template's state machines call through optimized

@@ -48,7 +48,7 @@ from workflows.engine.history import (
 )
 from workflows.engine.machine import ExecutionResult
 from workflows.engine.validation import validate_definition
-from workflows.local import json_text
+from workflows.local import json_text, spans
 from workflows.local.app import ExecutionStarting, LocalApp, started_by_task
 from workflows.local.map_run_store import StoredMapRuns
 from workflows.local.resource_store import (
@@ -569,6 +569,7 @@ class ExecutionService:
         start = self.app.clock.now()
         live = _Live(arn, base_arn, text, start)
         self._live[arn] = live  # a second start with this name now sees it
+        spans.mark("sfn.committing", name)
         try:
             if version_arn is not None:
                 self.targets[arn] = (version_arn, alias_arn)
@@ -583,6 +584,7 @@ class ExecutionService:
             del self._live[arn]
             self.targets.pop(arn, None)
             raise
+        spans.mark("sfn.committed", name)
         # RUNNING from the answer on, even if it is stopped before the engine starts it
         self._status_changed(live, "RUNNING")
         if entry.template_id is not None and version_arn is None:

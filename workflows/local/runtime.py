@@ -30,6 +30,7 @@ from typing import Any
 
 from aiohttp import web
 
+from workflows.local import spans
 from workflows.local.apigateway import create_app as create_api_app
 from workflows.local.apigateway import invoke_with, routes_from_template
 from workflows.local.app import LocalApp, SandboxKind
@@ -143,6 +144,7 @@ class LocalRuntime:
         self._app_to_close: LocalApp | None = None
         self._runners: list[web.AppRunner] = []
         self._tasks: list[asyncio.Task[Any]] = []
+        self._warming: asyncio.Task[None] | None = None  # the API's sandboxes starting
         self._servers = list(servers)
         self.addresses: list[tuple[str, str]] = []  # (name, address) of the extra servers
 
@@ -163,6 +165,9 @@ class LocalRuntime:
             raise
 
     async def _start(self) -> None:
+        if spans.enabled():  # WORKFLOWS_SPANS: where requests' time goes (spans.py)
+            spans.watch_loop()
+            spans.watch_collections()
         share_botocore_loader()  # the runtime's and the sandboxes' sessions
         ports = self.ports
         api_socket = _listen("api", ports.host, ports.api)
@@ -190,6 +195,9 @@ class LocalRuntime:
         self._app_to_close = app
         os.environ.update(app.environment())
         await asyncio.to_thread(app.provision)
+        # the API's sandboxes start while the rest starts (no client waits for their cold
+        # start; they are up before the API is served)
+        self._warming = warming = asyncio.create_task(app.warm_api_sandboxes())
         # the integrations' AWS clients, made now rather than in the first orders' Tasks
         await asyncio.to_thread(app.warm_integrations)
         # the services' data of the previous run (snapshot and journal), after the
@@ -209,6 +217,7 @@ class LocalRuntime:
         api_runner = web.AppRunner(api, access_log=None)
         await api_runner.setup()
         self._runners.append(api_runner)
+        await warming
         await web.SockSite(api_runner, api_socket).start()
 
         async def scheduled(spec: StateMachineSpec, event: Any, by: str) -> None:
@@ -239,6 +248,10 @@ class LocalRuntime:
             self.service = None
         for task in self._tasks:
             task.cancel()
+        if self._warming is not None:  # a start that failed while they started
+            self._warming.cancel()
+            self._tasks.append(self._warming)
+            self._warming = None
         await asyncio.gather(*self._tasks, return_exceptions=True)
         self._tasks = []
         if self._app_to_close is not None:

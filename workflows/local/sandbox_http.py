@@ -31,6 +31,8 @@ import select
 import socket
 from typing import Any
 
+from workflows.local import spans
+
 __all__ = ["install", "installed", "uninstall"]
 
 # the answer's head is read whole; http.client's limits, in one
@@ -384,8 +386,10 @@ def _send(session: Any, request: Any) -> Any:
     keep = False
     try:
         try:
+            spans.mark("http.sending", spans.invocation, route.address[1])
             connection.sock.sendall(head + body)
             status, headers, answer_body, keep = _read_answer(connection, request.method)
+            spans.mark("http.answered", spans.invocation, route.address[1])
         except TimeoutError as error:
             raise ReadTimeoutError(endpoint_url=url, error=error) from None
         except _Closed as error:

@@ -52,6 +52,7 @@ from workflows.engine.lambdas import (
     parse_body,
     to_json_bytes,
 )
+from workflows.local import spans
 
 __all__ = [
     "BACKGROUND_NICENESS",
@@ -160,12 +161,15 @@ def _serve(connection: Connection, spec: FunctionSandboxSpec, environment: dict[
         timeout_seconds=spec.timeout_seconds,
     )
     clock = RealClock()
+    spans.enabled()  # WORKFLOWS_SPANS: this sandbox marks its invocations
     connection.send(("ready", os.getpid()))
     while True:
         try:
             reference, request_id, body, log = connection.recv()
         except (EOFError, OSError):
             return
+        spans.invocation = request_id
+        spans.mark("sandbox.received", request_id, spec.name)
         try:
             invocation = run_sync(
                 lambdas.call(reference, None, clock, request_id=request_id, body=body, log=log)
@@ -175,6 +179,7 @@ def _serve(connection: Connection, spec: FunctionSandboxSpec, environment: dict[
             reply = ("function_error", error.document)
         except StatesError as error:
             reply = ("error", error.error, error.cause)
+        spans.mark("sandbox.done", request_id)
         connection.send(reply)
 
 
@@ -352,13 +357,21 @@ class SandboxPool:
     """One function's sandboxes: created on demand up to ``limit``, warm ones reused."""
 
     def __init__(
-        self, spec: FunctionSandboxSpec, limit: int, idle_seconds: float = IDLE_SECONDS
+        self,
+        spec: FunctionSandboxSpec,
+        limit: int,
+        idle_seconds: float = IDLE_SECONDS,
+        *,
+        keep_warm: int = 0,
     ) -> None:
         self.spec = spec
         self.limit = max(1, limit)
         # a sandbox unused this long is stopped, as Lambda reclaims idle sandboxes: the
         # memory a burst took comes back, and the next invocation is a cold start again
         self.idle_seconds = idle_seconds
+        # sandboxes started by ``prewarm`` and never reclaimed, as Lambda keeps a
+        # function's provisioned concurrency initialized
+        self.keep_warm = min(keep_warm, self.limit)
         self._slots: asyncio.Semaphore | None = None
         self._idle: list[ProcessSandbox] = []
         self._busy: set[ProcessSandbox] = set()
@@ -369,12 +382,32 @@ class SandboxPool:
     def sandboxes(self) -> list[ProcessSandbox]:
         return [*self._idle, *self._busy]
 
+    async def prewarm(self) -> None:
+        """Start sandboxes until ``keep_warm`` are up (their cold starts side by side):
+        the invocations that come next find them initialized."""
+        self._slots = self._slots or asyncio.Semaphore(self.limit)
+        missing = self.keep_warm - len(self._idle) - len(self._busy)
+        await asyncio.gather(*(self._start_idle() for _ in range(missing)))
+
+    async def _start_idle(self) -> None:
+        assert self._slots is not None
+        async with self._slots:
+            sandbox = ProcessSandbox(self.spec)
+            self._busy.add(sandbox)
+            try:
+                await sandbox.start()  # (a sandbox that fails to start is killed)
+            finally:
+                self._busy.discard(sandbox)
+            self.started += 1
+            self._idle.append(sandbox)
+
     async def invoke(self, reference: str, request_id: str, body: bytes, log: bool) -> Any:
         self._slots = self._slots or asyncio.Semaphore(self.limit)
         async with self._slots:
             # the most recently used sandbox first, as Lambda keeps the warmest
             sandbox = self._idle.pop() if self._idle else None
             if sandbox is None:
+                spans.mark("pool.cold", spans.current.get(), self.spec.name)
                 sandbox = ProcessSandbox(self.spec)
                 self._busy.add(sandbox)
                 try:
@@ -385,6 +418,7 @@ class SandboxPool:
                 self.started += 1
             else:
                 self._busy.add(sandbox)
+            spans.mark("pool.sent", spans.current.get(), request_id)
             try:
                 return await sandbox.invoke(reference, request_id, body, log)
             finally:
@@ -411,6 +445,8 @@ class SandboxPool:
         sandbox.idle_timer = None
         if sandbox not in self._idle:
             return  # busy (its release sets a timer again), or stopped
+        if len(self._idle) + len(self._busy) <= self.keep_warm:
+            return  # kept warm (its next release sets a timer again)
         loop = asyncio.get_running_loop()
         due = sandbox.idle_since + self.idle_seconds
         if loop.time() < due:
@@ -497,6 +533,10 @@ class ProcessLambdas(InProcessLambdas):
         if kind == "function_error":
             raise FunctionError(reply[1])
         raise StatesError(reply[1], reply[2])
+
+    async def prewarm(self) -> None:
+        """Start the sandboxes each pool keeps warm (``SandboxPool.keep_warm``)."""
+        await asyncio.gather(*(pool.prewarm() for pool in self.pools.values()))
 
     def warm_up(self) -> None:
         """Start the fork server now and wait until it has imported the handlers'

@@ -21,7 +21,7 @@ from typing import Any, Final
 
 from aiohttp import web
 
-from workflows.local import json_text
+from workflows.local import json_text, spans
 from workflows.local.executions import (
     ExecutionService,
     ServiceError,
@@ -122,11 +122,13 @@ def _token(request: Request, name: str) -> str | None:
 
 
 async def _start_execution(service: ExecutionService, request: Request) -> dict[str, Any]:
-    return await service.start_execution(
-        _arn(request, "stateMachineArn"),
-        _string(request, "input", max_length=262144),
-        _string(request, "name", min_length=1, max_length=80),
+    name = _string(request, "name", min_length=1, max_length=80)
+    spans.mark("sfn.received", name)
+    answer = await service.start_execution(
+        _arn(request, "stateMachineArn"), _string(request, "input", max_length=262144), name
     )
+    spans.mark("sfn.answered", name)
+    return answer
 
 
 async def _start_sync_execution(service: ExecutionService, request: Request) -> dict[str, Any]:

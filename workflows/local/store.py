@@ -39,6 +39,7 @@ from pathlib import Path
 from typing import Any, Final
 
 from workflows.engine.history import RawEvent, details_key, json_default, shape_details
+from workflows.local import spans
 
 __all__ = [
     "DEFAULT_PATH",
@@ -672,8 +673,10 @@ class ExecutionStore:
 
     def _write(self, batch: list[_Job]) -> list[_Job]:
         """Commit ``batch`` in one transaction; returns the durable jobs to try again."""
+        began = time.monotonic()
         try:
             results = self._transaction(batch)
+            spans.mark("store.commit", len(batch), f"{time.monotonic() - began:.6f}")
         except sqlite3.OperationalError as error:  # locked or busy: nothing was written
             problem = StoreUnavailable(
                 f"the execution store {self.path} cannot be written now ({error}); "

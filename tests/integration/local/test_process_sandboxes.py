@@ -98,6 +98,16 @@ Resources:
     Type: AWS::Serverless::Function
     Properties:
       Handler: {HANDLERS}.botocore_path
+  Served:
+    Type: AWS::Serverless::Function
+    Properties:
+      Handler: {HANDLERS}.quick
+      Events:
+        Get:
+          Type: Api
+          Properties:
+            Path: /served
+            Method: get
 """
 
 
@@ -375,3 +385,36 @@ async def test_a_sandbox_sends_botocore_s_requests_the_lean_way_unless_told_not_
             await local.close()
     assert paths == ["workflows.local.sandbox_http", "botocore.httpsession"]
     assert URLLib3Session.send.__module__ == "botocore.httpsession"
+
+
+async def test_an_api_s_sandboxes_are_up_before_its_first_request(app: LocalApp) -> None:
+    """``workflows up`` starts them with the runtime: no client waits for a cold start."""
+    assert app._process_lambdas is not None
+    pools = app._process_lambdas.pools
+    await app.warm_api_sandboxes()
+    warm = {sandbox.pid for sandbox in pools["Served"].sandboxes}
+    assert len(warm) == pools["Served"].limit == 2
+    assert all(pid is not None and alive(pid) for pid in warm)
+    assert await app.lambdas.invoke("Served", {}, app.clock) in warm
+    assert pools["Served"].started == 2  # none started for the request
+    assert not pools["Api"].sandboxes  # no HTTP client waits on it: started on demand
+
+
+async def test_an_api_s_sandboxes_are_kept_warm_while_idle_others_are_reclaimed(
+    app: LocalApp,
+) -> None:
+    assert app._process_lambdas is not None
+    served, other = app._process_lambdas.pools["Served"], app._process_lambdas.pools["Api"]
+    served.idle_seconds = other.idle_seconds = 0.1
+    await app.warm_api_sandboxes()
+    kept = await app.lambdas.invoke("Served", {}, app.clock)
+    reclaimed = await app.lambdas.invoke("Api", {}, app.clock)
+    for _ in range(500):
+        if not alive(reclaimed):
+            break
+        await asyncio.sleep(0.01)
+    assert not alive(reclaimed)
+    await asyncio.sleep(0.3)  # idle for three times its idle_seconds
+    assert alive(kept)
+    assert await app.lambdas.invoke("Served", {}, app.clock) in {s.pid for s in served.sandboxes}
+    assert served.started == 2
