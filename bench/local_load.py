@@ -43,7 +43,6 @@ import sys
 import tempfile
 import time
 import urllib.request
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -492,20 +491,18 @@ _LAST = frozenset({"http.sending", "http.answered"})
 Marks = dict[str, tuple[float, float]]  # mark -> (monotonic, thread CPU) seconds
 
 
-def _lines(path: Path) -> Iterator[list[str]]:
-    for line in path.read_text().splitlines():
-        parts = line.split(" ")
-        if len(parts) >= 4:
-            yield parts
+def read_marks(path: Path) -> list[list[str]]:
+    """The marks of a spans file, each split in its fields."""
+    return [parts for line in path.read_text().splitlines() if len(parts := line.split(" ")) >= 4]
 
 
-def read_spans(path: Path, load: Load) -> dict[str, Marks]:
+def read_spans(lines: list[list[str]], load: Load) -> dict[str, Marks]:
     """Each accepted order's marks by name: the client's, the API's (by trace id), its
     sandbox invocation's (by request id) and StartExecution's (by execution name, the
     order id)."""
     by_key: dict[str, Marks] = {}
     requests: dict[str, str] = {}  # trace id -> sandbox request id
-    for parts in _lines(path):
+    for parts in lines:
         moment, cpu, name, key = float(parts[0]), float(parts[1]), parts[2], parts[3]
         marks = by_key.setdefault(key, {})
         if name in _LAST or name not in marks:
@@ -526,12 +523,12 @@ def read_spans(path: Path, load: Load) -> dict[str, Marks]:
     return orders
 
 
-def events_within(path: Path, start: float, end: float) -> dict[str, float]:
+def events_within(lines: list[list[str]], start: float, end: float) -> dict[str, float]:
     """What the runtime's loop and collector and the store did between ``start`` and
     ``end``: seconds of loop lateness, of collections (by generation), of commits."""
     found: dict[str, float] = {}
     collecting: dict[str, float] = {}
-    for parts in _lines(path):
+    for parts in lines:
         moment, name = float(parts[0]), parts[2]
         if name == "gc.start":
             collecting[parts[3]] = moment
@@ -551,7 +548,8 @@ def events_within(path: Path, start: float, end: float) -> dict[str, float]:
 
 def print_spans(path: Path, load: Load) -> None:
     """Where the accepted orders' time went, leg by leg, and for the slowest ones."""
-    orders = read_spans(path, load)
+    lines = read_marks(path)  # read once: the slowest orders below each look through it
+    orders = read_spans(lines, load)
     print(f"accept legs      (s; {len(orders)} orders)  p50    p90    p99    max  (CPU p50)")
     for label, first, second, one_thread in LEGS:
         pairs = [(m[first], m[second]) for m in orders.values() if first in m and second in m]
@@ -578,7 +576,7 @@ def print_spans(path: Path, load: Load) -> None:
                 used = f" ({marks[second][1] - marks[first][1]:.3f})" if one_thread else ""
                 legs.append(f"{label} {took:.3f}{used}")
         answered = marks["client.answered"][0]
-        meanwhile = events_within(path, due[order_id], answered)
+        meanwhile = events_within(lines, due[order_id], answered)
         around = ", ".join(f"{k} {v:.3f}" for k, v in sorted(meanwhile.items()))
         print(
             f"  {order_id} at {due[order_id] - begun:5.1f}: {answered - due[order_id]:.3f} s"

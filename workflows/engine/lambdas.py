@@ -317,12 +317,13 @@ def marshal_result(result: Any) -> tuple[bytes, Any, bool]:
         return text.encode(), json.loads(text), False
 
 
-def result_too_large(invocation: Invocation) -> bool:
-    """Whether a Task result exceeds Step Functions' payload quota (256 KiB of JSON)."""
+def result_too_large(body: bytes, payload: Any) -> bool:
+    """Whether a Task result (a response ``body`` and its decoded ``payload``) exceeds Step
+    Functions' payload quota (256 KiB of JSON)."""
     # re-encoded JSON grows at most sixfold (\u0000) from the body; most results are far below
-    if len(invocation.body) * 6 + 64 <= RESULT_LIMIT_BYTES:
+    if len(body) * 6 + 64 <= RESULT_LIMIT_BYTES:
         return False
-    return len(to_json_bytes(invocation.payload)) > RESULT_LIMIT_BYTES
+    return len(to_json_bytes(payload)) > RESULT_LIMIT_BYTES
 
 
 def data_limit_exceeded(task: str) -> StatesError:
@@ -953,7 +954,7 @@ async def lambda_invoke_task(
         )
     except FunctionError as error:
         raise error.compact() from None
-    if result_too_large(invocation):
+    if result_too_large(invocation.body, invocation.payload):
         raise data_limit_exceeded("lambda")
     return lambda_invoke_response(invocation, log_tail=tail)
 
@@ -970,6 +971,7 @@ async def lambda_function_task(
     """
     invocation = await lambdas.call(function_arn, event, clock)
     # (result_too_large's first test inline: most bodies are far below the quota)
-    if len(invocation.body) * 6 + 64 > RESULT_LIMIT_BYTES and result_too_large(invocation):
+    body = invocation.body
+    if len(body) * 6 + 64 > RESULT_LIMIT_BYTES and result_too_large(body, invocation.payload):
         raise data_limit_exceeded(function_arn)
     return invocation

@@ -37,8 +37,6 @@ __all__ = [
     "Turns",
     "alone_on_own_loop",
     "ensure_task",
-    "handler_on_loop",
-    "in_handler_on_loop",
     "own_loop_turns",
     "run_sync",
     "start_branches",
@@ -117,31 +115,6 @@ def _runner() -> asyncio.Runner:
     return runner
 
 
-@contextlib.contextmanager
-def handler_on_loop() -> Iterator[None]:
-    """While a plain handler runs directly on this thread's ``run()`` loop.
-
-    The handler sees what it would see on a pool thread: no running event loop, so
-    that it may call ``asyncio.run`` or ``StateMachine.run`` itself.
-    """
-    loop = asyncio.get_running_loop()
-    _runner()  # the thread's Turns counts its handlers on any loop (in_handler_on_loop)
-    turns = _local.turns
-    assert turns is not None
-    turns.handler_depth += 1
-    asyncio._set_running_loop(None)
-    try:
-        yield
-    finally:
-        asyncio._set_running_loop(loop)
-        turns.handler_depth -= 1
-
-
-def in_handler_on_loop() -> bool:
-    turns = _local.turns
-    return turns is not None and turns.handler_depth > 0
-
-
 def run_sync(coroutine: Coroutine[Any, Any, T], taskless: bool = False) -> T:
     """Run ``coroutine`` to its end on this thread's loop (not from inside a running loop).
 
@@ -153,7 +126,7 @@ def run_sync(coroutine: Coroutine[Any, Any, T], taskless: bool = False) -> T:
     handlers, no service integrations, the engine's own clocks): the coroutine's first
     step is taken without a task (``_first_step_taskless``).
     """
-    turns = _local.turns  # (one threading.local read: in_handler_on_loop, then the loop)
+    turns = _local.turns  # (one threading.local read: is a handler running here? the loop)
     if turns is None:
         _runner()
         turns = _local.turns
@@ -347,7 +320,7 @@ class Turns:
         # when the handler now running on the loop thread began (monotonic), or None
         self.running_since: float | None = None
         # branches started by start_branches running now (nested), and plain handlers
-        # running on the loop thread (handler_on_loop): both on this loop's thread
+        # running on the loop thread (call_here, _drain): both on this loop's thread
         self.eager = 0
         self.handler_depth = 0
 
@@ -381,8 +354,9 @@ class Turns:
         return len(asyncio.all_tasks(self.loop)) == ours
 
     def call_here(self, function: Callable[..., T], *args: Any) -> T:
-        """``function(*args)`` on the loop thread, seeing no running loop (as in
-        ``handler_on_loop``, without a context manager's generator per call)."""
+        """``function(*args)`` on the loop thread, seeing what it would see on a pool
+        thread: no running loop, so that it may call ``asyncio.run`` or
+        ``StateMachine.run`` itself (``run_sync`` then hands that to the pool)."""
         self.handler_depth += 1
         asyncio._set_running_loop(None)
         try:
@@ -475,7 +449,7 @@ class Turns:
             self.running_since = time.monotonic()
             if jobs:
                 _watchdog.watch(self)
-            # as in handler_on_loop: the handler sees no running loop
+            # as in call_here: the handler sees no running loop
             self.handler_depth += 1
             asyncio._set_running_loop(None)
             try:

@@ -372,7 +372,8 @@ class SandboxPool:
         # sandboxes started by ``prewarm`` and never reclaimed, as Lambda keeps a
         # function's provisioned concurrency initialized
         self.keep_warm = min(keep_warm, self.limit)
-        self._slots: asyncio.Semaphore | None = None
+        # (binds to a loop only when it first makes a caller wait, Python 3.10+)
+        self._slots = asyncio.Semaphore(self.limit)
         self._idle: list[ProcessSandbox] = []
         self._busy: set[ProcessSandbox] = set()
         self._stopping: set[asyncio.Task[None]] = set()
@@ -385,37 +386,34 @@ class SandboxPool:
     async def prewarm(self) -> None:
         """Start sandboxes until ``keep_warm`` are up (their cold starts side by side):
         the invocations that come next find them initialized."""
-        self._slots = self._slots or asyncio.Semaphore(self.limit)
         missing = self.keep_warm - len(self._idle) - len(self._busy)
         await asyncio.gather(*(self._start_idle() for _ in range(missing)))
 
+    async def _cold_start(self) -> ProcessSandbox:
+        """A new sandbox, started and counted busy (one that fails to start is killed)."""
+        sandbox = ProcessSandbox(self.spec)
+        self._busy.add(sandbox)
+        try:
+            await sandbox.start()
+        except BaseException:
+            self._busy.discard(sandbox)
+            raise
+        self.started += 1
+        return sandbox
+
     async def _start_idle(self) -> None:
-        assert self._slots is not None
         async with self._slots:
-            sandbox = ProcessSandbox(self.spec)
-            self._busy.add(sandbox)
-            try:
-                await sandbox.start()  # (a sandbox that fails to start is killed)
-            finally:
-                self._busy.discard(sandbox)
-            self.started += 1
+            sandbox = await self._cold_start()
+            self._busy.discard(sandbox)
             self._idle.append(sandbox)
 
     async def invoke(self, reference: str, request_id: str, body: bytes, log: bool) -> Any:
-        self._slots = self._slots or asyncio.Semaphore(self.limit)
         async with self._slots:
             # the most recently used sandbox first, as Lambda keeps the warmest
             sandbox = self._idle.pop() if self._idle else None
             if sandbox is None:
                 spans.mark("pool.cold", spans.current.get(), self.spec.name)
-                sandbox = ProcessSandbox(self.spec)
-                self._busy.add(sandbox)
-                try:
-                    await sandbox.start()
-                except BaseException:
-                    self._busy.discard(sandbox)
-                    raise
-                self.started += 1
+                sandbox = await self._cold_start()
             else:
                 self._busy.add(sandbox)
             spans.mark("pool.sent", spans.current.get(), request_id)

@@ -231,33 +231,3 @@ def test_branches_that_wait_still_take_turns_on_the_calling_thread() -> None:
     result = machine.run({}, lambdas={"look": _where})
     assert result.status == "SUCCEEDED"
     assert result.output[1:] == [threading.current_thread().name] * 2
-
-
-def test_run_from_code_marked_as_a_handler_on_any_loop_runs_on_a_pool_thread() -> None:
-    """handler_on_loop, on a loop that is not run()'s: a run() inside goes to the pool,
-    as from a handler that run()'s own loop calls, and its thread is told afterwards."""
-    from workflows.engine.sync_runner import handler_on_loop, in_handler_on_loop
-
-    threads: list[str] = []
-
-    def where(event: Any, context: Any) -> str:
-        threads.append(threading.current_thread().name)
-        return "done"
-
-    machine = StateMachine(
-        {
-            "StartAt": "Where",
-            "States": {"Where": {**LOOK, "Resource": LOOK["Resource"][:-4] + "where"}},
-        }
-    )
-
-    async def main() -> None:
-        with handler_on_loop():
-            assert in_handler_on_loop()
-            assert asyncio._get_running_loop() is None
-            assert machine.run({}, lambdas={"where": where}).output == "done"
-        assert not in_handler_on_loop()
-
-    asyncio.run(main())
-    assert len(threads) == 1
-    assert threads[0].startswith("handler")  # a thread of the shared pool

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from bench.local_load import Load, print_verdicts, read_spans
+from bench.local_load import Load, print_verdicts, read_marks, read_spans
 
 
 def test_an_order_s_marks_are_joined_by_trace_id_request_id_and_execution_name(
@@ -27,7 +27,7 @@ def test_an_order_s_marks_are_joined_by_trace_id_request_id_and_execution_name(
     )
     load = Load(times={"ORD-1": (10.0, 10.005, 10.035)}, traces={"ORD-1": "Root=1-a"})
     load.accepted["ORD-1"] = "arn"
-    orders = read_spans(marks, load)
+    orders = read_spans(read_marks(marks), load)
     assert orders["ORD-1"]["client.due"][0] == 10.0
     assert orders["ORD-1"]["api.received"] == (10.010, 0.5)
     assert orders["ORD-1"]["sandbox.received"] == (10.012, 1.0)

@@ -16,7 +16,6 @@ from workflows.engine.lambdas import (
     lambda_function_task,
     lambda_invoke_task,
     result_too_large,
-    to_json_bytes,
 )
 from workflows.engine.mocks import Return, Throw
 from workflows.engine.paths import JsonPath, PathNotFound, resolve
@@ -103,9 +102,7 @@ class TaskState(ResultState):
                 return self._lambda_later(answer, data, frame)
             body, result = answer
             # result_too_large, its first test inline (most bodies are far below the quota)
-            if len(body) * 6 + 64 > RESULT_LIMIT_BYTES and len(to_json_bytes(result)) > (
-                RESULT_LIMIT_BYTES
-            ):
+            if len(body) * 6 + 64 > RESULT_LIMIT_BYTES and result_too_large(body, result):
                 raise data_limit_exceeded(arn)
         except StatesError as error:
             kind = "LambdaFunctionTimedOut" if error.error == "States.Timeout" else None
@@ -131,9 +128,8 @@ class TaskState(ResultState):
         """The rest of ``step_now`` once the handler's call completes (as step_now does it)."""
         try:
             body, result = await pending
-            if len(body) * 6 + 64 > RESULT_LIMIT_BYTES and len(to_json_bytes(result)) > (
-                RESULT_LIMIT_BYTES
-            ):
+            # (as in step_now)
+            if len(body) * 6 + 64 > RESULT_LIMIT_BYTES and result_too_large(body, result):
                 raise data_limit_exceeded(self.resource.arn)
         except StatesError as error:
             kind = "LambdaFunctionTimedOut" if error.error == "States.Timeout" else None
@@ -233,7 +229,10 @@ class TaskState(ResultState):
                 elif timeout is None:
                     # lambda_function_task without its coroutine (nor with_timeout's)
                     result = await runner.lambdas.call(resource.arn, payload, execution.clock)
-                    if len(result.body) * 6 + 64 > RESULT_LIMIT_BYTES and result_too_large(result):
+                    body = result.body
+                    if len(body) * 6 + 64 > RESULT_LIMIT_BYTES and result_too_large(
+                        body, result.payload
+                    ):
                         raise data_limit_exceeded(resource.arn)
                 else:
                     work = lambda_function_task(
