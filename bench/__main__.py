@@ -12,6 +12,10 @@ also measured through the public ``StateMachine.run()`` (what users' tests call)
 Concurrent ones start all executions at once on the real clock and report wall time
 and the memory each waiting execution costs. Targets are reported, never asserted in
 tests.
+
+The workloads are ``$WORKFLOWS_BENCH_DIR`` (default ``../shared/bench-workloads``) and
+``bench/workloads``. Without the shared ones, ``python -m bench`` with no name exits 2
+saying where it looked; a workload of ``bench/workloads`` named on the command line runs.
 """
 
 from __future__ import annotations
@@ -257,12 +261,13 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     SETTINGS.update(batch_seconds=args.batch_seconds, batches=args.batches)
     files = sorted(WORKLOADS.glob("*.json")) + sorted(EXTRA.glob("*.json"))
-    if not files:
-        print(f"no workloads found in {WORKLOADS}", file=sys.stderr)
+    specs = {file: json.loads(file.read_text()) for file in files}
+    problem = _missing_workloads(args.names, specs)
+    if problem:
+        print(f"python -m bench: {problem}", file=sys.stderr)
         return 2
     measured: dict[tuple[str, str], dict[str, Any]] = {}
-    for file in files:
-        spec = json.loads(file.read_text())
+    for spec in specs.values():
         if args.names and spec["name"] not in args.names:
             continue
         with_tasks = bool(spec.get("task_results"))
@@ -286,6 +291,21 @@ def main(argv: list[str] | None = None) -> int:
         for line in relative_verdicts(measured):
             print(line)
     return 0
+
+
+def _missing_workloads(names: list[str], specs: dict[Path, dict[str, Any]]) -> str | None:
+    """Why the workloads asked for cannot all run, or None.
+
+    Without the shared directory only bench/workloads' own workload would run, and a
+    run that measured one workload of eight must not look like a measurement of all.
+    """
+    where = f"set WORKFLOWS_BENCH_DIR to the bench-workloads directory (looked in {WORKLOADS})"
+    if not names and not any(file.parent == WORKLOADS for file in specs):
+        return f"no shared workloads found: {where}"
+    unknown = sorted(set(names) - {spec["name"] for spec in specs.values()})
+    if unknown:
+        return f"no workload named {', '.join(unknown)} in {EXTRA} or the shared ones: {where}"
+    return None
 
 
 def relative_verdicts(measured: dict[tuple[str, str], dict[str, Any]]) -> list[str]:

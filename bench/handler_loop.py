@@ -24,7 +24,7 @@ unless ``--plain-botocore``.
 ``--checkout DIR`` imports ``tasks`` (and ``workflows``, so the sandbox's botocore path
 too, where it has one) from another checkout (an A/B against a copy of main, run with
 this venv); the services and this script stay this checkout's.
-Figures go to docs/benchmarks.md ("sandboxcpu2", "sandboxcpu3"); nothing here is a test.
+Figures go to docs/benchmarks-history.md ("sandboxcpu2", "sandboxcpu3"); nothing here is a test.
 """
 
 from __future__ import annotations

@@ -9,6 +9,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from workflows.engine import StateMachine, VirtualClock
 from workflows.engine.machine import ExecutionResult
 
@@ -17,6 +19,45 @@ CASES_DIR = Path(
     os.environ.get("WORKFLOWS_CONFORMANCE_DIR", REPO.parent / "shared" / "asl-conformance")
 )
 KNOWN_FAILURES = Path(__file__).with_name("known_failures.json")
+
+
+def not_found(name: str) -> str | None:
+    """Why ``name`` of the conformance directory cannot be read, or None when it can."""
+    missing = CASES_DIR if not CASES_DIR.is_dir() else CASES_DIR / name
+    if missing.exists():
+        return None
+    return f"{missing} not found, set WORKFLOWS_CONFORMANCE_DIR"
+
+
+def must_run() -> bool:
+    """On CI the cases are always there (it has ../shared): their absence is a failure.
+
+    Elsewhere (a clone without ../shared) the other tests still pass, and the summary
+    says that conformance did not run and why. CI services set ``CI``; so does .ci/run.
+    """
+    return os.environ.get("CI", "").strip().lower() not in ("", "0", "false", "no")
+
+
+def not_run() -> list[str]:
+    """A line for each part of the conformance run that had nothing to read, with why."""
+    cases, histories = not_found("cases.jsonl"), not_found("histories.jsonl")
+    then = " (a failure: CI is set)" if must_run() else ""
+    if cases and cases == histories:  # the directory itself
+        return [f"conformance: not run: {cases}{then}"]
+    named = [("conformance outcomes", cases), ("conformance histories", histories)]
+    return [f"{what}: not run: {why}{then}" for what, why in named if why]
+
+
+def skip_or_fail(reason: str | None) -> list[pytest.MarkDecorator]:
+    """Marks for a module whose file is missing: skipped with the reason, or failed on CI."""
+    if reason is None or must_run():
+        return []
+    return [pytest.mark.skip(reason=f"conformance not run: {reason}")]
+
+
+def fail_if_missing(reason: str | None) -> None:
+    if reason is not None:
+        pytest.fail(f"conformance not run on CI: {reason}", pytrace=False)
 
 
 @dataclass(frozen=True)
@@ -36,7 +77,7 @@ class Case:
 
 def load_cases() -> list[Case]:
     path = CASES_DIR / "cases.jsonl"
-    if not path.exists():
+    if not path.is_file():
         return []
     cases = []
     for line in path.read_text().splitlines():

@@ -4,7 +4,7 @@ from collections import Counter, defaultdict
 
 import pytest
 
-from tests.conformance.cases import HISTORY_TALLY, TALLY
+from tests.conformance.cases import HISTORY_TALLY, TALLY, not_run
 
 
 def _rows(tally: Counter[tuple[str, bool]]) -> dict[str, list[int]]:
@@ -23,10 +23,18 @@ def _cell(counts: list[int] | None) -> str:
 
 
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
-    if not TALLY and not HISTORY_TALLY:
+    missing = not_run()
+    if not TALLY and not HISTORY_TALLY and not missing:
         return
-    outcomes, histories = _rows(TALLY), _rows(HISTORY_TALLY)
     terminalreporter.section("ASL conformance (cases recorded against AWS)")
+    for line in missing:
+        terminalreporter.write_line(line, yellow=True, bold=True)
+    if TALLY or HISTORY_TALLY:
+        _table(terminalreporter)
+
+
+def _table(terminalreporter: pytest.TerminalReporter) -> None:
+    outcomes, histories = _rows(TALLY), _rows(HISTORY_TALLY)
     terminalreporter.write_line(f"{'group/language':<36} {'outcomes':>18}   {'histories':>18}")
     for key in sorted(set(outcomes) | set(histories)):
         terminalreporter.write_line(

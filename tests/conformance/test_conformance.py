@@ -8,19 +8,25 @@ from tests.conformance.cases import (
     CASES_DIR,
     TALLY,
     Case,
+    fail_if_missing,
     known_failures,
     load_cases,
     mismatch,
+    not_found,
     run_case,
+    skip_or_fail,
 )
 
 CASES = load_cases()
 KNOWN = known_failures()
+NOT_FOUND = not_found("cases.jsonl")
 
-pytestmark = [
-    pytest.mark.conformance,
-    pytest.mark.skipif(not CASES, reason=f"no conformance cases found in {CASES_DIR}"),
-]
+pytestmark = [pytest.mark.conformance, *skip_or_fail(NOT_FOUND)]
+
+
+def test_the_recorded_cases_are_there() -> None:
+    fail_if_missing(NOT_FOUND)
+    assert CASES, f"{CASES_DIR / 'cases.jsonl'} holds no case"
 
 
 @pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])
@@ -38,6 +44,7 @@ def test_case_matches_aws(case: Case) -> None:
 
 def test_known_failures_still_fail() -> None:
     """The list only shrinks: a listed case that now passes must be removed from it."""
+    fail_if_missing(NOT_FOUND)
     by_id = {c.id: c for c in CASES}
     unknown = sorted(set(KNOWN) - set(by_id))
     assert not unknown, f"known_failures.json lists cases that do not exist: {unknown}"

@@ -5,7 +5,15 @@ from __future__ import annotations
 
 import pytest
 
-from tests.conformance.cases import CASES_DIR, HISTORY_TALLY, load_cases, run_case
+from tests.conformance.cases import (
+    CASES_DIR,
+    HISTORY_TALLY,
+    fail_if_missing,
+    load_cases,
+    not_found,
+    run_case,
+    skip_or_fail,
+)
 from tests.conformance.histories import (
     HistoryEntry,
     history_mismatch,
@@ -16,11 +24,14 @@ from tests.conformance.histories import (
 CASES = {case.id: case for case in load_cases()}
 ENTRIES = load_entries()
 KNOWN = known_divergences()
+NOT_FOUND = not_found("histories.jsonl")
 
-pytestmark = [
-    pytest.mark.conformance,
-    pytest.mark.skipif(not ENTRIES, reason=f"no recorded histories found in {CASES_DIR}"),
-]
+pytestmark = [pytest.mark.conformance, *skip_or_fail(NOT_FOUND)]
+
+
+def test_the_recorded_histories_are_there() -> None:
+    fail_if_missing(NOT_FOUND)
+    assert ENTRIES, f"{CASES_DIR / 'histories.jsonl'} holds no history"
 
 
 def _judge(entry: HistoryEntry) -> str | None:
@@ -47,6 +58,7 @@ def test_every_history_has_its_case() -> None:
 
 def test_known_divergences_still_diverge() -> None:
     """The list only shrinks: a listed history that now matches must be removed from it."""
+    fail_if_missing(NOT_FOUND)
     by_id = {e.id: e for e in ENTRIES}
     unknown = sorted(set(KNOWN) - set(by_id))
     assert not unknown, f"known_history_divergences.json lists unknown entries: {unknown}"
