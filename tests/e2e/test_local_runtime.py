@@ -106,16 +106,35 @@ async def test_queues_are_as_declared_and_a_poison_message_ends_in_the_dead_lett
     }
     # a shorter visibility timeout (as a person could set it) keeps the test short
     sqs.set_queue_attributes(QueueUrl=url, Attributes={"VisibilityTimeout": "1"})
-    sqs.send_message(QueueUrl=url, MessageBody='{"not": "an approval request"}')
+    # moto takes the timeout when a ReceiveMessage begins, and the runtime's poller
+    # long-polls for 20 s: a poll that began before the change (under load it begins
+    # while `up` is still starting) would hide the first message it returns for the
+    # declared 180 s, longer than this test waits. So a first message ends that poll:
+    # once it has been received, every later receive began after the change.
+    sqs.send_message(QueueUrl=url, MessageBody='{"ends": "the poll in flight"}')
+    clock = asyncio.get_running_loop()
+    deadline = clock.time() + 60
+    while clock.time() < deadline:
+        counts = await asyncio.to_thread(
+            sqs.get_queue_attributes, QueueUrl=url, AttributeNames=["ApproximateNumberOfMessages"]
+        )
+        if counts["Attributes"]["ApproximateNumberOfMessages"] == "0":
+            break  # received (in flight, or moved to the dead-letter queue)
+        await asyncio.sleep(0.05)
+    else:
+        pytest.fail("the approval queue's poller received nothing within 60 s")
+    poison = '{"not": "an approval request"}'
+    sqs.send_message(QueueUrl=url, MessageBody=poison)
+    # five deliveries 1 s apart, plus the consumer's runs (each within its 30 s timeout)
     dead: list[dict[str, object]] = []
-    for _ in range(120):
+    deadline = clock.time() + 300
+    while not dead and clock.time() < deadline:
         received = await asyncio.to_thread(
             sqs.receive_message, QueueUrl=dlq_url, AttributeNames=["All"], WaitTimeSeconds=1
         )
-        dead = received.get("Messages") or []
-        if dead:
-            break
-    assert [m["Body"] for m in dead] == ['{"not": "an approval request"}']
+        # the first message may end there too: only the poison one is judged
+        dead = [m for m in received.get("Messages") or [] if m["Body"] == poison]
+    assert [m["Body"] for m in dead] == [poison]
     attributes = dead[0]["Attributes"]
     assert isinstance(attributes, dict)
     assert attributes["ApproximateReceiveCount"] in ("5", "6")  # 5 deliveries (+ this receive)
