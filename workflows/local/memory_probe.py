@@ -269,7 +269,7 @@ async def trim_when_grown(interval: float = 30.0, step_mb: float = 16.0) -> None
     """Every ``interval`` seconds, give freed heap back with ``malloc_trim`` if the RSS
     grew by ``step_mb`` since the last trim (glibc keeps what a burst freed, per arena).
 
-    Measured under ``workflows up`` (docs/benchmarks.md, issue #13): 5-18 MB of the
+    Measured under ``workflows up`` (docs/benchmarks-history.md, issue #13): 5-18 MB of the
     runtime's RSS after a load was freed memory glibc had kept; a trim took a few ms.
     """
     last = rss_mb()

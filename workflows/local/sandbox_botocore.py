@@ -1,7 +1,7 @@
 """botocore's CPU per call in the local Lambda sandboxes: the same requests, computed cheaper.
 
 A task's AWS call in a sandbox of ``workflows up`` spent most of its CPU in botocore's
-own client side (docs/benchmarks.md, "sandboxcpu3"). ``install()``, called by the
+own client side (docs/benchmarks-history.md, "sandboxcpu3"). ``install()``, called by the
 sandbox's process before it imports its handler (and by ``bench.handler_loop``),
 replaces two of botocore's steps in that process with ones that compute the same
 result for less:

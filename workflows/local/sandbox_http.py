@@ -5,7 +5,7 @@ Every AWS call of a task in a local Lambda sandbox goes to the runtime's service
 sends it through urllib3 and ``http.client``: a pool manager's lookup, a connection
 object's request, ``http.client``'s response object, whose headers are parsed by the
 ``email`` package. For the small JSON and XML answers of the local services that path
-was about half of a call's CPU in a sandbox (docs/benchmarks.md, "sandboxcpu3").
+was about half of a call's CPU in a sandbox (docs/benchmarks-history.md, "sandboxcpu3").
 
 ``install()`` replaces ``URLLib3Session.send`` in the process that calls it (a
 sandbox, ``bench.handler_loop``) with one that writes the same bytes on a kept-alive

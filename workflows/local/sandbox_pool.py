@@ -67,7 +67,7 @@ __all__ = [
 # Sandboxes per function unless told otherwise: one per core (2 to 4). Enough that the
 # API's function serves two clients at once and a Map's iterations overlap; more
 # only competes for the same cores: 4 per function on 2 cores placed orders slower than
-# 2 (docs/benchmarks.md), and each sandbox is a process of ~25-30 MB of its own.
+# 2 (docs/benchmarks-history.md), and each sandbox is a process of ~25-30 MB of its own.
 DEFAULT_CONCURRENCY = max(2, min(4, os.cpu_count() or 1))
 
 
