@@ -23,7 +23,7 @@ def _pytest(conformance_dir: Path, **extra: str) -> subprocess.CompletedProcess[
     env = {k: v for k, v in os.environ.items() if not k.startswith("PYTEST") and k != "CI"}
     env.update(WORKFLOWS_CONFORMANCE_DIR=str(conformance_dir), **extra)
     return subprocess.run(
-        [sys.executable, "-m", "pytest", "-p", "no:randomly", *MODULES],
+        [sys.executable, "-m", "pytest", *MODULES],
         cwd=REPO,
         env=env,
         capture_output=True,
