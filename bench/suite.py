@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from bench import baseline, compare, process, targets
-from bench.__main__ import WORKLOADS, relative_verdicts
+from bench.__main__ import WORKLOADS, pair_line
 from bench.__main__ import render as render_workload
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -49,7 +49,7 @@ class Part:
 
 
 def _workload_lines(row: dict[str, Any]) -> list[str]:
-    return [render_workload(row)]
+    return [pair_line(row) if "over" in row else render_workload(row)]
 
 
 def _baseline_lines(row: dict[str, Any]) -> list[str]:
@@ -147,9 +147,6 @@ def main(argv: list[str] | None = None) -> int:
     done = parts(args.batches, args.batch_seconds, args.runs)
     for part in done:
         run_part(part)
-        if part.measures == targets.ENGINE:  # as `python -m bench` ends when run alone
-            for line in relative_verdicts({(r["name"], r["mode"]): r for r in part.rows}):
-                print(line)
         print(f"({part.seconds:.0f} s)")
     figures, skipped, missing = collect(done)
     if not WORKLOADS.is_dir():  # the shared workloads: only bench/workloads' own ran

@@ -19,12 +19,12 @@ from bench.__main__ import MEMORY_TARGETS, RUN_TARGETS
 from bench.__main__ import TARGETS as ENGINE_TARGETS
 from bench.baseline import TARGET_RATIO
 from bench.compare import RATIO_TARGETS
+from bench.pair import JSONATA_RATIO
 from bench.process import COLD_IMPORT_TARGET_S, DEMO_TARGETS, TASK_MODULES
 
 LOCAL_SFN = "aws-local-stepfunctions"
 SCALED_EXECUTIONS = 10_000  # issue #2: this many waiting executions ...
 SCALED_PEAK_RSS_MB = 200.0  # ... in at most this much memory
-JSONATA_RATIO = 3.0  # issue #3: the JSONata order_flow within this factor of the JSONPath one
 
 # `workflows up` is measured by bench.local_load (minutes of load on a server of its
 # own): make bench names its targets and the command rather than running it
@@ -209,7 +209,7 @@ TARGETS: list[Target] = [
 
 def figures_from_bench(rows: list[dict[str, Any]]) -> dict[str, float]:
     """The targets' figures in the JSON rows of ``python -m bench --json``."""
-    by_run = {(row["name"], row["mode"]): row for row in rows}
+    by_run = {(row["name"], row["mode"]): row for row in rows if "over" not in row}
     figures: dict[str, float] = {}
     for (name, mode), row in by_run.items():
         if row.get("scaled"):
@@ -225,14 +225,9 @@ def figures_from_bench(rows: list[dict[str, Any]]) -> dict[str, float]:
         elif name == "concurrency":
             figures["concurrency.wall_s"] = row["wall_s"]
             figures["concurrency.kb_per_waiting"] = row["kb_per_waiting_execution"]
-    jsonata, plain = (
-        by_run.get(("order_flow_jsonata", "inline")),
-        by_run.get(("order_flow", "inline")),
-    )
-    if jsonata and plain:
-        figures["order_flow_jsonata.ratio"] = (
-            jsonata["ms_per_execution"] / plain["ms_per_execution"]
-        )
+    for row in rows:
+        if row.get("over") == "order_flow" and row["name"] == "order_flow_jsonata":
+            figures["order_flow_jsonata.ratio"] = row["ratio"]  # interleaved: bench.pair
     return figures
 
 
@@ -248,7 +243,8 @@ def figures_from_compare(rows: list[dict[str, Any]]) -> tuple[dict[str, float], 
             return {}, {"order_flow.vs_local_sfn": f"{LOCAL_SFN} failed: {peer['failed']}"}
         if peer.get("correct") is False:
             return {}, {"order_flow.vs_local_sfn": f"{LOCAL_SFN}'s output differs"}
-        ratio = peer["ms_per_execution"] / row["ours"]["ms_per_execution"]
+        # interleaved rounds' median (bench.compare); else the two medians' ratio
+        ratio = peer.get("ratio") or peer["ms_per_execution"] / row["ours"]["ms_per_execution"]
         return {"order_flow.vs_local_sfn": ratio}, {}
     return {}, {}
 

@@ -1,5 +1,8 @@
 // Runs one bench workload on aws-local-stepfunctions and prints its figures as JSON.
 // node bench/peers/local_stepfunctions.mjs WORKLOAD.json BATCHES BATCH_SECONDS
+// node bench/peers/local_stepfunctions.mjs WORKLOAD.json serve BATCH_SECONDS
+//   warms up for a batch, prints {"ready": true}, then runs one batch per line read on stdin and
+//   prints its figures: bench.compare interleaves these batches with its own
 // Task states answer with the workload's task_results through local handlers, as the
 // Python engine's in-process handlers do.
 
@@ -13,7 +16,7 @@ if (!Promise.withResolvers) {
   };
 }
 const { StateMachine } = await import('aws-local-stepfunctions');
-const { readFileSync } = await import('node:fs');
+const { readFileSync, readSync } = await import('node:fs');
 
 const [file, batches = '5', batchSeconds = '1'] = process.argv.slice(2);
 const spec = JSON.parse(readFileSync(file, 'utf8'));
@@ -38,24 +41,47 @@ const machine = new StateMachine(spec.definition, {
 const once = () => machine.run(spec.input, { overrides }).result;
 
 for (let i = 0; i < Math.max(5, spec.defaults.warmup); i++) await once();
-const perBatch = [];
-let runs = 0;
-let output;
-for (let b = 0; b < Number(batches); b++) {
+
+async function batch() {
   let count = 0;
+  let output;
   const start = performance.now();
   while (count === 0 || performance.now() - start < Number(batchSeconds) * 1000) {
     output = await once();
     count++;
   }
-  perBatch.push((performance.now() - start) / count);
-  runs += count;
+  return { ms: (performance.now() - start) / count, count, output };
 }
-perBatch.sort((a, b) => a - b);
-console.log(JSON.stringify({
-  executions: runs,
-  ms_per_execution: perBatch[Math.floor(perBatch.length / 2)],
-  ms_min: perBatch[0],
-  ms_p90: perBatch[Math.min(perBatch.length - 1, Math.round(0.9 * (perBatch.length - 1)))],
-  output,
-}));
+
+if (batches === 'serve') {
+  // a blocking read between batches: nothing of stdin's stays on the event loop
+  // while a batch runs (readline's async iterator slowed batches 5x here)
+  const one = Buffer.alloc(1);
+  const nextRequest = () => {
+    for (;;) {
+      if (readSync(0, one, 0, 1, null) === 0) return false;
+      if (one[0] === 10) return true;
+    }
+  };
+  await batch(); // V8 compiles the hot paths in the first batch: not measured
+  console.log(JSON.stringify({ ready: true }));
+  while (nextRequest()) console.log(JSON.stringify(await batch()));
+} else {
+  const perBatch = [];
+  let runs = 0;
+  let output;
+  for (let b = 0; b < Number(batches); b++) {
+    const done = await batch();
+    perBatch.push(done.ms);
+    runs += done.count;
+    output = done.output;
+  }
+  perBatch.sort((a, b) => a - b);
+  console.log(JSON.stringify({
+    executions: runs,
+    ms_per_execution: perBatch[Math.floor(perBatch.length / 2)],
+    ms_min: perBatch[0],
+    ms_p90: perBatch[Math.min(perBatch.length - 1, Math.round(0.9 * (perBatch.length - 1)))],
+    output,
+  }));
+}

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
 
 from bench import compare, targets
+from bench.__main__ import EXTRA, SETTINGS
 
 
 def _verdicts(outcomes: list[targets.Outcome]) -> dict[tuple[int, str], str]:
@@ -73,6 +75,8 @@ def test_the_engine_rows_give_the_modes_each_target_judges() -> None:
         _row("order_flow", "inline", ms_per_execution=0.06),
         _row("order_flow", "run", ms_per_execution=0.09),
         _row("order_flow_jsonata", "inline", ms_per_execution=0.12),
+        # the ratio judged is the interleaved one (bench.pair), not 0.12 / 0.06
+        _row("order_flow_jsonata", "inline", over="order_flow", ratio=2.5, ratios=[2.5]),
         _row("pass_chain", "thread", transitions_per_s=700_000.0),
         _row("pass_chain", "run", transitions_per_s=1.0),
         _row("map_fanout", "thread", ms_per_execution=7.0),
@@ -84,7 +88,7 @@ def test_the_engine_rows_give_the_modes_each_target_judges() -> None:
     assert figures == {
         "order_flow.inline.ms": 0.06,
         "order_flow.run.ms": 0.09,
-        "order_flow_jsonata.ratio": pytest.approx(2.0),
+        "order_flow_jsonata.ratio": 2.5,
         "pass_chain.transitions_per_s": 700_000.0,
         "map_fanout.ms": 7.0,
         "concurrency.wall_s": 1.02,
@@ -109,6 +113,10 @@ def test_the_comparison_gives_a_ratio_or_says_why_it_has_none() -> None:
     assert figures == {"order_flow.vs_local_sfn": pytest.approx(3.0)}
     assert skipped == {}
 
+    # measured in interleaved rounds: the median of the rounds' ratios is the figure
+    row = _compare_row({"ms_per_execution": 0.3, "correct": True, "ratio": 2.8, "ratios": [2.8]})
+    assert targets.figures_from_compare([row])[0] == {"order_flow.vs_local_sfn": 2.8}
+
     row = _compare_row({"skipped": "node not found"})
     assert targets.figures_from_compare([row]) == (
         {},
@@ -126,8 +134,14 @@ def test_without_node_the_comparison_skips_its_peer_and_says_so(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setenv("PATH", "")
+    monkeypatch.setitem(SETTINGS, "batch_seconds", 0.01)
+    monkeypatch.setitem(SETTINGS, "batches", 2)
     assert compare.local_stepfunctions_missing() == "node not found"
     assert compare.on_local_stepfunctions(compare.PEERS, {}) == {"skipped": "node not found"}
+    spec = json.loads((EXTRA / "order_flow_jsonata.json").read_text())
+    ours, peer = compare.interleaved_with_local_stepfunctions(compare.PEERS, spec)
+    assert peer == {"skipped": "node not found"}
+    assert ours["ms_per_execution"] > 0  # ours is still measured, alone
 
 
 def test_the_process_figures_judged_are_the_demo_as_run_here_and_each_cold_import() -> None:
