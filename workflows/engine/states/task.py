@@ -12,6 +12,7 @@ from workflows.engine.history import dumps
 from workflows.engine.lambdas import (
     RESULT_LIMIT_BYTES,
     InProcessLambdas,
+    Unanswered,
     data_limit_exceeded,
     lambda_function_task,
     lambda_invoke_task,
@@ -123,11 +124,12 @@ class TaskState(ResultState):
         return self.finish(data, result, frame), self.next
 
     async def _lambda_later(
-        self, pending: Awaitable[tuple[bytes, Any]], data: Any, frame: Frame
+        self, pending: Awaitable[tuple[bytes, Any] | Unanswered], data: Any, frame: Frame
     ) -> StepResult:
         """The rest of ``step_now`` once the handler's call completes (as step_now does it)."""
         try:
-            body, result = await pending
+            answer = await pending
+            body, result = answer.respond() if isinstance(answer, Unanswered) else answer
             # (as in step_now)
             if len(body) * 6 + 64 > RESULT_LIMIT_BYTES and result_too_large(body, result):
                 raise data_limit_exceeded(self.resource.arn)
