@@ -20,6 +20,7 @@ __all__ = [
     "History",
     "RawEvent",
     "RawListener",
+    "StoredEvent",
     "details_key",
     "dumps",
     "json_default",
@@ -30,6 +31,11 @@ __all__ = [
 # An event as History keeps it: (type, timestamp, previousEventId, details or None), the
 # details holding the JSON values themselves (``materialize`` turns it into AWS's shape).
 RawEvent = tuple[str, float, int, dict[str, Any] | None]
+# An event as History keeps it while nothing replays or listens (``History.direct``):
+# a state's entry or exit without Assign may hold (name, input or output) in place of
+# its details dict: ``run_machine`` records two per state, and a pair costs a fraction
+# of a dict to make and to free. ``materialize`` makes the dict when the event is read.
+StoredEvent = tuple[str, float, int, dict[str, Any] | tuple[str, Any] | None]
 # Told each new event as its id and its raw form (``History.subscribe_raw``).
 RawListener = Callable[[int, RawEvent], None]
 
@@ -76,14 +82,14 @@ class History:
 
     def __init__(self) -> None:
         # (type, timestamp, previousEventId, details or None)
-        self._events: list[tuple[str, float, int, dict[str, Any] | None]] = []
+        self._events: list[StoredEvent] = []
         self._listeners: list[Callable[[dict[str, Any]], None]] = []
         self._raw_listeners: list[RawListener] = []
         # the stored events an execution that runs again matches before recording
         self._replay: Replay | None = None
         # the event list itself while nothing replays or listens: a frame appends to it
         # without a call to ``add`` (an event's id is then the list's new length)
-        self.direct: list[tuple[str, float, int, dict[str, Any] | None]] | None = self._events
+        self.direct: list[StoredEvent] | None = self._events
 
     @property
     def replay(self) -> Replay | None:
@@ -104,9 +110,10 @@ class History:
         run again replays: what it records again is matched, not added (see replay.py).
         ``redriven``: the events of what failed are kept but not replayed (it runs again)."""
         history = cls()
-        history._events = [raw_event(event) for event in events]
-        replayable = redrivable_events(history._events) if redriven else None
-        history.replay = Replay(list(history._events), replayable)
+        raw = [raw_event(event) for event in events]
+        history._events.extend(raw)
+        replayable = redrivable_events(raw) if redriven else None
+        history.replay = Replay(raw, replayable)
         return history
 
     def __len__(self) -> int:
@@ -157,7 +164,7 @@ class History:
             yield materialize(index + 1, raw)
 
 
-def materialize(event_id: int, raw: RawEvent) -> dict[str, Any]:
+def materialize(event_id: int, raw: StoredEvent) -> dict[str, Any]:
     """The event ``event_id`` in GetExecutionHistory's shape (its values as JSON text)."""
     event_type, timestamp, previous, details = raw
     event: dict[str, Any] = {
@@ -167,6 +174,10 @@ def materialize(event_id: int, raw: RawEvent) -> dict[str, Any]:
         "previousEventId": previous,
     }
     if details is not None:
+        if isinstance(details, tuple):  # (name, value) of a state's entry or exit: StoredEvent
+            name, value = details
+            value_key = "input" if event_type.endswith("StateEntered") else "output"
+            details = {"name": name, value_key: value}
         event[details_key(event_type)] = shape_details(details, dumps)
     return event
 
