@@ -95,7 +95,7 @@ async def run_machine(machine: Machine, data: Any, frame: Frame, input_size: int
         frame.entered_prev = previous = frame.prev
         frame.entered_time = moment = now()
         events = history.direct
-        if events is not None:  # as in Frame.record, the details as a pair (StoredEvent)
+        if events is not None:  # as in Frame.record, the details as a tuple (StoredEvent)
             events.append((state.entered_type, moment, previous, (name, data)))
             frame.prev = frame.last = frame.entered_id = len(events)
         else:

@@ -209,7 +209,7 @@ class Frame:
         self.entered_time = now = execution.now()
         history = execution.history
         events = history.direct
-        if events is not None:  # as in record, the details as a pair (history.StoredEvent)
+        if events is not None:  # as in record, the details as a tuple (history.StoredEvent)
             events.append((event_type, now, previous, (state_name, data)))
             self.prev = self.last = self.entered_id = len(events)
             return

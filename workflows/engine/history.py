@@ -32,10 +32,12 @@ __all__ = [
 # details holding the JSON values themselves (``materialize`` turns it into AWS's shape).
 RawEvent = tuple[str, float, int, dict[str, Any] | None]
 # An event as History keeps it while nothing replays or listens (``History.direct``):
-# a state's entry or exit without Assign may hold (name, input or output) in place of
-# its details dict: ``run_machine`` records two per state, and a pair costs a fraction
-# of a dict to make and to free. ``materialize`` makes the dict when the event is read.
-StoredEvent = tuple[str, float, int, dict[str, Any] | tuple[str, Any] | None]
+# the hot paths' events (a state's entry and exit without Assign, an eager Lambda
+# Task's) may hold the tuple of their details' values in place of the dict, in the
+# order ``details_fields`` names them: ``run_machine`` records two per state, and a
+# tuple costs a fraction of a dict to make and to free. ``materialize`` makes the dict
+# when the event is read.
+StoredEvent = tuple[str, float, int, dict[str, Any] | tuple[Any, ...] | None]
 # Told each new event as its id and its raw form (``History.subscribe_raw``).
 RawListener = Callable[[int, RawEvent], None]
 
@@ -174,12 +176,27 @@ def materialize(event_id: int, raw: StoredEvent) -> dict[str, Any]:
         "previousEventId": previous,
     }
     if details is not None:
-        if isinstance(details, tuple):  # (name, value) of a state's entry or exit: StoredEvent
-            name, value = details
-            value_key = "input" if event_type.endswith("StateEntered") else "output"
-            details = {"name": name, value_key: value}
+        if isinstance(details, tuple):  # StoredEvent
+            details = dict(zip(details_fields(event_type), details, strict=True))
         event[details_key(event_type)] = shape_details(details, dumps)
     return event
+
+
+_ENTERED_FIELDS: Final = ("name", "input")
+_EXITED_FIELDS: Final = ("name", "output")
+_LAMBDA_FIELDS: Final = {
+    "LambdaFunctionScheduled": ("resource", "input"),
+    "LambdaFunctionSucceeded": ("output",),
+}
+
+
+def details_fields(event_type: str) -> tuple[str, ...]:
+    """The keys of an event's details that a StoredEvent keeps as a tuple, in order."""
+    if event_type.endswith("StateEntered"):
+        return _ENTERED_FIELDS
+    if event_type.endswith("StateExited"):
+        return _EXITED_FIELDS
+    return _LAMBDA_FIELDS[event_type]
 
 
 def shape_details(details: dict[str, Any], encode: Callable[[Any], str]) -> dict[str, Any]:

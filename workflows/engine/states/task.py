@@ -87,10 +87,8 @@ class TaskState(ResultState):
         history = execution.history
         events = history.direct
         if events is not None:  # Frame.record's common case, twice, without its calls
-            now = execution.now
-            events.append(
-                ("LambdaFunctionScheduled", now(), frame.prev, {"resource": arn, "input": payload})
-            )
+            now = execution.now  # (details as a tuple: history.StoredEvent)
+            events.append(("LambdaFunctionScheduled", now(), frame.prev, (arn, payload)))
             scheduled = len(events)
             events.append(("LambdaFunctionStarted", now(), scheduled, None))
             frame.prev = frame.last = scheduled + 1
@@ -113,9 +111,7 @@ class TaskState(ResultState):
         frame.result_size = 6 * len(body) + 2
         events = history.direct
         if events is not None:  # as above
-            events.append(
-                ("LambdaFunctionSucceeded", execution.now(), frame.prev, {"output": result})
-            )
+            events.append(("LambdaFunctionSucceeded", execution.now(), frame.prev, (result,)))
             frame.prev = frame.last = len(events)
         else:
             frame.record("LambdaFunctionSucceeded", {"output": result})
@@ -140,10 +136,8 @@ class TaskState(ResultState):
         frame.result_size = 6 * len(body) + 2
         execution = frame.execution
         events = execution.history.direct
-        if events is not None:  # Frame.record's common case, without its call
-            events.append(
-                ("LambdaFunctionSucceeded", execution.now(), frame.prev, {"output": result})
-            )
+        if events is not None:  # Frame.record's common case, without its call (as above)
+            events.append(("LambdaFunctionSucceeded", execution.now(), frame.prev, (result,)))
             frame.prev = frame.last = len(events)
         else:
             frame.record("LambdaFunctionSucceeded", {"output": result})

@@ -1,9 +1,10 @@
-"""A state's entry and exit kept as a (name, value) pair read as the details dict would.
+"""Events kept with a tuple of their details' values read as the details dict would.
 
-While nothing replays or listens, ``run_machine`` and ``Frame.enter`` append a state's
-entry and exit with the pair in place of the details dict (``history.StoredEvent``);
-``History.add``, taken as soon as anything listens, keeps the dict. Both must give the
-same GetExecutionHistory events, in every shape of machine.
+While nothing replays or listens, ``run_machine``, ``Frame.enter`` and an eager Lambda
+Task append a state's entry and exit and the Task's events with a tuple in place of
+the details dict (``history.StoredEvent``); ``History.add``, taken as soon as anything
+listens, keeps the dict. Both must give the same GetExecutionHistory events, in every
+shape of machine.
 """
 
 from __future__ import annotations
@@ -109,7 +110,7 @@ def _events(definition: dict[str, Any], listened: bool, mode: str) -> list[dict[
 
 @pytest.mark.parametrize("mode", ["thread", "inline"])
 @pytest.mark.parametrize("shape", sorted(MACHINES))
-def test_entries_and_exits_kept_as_pairs_read_as_recorded_dicts(shape: str, mode: str) -> None:
+def test_events_kept_as_tuples_read_as_recorded_dicts(shape: str, mode: str) -> None:
     direct = _events(MACHINES[shape], False, mode)
     assert any("stateEnteredEventDetails" in event for event in direct)
     listened = _events(MACHINES[shape], True, mode)
