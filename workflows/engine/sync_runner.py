@@ -435,37 +435,39 @@ class Turns:
         """Call the queued handlers on this thread while the loop stays quiet; hand the
         queue to the pool as soon as it is not."""
         jobs = self._jobs
-        loop = self.loop
-        while jobs:
-            if not self._quiet(running):
-                self.hand_off()
-                return
-            try:
-                job = jobs.popleft()
-            except IndexError:  # the watchdog handed it off meanwhile
-                return
-            if job.cancelled():
-                continue
-            self.running_since = time.monotonic()
-            if jobs:
-                _watchdog.watch(self)
-            # as in call_here: the handler sees no running loop
-            self.handler_depth += 1
-            asyncio._set_running_loop(None)
-            try:
-                result = job.function(*job.args)
-            except (KeyboardInterrupt, SystemExit):
-                raise
-            except BaseException as exc:
-                if not job.cancelled():
-                    job.set_exception(exc)
-            else:
-                if not job.cancelled():
-                    job.set_result(result)
-            finally:
-                asyncio._set_running_loop(loop)
-                self.handler_depth -= 1
-                self.running_since = None
+        # as in call_here: the handlers see no running loop (nothing between them needs
+        # one: the quiet test names the loop, a result's callbacks are queued by call_soon)
+        self.handler_depth += 1
+        asyncio._set_running_loop(None)
+        try:
+            while jobs:
+                if not self._quiet(running):
+                    self.hand_off()
+                    return
+                try:
+                    job = jobs.popleft()
+                except IndexError:  # the watchdog handed it off meanwhile
+                    return
+                if job.cancelled():
+                    continue
+                self.running_since = time.monotonic()
+                if jobs:
+                    _watchdog.watch(self)
+                try:
+                    result = job.function(*job.args)
+                except (KeyboardInterrupt, SystemExit):
+                    raise
+                except BaseException as exc:
+                    if not job.cancelled():
+                        job.set_exception(exc)
+                else:
+                    if not job.cancelled():
+                        job.set_result(result)
+                finally:
+                    self.running_since = None
+        finally:
+            asyncio._set_running_loop(self.loop)
+            self.handler_depth -= 1
 
     def hand_off(self) -> None:
         """Send every queued handler to the pool (from the loop thread or the watchdog)."""
