@@ -95,8 +95,8 @@ async def run_machine(machine: Machine, data: Any, frame: Frame, input_size: int
         frame.entered_prev = previous = frame.prev
         frame.entered_time = moment = now()
         events = history.direct
-        if events is not None:  # as in Frame.record
-            events.append((state.entered_type, moment, previous, {"name": name, "input": data}))
+        if events is not None:  # as in Frame.record, the details as a tuple (StoredEvent)
+            events.append((state.entered_type, moment, previous, (name, data)))
             frame.prev = frame.last = frame.entered_id = len(events)
         else:
             frame.prev = frame.last = frame.entered_id = history.add(
@@ -133,15 +133,16 @@ async def run_machine(machine: Machine, data: Any, frame: Frame, input_size: int
         ):
             checked_size = _output_size(state, output, data, checked, checked_size, frame)
             checked = output
-        details = {"name": name, "output": output}
-        if frame.assigned is not None:
-            details["assignedVariables"] = frame.assigned
         events = history.direct
-        if events is not None:
-            events.append((state.exited_type, now(), frame.prev, details))
+        assigned = frame.assigned
+        if events is not None and assigned is None:  # (as on entry)
+            events.append((state.exited_type, now(), frame.prev, (name, output)))
             frame.prev = frame.last = len(events)
         else:
-            frame.prev = frame.last = history.add(state.exited_type, now(), frame.prev, details)
+            details = {"name": name, "output": output}
+            if assigned is not None:
+                details["assignedVariables"] = assigned
+            frame.record(state.exited_type, details)
         if target is None:
             frame.output_size = checked_size if output is checked else -1
             return output

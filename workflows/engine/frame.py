@@ -209,8 +209,8 @@ class Frame:
         self.entered_time = now = execution.now()
         history = execution.history
         events = history.direct
-        if events is not None:  # as in record
-            events.append((event_type, now, previous, {"name": state_name, "input": data}))
+        if events is not None:  # as in record, the details as a tuple (history.StoredEvent)
+            events.append((event_type, now, previous, (state_name, data)))
             self.prev = self.last = self.entered_id = len(events)
             return
         self.prev = self.last = self.entered_id = history.add(

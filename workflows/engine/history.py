@@ -20,6 +20,7 @@ __all__ = [
     "History",
     "RawEvent",
     "RawListener",
+    "StoredEvent",
     "details_key",
     "dumps",
     "json_default",
@@ -30,6 +31,13 @@ __all__ = [
 # An event as History keeps it: (type, timestamp, previousEventId, details or None), the
 # details holding the JSON values themselves (``materialize`` turns it into AWS's shape).
 RawEvent = tuple[str, float, int, dict[str, Any] | None]
+# An event as History keeps it while nothing replays or listens (``History.direct``):
+# the hot paths' events (a state's entry and exit without Assign, an eager Lambda
+# Task's) may hold the tuple of their details' values in place of the dict, in the
+# order ``details_fields`` names them: ``run_machine`` records two per state, and a
+# tuple costs a fraction of a dict to make and to free. ``materialize`` makes the dict
+# when the event is read.
+StoredEvent = tuple[str, float, int, dict[str, Any] | tuple[Any, ...] | None]
 # Told each new event as its id and its raw form (``History.subscribe_raw``).
 RawListener = Callable[[int, RawEvent], None]
 
@@ -76,14 +84,14 @@ class History:
 
     def __init__(self) -> None:
         # (type, timestamp, previousEventId, details or None)
-        self._events: list[tuple[str, float, int, dict[str, Any] | None]] = []
+        self._events: list[StoredEvent] = []
         self._listeners: list[Callable[[dict[str, Any]], None]] = []
         self._raw_listeners: list[RawListener] = []
         # the stored events an execution that runs again matches before recording
         self._replay: Replay | None = None
         # the event list itself while nothing replays or listens: a frame appends to it
         # without a call to ``add`` (an event's id is then the list's new length)
-        self.direct: list[tuple[str, float, int, dict[str, Any] | None]] | None = self._events
+        self.direct: list[StoredEvent] | None = self._events
 
     @property
     def replay(self) -> Replay | None:
@@ -104,9 +112,10 @@ class History:
         run again replays: what it records again is matched, not added (see replay.py).
         ``redriven``: the events of what failed are kept but not replayed (it runs again)."""
         history = cls()
-        history._events = [raw_event(event) for event in events]
-        replayable = redrivable_events(history._events) if redriven else None
-        history.replay = Replay(list(history._events), replayable)
+        raw = [raw_event(event) for event in events]
+        history._events.extend(raw)
+        replayable = redrivable_events(raw) if redriven else None
+        history.replay = Replay(raw, replayable)
         return history
 
     def __len__(self) -> int:
@@ -157,7 +166,7 @@ class History:
             yield materialize(index + 1, raw)
 
 
-def materialize(event_id: int, raw: RawEvent) -> dict[str, Any]:
+def materialize(event_id: int, raw: StoredEvent) -> dict[str, Any]:
     """The event ``event_id`` in GetExecutionHistory's shape (its values as JSON text)."""
     event_type, timestamp, previous, details = raw
     event: dict[str, Any] = {
@@ -167,8 +176,27 @@ def materialize(event_id: int, raw: RawEvent) -> dict[str, Any]:
         "previousEventId": previous,
     }
     if details is not None:
+        if isinstance(details, tuple):  # StoredEvent
+            details = dict(zip(details_fields(event_type), details, strict=True))
         event[details_key(event_type)] = shape_details(details, dumps)
     return event
+
+
+_ENTERED_FIELDS: Final = ("name", "input")
+_EXITED_FIELDS: Final = ("name", "output")
+_LAMBDA_FIELDS: Final = {
+    "LambdaFunctionScheduled": ("resource", "input"),
+    "LambdaFunctionSucceeded": ("output",),
+}
+
+
+def details_fields(event_type: str) -> tuple[str, ...]:
+    """The keys of an event's details that a StoredEvent keeps as a tuple, in order."""
+    if event_type.endswith("StateEntered"):
+        return _ENTERED_FIELDS
+    if event_type.endswith("StateExited"):
+        return _EXITED_FIELDS
+    return _LAMBDA_FIELDS[event_type]
 
 
 def shape_details(details: dict[str, Any], encode: Callable[[Any], str]) -> dict[str, Any]:

@@ -38,7 +38,6 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 from email.utils import formatdate
-from types import CoroutineType
 from typing import Any, Final, Literal, TextIO
 
 import orjson
@@ -46,7 +45,7 @@ import orjson
 from workflows.engine.clock import Clock, RealClock
 from workflows.engine.errors import StatesError
 from workflows.engine.history import json_default
-from workflows.engine.sync_runner import Turns, ensure_task, own_loop_turns
+from workflows.engine.sync_runner import QueuedCall, ensure_task, own_loop_turns
 
 __all__ = [
     "FunctionError",
@@ -54,6 +53,7 @@ __all__ = [
     "InProcessLambdas",
     "Invocation",
     "LambdaContext",
+    "Unanswered",
     "function_name_of",
     "lambda_invoke_response",
     "parse_body",
@@ -635,13 +635,14 @@ class InProcessLambdas:
 
     def call_now(
         self, reference: str, event: Any, clock: Clock
-    ) -> tuple[bytes, Any] | Awaitable[tuple[bytes, Any]]:
+    ) -> tuple[bytes, Any] | Awaitable[tuple[bytes, Any] | Unanswered]:
         """``call(reference, event, clock)`` made here when the handler runs on this thread
         without waiting (inline mode, or alone on ``run()``'s loop): the ``body`` and
         ``payload`` of its ``Invocation``, or raises as ``call`` does. Else the awaitable
         that completes the call (the handler queued for the loop thread, in a pool
         thread, async, or its awaitable result): awaited, it gives the same pair or
-        raises what ``call`` would. Every step is ``call``'s, in its order; only the
+        raises what ``call`` would; a queued call may give an ``Unanswered`` instead,
+        whose ``respond()`` does. Every step is ``call``'s, in its order; only the
         coroutine and the ``Invocation`` are spared."""
         found = self._resolved.get(reference)
         if found is None:
@@ -664,11 +665,13 @@ class InProcessLambdas:
             payload = orjson.loads(encoded)
         except TypeError:
             payload = json_copy(event)
-        result = self._here(handler, payload, context, clock)
+        result = self._here(handler, payload, context, clock, True)
         if result is _NOT_YET:
             return self._completed(
                 self._run(handler, False, payload, context, clock, None), context
             )
+        if type(result) is QueuedCall:
+            return result  # a branch's handler queued for the loop thread: it responds
         if type(result) is dict:  # _response's common case, without its call
             try:
                 body = orjson.dumps(result, default=json_default, option=_ORJSON_LIKE_RUNTIME)
@@ -692,12 +695,21 @@ class InProcessLambdas:
             self._resolved[reference] = found
         return found
 
-    def _here(self, handler: Handler, payload: Any, context: LambdaContext, clock: Clock) -> Any:
+    def _here(
+        self,
+        handler: Handler,
+        payload: Any,
+        context: LambdaContext,
+        clock: Clock,
+        respond: bool = False,
+    ) -> Any:
         """What a plain handler returns when it runs on this thread without waiting
-        (inline mode, or alone on ``run()``'s loop), the awaitable of its call queued
-        for the loop thread (beside other branches on ``run()``'s loop, real time: what
+        (inline mode, or alone on ``run()``'s loop), its call queued for the loop thread
+        (a ``QueuedCall``, beside other branches on ``run()``'s loop, real time: what
         ``_in_thread`` would await), else ``_NOT_YET`` (``_run`` decides). Raises as
-        ``_run`` does."""
+        ``_run`` does. ``respond``: the queued call gives ``_response``'s (body, payload)
+        and raises what ``_awaited_response`` would (``call_now``), not the handler's
+        return value."""
         if self._mode == "inline":
             try:
                 return handler(payload, context)
@@ -712,7 +724,11 @@ class InProcessLambdas:
             return _NOT_YET
         if not turns.alone():
             # a RealClock's busy() does nothing: _in_thread would only await this
-            return turns.call(handler, payload, context) if type(clock) is RealClock else _NOT_YET
+            if type(clock) is not RealClock:
+                return _NOT_YET
+            if respond:
+                return turns.queue(_responded, handler, payload, context)
+            return turns.queue(handler, payload, context)
         # alone on run()'s loop, as in _in_thread (a RealClock's busy() does nothing)
         try:
             if type(clock) is RealClock:
@@ -787,10 +803,10 @@ class InProcessLambdas:
                 # beside other branches: called on this thread when the loop is free
                 # of anything else, else in the pool (sync_runner.Turns)
                 if lines is None:
-                    return await turns.call(handler, payload, context)
+                    return await turns.queue(handler, payload, context)
                 run = contextvars.copy_context().run
                 request_id = context.aws_request_id
-                return await turns.call(
+                return await turns.queue(
                     run, _run_logged, lines, request_id, handler, payload, context
                 )
             if self._one_at_a_time:
@@ -819,9 +835,9 @@ class InProcessLambdas:
 
 async def _awaited_result(result: Awaitable[Any], context: LambdaContext) -> Any:
     """An inline or lone handler's awaitable result, or the queued call of a branch's
-    handler (Turns.call), awaited as ``_run`` awaits them."""
+    handler (a ``QueuedCall``), awaited as ``_run`` awaits them."""
     try:
-        if type(result) is not CoroutineType or result.cr_code is not _TURNS_CALL:
+        if type(result) is not QueuedCall:
             await ensure_task()  # the handler's own awaitable runs in a task
         return await result
     except StatesError:
@@ -831,12 +847,10 @@ async def _awaited_result(result: Awaitable[Any], context: LambdaContext) -> Any
 
 
 async def _awaited_response(result: Awaitable[Any], context: LambdaContext) -> tuple[bytes, Any]:
-    """``_response`` of a handler whose result is ``result``'s, awaited as
-    ``_awaited_result`` awaits it (one coroutine for both: a Parallel's branch handlers,
-    queued on ``run()``'s loop, come here)."""
+    """``_response`` of an inline or lone handler whose result is the awaitable
+    ``result``, awaited as ``_awaited_result`` awaits it."""
     try:
-        if type(result) is not CoroutineType or result.cr_code is not _TURNS_CALL:
-            await ensure_task()  # the handler's own awaitable runs in a task
+        await ensure_task()  # the handler's own awaitable runs in a task
         value = await result
     except StatesError:
         raise
@@ -848,6 +862,46 @@ async def _awaited_response(result: Awaitable[Any], context: LambdaContext) -> t
 async def _body_and_payload(call: Awaitable[Invocation]) -> tuple[bytes, Any]:
     invocation = await call
     return invocation.body, invocation.payload
+
+
+def _responded(handler: Handler, payload: Any, context: LambdaContext) -> Any:
+    """A queued branch handler's call (``_here`` with ``respond``): the ``_response`` of
+    a dict it returned, made where it ran (the loop thread or a pool thread), so that
+    awaiting it needs no coroutine of its own; anything else as an ``Unanswered``, whose
+    ``respond`` makes the response or the error where the call is awaited, as
+    ``_awaited_response`` did (the handler's turn on the loop thread, which the
+    watchdog times, stays the handler's own)."""
+    try:
+        result = handler(payload, context)
+    except Exception as exc:
+        return Unanswered(None, exc, context)
+    if type(result) is dict:  # (as in _response)
+        try:
+            body = orjson.dumps(result, default=json_default, option=_ORJSON_LIKE_RUNTIME)
+            return body, orjson.loads(body)
+        except (TypeError, ValueError):
+            pass
+    return Unanswered(result, None, context)
+
+
+class Unanswered:
+    """A queued branch handler's return value or exception, to be made a response."""
+
+    __slots__ = ("context", "error", "result")
+
+    def __init__(self, result: Any, error: Exception | None, context: LambdaContext) -> None:
+        self.result = result
+        self.error = error
+        self.context = context
+
+    def respond(self) -> tuple[bytes, Any]:
+        """``_response`` of the result, or raises what ``_awaited_response`` raises."""
+        error = self.error
+        if error is None:
+            return _response(self.result, self.context)
+        if isinstance(error, StatesError):
+            raise error
+        raise FunctionError(_error_document(error, self.context.aws_request_id)) from error
 
 
 def _response(result: Any, context: LambdaContext) -> tuple[bytes, Any]:
@@ -895,10 +949,6 @@ def _marshal_error(exc: BaseException, request_id: str) -> dict[str, Any]:
         "stackTrace": [],
     }
 
-
-# the code of the coroutine a queued branch handler's call is (Turns.call): the engine's
-# own, which needs no task (ensure_task)
-_TURNS_CALL: Final = Turns.call.__code__
 
 _sync_runner_file: Final = sys.modules[own_loop_turns.__module__].__file__ or ""
 

@@ -34,6 +34,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any, Final, TypeVar
 
 __all__ = [
+    "QueuedCall",
     "Turns",
     "alone_on_own_loop",
     "ensure_task",
@@ -304,7 +305,6 @@ class Turns:
         "_drain_handle",
         "_jobs",
         "_passes",
-        "_waiting",
         "eager",
         "handler_depth",
         "loop",
@@ -313,8 +313,7 @@ class Turns:
 
     def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
         self.loop = loop
-        self._jobs: collections.deque[_Job] = collections.deque()
-        self._waiting: set[asyncio.Future[Any]] = set()
+        self._jobs: collections.deque[QueuedCall] = collections.deque()
         self._drain_handle: asyncio.Handle | None = None  # the drain queued on the loop
         self._passes = 0  # loop passes the drain has waited for ready work
         # when the handler now running on the loop thread began (monotonic), or None
@@ -324,23 +323,24 @@ class Turns:
         self.eager = 0
         self.handler_depth = 0
 
-    async def call(self, function: Callable[..., T], *args: Any) -> T:
-        """``function(*args)`` on the loop thread when it can be, else on a pool thread."""
-        loop = self.loop
-        future: asyncio.Future[T] = loop.create_future()
-        job = _Job(future, function, args)
+    def queue(self, function: Callable[..., Any], *args: Any) -> QueuedCall:
+        """``function(*args)`` on the loop thread when it can be, else on a pool thread:
+        the future of its result, which is the queued call itself (no coroutine, no
+        second future: a Parallel's branch handlers on ``run()`` each take this path)."""
+        job = QueuedCall(loop=self.loop)
+        job.function = function
+        job.args = args
+        job.submitted = None
         self._jobs.append(job)
-        self._waiting.add(future)
         if self._drain_handle is None and not self.eager:
             # (within start_branches, the outermost one queues the drain when it ends)
-            self._drain_handle = loop.call_soon(self._drain)
-        try:
-            return await future
-        except asyncio.CancelledError:
-            job.cancel()
-            raise
-        finally:
-            self._waiting.discard(future)
+            self._drain_handle = self.loop.call_soon(self._drain)
+        return job
+
+    async def call(self, function: Callable[..., T], *args: Any) -> T:
+        """``await queue(function, *args)``."""
+        result: T = await self.queue(function, *args)
+        return result
 
     def alone(self) -> bool:
         """``alone_on_own_loop``, for a caller that knows this is the running loop's."""
@@ -385,20 +385,21 @@ class Turns:
             and (running is None or weakref.ref(running) in refs)
         ):
             return True  # the asking task is the only one in the process (or none is)
-        waiting = self._waiting
         for task in asyncio.all_tasks(loop):
             if (
                 task is not running
                 and task not in _gathering
-                and getattr(task, "_fut_waiter", None) not in waiting
+                # (a task waits for a queued call until it resumes, even once it was made)
+                and type(getattr(task, "_fut_waiter", None)) is not QueuedCall
             ):
                 return False
         return True
 
-    def all_queued(self, futures: list[Any]) -> bool:
-        """Whether every one of ``futures`` is a handler call queued here and not yet made."""
-        waiting = self._waiting
-        return all(future in waiting and not future.done() for future in futures)
+    @staticmethod
+    def all_queued(futures: list[Any]) -> bool:
+        """Whether every one of ``futures`` is a handler call queued (on the running
+        loop's Turns: the only one its branches reach) and not yet made."""
+        return all(type(future) is QueuedCall and not future.done() for future in futures)
 
     def _drain(self) -> None:
         if not self._jobs:  # called already, by the branches' parent (start_branches)
@@ -434,38 +435,39 @@ class Turns:
         """Call the queued handlers on this thread while the loop stays quiet; hand the
         queue to the pool as soon as it is not."""
         jobs = self._jobs
-        loop = self.loop
-        while jobs:
-            if not self._quiet(running):
-                self.hand_off()
-                return
-            try:
-                job = jobs.popleft()
-            except IndexError:  # the watchdog handed it off meanwhile
-                return
-            future = job.future
-            if future.cancelled():
-                continue
-            self.running_since = time.monotonic()
-            if jobs:
-                _watchdog.watch(self)
-            # as in call_here: the handler sees no running loop
-            self.handler_depth += 1
-            asyncio._set_running_loop(None)
-            try:
-                result = job.function(*job.args)
-            except (KeyboardInterrupt, SystemExit):
-                raise
-            except BaseException as exc:
-                if not future.cancelled():
-                    future.set_exception(exc)
-            else:
-                if not future.cancelled():
-                    future.set_result(result)
-            finally:
-                asyncio._set_running_loop(loop)
-                self.handler_depth -= 1
-                self.running_since = None
+        # as in call_here: the handlers see no running loop (nothing between them needs
+        # one: the quiet test names the loop, a result's callbacks are queued by call_soon)
+        self.handler_depth += 1
+        asyncio._set_running_loop(None)
+        try:
+            while jobs:
+                if not self._quiet(running):
+                    self.hand_off()
+                    return
+                try:
+                    job = jobs.popleft()
+                except IndexError:  # the watchdog handed it off meanwhile
+                    return
+                if job.cancelled():
+                    continue
+                self.running_since = time.monotonic()
+                if jobs:
+                    _watchdog.watch(self)
+                try:
+                    result = job.function(*job.args)
+                except (KeyboardInterrupt, SystemExit):
+                    raise
+                except BaseException as exc:
+                    if not job.cancelled():
+                        job.set_exception(exc)
+                else:
+                    if not job.cancelled():
+                        job.set_result(result)
+                finally:
+                    self.running_since = None
+        finally:
+            asyncio._set_running_loop(self.loop)
+            self.handler_depth -= 1
 
     def hand_off(self) -> None:
         """Send every queued handler to the pool (from the loop thread or the watchdog)."""
@@ -478,42 +480,42 @@ class Turns:
             job.submit(pool, self.loop)
 
 
-class _Job:
-    __slots__ = ("args", "function", "future", "submitted")
+class QueuedCall(asyncio.Future[Any]):
+    """A handler call queued on a ``Turns`` and the future of its result, in one object.
+    Cancelled (its awaiting task was) before its turn, ``call_queued`` skips it; once
+    submitted to the pool, its submission is cancelled with it."""
 
-    def __init__(
-        self, future: asyncio.Future[Any], function: Callable[..., Any], args: tuple[Any, ...]
-    ) -> None:
-        self.future = future
-        self.function = function
-        self.args = args
-        self.submitted: Future[Any] | None = None
+    __slots__ = ("args", "function", "submitted")
+
+    function: Callable[..., Any]
+    args: tuple[Any, ...]
+    submitted: Future[Any] | None
+
+    def cancel(self, msg: Any = None) -> bool:
+        submitted = self.submitted
+        if submitted is not None:
+            submitted.cancel()  # not started yet: never runs (as run_in_executor does)
+        return super().cancel(msg)
 
     def submit(self, pool: ThreadPoolExecutor, loop: asyncio.AbstractEventLoop) -> None:
         submitted = pool.submit(self.function, *self.args)
         self.submitted = submitted
-        future = self.future
 
         def settle(done: Future[Any]) -> None:
-            if future.cancelled():
+            if self.cancelled():
                 return
             if done.cancelled():
-                future.cancel()
+                self.cancel()
             elif (exc := done.exception()) is not None:
-                future.set_exception(exc)
+                self.set_exception(exc)
             else:
-                future.set_result(done.result())
+                self.set_result(done.result())
 
         def deliver(done: Future[Any]) -> None:
             with contextlib.suppress(RuntimeError):  # the loop is closed: nobody waits
                 loop.call_soon_threadsafe(settle, done)
 
         submitted.add_done_callback(deliver)
-
-    def cancel(self) -> None:
-        submitted = self.submitted
-        if submitted is not None:
-            submitted.cancel()  # not started yet: never runs (as run_in_executor does)
 
 
 class _Watchdog:

@@ -6,6 +6,7 @@ import asyncio
 import contextvars
 import json
 import threading
+import time
 from typing import Any
 
 import pytest
@@ -231,3 +232,27 @@ def test_branches_that_wait_still_take_turns_on_the_calling_thread() -> None:
     result = machine.run({}, lambdas={"look": _where})
     assert result.status == "SUCCEEDED"
     assert result.output[1:] == [threading.current_thread().name] * 2
+
+
+def test_handlers_still_queued_when_a_map_fails_never_run() -> None:
+    # A queued handler's call is its own future (sync_runner.QueuedCall): cancelling the
+    # iteration that waits for it withdraws it from the pool, as run_in_executor does.
+    calls: list[int] = []
+
+    def each(event: Any, context: Any) -> int:
+        calls.append(event)
+        if event == 0:
+            raise ValueError("the first fails")
+        time.sleep(0.05)
+        return int(event)
+
+    machine = StateMachine(
+        {
+            "StartAt": "Each",
+            "States": {"Each": {"Type": "Map", "ItemProcessor": _branch("Look"), "End": True}},
+        }
+    )
+    result = machine.run(list(range(60)), lambdas={"look": each})
+    time.sleep(0.5)  # what the pool would still run after run() returned
+    assert (result.status, result.error) == ("FAILED", "ValueError")
+    assert len(calls) < 30

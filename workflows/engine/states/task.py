@@ -12,6 +12,7 @@ from workflows.engine.history import dumps
 from workflows.engine.lambdas import (
     RESULT_LIMIT_BYTES,
     InProcessLambdas,
+    Unanswered,
     data_limit_exceeded,
     lambda_function_task,
     lambda_invoke_task,
@@ -86,10 +87,8 @@ class TaskState(ResultState):
         history = execution.history
         events = history.direct
         if events is not None:  # Frame.record's common case, twice, without its calls
-            now = execution.now
-            events.append(
-                ("LambdaFunctionScheduled", now(), frame.prev, {"resource": arn, "input": payload})
-            )
+            now = execution.now  # (details as a tuple: history.StoredEvent)
+            events.append(("LambdaFunctionScheduled", now(), frame.prev, (arn, payload)))
             scheduled = len(events)
             events.append(("LambdaFunctionStarted", now(), scheduled, None))
             frame.prev = frame.last = scheduled + 1
@@ -112,9 +111,7 @@ class TaskState(ResultState):
         frame.result_size = 6 * len(body) + 2
         events = history.direct
         if events is not None:  # as above
-            events.append(
-                ("LambdaFunctionSucceeded", execution.now(), frame.prev, {"output": result})
-            )
+            events.append(("LambdaFunctionSucceeded", execution.now(), frame.prev, (result,)))
             frame.prev = frame.last = len(events)
         else:
             frame.record("LambdaFunctionSucceeded", {"output": result})
@@ -123,11 +120,12 @@ class TaskState(ResultState):
         return self.finish(data, result, frame), self.next
 
     async def _lambda_later(
-        self, pending: Awaitable[tuple[bytes, Any]], data: Any, frame: Frame
+        self, pending: Awaitable[tuple[bytes, Any] | Unanswered], data: Any, frame: Frame
     ) -> StepResult:
         """The rest of ``step_now`` once the handler's call completes (as step_now does it)."""
         try:
-            body, result = await pending
+            answer = await pending
+            body, result = answer.respond() if isinstance(answer, Unanswered) else answer
             # (as in step_now)
             if len(body) * 6 + 64 > RESULT_LIMIT_BYTES and result_too_large(body, result):
                 raise data_limit_exceeded(self.resource.arn)
@@ -138,10 +136,8 @@ class TaskState(ResultState):
         frame.result_size = 6 * len(body) + 2
         execution = frame.execution
         events = execution.history.direct
-        if events is not None:  # Frame.record's common case, without its call
-            events.append(
-                ("LambdaFunctionSucceeded", execution.now(), frame.prev, {"output": result})
-            )
+        if events is not None:  # Frame.record's common case, without its call (as above)
+            events.append(("LambdaFunctionSucceeded", execution.now(), frame.prev, (result,)))
             frame.prev = frame.last = len(events)
         else:
             frame.record("LambdaFunctionSucceeded", {"output": result})
