@@ -257,10 +257,11 @@ class LocalApp:
                     # with the runtime and kept (``warm_sandboxes``), so that no request
                     # waits for a cold start, as provisioned concurrency does on Lambda
                     keep_warm=limit if f.api_events else 0,
-                    # the others' too, reclaimed when idle as usual: started on demand,
-                    # all of them cold-started in the first seconds of the first orders
-                    # (~0.07 s of CPU each, 18 here), the cores the API's clients needed
-                    start_with=limit,
+                    # one of each other function's too, reclaimed when idle as usual:
+                    # started on demand, they all cold-started in the first seconds of
+                    # the first orders (~0.07 s of CPU each), taking the cores the API's
+                    # clients needed (docs/benchmarks.md, `accept2`)
+                    start_with=1,
                 )
                 for f in template.functions.values()
             }
