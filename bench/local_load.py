@@ -84,6 +84,7 @@ class Runtime:
     memory_profile: Path | None = None  # WORKFLOWS_MEMORY_PROFILE for the runtime
     census: bool = False  # the AWS services count their requests (WORKFLOWS_SERVICES_CENSUS)
     spans: Path | None = None  # WORKFLOWS_SPANS: every process marks where requests' time goes
+    own_session: bool = True  # the runtime apart from the load generator (--shared-session)
 
     def start(self) -> None:
         path = self.directory / "up.log"
@@ -119,6 +120,10 @@ class Runtime:
             stdout=log,
             stderr=subprocess.STDOUT,
             env=environment,
+            # in a session of its own, as from a terminal of its own: the kernel shares the
+            # cores between sessions first (autogroups), and in this one the load generator
+            # competed with the runtime it measures (its lateness was the tail's largest leg)
+            start_new_session=self.own_session,
         )
         deadline = time.monotonic() + 120
         while "workflows is up" not in path.read_bytes()[offset:].decode(errors="replace"):
@@ -716,6 +721,11 @@ def main() -> None:
         help="count the AWS services' requests per order, by service, operation and caller",
     )
     parser.add_argument(
+        "--shared-session",
+        action="store_true",
+        help="run the runtime in this session (as before 2026-12-03), not in one of its own",
+    )
+    parser.add_argument(
         "--noise",
         type=int,
         default=0,
@@ -728,6 +738,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="workflows-load-") as directory:
         runtime = Runtime(options.checkout.resolve(), Path(directory), options=options.up)
         runtime.census = options.census
+        runtime.own_session = not options.shared_session
         if options.spans:
             runtime.spans = Path(directory) / "spans.log"
         if options.memory_profile:  # kept after the run, for bench.memory_growth
@@ -782,6 +793,8 @@ def main() -> None:
             arrival = f", {options.rate:g} per second" if options.rate else " (closed loop)"
             print(f"orders           {options.orders} from {options.clients} clients{arrival}")
             print(f"up options       {' '.join(options.up) or '(none)'}")
+            session = "this one (--shared-session)" if options.shared_session else "its own"
+            print(f"runtime session  {session}")
             print(f"load average     {load_start} at start (1, 5, 15 min; uptime)")
             print(f"answers          {dict(sorted(load.statuses.items()))}")
             print(
