@@ -31,13 +31,15 @@ ROOT = Path(__file__).resolve().parents[3]
 CHILD = """
 import json, sys
 import workflows.api.app as api
+documented = api.openapi_json.cache_info().currsize == 1  # built by the init?
 first = api.default_services()
 if sys.argv[2]:  # where the key set is served from now on
     first.verifier.jwks.uri = sys.argv[2]
 principal = first.verifier.verify(sys.argv[1])
 api.reset_default_services()
 again = api.default_services()
-print(json.dumps({"subject": principal.subject, "same_after_reset": again is first}))
+print(json.dumps({"subject": principal.subject, "same_after_reset": again is first,
+                  "documented": documented}))
 """
 
 
@@ -125,7 +127,11 @@ def test_a_lambda_sandbox_s_init_fetches_the_jwks_once_and_a_reset_builds_anew(
     environment = sandbox_environment(served_jwks.url, AWS_LAMBDA_FUNCTION_NAME="ApiFunction")
     # unreachable after the import: the token is verified with the set fetched then
     answer = run_child(environment, tokens.customer(), moved_to=closed_url())
-    assert answer == {"subject": tokens.claims()["sub"], "same_after_reset": False}
+    assert answer == {
+        "subject": tokens.claims()["sub"],
+        "same_after_reset": False,
+        "documented": True,  # the routes' models, built before any request
+    }
     assert served_jwks.fetches == 1
 
 
@@ -134,6 +140,7 @@ def test_outside_a_sandbox_the_key_set_is_fetched_by_the_first_request(
 ) -> None:
     answer = run_child(sandbox_environment(served_jwks.url), tokens.customer())
     assert answer["subject"] == tokens.claims()["sub"]
+    assert not answer["documented"]
     assert served_jwks.fetches == 1  # by the verification, not by the import
 
 
