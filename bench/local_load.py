@@ -17,8 +17,9 @@ users arrive), with at most ``--clients`` in flight; each latency is counted fro
 moment its order was due, so an order that waited for a free client counts that wait.
 
 It starts `workflows up` as a subprocess (in a temporary directory, on free ports, from
-the checkout's template and code, in a session of its own as a terminal would), places orders with POST /orders from concurrent
-clients, waits until every acknowledged execution has ended, and prints the accept
+the checkout's template and code, in a session of its own as a terminal would), places
+orders with POST /orders from concurrent clients, waits until every acknowledged
+execution has ended, and prints the accept
 latency (p50/p99/max), the answers by status, how the executions ended and the
 runtime's memory (RSS) before and after. With ``--kill`` it sends SIGKILL at a random
 moment during the load, starts the runtime again on the same directory and counts the
