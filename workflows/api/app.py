@@ -17,10 +17,11 @@ environment on first use, or passed in by tests.
 In a Lambda sandbox (``AWS_LAMBDA_FUNCTION_NAME`` set: on AWS, and in ``workflows up``'s
 process sandboxes) the module builds its services when it is imported, as AWS advises for
 SDK clients: the init phase, which provisioned concurrency (``workflows up``'s warm API
-sandboxes) runs before any request, pays for the boto3 clients and the JWKS instead of a
-client's first order (23-57 ms of CPU in it before). This departs from STYLE.md's "no
-client at module level" for that one case; anywhere else (tests, tools) importing the module
-reads nothing, and :func:`reset_default_services` forgets what was built.
+sandboxes) runs before any request, pays for the boto3 clients, the JWKS and the routes'
+models instead of a client's first order (23-57 ms of CPU in it before). This departs from
+STYLE.md's "no client at module level" for that one case; anywhere else (tests, tools)
+importing the module reads nothing, and :func:`reset_default_services` forgets what was
+built.
 """
 
 from __future__ import annotations
@@ -407,8 +408,8 @@ def warm_up() -> Services | None:
     A failure (a setting missing, the key set not served yet) is left for the first
     request, which builds or fetches again and answers with the error it meets then; the
     init itself never fails the sandbox."""
-    openapi_json()
     try:
+        openapi_json()
         services = default_services()
         jwks = services.verifier.jwks
         if isinstance(jwks, jwt.PyJWKClient):
