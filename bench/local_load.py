@@ -7,6 +7,7 @@
     .venv/bin/python -m bench.local_load --up=--sandboxes=in-process  # options of `up`
     .venv/bin/python -m bench.local_load --orders 600 --clients 50 --rate 20  # open loop
     .venv/bin/python -m bench.local_load --census  # the AWS requests per order, by caller
+    .venv/bin/python -m bench.local_load --rate 20 --noise 1  # with another program busy
 
 Without ``--rate`` every client places its next order as soon as its last is answered
 (a closed loop): that finds the most orders per second the runtime accepts, and the
@@ -16,12 +17,17 @@ users arrive), with at most ``--clients`` in flight; each latency is counted fro
 moment its order was due, so an order that waited for a free client counts that wait.
 
 It starts `workflows up` as a subprocess (in a temporary directory, on free ports, from
-the checkout's template and code), places orders with POST /orders from concurrent
-clients, waits until every acknowledged execution has ended, and prints the accept
+the checkout's template and code, in a session of its own as a terminal would), places
+orders with POST /orders from concurrent clients, waits until every acknowledged
+execution has ended, and prints the accept
 latency (p50/p99/max), the answers by status, how the executions ended and the
 runtime's memory (RSS) before and after. With ``--kill`` it sends SIGKILL at a random
 moment during the load, starts the runtime again on the same directory and counts the
 acknowledged orders whose execution was lost and the orders charged more than once.
+With ``--noise N`` N other programs keep a core busy each (a CPU-bound loop at
+niceness 0, each in a session of its own, as another application or another user's
+shell is) from before the first order until every execution has ended: the contention
+a shared laptop or CI runner sees, made on purpose rather than waited for.
 Figures go to docs/benchmarks.md; nothing here is a test.
 """
 
@@ -79,6 +85,7 @@ class Runtime:
     memory_profile: Path | None = None  # WORKFLOWS_MEMORY_PROFILE for the runtime
     census: bool = False  # the AWS services count their requests (WORKFLOWS_SERVICES_CENSUS)
     spans: Path | None = None  # WORKFLOWS_SPANS: every process marks where requests' time goes
+    own_session: bool = True  # the runtime apart from the load generator (--shared-session)
 
     def start(self) -> None:
         path = self.directory / "up.log"
@@ -114,6 +121,10 @@ class Runtime:
             stdout=log,
             stderr=subprocess.STDOUT,
             env=environment,
+            # in a session of its own, as from a terminal of its own: the kernel shares the
+            # cores between sessions first (autogroups), and in this one the load generator
+            # competed with the runtime it measures (its lateness was the tail's largest leg)
+            start_new_session=self.own_session,
         )
         deadline = time.monotonic() + 120
         while "workflows is up" not in path.read_bytes()[offset:].decode(errors="replace"):
@@ -268,6 +279,55 @@ class Runtime:
             aws_secret_access_key="testing",
             config=Config(retries={"max_attempts": 1}, read_timeout=120),
         )
+
+
+class Noise:
+    """``count`` CPU-bound processes, started and stopped together (``--noise``).
+
+    Each runs in a new session: the kernel's autogroup scheduler gives every session its
+    share of the cores, so a busy process of this session would compete only with this
+    load generator, while another program (or another user) competes with the runtime's
+    whole session, which is what is meant to be reproduced. Niceness 0, as an ordinary
+    program runs."""
+
+    def __init__(self, count: int) -> None:
+        self.count = count
+        self.processes: list[subprocess.Popen[bytes]] = []
+
+    def __enter__(self) -> Noise:
+        for _ in range(self.count):
+            self.processes.append(
+                subprocess.Popen(
+                    [sys.executable, "-c", "while True: pass"],
+                    start_new_session=True,
+                    preexec_fn=lambda: os.setpriority(os.PRIO_PROCESS, 0, 0),
+                )
+            )
+        return self
+
+    def cpu_seconds(self) -> float:
+        """CPU the noise has used so far (its live processes)."""
+        ticks = os.sysconf("SC_CLK_TCK")
+        total = 0
+        for process in self.processes:
+            with contextlib.suppress(OSError):
+                fields = Path(f"/proc/{process.pid}/stat").read_text().rpartition(")")[2].split()
+                total += int(fields[11]) + int(fields[12])
+        return total / ticks
+
+    def stop(self) -> None:
+        for process in self.processes:
+            if process.poll() is None:
+                process.kill()
+            process.wait()
+
+    def __exit__(self, *_: object) -> None:
+        self.stop()
+
+
+def load_average() -> str:
+    """The 1-, 5- and 15-minute load averages, as ``uptime`` prints them."""
+    return " ".join(f"{value:.2f}" for value in os.getloadavg())
 
 
 def own_run_delay() -> float:
@@ -661,11 +721,25 @@ def main() -> None:
         action="store_true",
         help="count the AWS services' requests per order, by service, operation and caller",
     )
+    parser.add_argument(
+        "--shared-session",
+        action="store_true",
+        help="run the runtime in this session (as before 2026-12-03), not in one of its own",
+    )
+    parser.add_argument(
+        "--noise",
+        type=int,
+        default=0,
+        metavar="N",
+        help="N other programs keep a core busy each while the load runs (contention)",
+    )
     options = parser.parse_args()
 
+    noise = Noise(options.noise)
     with tempfile.TemporaryDirectory(prefix="workflows-load-") as directory:
         runtime = Runtime(options.checkout.resolve(), Path(directory), options=options.up)
         runtime.census = options.census
+        runtime.own_session = not options.shared_session
         if options.spans:
             runtime.spans = Path(directory) / "spans.log"
         if options.memory_profile:  # kept after the run, for bench.memory_growth
@@ -687,6 +761,9 @@ def main() -> None:
             delay_start = runtime.run_delay_by_role()
             own_delay_start = own_run_delay()
             census_start = runtime.census_counts() if options.census else {}
+            load_start = load_average()
+            noise.__enter__()
+            noise_began = time.perf_counter()
             load = Load()
             started = time.perf_counter()
             if options.kill:
@@ -717,6 +794,9 @@ def main() -> None:
             arrival = f", {options.rate:g} per second" if options.rate else " (closed loop)"
             print(f"orders           {options.orders} from {options.clients} clients{arrival}")
             print(f"up options       {' '.join(options.up) or '(none)'}")
+            session = "this one (--shared-session)" if options.shared_session else "its own"
+            print(f"runtime session  {session}")
+            print(f"load average     {load_start} at start (1, 5, 15 min; uptime)")
             print(f"answers          {dict(sorted(load.statuses.items()))}")
             print(
                 f"accept latency   p50 {statistics.median(accepted):.3f} s"
@@ -779,6 +859,9 @@ def main() -> None:
                     if options.census:
                         print_census(census_start, runtime.census_counts(), orders)
                 print(f"notifications    {ended_count(runtime, NOTIFICATIONS)} ended")
+            print_noise(noise, time.perf_counter() - noise_began)
+            noise.stop()
+            print(f"load average     {load_average()} at the end of the load")
             causes: dict[str, int] = {}
             ends = outcomes(runtime, list(load.accepted.values()), options.wait, causes)
             print(f"executions       {dict(sorted(ends.items()))} (after up to {options.wait:g} s)")
@@ -807,7 +890,20 @@ def main() -> None:
                 print(f"acknowledged but lost  {ends.get('LOST', 0)}")
                 print(f"charged twice          {charged_twice(runtime, load.accepted)}")
         finally:
+            noise.stop()
             runtime.stop()
+
+
+def print_noise(noise: Noise, seconds: float) -> None:
+    """How much of the machine the ``--noise`` processes took while the load ran."""
+    if not noise.count:
+        print("noise            none")
+        return
+    used = noise.cpu_seconds() / max(seconds, 1e-9)
+    print(
+        f"noise            {noise.count} CPU-bound process(es) at niceness 0, own sessions:"
+        f" {used:.2f} cores on average over {seconds:.1f} s"
+    )
 
 
 if __name__ == "__main__":

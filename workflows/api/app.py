@@ -13,17 +13,28 @@ generated from the pydantic models):
 (:mod:`workflows.api.gate`: token, role, body size, media type, JSON), then the resolver.
 Collaborators come from :class:`~workflows.api.service.Services`, built from the
 environment on first use, or passed in by tests.
+
+In a Lambda sandbox (``AWS_LAMBDA_FUNCTION_NAME`` set: on AWS, and in ``workflows up``'s
+process sandboxes) the module builds its services when it is imported, as AWS advises for
+SDK clients: the init phase, which provisioned concurrency (``workflows up``'s warm API
+sandboxes) runs before any request, pays for the boto3 clients, the JWKS and the routes'
+models instead of a client's first order (23-57 ms of CPU in it before). This departs from
+STYLE.md's "no client at module level" for that one case; anywhere else (tests, tools)
+importing the module reads nothing, and :func:`reset_default_services` forgets what was
+built.
 """
 
 from __future__ import annotations
 
 import functools
 import json
+import os
 from collections.abc import Callable
 from http import HTTPStatus
 from typing import Annotated, Any, TypeVar
 from urllib.parse import quote, unquote
 
+import jwt
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response, content_types
 from aws_lambda_powertools.event_handler.exceptions import NotFoundError
 from aws_lambda_powertools.event_handler.openapi.exceptions import (
@@ -389,6 +400,26 @@ def reset_default_services() -> None:
     _services_for.cache_clear()
 
 
+def warm_up() -> Services | None:
+    """Lambda's init phase: the default services (their boto3 clients) and the JWKS now,
+    and the OpenAPI document, whose making builds what Powertools otherwise builds on each
+    route's first request (its parameters' pydantic adapters: ~6 ms of CPU).
+
+    A failure (a setting missing, the key set not served yet) is left for the first
+    request, which builds or fetches again and answers with the error it meets then; the
+    init itself never fails the sandbox."""
+    try:
+        openapi_json()
+        services = default_services()
+        jwks = services.verifier.jwks
+        if isinstance(jwks, jwt.PyJWKClient):
+            jwks.get_jwk_set()  # kept by the client for its lifespan
+    except Exception as exc:
+        logger.debug("init: the services are left to the first request", extra={"error": str(exc)})
+        return None
+    return services
+
+
 def _proxy_answer(status: int, body: dict[str, Any], headers: dict[str, str]) -> dict[str, Any]:
     """An API Gateway REST proxy answer, in the shape the resolver produces."""
     multi = {"Content-Type": [content_types.APPLICATION_JSON]}
@@ -428,3 +459,7 @@ def handler(
         )
     app.context.update(services=services, principal=admitted.principal)
     return app.resolve(admitted.event, context)
+
+
+if os.environ.get("AWS_LAMBDA_FUNCTION_NAME"):  # a Lambda sandbox's init phase (see above)
+    warm_up()

@@ -254,9 +254,14 @@ class LocalApp:
                     ),
                     min(limit, f.reserved_concurrency or limit),
                     # an API's clients wait on its function: its sandboxes are started
-                    # with the runtime and kept (``warm_api_sandboxes``), so that no request
+                    # with the runtime and kept (``warm_sandboxes``), so that no request
                     # waits for a cold start, as provisioned concurrency does on Lambda
                     keep_warm=limit if f.api_events else 0,
+                    # one of each other function's too, reclaimed when idle as usual:
+                    # started on demand, they all cold-started in the first seconds of
+                    # the first orders (~0.07 s of CPU each), taking the cores the API's
+                    # clients needed (docs/benchmarks.md, `accept2`)
+                    start_with=1,
                 )
                 for f in template.functions.values()
             }
@@ -363,8 +368,9 @@ class LocalApp:
             module_name, _, attribute = handler.rpartition(".")
             getattr(importlib.import_module(module_name), attribute)(*arguments)
 
-    async def warm_api_sandboxes(self) -> None:
-        """Start the sandboxes of the functions behind the API (process sandboxes only)."""
+    async def warm_sandboxes(self) -> None:
+        """Start the functions' sandboxes (process sandboxes only): those behind the API
+        are kept, the others reclaimed when idle (``SandboxPool.start_with``)."""
         if self._process_lambdas is not None:
             await self._process_lambdas.prewarm()
 

@@ -195,9 +195,9 @@ class LocalRuntime:
         self._app_to_close = app
         os.environ.update(app.environment())
         await asyncio.to_thread(app.provision)
-        # the API's sandboxes start while the rest starts (no client waits for their cold
-        # start; they are up before the API is served)
-        self._warming = warming = asyncio.create_task(app.warm_api_sandboxes())
+        # the functions' sandboxes start while the rest starts (no client waits for their
+        # cold start; they are up before the runtime says it is)
+        self._warming = warming = asyncio.create_task(app.warm_sandboxes())
         # the integrations' AWS clients, made now rather than in the first orders' Tasks
         await asyncio.to_thread(app.warm_integrations)
         # the services' data of the previous run (snapshot and journal), after the
@@ -217,8 +217,10 @@ class LocalRuntime:
         api_runner = web.AppRunner(api, access_log=None)
         await api_runner.setup()
         self._runners.append(api_runner)
-        await warming
+        # served before the sandboxes are all up: the API function's init fetches the
+        # JWKS from it (workflows.api.app.warm_up); nobody else knows the runtime is up yet
         await web.SockSite(api_runner, api_socket).start()
+        await warming
 
         async def scheduled(spec: StateMachineSpec, event: Any, by: str) -> None:
             await service.start_execution(spec.arn, json.dumps(event), started_by=by)

@@ -363,6 +363,7 @@ class SandboxPool:
         idle_seconds: float = IDLE_SECONDS,
         *,
         keep_warm: int = 0,
+        start_with: int = 0,
     ) -> None:
         self.spec = spec
         self.limit = max(1, limit)
@@ -372,6 +373,9 @@ class SandboxPool:
         # sandboxes started by ``prewarm`` and never reclaimed, as Lambda keeps a
         # function's provisioned concurrency initialized
         self.keep_warm = min(keep_warm, self.limit)
+        # sandboxes started by ``prewarm`` too, but reclaimed when idle like any other: a
+        # runtime's first burst of work does not pay for their cold starts all at once
+        self.start_with = min(max(start_with, self.keep_warm), self.limit)
         # (binds to a loop only when it first makes a caller wait, Python 3.10+)
         self._slots = asyncio.Semaphore(self.limit)
         self._idle: list[ProcessSandbox] = []
@@ -384,10 +388,17 @@ class SandboxPool:
         return [*self._idle, *self._busy]
 
     async def prewarm(self) -> None:
-        """Start sandboxes until ``keep_warm`` are up (their cold starts side by side):
-        the invocations that come next find them initialized."""
-        missing = self.keep_warm - len(self._idle) - len(self._busy)
-        await asyncio.gather(*(self._start_idle() for _ in range(missing)))
+        """Start sandboxes until ``start_with`` (at least ``keep_warm``) are up (their cold
+        starts side by side): the invocations that come next find them initialized."""
+        missing = self.start_with - len(self._idle) - len(self._busy)
+        started = await asyncio.gather(
+            *(self._start_idle() for _ in range(missing)), return_exceptions=True
+        )
+        failed = [error for error in started if isinstance(error, BaseException)]
+        if failed and len(self._idle) + len(self._busy) < self.keep_warm:
+            raise failed[0]
+        # one not kept warm that could not start (its handler does not import, ...) is
+        # left to its first invocation, which answers with what Lambda answers then
 
     async def _cold_start(self) -> ProcessSandbox:
         """A new sandbox, started and counted busy (one that fails to start is killed)."""
@@ -406,6 +417,7 @@ class SandboxPool:
             sandbox = await self._cold_start()
             self._busy.discard(sandbox)
             self._idle.append(sandbox)
+            self._arm(sandbox, asyncio.get_running_loop())
 
     async def invoke(self, reference: str, request_id: str, body: bytes, log: bool) -> Any:
         async with self._slots:
@@ -430,12 +442,15 @@ class SandboxPool:
                     # invocation stayed scheduled for idle_seconds (5 min) each, ~11
                     # per order under load (issue #13's memory); and it is not moved at
                     # each invocation either: when it fires, it looks at the last one
-                    loop = asyncio.get_running_loop()
-                    sandbox.idle_since = loop.time()
-                    if sandbox.idle_timer is None:
-                        sandbox.idle_timer = loop.call_at(
-                            sandbox.idle_since + self.idle_seconds, self._reclaim, sandbox
-                        )
+                    self._arm(sandbox, asyncio.get_running_loop())
+
+    def _arm(self, sandbox: ProcessSandbox, loop: asyncio.AbstractEventLoop) -> None:
+        """``sandbox`` is idle from now: reclaim it after ``idle_seconds`` unless used."""
+        sandbox.idle_since = loop.time()
+        if sandbox.idle_timer is None:
+            sandbox.idle_timer = loop.call_at(
+                sandbox.idle_since + self.idle_seconds, self._reclaim, sandbox
+            )
 
     def _reclaim(self, sandbox: ProcessSandbox) -> None:
         """Stop ``sandbox`` if it has stayed idle ``idle_seconds`` since its last invocation;

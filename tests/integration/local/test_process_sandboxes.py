@@ -387,17 +387,25 @@ async def test_a_sandbox_sends_botocore_s_requests_the_lean_way_unless_told_not_
     assert URLLib3Session.send.__module__ == "botocore.httpsession"
 
 
-async def test_an_api_s_sandboxes_are_up_before_its_first_request(app: LocalApp) -> None:
-    """``workflows up`` starts them with the runtime: no client waits for a cold start."""
+async def test_every_function_has_a_sandbox_up_before_its_first_invocation(
+    app: LocalApp,
+) -> None:
+    """``workflows up`` starts them with the runtime (all of an API's, one of any other's):
+    no client waits for a cold start, and the first orders do not pay for them all at
+    once; one whose handler cannot be imported is left to its invocation, which says so."""
     assert app._process_lambdas is not None
     pools = app._process_lambdas.pools
-    await app.warm_api_sandboxes()
-    warm = {sandbox.pid for sandbox in pools["Served"].sandboxes}
-    assert len(warm) == pools["Served"].limit == 2
-    assert all(pid is not None and alive(pid) for pid in warm)
-    assert await app.lambdas.invoke("Served", {}, app.clock) in warm
-    assert pools["Served"].started == 2  # none started for the request
-    assert not pools["Api"].sandboxes  # no HTTP client waits on it: started on demand
+    await app.warm_sandboxes()
+    for name, warmed in (("Served", 2), ("Api", 1)):  # an API's all, one of any other's
+        warm = {sandbox.pid for sandbox in pools[name].sandboxes}
+        assert len(warm) == warmed
+        assert pools[name].limit == 2
+        assert all(pid is not None and alive(pid) for pid in warm)
+        assert await app.lambdas.invoke(name, {}, app.clock) in warm
+        assert pools[name].started == warmed  # none started for the invocation
+    assert not pools["Missing"].sandboxes
+    with pytest.raises(StatesError, match="Unable to import module"):
+        await app.lambdas.invoke("Missing", {}, app.clock)
 
 
 async def test_an_api_s_sandboxes_are_kept_warm_while_idle_others_are_reclaimed(
@@ -406,14 +414,16 @@ async def test_an_api_s_sandboxes_are_kept_warm_while_idle_others_are_reclaimed(
     assert app._process_lambdas is not None
     served, other = app._process_lambdas.pools["Served"], app._process_lambdas.pools["Api"]
     served.idle_seconds = other.idle_seconds = 0.1
-    await app.warm_api_sandboxes()
+    await app.warm_sandboxes()
+    assert other.started == 1  # started with the runtime, then left idle
     kept = await app.lambdas.invoke("Served", {}, app.clock)
     reclaimed = await app.lambdas.invoke("Api", {}, app.clock)
     for _ in range(500):
-        if not alive(reclaimed):
+        if not alive(reclaimed) and not other.sandboxes:
             break
         await asyncio.sleep(0.01)
     assert not alive(reclaimed)
+    assert not other.sandboxes  # the one used and any never used alike
     await asyncio.sleep(0.3)  # idle for three times its idle_seconds
     assert alive(kept)
     assert await app.lambdas.invoke("Served", {}, app.clock) in {s.pid for s in served.sandboxes}

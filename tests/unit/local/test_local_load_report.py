@@ -3,11 +3,13 @@ verdicts, judged only where the run's shape can tell."""
 
 from __future__ import annotations
 
+import os
+import time
 from pathlib import Path
 
 import pytest
 
-from bench.local_load import Load, print_verdicts, read_marks, read_spans
+from bench.local_load import Load, Noise, print_noise, print_verdicts, read_marks, read_spans
 
 
 def test_an_order_s_marks_are_joined_by_trace_id_request_id_and_execution_name(
@@ -49,3 +51,22 @@ def test_the_verdicts_judge_only_what_the_run_can_tell(capsys: pytest.CaptureFix
     assert "orders/s end to end >= 20: 21.2: PASS" in closed_loop
     assert "accept p99 < 0.1 s: 2.400 s, not judged" in closed_loop  # the clients' queue
     assert "idle CPU after < 1% of a core: 2.00%: FAIL" in closed_loop
+
+
+def test_noise_is_busy_programs_in_sessions_of_their_own_stopped_with_the_load(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """``--noise N``: N processes, each a session (an autogroup) of its own as another
+    program is, using a core each while the load runs, and gone after it."""
+    with Noise(2) as noise:
+        pids = [process.pid for process in noise.processes]
+        assert len(pids) == 2
+        assert all(os.getsid(pid) == pid for pid in pids)  # each leads its own session
+        assert all(os.getpriority(os.PRIO_PROCESS, pid) == 0 for pid in pids)
+        began = time.monotonic()
+        while noise.cpu_seconds() < 0.05 and time.monotonic() - began < 30:
+            time.sleep(0.02)
+        assert noise.cpu_seconds() >= 0.05  # busy, not sleeping
+        print_noise(noise, 1.0)
+    assert all(process.poll() is not None for process in noise.processes)
+    assert "noise            2 CPU-bound process(es) at niceness 0" in capsys.readouterr().out
