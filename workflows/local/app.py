@@ -260,7 +260,7 @@ class LocalApp:
                     # one of each other function's too, reclaimed when idle as usual:
                     # started on demand, they all cold-started in the first seconds of
                     # the first orders (~0.07 s of CPU each), taking the cores the API's
-                    # clients needed (docs/benchmarks.md, `accept2`)
+                    # clients needed (docs/benchmarks-history.md, `accept2`)
                     start_with=1,
                 )
                 for f in template.functions.values()
