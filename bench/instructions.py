@@ -30,6 +30,11 @@ def main() -> None:
     path = WORKLOADS / f"{args.workload}.json"
     if not path.exists():
         path = EXTRA / f"{args.workload}.json"
+    if not path.exists():
+        raise SystemExit(
+            f"python -m bench.instructions: no workload {args.workload!r} in {WORKLOADS} or "
+            f"{EXTRA}: set WORKFLOWS_BENCH_DIR to the bench-workloads directory"
+        )
     spec = json.loads(path.read_text())
     machine = StateMachine(spec["definition"])
     lambdas = handlers(spec.get("task_results", {}))

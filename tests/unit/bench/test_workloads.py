@@ -59,3 +59,17 @@ def test_with_the_shared_directory_every_workload_is_found(
     assert bench_main.main([*argv, "--batch-seconds", "0.01"]) == 0
     names = [json.loads(line)["name"] for line in capsys.readouterr().out.splitlines()]
     assert names == ["renamed", "order_flow_jsonata"]
+
+
+def test_the_instruction_counter_names_a_missing_workload_and_the_variable(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from bench import instructions
+
+    monkeypatch.setattr(instructions, "WORKLOADS", tmp_path / "bench-workloads")
+    monkeypatch.setattr("sys.argv", ["bench.instructions", "order_flow", "run", "1"])
+    with pytest.raises(SystemExit) as stopped:
+        instructions.main()
+    assert "'order_flow'" in str(stopped.value)
+    assert str(tmp_path / "bench-workloads") in str(stopped.value)
+    assert "WORKFLOWS_BENCH_DIR" in str(stopped.value)
