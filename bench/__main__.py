@@ -30,7 +30,7 @@ import statistics
 import subprocess
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
@@ -91,7 +91,15 @@ def strip(value: Any, keys: list[str]) -> Any:
 SETTINGS: dict[str, float] = {"batch_seconds": 1.0, "batches": 5}
 
 
-def _spread(per_batch_ms: list[float]) -> dict[str, float]:
+def workload_file(name: str) -> Path:
+    """The workload ``name``'s file: a shared one, else bench/workloads' own (which may
+    not exist: the caller says what is missing)."""
+    shared = WORKLOADS / f"{name}.json"
+    return shared if shared.exists() else EXTRA / f"{name}.json"
+
+
+def spread(per_batch_ms: list[float]) -> dict[str, float]:
+    """The median time per execution over the batches, with the min and p90 beside it."""
     ordered = sorted(per_batch_ms)
     p90 = ordered[min(len(ordered) - 1, round(0.9 * (len(ordered) - 1)))]
     return {
@@ -99,6 +107,27 @@ def _spread(per_batch_ms: list[float]) -> dict[str, float]:
         "ms_min": ordered[0],
         "ms_p90": p90,
     }
+
+
+def batch(once: Callable[[], Any]) -> tuple[float, int, Any]:
+    """One batch of ``once`` lasting at least ``batch_seconds``: (ms per call, calls, the
+    last call's result)."""
+    count, result = 0, None
+    start = time.perf_counter()
+    while count == 0 or time.perf_counter() - start < SETTINGS["batch_seconds"]:
+        result = once()
+        count += 1
+    return (time.perf_counter() - start) / count * 1e3, count, result
+
+
+async def batch_async(once: Callable[[], Awaitable[Any]]) -> tuple[float, int, Any]:
+    """As ``batch``, for a coroutine function, awaited on the running loop."""
+    count, result = 0, None
+    start = time.perf_counter()
+    while count == 0 or time.perf_counter() - start < SETTINGS["batch_seconds"]:
+        result = await once()
+        count += 1
+    return (time.perf_counter() - start) / count * 1e3, count, result
 
 
 async def sequential(sm: StateMachine, spec: dict[str, Any], mode: HandlerMode) -> dict[str, Any]:
@@ -109,12 +138,10 @@ async def sequential(sm: StateMachine, spec: dict[str, Any], mode: HandlerMode) 
     runs = 0
     result = None
     for _ in range(int(SETTINGS["batches"])):
-        count = 0
-        start = time.perf_counter()
-        while count == 0 or time.perf_counter() - start < SETTINGS["batch_seconds"]:
-            result = await sm.execute(spec["input"], lambdas=lambdas, handler_mode=mode)
-            count += 1
-        per_batch.append((time.perf_counter() - start) / count * 1e3)
+        ms, count, result = await batch_async(
+            lambda: sm.execute(spec["input"], lambdas=lambdas, handler_mode=mode)
+        )
+        per_batch.append(ms)
         runs += count
     assert result is not None
     check(spec, result.status, result.output)
@@ -130,12 +157,8 @@ def through_run(sm: StateMachine, spec: dict[str, Any]) -> dict[str, Any]:
     runs = 0
     result = None
     for _ in range(int(SETTINGS["batches"])):
-        count = 0
-        start = time.perf_counter()
-        while count == 0 or time.perf_counter() - start < SETTINGS["batch_seconds"]:
-            result = sm.run(spec["input"], lambdas=lambdas)
-            count += 1
-        per_batch.append((time.perf_counter() - start) / count * 1e3)
+        ms, count, result = batch(lambda: sm.run(spec["input"], lambdas=lambdas))
+        per_batch.append(ms)
         runs += count
     assert result is not None
     check(spec, result.status, result.output)
@@ -143,7 +166,7 @@ def through_run(sm: StateMachine, spec: dict[str, Any]) -> dict[str, Any]:
 
 
 def _sequential_figures(spec: dict[str, Any], runs: int, per_batch: list[float]) -> dict[str, Any]:
-    figures: dict[str, Any] = {"executions": runs, **_spread(per_batch)}
+    figures: dict[str, Any] = {"executions": runs, **spread(per_batch)}
     median_s = figures["ms_per_execution"] / 1e3
     figures["executions_per_s"] = 1 / median_s
     figures["transitions_per_s"] = spec["transitions_per_execution"] / median_s

@@ -22,7 +22,6 @@ import argparse
 import json
 import os
 import shutil
-import statistics
 import subprocess
 import sys
 import time
@@ -31,8 +30,18 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from bench.__main__ import EXTRA, SETTINGS, WORKLOADS, check, handlers, strip, through_run
-from bench.pair import batch_ms, rounds_in_order, summary
+from bench.__main__ import (
+    EXTRA,
+    SETTINGS,
+    WORKLOADS,
+    batch,
+    check,
+    handlers,
+    spread,
+    strip,
+    through_run,
+)
+from bench.pair import rounds_in_order, summary
 from workflows.engine import StateMachine
 
 PEERS = Path(__file__).with_name("peers")
@@ -73,18 +82,9 @@ def _batches(once: Callable[[], Any]) -> tuple[dict[str, Any], Any]:
     per_batch: list[float] = []
     output = None
     for _ in range(int(SETTINGS["batches"])):
-        count = 0
-        start = time.perf_counter()
-        while count == 0 or time.perf_counter() - start < SETTINGS["batch_seconds"]:
-            output = once()
-            count += 1
-        per_batch.append((time.perf_counter() - start) / count * 1e3)
-    ordered = sorted(per_batch)
-    return {
-        "ms_per_execution": statistics.median(ordered),
-        "ms_min": ordered[0],
-        "ms_p90": ordered[min(len(ordered) - 1, round(0.9 * (len(ordered) - 1)))],
-    }, output
+        ms, _, output = batch(once)
+        per_batch.append(ms)
+    return spread(per_batch), output
 
 
 def _checked(spec: dict[str, Any], figures: dict[str, Any], output: Any) -> None:
@@ -189,7 +189,7 @@ def interleaved_with_local_stepfunctions(
     def once() -> Any:
         return machine.run(spec["input"], lambdas=lambdas)
 
-    batch_ms(once)  # as the peer warms up for a batch before it is ready
+    batch(once)  # as the peer warms up for a batch before it is ready
     command = ["node", str(PEERS / "local_stepfunctions.mjs"), str(file), "serve"]
     command.append(str(SETTINGS["batch_seconds"]))
     with subprocess.Popen(
@@ -213,7 +213,7 @@ def interleaved_with_local_stepfunctions(
         for ours_first in rounds_in_order(int(SETTINGS["batches"])):
             for side in ("ours", "peer") if ours_first else ("peer", "ours"):
                 if side == "ours":
-                    ms, output = batch_ms(once)
+                    ms, _, output = batch(once)
                     mine.append(ms)
                 else:
                     ms, their_output = peer_batch()

@@ -17,7 +17,7 @@ import argparse
 import asyncio
 import json
 
-from bench.__main__ import EXTRA, WORKLOADS, handlers
+from bench.__main__ import EXTRA, WORKLOADS, handlers, workload_file
 from workflows.engine import StateMachine
 
 
@@ -27,9 +27,7 @@ def main() -> None:
     parser.add_argument("way", choices=["run", "execute"])
     parser.add_argument("runs", type=int)
     args = parser.parse_args()
-    path = WORKLOADS / f"{args.workload}.json"
-    if not path.exists():
-        path = EXTRA / f"{args.workload}.json"
+    path = workload_file(args.workload)
     if not path.exists():
         raise SystemExit(
             f"python -m bench.instructions: no workload {args.workload!r} in {WORKLOADS} or "

@@ -294,7 +294,7 @@ class Noise:
         self.count = count
         self.processes: list[subprocess.Popen[bytes]] = []
 
-    def __enter__(self) -> Noise:
+    def start(self) -> None:
         for _ in range(self.count):
             self.processes.append(
                 subprocess.Popen(
@@ -303,6 +303,9 @@ class Noise:
                     preexec_fn=lambda: os.setpriority(os.PRIO_PROCESS, 0, 0),
                 )
             )
+
+    def __enter__(self) -> Noise:
+        self.start()
         return self
 
     def cpu_seconds(self) -> float:
@@ -762,7 +765,7 @@ def main() -> None:
             own_delay_start = own_run_delay()
             census_start = runtime.census_counts() if options.census else {}
             load_start = load_average()
-            noise.__enter__()
+            noise.start()
             noise_began = time.perf_counter()
             load = Load()
             started = time.perf_counter()

@@ -17,43 +17,12 @@ import argparse
 import asyncio
 import json
 import statistics
-import time
-from collections.abc import Awaitable, Callable
 from typing import Any
 
-from bench.__main__ import EXTRA, SETTINGS, WORKLOADS, check, handlers
+from bench.__main__ import SETTINGS, batch_async, check, handlers, spread, workload_file
 from workflows.engine import StateMachine
 
 JSONATA_RATIO = 3.0  # issue #3: order_flow_jsonata at most 3x order_flow
-
-
-def batch_ms(once: Callable[[], Any]) -> tuple[float, Any]:
-    """Milliseconds per call of ``once`` over one batch of at least ``batch_seconds``."""
-    count, result = 0, None
-    start = time.perf_counter()
-    while count == 0 or time.perf_counter() - start < SETTINGS["batch_seconds"]:
-        result = once()
-        count += 1
-    return (time.perf_counter() - start) / count * 1e3, result
-
-
-async def batch_ms_async(once: Callable[[], Awaitable[Any]]) -> tuple[float, Any]:
-    """As ``batch_ms``, for a coroutine function, awaited on the running loop."""
-    count, result = 0, None
-    start = time.perf_counter()
-    while count == 0 or time.perf_counter() - start < SETTINGS["batch_seconds"]:
-        result = await once()
-        count += 1
-    return (time.perf_counter() - start) / count * 1e3, result
-
-
-def spread(per_batch_ms: list[float]) -> dict[str, float]:
-    ordered = sorted(per_batch_ms)
-    return {
-        "ms_per_execution": statistics.median(ordered),
-        "ms_min": ordered[0],
-        "ms_p90": ordered[min(len(ordered) - 1, round(0.9 * (len(ordered) - 1)))],
-    }
 
 
 def summary(first: list[float], second: list[float]) -> dict[str, Any]:
@@ -72,19 +41,11 @@ def rounds_in_order(rounds: int) -> list[bool]:
     return [index % 2 == 0 for index in range(rounds)]
 
 
-def _load(name: str) -> dict[str, Any]:
-    path = WORKLOADS / f"{name}.json"
-    if not path.exists():
-        path = EXTRA / f"{name}.json"
-    spec: dict[str, Any] = json.loads(path.read_text())
-    return spec
-
-
 async def jsonata_over_jsonpath(rounds: int) -> dict[str, Any]:
     """order_flow and order_flow_jsonata, inline on one loop, in interleaved batches."""
     sides = []
     for name in ("order_flow", "order_flow_jsonata"):
-        spec = _load(name)
+        spec = json.loads(workload_file(name).read_text())
         machine = StateMachine(spec["definition"], name=name)
         lambdas = handlers(spec.get("task_results", {}))
 
@@ -99,7 +60,7 @@ async def jsonata_over_jsonpath(rounds: int) -> dict[str, Any]:
         order = (0, 1) if plain_first else (1, 0)
         for side in order:
             spec, once = sides[side]
-            ms, result = await batch_ms_async(once)
+            ms, _, result = await batch_async(once)
             check(spec, result.status, result.output)
             times[side].append(ms)
     return {

@@ -875,12 +875,8 @@ def _responded(handler: Handler, payload: Any, context: LambdaContext) -> Any:
         result = handler(payload, context)
     except Exception as exc:
         return Unanswered(None, exc, context)
-    if type(result) is dict:  # (as in _response)
-        try:
-            body = orjson.dumps(result, default=json_default, option=_ORJSON_LIKE_RUNTIME)
-            return body, orjson.loads(body)
-        except (TypeError, ValueError):
-            pass
+    if type(result) is dict:
+        return _response(result, context)
     return Unanswered(result, None, context)
 
 

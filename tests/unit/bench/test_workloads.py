@@ -66,6 +66,7 @@ def test_the_instruction_counter_names_a_missing_workload_and_the_variable(
 ) -> None:
     from bench import instructions
 
+    monkeypatch.setattr(bench_main, "WORKLOADS", tmp_path / "bench-workloads")
     monkeypatch.setattr(instructions, "WORKLOADS", tmp_path / "bench-workloads")
     monkeypatch.setattr("sys.argv", ["bench.instructions", "order_flow", "run", "1"])
     with pytest.raises(SystemExit) as stopped:
